@@ -1,0 +1,26 @@
+//! `clockcheck`: Measure the clock offset against NTP servers and watch for clock jumps.
+
+pub mod cli;
+
+#[path = "../../common/conventions.rs"]
+pub mod conventions;
+
+use anyhow::{Result, bail};
+
+use crate::cli::Cli;
+
+pub const EXIT_UNKNOWN: u8 = 3;
+
+pub fn run(_cli: &Cli) -> Result<u8> {
+    bail!("not implemented yet")
+}
+
+/// The extra sections of the man page.
+pub fn man_page() -> conventions::ManPage<'static> {
+    conventions::ManPage {
+        exit_status: cli::EXIT_STATUS,
+        examples: cli::EXAMPLES,
+        files: &[],
+        see_also: "xinetd-lint(8), ntpconf-edit(8), maillog-grep(8), clockcheck(8)",
+    }
+}

@@ -1,0 +1,37 @@
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use clockcheck::cli::Cli;
+use clockcheck::conventions::{finish, generate};
+use clockcheck::{EXIT_UNKNOWN, man_page, run};
+
+fn main() -> ExitCode {
+    // A Nagios plugin must never exit 2 for a usage error (2 is CRITICAL),
+    // so clap's own exit is caught: usage errors become UNKNOWN.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print(); // --help, --version
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            println!("CLOCK UNKNOWN - invalid command line: {}", err.kind());
+            let _ = err.print();
+            return ExitCode::from(EXIT_UNKNOWN);
+        }
+    };
+    if let Some(kind) = cli.generate {
+        let result = generate(
+            kind,
+            Cli::command(),
+            &man_page(),
+            &mut std::io::stdout().lock(),
+        );
+        return finish(
+            "clockcheck",
+            result.map(|()| 0).map_err(Into::into),
+            EXIT_UNKNOWN,
+        );
+    }
+    finish("clockcheck", run(&cli), EXIT_UNKNOWN)
+}

@@ -1,0 +1,242 @@
+//! The command-line conventions every tool of the workspace follows.
+//!
+//! Written once and compiled into each tool with `#[path]`, so the four crates
+//! stay independent (each builds, tests and packages on its own) while their
+//! behaviour cannot drift apart.  The README's "Conventions" section is the
+//! user-facing description of the same rules; the CLI tests of every crate
+//! check the binaries against it.
+#![allow(dead_code)] // Not every tool uses every convention.
+
+use std::ffi::OsStr;
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// What `--generate` writes to stdout: a man page or a shell completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Generate {
+    Man,
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// `--format`: text for people, JSON Lines for programs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `--color`: colour only on a terminal, never with `NO_COLOR` or `TERM=dumb`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Decides whether to colour output.  The environment is passed in so the
+/// rule is testable: `no_color` is the value of `NO_COLOR`, `term` of `TERM`.
+pub fn use_color(
+    choice: ColorChoice,
+    is_terminal: bool,
+    no_color: Option<&OsStr>,
+    term: Option<&OsStr>,
+) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color_set = no_color.is_some_and(|v| !v.is_empty());
+            let dumb = term.is_some_and(|t| t == "dumb");
+            is_terminal && !no_color_set && !dumb
+        }
+    }
+}
+
+/// `use_color` with this process's environment and the given stream.
+pub fn use_color_for(choice: ColorChoice, stream: &impl std::io::IsTerminal) -> bool {
+    use_color(
+        choice,
+        stream.is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    )
+}
+
+/// Looks an absolute default path (`/etc/ntp.conf`) up under `--root`.
+/// `..` components cannot climb out of the root.
+pub fn under_root(root: &Path, path: &Path) -> PathBuf {
+    let mut out = root.to_path_buf();
+    let mut depth = 0usize;
+    for part in path.components() {
+        match part {
+            Component::Normal(name) => {
+                out.push(name);
+                depth += 1;
+            }
+            Component::ParentDir if depth > 0 => {
+                out.pop();
+                depth -= 1;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// True when the error, or anything it wraps, is a closed pipe: `tool | head`
+/// is a success, not an error (ripgrep's rule).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Extra man-page sections that clap does not know about.
+pub struct ManPage<'a> {
+    /// `(code, meaning)` rows of the EXIT STATUS section.
+    pub exit_status: &'a [(&'a str, &'a str)],
+    /// `(command line, what it does)` rows of the EXAMPLES section.
+    pub examples: &'a [(&'a str, &'a str)],
+    /// Free text of a FILES section, if any.
+    pub files: &'a [(&'a str, &'a str)],
+    pub see_also: &'a str,
+}
+
+/// Writes a section-8 man page or a shell completion script for `cmd`.
+pub fn generate(
+    kind: Generate,
+    mut cmd: clap::Command,
+    page: &ManPage<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let name = cmd.get_name().to_string();
+    let shell = match kind {
+        Generate::Man => return render_man(cmd, page, out),
+        Generate::Bash => clap_complete::Shell::Bash,
+        Generate::Zsh => clap_complete::Shell::Zsh,
+        Generate::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut cmd, name, out);
+    Ok(())
+}
+
+fn render_man(cmd: clap::Command, page: &ManPage<'_>, out: &mut dyn Write) -> io::Result<()> {
+    use roff::{Roff, bold, roman};
+    let man = clap_mangen::Man::new(cmd.clone()).section("8");
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    if cmd.has_subcommands() {
+        man.render_subcommands_section(out)?;
+    }
+    let mut roff = Roff::new();
+    let mut table = |title: &str, rows: &[(&str, &str)]| {
+        if rows.is_empty() {
+            return;
+        }
+        roff.control("SH", [title]);
+        for (term, text) in rows {
+            roff.control("TP", []);
+            roff.text([bold(*term)]);
+            roff.text([roman(*text)]);
+        }
+    };
+    table("EXIT STATUS", page.exit_status);
+    table("EXAMPLES", page.examples);
+    table("FILES", page.files);
+    if !page.see_also.is_empty() {
+        roff.control("SH", ["SEE ALSO"]);
+        roff.text([roman(page.see_also)]);
+    }
+    roff.to_writer(out)?;
+    man.render_version_section(out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod conventions_tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(ColorChoice::Auto, true, None, None));
+        assert!(!use_color(ColorChoice::Auto, false, None, None));
+        assert!(!use_color(
+            ColorChoice::Auto,
+            true,
+            Some(OsStr::new("1")),
+            None
+        ));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(use_color(
+            ColorChoice::Auto,
+            true,
+            Some(OsStr::new("")),
+            None
+        ));
+        assert!(!use_color(
+            ColorChoice::Auto,
+            true,
+            None,
+            Some(OsStr::new("dumb"))
+        ));
+        assert!(use_color(
+            ColorChoice::Always,
+            false,
+            Some(OsStr::new("1")),
+            None
+        ));
+        assert!(!use_color(ColorChoice::Never, true, None, None));
+    }
+
+    #[test]
+    fn root_cannot_be_escaped() {
+        let root = Path::new("/stage");
+        assert_eq!(
+            under_root(root, Path::new("/etc/ntp.conf")),
+            Path::new("/stage/etc/ntp.conf")
+        );
+        assert_eq!(
+            under_root(root, Path::new("/../../etc/x")),
+            Path::new("/stage/etc/x")
+        );
+        assert_eq!(
+            under_root(root, Path::new("/a/../b")),
+            Path::new("/stage/b")
+        );
+        assert_eq!(
+            under_root(Path::new("/"), Path::new("/etc/x")),
+            Path::new("/etc/x")
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_found_in_the_chain() {
+        let err = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&err));
+        let other = anyhow::Error::new(io::Error::from(io::ErrorKind::NotFound));
+        assert!(!is_broken_pipe(&other));
+    }
+}
+
+/// Turns what a tool's `run` returned into the process exit code: a closed
+/// pipe is success, any other error is printed as `tool: message` (anyhow's
+/// one-line cause chain) and exits with the tool's error code.
+pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::process::ExitCode {
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(io::stderr().lock(), "{tool}: {err:#}");
+            std::process::ExitCode::from(error_code)
+        }
+    }
+}

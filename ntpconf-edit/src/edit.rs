@@ -1,0 +1,283 @@
+//! `set` and `unset`: change tinker pairs where ntpd reads them, and touch no
+//! other byte of the file.
+//!
+//! ntpd applies tinker pairs in file order and the last of each key wins, so
+//! `set` edits the winning pair in place and removes earlier ones; a line
+//! left with no pair is deleted (a bare `tinker` is a syntax error).
+
+use crate::doc::{Document, Line, is_space};
+use crate::tinker::{Tinker, classify, is_end};
+
+/// Something the edit did not do, for the user to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// 1-based line in the input file.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Where ntpd stops reading: the index of the first `end` line.
+fn read_limit(doc: &Document) -> usize {
+    doc.lines
+        .iter()
+        .position(|l| is_end(&l.text))
+        .unwrap_or(doc.lines.len())
+}
+
+/// Reports tinker lines the edit leaves alone: dropped by ntpd, or after `end`.
+/// Called before editing, so line numbers are those of the input.
+pub fn untouchable_lines(doc: &Document, keys: &[&str]) -> Vec<Notice> {
+    let limit = read_limit(doc);
+    let mut out = Vec::new();
+    for (index, line) in doc.lines.iter().enumerate() {
+        let mentions = |text: &[u8]| {
+            let text = String::from_utf8_lossy(text);
+            keys.iter().any(|k| {
+                text.split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|w| w == *k)
+            })
+        };
+        match classify(&line.text) {
+            Tinker::Dropped { reason, column } if index < limit => out.push(Notice {
+                line: index + 1,
+                column: column + 1,
+                message: format!("ntpd drops this whole tinker line ({reason}); left as it is"),
+            }),
+            Tinker::Applied { .. } | Tinker::Dropped { .. }
+                if index > limit && mentions(&line.text) =>
+            {
+                out.push(Notice {
+                    line: index + 1,
+                    column: 1,
+                    message: "tinker line after `end` is never read by ntpd; left as it is".into(),
+                })
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Sets each `(key, value)`, in order.  Keys and values must be valid already.
+pub fn set(doc: &mut Document, assignments: &[(String, String)]) {
+    for (key, value) in assignments {
+        set_one(doc, key, value);
+    }
+}
+
+/// Removes every occurrence of each key ntpd would read.
+pub fn unset(doc: &mut Document, keys: &[String]) {
+    for key in keys {
+        let occurrences = occurrences(doc, key);
+        remove_pairs(doc, &occurrences);
+    }
+}
+
+/// `(line index, pair index)` of every applied `key`, in reading order.
+fn occurrences(doc: &Document, key: &str) -> Vec<(usize, usize)> {
+    let limit = read_limit(doc);
+    let mut out = Vec::new();
+    for (index, line) in doc.lines[..limit].iter().enumerate() {
+        if let Tinker::Applied { pairs, .. } = classify(&line.text) {
+            for (pair_index, pair) in pairs.iter().enumerate() {
+                if pair.key == key {
+                    out.push((index, pair_index));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn set_one(doc: &mut Document, key: &str, value: &str) {
+    let found = occurrences(doc, key);
+    if let Some(&(line, pair)) = found.last() {
+        let Tinker::Applied { pairs, .. } = classify(&doc.lines[line].text) else {
+            return;
+        };
+        let range = pairs[pair].value_range.clone();
+        doc.lines[line].text.splice(range, value.bytes());
+        remove_pairs(doc, &found[..found.len() - 1]);
+        return;
+    }
+    let limit = read_limit(doc);
+    let last_tinker = (0..limit)
+        .rev()
+        .find(|&i| matches!(classify(&doc.lines[i].text), Tinker::Applied { .. }));
+    match last_tinker {
+        Some(index) => {
+            let Tinker::Applied { pairs, .. } = classify(&doc.lines[index].text) else {
+                return;
+            };
+            let at = pairs.last().map_or(0, |p| p.value_range.end);
+            let insert = format!(" {key} {value}");
+            doc.lines[index].text.splice(at..at, insert.bytes());
+        }
+        None => insert_new_line(doc, format!("tinker {key} {value}").into_bytes()),
+    }
+}
+
+/// Removes the given pairs (which must come from one `occurrences` call),
+/// deleting lines left without any pair.
+fn remove_pairs(doc: &mut Document, found: &[(usize, usize)]) {
+    // Right to left, so earlier byte ranges and line indexes stay valid.
+    for &(line, pair) in found.iter().rev() {
+        let Tinker::Applied { pairs, .. } = classify(&doc.lines[line].text) else {
+            continue;
+        };
+        if pairs.len() == 1 {
+            delete_line(doc, line);
+            continue;
+        }
+        let text = &doc.lines[line].text;
+        let end = pairs[pair].value_range.end;
+        // From the end of the token before the key, so the spacing and any
+        // comment after the pair stay as they were.
+        let mut start = pairs[pair].key_range.start;
+        while start > 0 && is_space(text[start - 1]) {
+            start -= 1;
+        }
+        doc.lines[line].text.drain(start..end);
+    }
+}
+
+fn delete_line(doc: &mut Document, index: usize) {
+    let removed = doc.lines.remove(index);
+    // Deleting a last line without newline must not add a final newline.
+    if removed.ending.is_empty() && index == doc.lines.len() && index > 0 {
+        doc.lines[index - 1].ending.clear();
+    }
+}
+
+/// Inserts a new line after the file's leading comment block, before `end`.
+fn insert_new_line(doc: &mut Document, text: Vec<u8>) {
+    let is_comment = |l: &Line| {
+        let t = &l.text;
+        t.iter()
+            .position(|&b| !is_space(b))
+            .is_some_and(|i| t[i] == b'#')
+    };
+    let after_comments = doc.lines.iter().take_while(|l| is_comment(l)).count();
+    let at = after_comments.min(read_limit(doc));
+    let preferred = doc.preferred_ending().to_vec();
+    let mut ending = preferred.clone();
+    if at > 0 && doc.lines[at - 1].ending.is_empty() {
+        // The new line becomes the last one: it takes over the missing
+        // final newline, and the line before it gets a terminator.
+        doc.lines[at - 1].ending = preferred;
+        ending = Vec::new();
+    } else if at > 0 {
+        ending = doc.lines[at - 1].ending.clone();
+    }
+    doc.lines.insert(at, Line { text, ending });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_str(input: &str, pairs: &[(&str, &str)]) -> String {
+        let mut doc = Document::parse(input.as_bytes());
+        let pairs: Vec<_> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        set(&mut doc, &pairs);
+        String::from_utf8(doc.to_bytes()).unwrap()
+    }
+
+    fn unset_str(input: &str, keys: &[&str]) -> String {
+        let mut doc = Document::parse(input.as_bytes());
+        let keys: Vec<_> = keys.iter().map(|k| k.to_string()).collect();
+        unset(&mut doc, &keys);
+        String::from_utf8(doc.to_bytes()).unwrap()
+    }
+
+    #[test]
+    fn edits_the_winning_value_in_place() {
+        assert_eq!(
+            set_str("tinker\tpanic  5   # for VMs\r\n", &[("panic", "0")]),
+            "tinker\tpanic  0   # for VMs\r\n"
+        );
+    }
+
+    #[test]
+    fn removes_earlier_occurrences_and_empty_lines() {
+        let input = "tinker panic 5\nserver a\ntinker step 1 panic 7\n";
+        assert_eq!(
+            set_str(input, &[("panic", "0")]),
+            "server a\ntinker step 1 panic 0\n"
+        );
+        let input = "tinker panic 5 step 1\ntinker panic 7\n";
+        assert_eq!(
+            set_str(input, &[("panic", "0")]),
+            "tinker step 1\ntinker panic 0\n"
+        );
+    }
+
+    #[test]
+    fn adds_a_missing_key_to_the_last_valid_line() {
+        let input = "tinker panic 0  # vm\nTINKER step 1\n";
+        assert_eq!(
+            set_str(input, &[("step", "0")]),
+            "tinker panic 0 step 0  # vm\nTINKER step 1\n"
+        );
+    }
+
+    #[test]
+    fn inserts_after_the_leading_comments_and_before_end() {
+        assert_eq!(
+            set_str(
+                "# header\n# more\n\nserver a\n",
+                &[("panic", "0"), ("step", "0")]
+            ),
+            "# header\n# more\ntinker panic 0 step 0\n\nserver a\n"
+        );
+        assert_eq!(
+            set_str("end\n# c\n", &[("panic", "0")]),
+            "tinker panic 0\nend\n# c\n"
+        );
+        assert_eq!(set_str("", &[("panic", "0")]), "tinker panic 0\n");
+        assert_eq!(
+            set_str("# only", &[("panic", "0")]),
+            "# only\ntinker panic 0"
+        );
+        assert_eq!(
+            set_str("# a\r\nserver b\r\n", &[("panic", "0")]),
+            "# a\r\ntinker panic 0\r\nserver b\r\n"
+        );
+    }
+
+    #[test]
+    fn lines_after_end_are_not_edited() {
+        let input = "server a\nend\ntinker panic 5\n";
+        assert_eq!(
+            set_str(input, &[("panic", "0")]),
+            "tinker panic 0\nserver a\nend\ntinker panic 5\n"
+        );
+    }
+
+    #[test]
+    fn unset_removes_every_occurrence_without_a_bare_tinker() {
+        let input = "tinker step 0\nx\ntinker panic 0 step 0 # c\n";
+        assert_eq!(unset_str(input, &["step"]), "x\ntinker panic 0 # c\n");
+        assert_eq!(unset_str("a\ntinker step 0", &["step"]), "a");
+    }
+
+    #[test]
+    fn no_change_is_byte_identical() {
+        let input = "tinker panic 0\n";
+        assert_eq!(set_str(input, &[("panic", "0")]), input);
+        assert_eq!(unset_str("server x\n", &["panic"]), "server x\n");
+    }
+
+    #[test]
+    fn reports_dropped_and_after_end_lines() {
+        let doc = Document::parse(b"tinker panic 0 step\nend\ntinker panic 1\n");
+        let notices = untouchable_lines(&doc, &["panic"]);
+        assert_eq!(notices.len(), 2);
+        assert_eq!(notices[0].line, 1);
+        assert_eq!(notices[1].line, 3);
+    }
+}

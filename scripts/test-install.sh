@@ -1,0 +1,55 @@
+#!/bin/sh
+# Checks the Makefile as a packager uses it: GNU make and BSD make (bmake)
+# install the same files under DESTDIR, every man page renders with man -l,
+# and uninstall removes everything install put there.
+set -eu
+cd "$(dirname "$0")/.."
+
+fail() { echo "test-install: FAIL: $*" >&2; exit 1; }
+
+if ! command -v bmake >/dev/null 2>&1; then
+    if [ -n "${CI:-}" ]; then fail "bmake is not installed (run scripts/install-test-deps.sh)"; fi
+    echo "test-install: SKIPPED: bmake is not installed; run scripts/install-test-deps.sh" >&2
+    exit 0
+fi
+
+# The debug build made by `cargo test` is enough to test the install rules.
+build="PROFILE=dev BUILDDIR=target/debug"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+# shellcheck disable=SC2086
+make -s install $build DESTDIR="$work/gnu" PREFIX=/usr/local >/dev/null
+# shellcheck disable=SC2086
+bmake -s install $build DESTDIR="$work/bsd" >/dev/null
+
+(cd "$work/gnu" && find . | sort) > "$work/gnu.list"
+(cd "$work/bsd" && find . | sort) > "$work/bsd.list"
+cmp -s "$work/gnu.list" "$work/bsd.list" || { diff "$work/gnu.list" "$work/bsd.list" >&2; fail "make and bmake install different files"; }
+for tool in xinetd-lint ntpconf-edit maillog-grep clockcheck; do
+    for f in usr/local/bin/$tool usr/local/share/man/man8/$tool.8 \
+             usr/local/share/bash-completion/completions/$tool \
+             usr/local/share/zsh/site-functions/_$tool \
+             usr/local/share/fish/vendor_completions.d/$tool.fish; do
+        [ -s "$work/gnu/$f" ] || fail "missing or empty: $f"
+    done
+    page=$(MANWIDTH=80 man -l "$work/gnu/usr/local/share/man/man8/$tool.8" 2>&1)
+    for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS"; do
+        echo "$page" | grep -q "^$section" || fail "man page of $tool has no $section section"
+    done
+done
+# Overrides are honoured.
+# shellcheck disable=SC2086
+make -s install $build DESTDIR="$work/custom" PREFIX=/opt/tk MANDIR=/opt/tk/man >/dev/null
+[ -x "$work/custom/opt/tk/bin/clockcheck" ] || fail "PREFIX not honoured"
+[ -s "$work/custom/opt/tk/man/man8/clockcheck.8" ] || fail "MANDIR not honoured"
+
+# shellcheck disable=SC2086
+make -s uninstall $build DESTDIR="$work/gnu" PREFIX=/usr/local
+left=$(find "$work/gnu" -type f | wc -l)
+[ "$left" -eq 0 ] || fail "uninstall left $left files"
+# shellcheck disable=SC2086
+bmake -s uninstall $build DESTDIR="$work/bsd"
+left=$(find "$work/bsd" -type f | wc -l)
+[ "$left" -eq 0 ] || fail "bmake uninstall left $left files"
+echo "test-install: make and bmake install the same $(wc -l < "$work/gnu.list") paths; man pages render; uninstall removes all"
