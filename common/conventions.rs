@@ -161,6 +161,20 @@ fn render_man(cmd: clap::Command, page: &ManPage<'_>, out: &mut dyn Write) -> io
     Ok(())
 }
 
+/// Turns what a tool's `run` returned into the process exit code: a closed
+/// pipe is success, any other error is printed as `tool: message` (anyhow's
+/// one-line cause chain) and exits with the tool's error code.
+pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::process::ExitCode {
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(io::stderr().lock(), "{tool}: {err:#}");
+            std::process::ExitCode::from(error_code)
+        }
+    }
+}
+
 #[cfg(test)]
 mod conventions_tests {
     use super::*;
@@ -224,19 +238,5 @@ mod conventions_tests {
         assert!(is_broken_pipe(&err));
         let other = anyhow::Error::new(io::Error::from(io::ErrorKind::NotFound));
         assert!(!is_broken_pipe(&other));
-    }
-}
-
-/// Turns what a tool's `run` returned into the process exit code: a closed
-/// pipe is success, any other error is printed as `tool: message` (anyhow's
-/// one-line cause chain) and exits with the tool's error code.
-pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::process::ExitCode {
-    match result {
-        Ok(code) => std::process::ExitCode::from(code),
-        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            let _ = writeln!(io::stderr().lock(), "{tool}: {err:#}");
-            std::process::ExitCode::from(error_code)
-        }
     }
 }

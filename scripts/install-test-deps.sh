@@ -31,6 +31,7 @@ augeas-tools:/usr/bin/augtool
 man-db:/usr/bin/man
 util-linux:/usr/bin/unshare
 bsdutils:/usr/bin/script
+bc:/usr/bin/bc
 libssl3:/usr/share/doc/libssl3
 libbsd0:/usr/share/doc/libbsd0
 libcap2:/usr/share/doc/libcap2

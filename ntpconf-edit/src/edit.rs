@@ -61,7 +61,11 @@ pub fn untouchable_lines(doc: &Document, keys: &[&str]) -> Vec<Notice> {
 
 /// Sets each `(key, value)`, in order.  Keys and values must be valid already.
 pub fn set(doc: &mut Document, assignments: &[(String, String)]) {
-    for (key, value) in assignments {
+    // `step` first: it resets stepback and stepfwd, which must come after it
+    // to win (and a second run must find nothing to move).
+    let mut ordered: Vec<&(String, String)> = assignments.iter().collect();
+    ordered.sort_by_key(|(key, _)| key != "step");
+    for (key, value) in ordered {
         set_one(doc, key, value);
     }
 }
@@ -92,7 +96,14 @@ fn occurrences(doc: &Document, key: &str) -> Vec<(usize, usize)> {
 
 fn set_one(doc: &mut Document, key: &str, value: &str) {
     let found = occurrences(doc, key);
-    if let Some(&(line, pair)) = found.last() {
+    // `step` resets both directions, so a stepback/stepfwd that comes before
+    // the last `step` does not win: move the key after it instead.
+    let last_step = occurrences(doc, "step").last().copied();
+    let reset_by_step = matches!(key, "stepback" | "stepfwd")
+        && matches!((found.last(), last_step), (Some(k), Some(s)) if *k < s);
+    if reset_by_step {
+        remove_pairs(doc, &found);
+    } else if let Some(&(line, pair)) = found.last() {
         let Tinker::Applied { pairs, .. } = classify(&doc.lines[line].text) else {
             return;
         };
@@ -104,7 +115,16 @@ fn set_one(doc: &mut Document, key: &str, value: &str) {
     let limit = read_limit(doc);
     let last_tinker = (0..limit)
         .rev()
-        .find(|&i| matches!(classify(&doc.lines[i].text), Tinker::Applied { .. }));
+        // A line with `;` already makes ntpd report an error: add nothing to it.
+        .find(|&i| {
+            matches!(
+                classify(&doc.lines[i].text),
+                Tinker::Applied {
+                    semicolon: None,
+                    ..
+                }
+            )
+        });
     match last_tinker {
         Some(index) => {
             let Tinker::Applied { pairs, .. } = classify(&doc.lines[index].text) else {
@@ -246,6 +266,20 @@ mod tests {
         assert_eq!(
             set_str("# a\r\nserver b\r\n", &[("panic", "0")]),
             "# a\r\ntinker panic 0\r\nserver b\r\n"
+        );
+    }
+
+    #[test]
+    fn a_direction_moves_after_the_step_that_would_reset_it() {
+        let input = "tinker stepback 0\ntinker step 0.5\n";
+        assert_eq!(
+            set_str(input, &[("stepback", "0")]),
+            "tinker step 0.5 stepback 0\n"
+        );
+        let input = "tinker step 0.5\ntinker stepback 1\n";
+        assert_eq!(
+            set_str(input, &[("stepback", "0")]),
+            "tinker step 0.5\ntinker stepback 0\n"
         );
     }
 

@@ -65,6 +65,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
                 io,
                 |doc| edit::set(doc, &assignments),
                 &keys_of(&assignments),
+                &assignments,
             )
         }
         Command::Unset { args } => {
@@ -76,10 +77,14 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
                 io,
                 |doc| edit::unset(doc, &keys),
                 &key_refs,
+                &[],
             )
         }
     }
 }
+
+/// A requested `KEY=VALUE`.
+type Assignment = (String, String);
 
 fn keys_of(assignments: &[(String, String)]) -> Vec<&str> {
     assignments.iter().map(|(k, _)| k.as_str()).collect()
@@ -108,10 +113,7 @@ fn validate_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-fn parse_set_args(
-    cli: &Cli,
-    args: &[OsString],
-) -> Result<(Vec<(String, String)>, Option<OsString>)> {
+fn parse_set_args(cli: &Cli, args: &[OsString]) -> Result<(Vec<Assignment>, Option<OsString>)> {
     let mut assignments: Vec<(String, String)> = Vec::new();
     for preset in &cli.edit.preset {
         for (k, v) in preset.assignments() {
@@ -310,6 +312,7 @@ fn edit_file(
     io: &mut Io<'_>,
     apply: impl FnOnce(&mut Document),
     keys: &[&str],
+    asked: &[(String, String)],
 ) -> Result<u8> {
     let opts = &cli.edit;
     if opts.in_place && file.is_some_and(|f| f == "-") {
@@ -333,6 +336,13 @@ fn edit_file(
     apply(&mut doc);
     let output = doc.to_bytes();
     let changed = output != input.bytes;
+    for warning in still_overridden(cli, &input, &output, asked) {
+        writeln!(
+            io.stderr,
+            "ntpconf-edit: {}: warning: {warning}",
+            input.name.display()
+        )?;
+    }
 
     if opts.diff {
         if changed {
@@ -358,6 +368,41 @@ fn edit_file(
     } else {
         EXIT_OK
     })
+}
+
+/// Reads the edited text as ntpd will (includes too) and says which asked
+/// settings still do not win: an included file sets the key later, or a later
+/// stepback/stepfwd undoes part of `step`.
+fn still_overridden(
+    cli: &Cli,
+    input: &Input,
+    output: &[u8],
+    asked: &[(String, String)],
+) -> Vec<String> {
+    let reading = model::read(&input.name, output, &RootFiles { root: &cli.root });
+    let settings = model::effective(&reading);
+    let mut out = Vec::new();
+    for (key, value) in asked {
+        let wanted = model::applied_value(key, value);
+        let mut check = |k: &str| {
+            if let Some(s) = settings.get(k)
+                && s.applied != wanted
+            {
+                out.push(format!(
+                    "{k} stays {} because {}:{} comes later in ntpd's reading order",
+                    s.written,
+                    s.file.display(),
+                    s.line
+                ));
+            }
+        };
+        check(key);
+        if key == "step" {
+            check("stepback");
+            check("stepfwd");
+        }
+    }
+    out
 }
 
 /// The extra sections of the man page.
