@@ -1,9 +1,10 @@
-//! The command line of `maillog-grep`: one clap definition that also feeds the man
-//! page and the shell completions.
+//! The command line of `maillog-grep`: one clap definition that also feeds
+//! the man page and the shell completions.  Grep's letters where grep has
+//! them (`-n -H -h -c -l -q`), so `-h` is --no-filename and help is --help.
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
 
 use crate::conventions::{ColorChoice, Format, Generate};
 
@@ -11,20 +12,103 @@ use crate::conventions::{ColorChoice, Format, Generate};
 #[command(
     name = "maillog-grep",
     version,
-    about = "Find time-went-backwards events and the clock steps behind them in mail and system logs"
+    disable_help_flag = true,
+    about = "Find time-went-backwards events, and the clock steps behind them, in mail and system logs",
+    long_about = "Find the events that kill dovecot (\"Time just moved backwards\") and the clock steps \
+behind them, in mail and system logs: plain, rotated and compressed (gzip, bzip2, xz, zstd, \
+recognised by their magic bytes), in every common line format (BSD syslog, RFC 5424, rsyslog's \
+RFC 3339, journalctl, dovecot's own log files).\n\n\
+By default only backward jumps are reported: dovecot's messages, and clock steps that set the \
+clock back (ntpd, ntpdate, NTPsec, chronyd, OpenNTPD, postfix's detector). --all adds every clock \
+event (forward jumps, steps of unknown direction, kernel clocksource trouble). A message only \
+counts when the program that writes it logged it, so mail quoting the words is not an event. \
+`last message repeated N times` after an event counts N more.\n\n\
+--summary lines up each dovecot backward event with the clock step that caused it: the nearest \
+step on the same host within --window seconds before it. On Hyper-V the host's time sync steps \
+the clock without logging anything; then the summary says \"no step source found\".",
+    after_help = "Exit status: 0 an event was found, 1 none, 2 error (even if events were found, unless -q)."
 )]
 pub struct Cli {
-    /// Look default paths up under DIR (a jail, a ports STAGEDIR, a mounted image).
+    /// Logs to search: files, directories (walked), - for standard input.
+    /// Default: $ROOT/var/log/maillog or $ROOT/var/log/mail.log, whichever exists.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Report every clock event, not only backward jumps.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Also read each named log's rotated siblings (maillog.0.bz2, mail.log.1, mail.log.2.gz,
+    /// maillog-20250921, ...), oldest first.
+    #[arg(long)]
+    pub rotated: bool,
+
+    /// The year of the last year-less timestamp of each input (default: from the file's
+    /// modification time; for standard input, the current year).
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
+
+    /// Prefix each line with its line number.
+    #[arg(short = 'n', long = "line-number")]
+    pub line_number: bool,
+
+    /// Prefix each line with its file name (the default with several files).
+    #[arg(short = 'H', long = "with-filename", overrides_with = "no_filename")]
+    pub with_filename: bool,
+
+    /// Never prefix lines with the file name.
+    #[arg(short = 'h', long = "no-filename", overrides_with = "with_filename")]
+    pub no_filename: bool,
+
+    /// Print the number of events per file (a repeat line counts N).
+    #[arg(short = 'c', long)]
+    pub count: bool,
+
+    /// Print only the names of files with events.
+    #[arg(short = 'l', long = "files-with-matches")]
+    pub files_with_matches: bool,
+
+    /// Print nothing; the exit status tells whether an event was found.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Per host: counts per source and kind, dovecot deaths, largest jump, first and last
+    /// event, and the clock step behind each dovecot backward event.
+    #[arg(long)]
+    pub summary: bool,
+
+    /// How many seconds before a dovecot event a clock step may be its cause.
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    pub window: f64,
+
+    /// Only events at or after this time: an RFC 3339 date or date-time, or a relative
+    /// age such as 7d, 12h, 30m.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Only events before this time (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    /// Worker threads (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Look default paths up under DIR (a jail, a mounted image, a copied /var/log).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
-    /// Output format: text, or JSON Lines (one object per line).
+    /// Output format: text, or JSON Lines (one object per event or per host).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Colour: auto (terminal only, not with NO_COLOR), always, never.
+    /// Colour the file-name prefix: auto (terminal only, not with NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
 
     /// Write a man page or a shell completion script to standard output.
     #[arg(long, value_enum, hide = true)]
@@ -36,8 +120,33 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ("1", "No event was found."),
     (
         "2",
-        "An error occurred (an unreadable or damaged file), even if events were found, unless -q was given.",
+        "An error occurred (an unreadable or damaged file, bad arguments), even if events were found, unless -q was given and an event was found.",
     ),
 ];
 
-pub const EXAMPLES: &[(&str, &str)] = &[];
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "maillog-grep",
+        "Dovecot's backward-time events and backward clock steps in /var/log/maillog (or mail.log).",
+    ),
+    (
+        "maillog-grep --rotated --summary",
+        "The same over maillog and all its rotated, compressed copies, summarised per host with the step behind each event.",
+    ),
+    (
+        "maillog-grep --summary /var/log/maillog /var/log/messages",
+        "FreeBSD: ntpd logs to messages, dovecot to maillog; read both to find causes.",
+    ),
+    (
+        "maillog-grep --all --since 7d --format json /var/log/remote/",
+        "Every clock event of the last week on a central log server, as JSON Lines.",
+    ),
+    (
+        "maillog-grep -q --since 1d || echo ok",
+        "For cron or monitoring: exit 0 when dovecot saw time go backwards in the last day.",
+    ),
+    (
+        "zcat old.gz | maillog-grep -",
+        "Standard input (compressed input is recognised there too).",
+    ),
+];

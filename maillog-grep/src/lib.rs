@@ -1,18 +1,379 @@
-//! `maillog-grep`: Find time-went-backwards events and the clock steps behind them in mail and system logs.
+//! `maillog-grep`: every time-jump event in mail and system logs, rotated
+//! and compressed ones too, at grep speed.
+//!
+//! - [`scan`]: whole-buffer literal search; only lines with a literal are parsed.
+//! - [`search`]: one job per file, big plain files in parts, on every core.
+//! - [`input`]: compression by magic bytes.  [`files`]: which files, in which order.
+//! - [`record`]: a log line in any common format.  [`event`]: which messages are events.
+//! - [`year`]: years for year-less timestamps.  [`timefilter`]: --since/--until.
+//! - [`summary`]: per host, and the step behind each dovecot event.
 
 pub mod cli;
+pub mod event;
+pub mod files;
+pub mod input;
+pub mod record;
+pub mod scan;
+pub mod search;
+pub mod summary;
+pub mod timefilter;
+pub mod year;
 
 #[path = "../../common/conventions.rs"]
 pub mod conventions;
 
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
 use anyhow::{Result, bail};
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use serde::Serialize;
 
 use crate::cli::Cli;
+use crate::conventions::{Format, under_root};
+use crate::event::{Event, Kind};
+use crate::search::{Input, Searched};
+use crate::year::Resolved;
 
+pub const EXIT_FOUND: u8 = 0;
+pub const EXIT_NONE: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
-pub fn run(_cli: &Cli) -> Result<u8> {
-    bail!("not implemented yet")
+/// What the logic needs from the outside world, passed in so it reads no
+/// clock and no environment of its own.
+pub struct Env<'a> {
+    pub now_utc: NaiveDateTime,
+    /// Seconds east of UTC of the machine reading the logs.
+    pub local_offset: i32,
+    pub threads: usize,
+    pub color: bool,
+    pub stdin: &'a mut dyn Read,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+}
+
+/// An event as found in a file.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// Index into the list of inputs.
+    pub file: usize,
+    pub line: Option<u64>,
+    pub text: Vec<u8>,
+    pub time: Option<Resolved>,
+    pub host: Option<String>,
+    pub program: Option<String>,
+    pub pid: Option<u32>,
+    pub event: Event,
+    /// 1, or N for a `last message repeated N times` line.
+    pub count: u64,
+}
+
+pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
+    let since = parse_when(cli.since.as_deref(), env)?;
+    let until = parse_when(cli.until.as_deref(), env)?;
+    if !(cli.window.is_finite() && cli.window >= 0.0) {
+        bail!("--window must be a number of seconds, 0 or more");
+    }
+    let mut errored = false;
+    let inputs = collect_inputs(cli, env, &mut errored)?;
+    let literals = if cli.all || cli.summary {
+        event::LITERALS
+    } else {
+        event::BACKWARD_LITERALS
+    };
+    let matcher = scan::Matcher::new(literals);
+    let count_lines = cli.line_number || cli.format == Format::Json || cli.summary;
+    let threads = cli.threads.unwrap_or(env.threads).max(1);
+    let searched = search::search_all(&inputs, &matcher, count_lines, threads, env.stdin);
+
+    let names: Vec<String> = inputs.iter().map(Input::display).collect();
+    let mut all_found: Vec<Vec<Found>> = Vec::new();
+    for (index, (input, result)) in inputs.iter().zip(&searched).enumerate() {
+        for error in &result.errors {
+            writeln!(env.stderr, "maillog-grep: {}: {error}", names[index])?;
+            errored = true;
+        }
+        for offset in &result.overlong {
+            writeln!(
+                env.stderr,
+                "maillog-grep: {}: the line at byte {offset} is longer than {} MiB; only its first {} MiB were searched",
+                names[index],
+                scan::MAX_LINE >> 20,
+                scan::MAX_LINE >> 20
+            )?;
+            errored = true;
+        }
+        let anchor = year_anchor(cli, env, input);
+        all_found.push(events_of(index, result, anchor));
+    }
+
+    let wanted = |f: &Found| {
+        (cli.all || f.event.kind == Kind::Backward)
+            && since
+                .as_ref()
+                .is_none_or(|s| f.time.is_some_and(|t| timefilter::at_or_after(&t, s)))
+            && until
+                .as_ref()
+                .is_none_or(|u| f.time.is_some_and(|t| !timefilter::at_or_after(&t, u)))
+    };
+    let shown: Vec<Vec<&Found>> = all_found
+        .iter()
+        .map(|fs| fs.iter().filter(|f| wanted(f)).collect())
+        .collect();
+    let found_any = shown.iter().any(|fs| !fs.is_empty());
+
+    if !cli.quiet {
+        if cli.summary {
+            let flat: Vec<&Found> = shown.iter().flatten().copied().collect();
+            let steps: Vec<&Found> = all_found
+                .iter()
+                .flatten()
+                .filter(|f| f.event.is_step)
+                .collect();
+            let summaries = summary::summarize(&flat, &steps, &names, cli.window, env.local_offset);
+            match cli.format {
+                Format::Json => {
+                    for s in &summaries {
+                        serde_json::to_writer(&mut *env.stdout, s)?;
+                        writeln!(env.stdout)?;
+                    }
+                }
+                Format::Text => summary::write_text(env.stdout, &summaries, cli.window)?,
+            }
+        } else {
+            write_results(cli, env, &names, &shown)?;
+        }
+    }
+    env.stdout.flush()?;
+    Ok(if errored && !(cli.quiet && found_any) {
+        EXIT_ERROR
+    } else if found_any {
+        EXIT_FOUND
+    } else {
+        EXIT_NONE
+    })
+}
+
+fn parse_when(text: Option<&str>, env: &Env<'_>) -> Result<Option<timefilter::Instant>> {
+    text.map(|t| timefilter::parse(t, env.now_utc, env.local_offset).map_err(anyhow::Error::msg))
+        .transpose()
+}
+
+/// The files to read, in order.  Missing paths are reported and skipped.
+fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Vec<Input>> {
+    let mut named: Vec<PathBuf> = cli.paths.clone();
+    if named.is_empty() {
+        let candidates =
+            ["/var/log/maillog", "/var/log/mail.log"].map(|p| under_root(&cli.root, Path::new(p)));
+        match candidates.iter().find(|p| p.exists()) {
+            Some(p) => named.push(p.clone()),
+            None => bail!(
+                "no log to read: neither {} nor {} exists (name files to search)",
+                candidates[0].display(),
+                candidates[1].display()
+            ),
+        }
+    }
+    let mut inputs = Vec::new();
+    for path in named {
+        if path.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+        } else if path.is_dir() {
+            for entry in files::walk(&path) {
+                match entry {
+                    Ok(file) => inputs.push(Input::File(file)),
+                    Err(e) => {
+                        writeln!(env.stderr, "maillog-grep: {e}")?;
+                        *errored = true;
+                    }
+                }
+            }
+        } else if cli.rotated {
+            if !path.exists() {
+                writeln!(
+                    env.stderr,
+                    "maillog-grep: {}: No such file or directory (os error 2)",
+                    path.display()
+                )?;
+                *errored = true;
+            }
+            inputs.extend(
+                files::with_rotated(&path)
+                    .into_iter()
+                    .filter(|p| p.exists())
+                    .map(Input::File),
+            );
+        } else {
+            inputs.push(Input::File(path));
+        }
+    }
+    Ok(inputs)
+}
+
+/// The local time a file was last written, or the end of `--year`.
+fn year_anchor(cli: &Cli, env: &Env<'_>, input: &Input) -> NaiveDateTime {
+    if let Some(year) = cli.year {
+        let end = NaiveDate::from_ymd_opt(year, 12, 31).and_then(|d| d.and_hms_opt(23, 59, 59));
+        if let Some(end) = end {
+            return end;
+        }
+    }
+    let now_local = env.now_utc + TimeDelta::seconds(i64::from(env.local_offset));
+    let Input::File(path) = input else {
+        return now_local;
+    };
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    modified
+        .and_then(|m| {
+            chrono::DateTime::<chrono::Utc>::from(m)
+                .naive_utc()
+                .checked_add_signed(TimeDelta::seconds(i64::from(env.local_offset)))
+        })
+        .unwrap_or(now_local)
+}
+
+/// Turns one file's hits into events: classify, count repeats, resolve years.
+fn events_of(file: usize, searched: &Searched, anchor: NaiveDateTime) -> Vec<Found> {
+    let mut found: Vec<Found> = Vec::new();
+    let mut stamps = Vec::new();
+    // End offset of the last event line, to know if a repeat line follows it.
+    let mut last_event_end: Option<u64> = None;
+    let text = |b: &[u8]| Some(String::from_utf8_lossy(b).into_owned());
+    for hit in &searched.hits {
+        let record = record::parse(&hit.line);
+        let end = hit.offset + hit.line.len() as u64;
+        let previous = found.last().cloned();
+        let mut push = |event: Event,
+                        count: u64,
+                        host: Option<String>,
+                        program: Option<String>,
+                        pid: Option<u32>| {
+            found.push(Found {
+                file,
+                line: hit.number,
+                text: hit.line.clone(),
+                time: None,
+                host,
+                program,
+                pid,
+                event,
+                count,
+            });
+            stamps.push(record.stamp);
+        };
+        let host = record.host.and_then(text);
+        if let Some((count, quoted)) = event::repeat(&record) {
+            if let Some(quoted) = quoted {
+                // rsyslog names what it repeats: classify that text.
+                let inner = record::parse_tagged(quoted);
+                if let Some(event) = event::classify(&inner) {
+                    push(event, count, host, inner.program.and_then(text), inner.pid);
+                    last_event_end = Some(end);
+                    continue;
+                }
+            } else if last_event_end.is_some_and(|e| e + 1 == hit.offset)
+                && let Some(previous) = previous
+            {
+                push(previous.event, count, host, previous.program, previous.pid);
+                last_event_end = Some(end);
+                continue;
+            }
+            last_event_end = None;
+            continue;
+        }
+        match event::classify(&record) {
+            Some(event) => {
+                push(event, 1, host, record.program.and_then(text), record.pid);
+                last_event_end = Some(end);
+            }
+            None => last_event_end = None,
+        }
+    }
+    for (f, time) in found.iter_mut().zip(year::resolve(&stamps, anchor)) {
+        f.time = time;
+    }
+    found
+}
+
+#[derive(Serialize)]
+struct JsonEvent<'a> {
+    file: &'a str,
+    line: Option<u64>,
+    timestamp: Option<String>,
+    host: Option<&'a str>,
+    program: Option<&'a str>,
+    pid: Option<u32>,
+    source: event::Source,
+    kind: Kind,
+    seconds: Option<f64>,
+    fatal: bool,
+    text: String,
+    count: u64,
+}
+
+fn write_results(
+    cli: &Cli,
+    env: &mut Env<'_>,
+    names: &[String],
+    shown: &[Vec<&Found>],
+) -> Result<()> {
+    let with_name = !cli.no_filename && (cli.with_filename || names.len() > 1);
+    let (pre, post) = if env.color {
+        ("\x1b[35m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let out = &mut *env.stdout;
+    for (index, found) in shown.iter().enumerate() {
+        let name = &names[index];
+        if cli.files_with_matches {
+            if !found.is_empty() {
+                writeln!(out, "{pre}{name}{post}")?;
+            }
+            continue;
+        }
+        if cli.count {
+            let n: u64 = found.iter().map(|f| f.count).sum();
+            if with_name {
+                write!(out, "{pre}{name}{post}:")?;
+            }
+            writeln!(out, "{n}")?;
+            continue;
+        }
+        for f in found {
+            match cli.format {
+                Format::Json => {
+                    let row = JsonEvent {
+                        file: name,
+                        line: f.line,
+                        timestamp: f.time.map(|t| t.rfc3339()),
+                        host: f.host.as_deref(),
+                        program: f.program.as_deref(),
+                        pid: f.pid,
+                        source: f.event.source,
+                        kind: f.event.kind,
+                        seconds: f.event.seconds,
+                        fatal: f.event.fatal,
+                        text: String::from_utf8_lossy(&f.text).into_owned(),
+                        count: f.count,
+                    };
+                    serde_json::to_writer(&mut *out, &row)?;
+                    writeln!(out)?;
+                }
+                Format::Text => {
+                    if with_name {
+                        write!(out, "{pre}{name}{post}:")?;
+                    }
+                    if let (true, Some(n)) = (cli.line_number, f.line) {
+                        write!(out, "{n}:")?;
+                    }
+                    out.write_all(&f.text)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The extra sections of the man page.
@@ -20,7 +381,16 @@ pub fn man_page() -> conventions::ManPage<'static> {
     conventions::ManPage {
         exit_status: cli::EXIT_STATUS,
         examples: cli::EXAMPLES,
-        files: &[],
-        see_also: "xinetd-lint(8), ntpconf-edit(8), maillog-grep(8), clockcheck(8)",
+        files: &[
+            (
+                "/var/log/maillog",
+                "FreeBSD's mail log, read by default (under --root).",
+            ),
+            (
+                "/var/log/mail.log",
+                "Debian's mail log, read by default when there is no maillog.",
+            ),
+        ],
+        see_also: "grep(1), zgrep(1), newsyslog(8), logrotate(8), xinetd-lint(8), ntpconf-edit(8), clockcheck(8)",
     }
 }

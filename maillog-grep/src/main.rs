@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 
+use chrono::{Local, Offset, Utc};
 use clap::{CommandFactory, Parser};
 use maillog_grep::cli::Cli;
-use maillog_grep::conventions::{finish, generate};
-use maillog_grep::{EXIT_ERROR, man_page, run};
+use maillog_grep::conventions::{finish, generate, use_color_for};
+use maillog_grep::{EXIT_ERROR, Env, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -20,5 +21,14 @@ fn main() -> ExitCode {
             EXIT_ERROR,
         );
     }
-    finish("maillog-grep", run(&cli), EXIT_ERROR)
+    let mut env = Env {
+        now_utc: Utc::now().naive_utc(),
+        local_offset: Local::now().offset().fix().local_minus_utc(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        color: use_color_for(cli.color, &std::io::stdout()),
+        stdin: &mut std::io::stdin().lock(),
+        stdout: &mut std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+        stderr: &mut std::io::stderr().lock(),
+    };
+    finish("maillog-grep", run(&cli, &mut env), EXIT_ERROR)
 }

@@ -1,0 +1,614 @@
+//! Which messages are clock events, and what they say: who logged it, which
+//! way the clock went, by how much, and whether dovecot died of it.
+//!
+//! The table follows reference/logs.md §1–2, message by message.  A message
+//! only counts when the program that logged it is the one that writes that
+//! text, so mail that merely quotes the words (a Subject in a postfix
+//! warning) is not an event.
+
+use serde::Serialize;
+
+use crate::record::Record;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Dovecot,
+    Ntpd,
+    Ntpdate,
+    Ntpsec,
+    Chronyd,
+    Openntpd,
+    Timesyncd,
+    Postfix,
+    Kernel,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Dovecot => "dovecot",
+            Source::Ntpd => "ntpd",
+            Source::Ntpdate => "ntpdate",
+            Source::Ntpsec => "ntpsec",
+            Source::Chronyd => "chronyd",
+            Source::Openntpd => "openntpd",
+            Source::Timesyncd => "timesyncd",
+            Source::Postfix => "postfix",
+            Source::Kernel => "kernel",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Backward,
+    Forward,
+    /// The clock was set, direction not known.
+    Step,
+    /// Clocksource trouble (the kernel distrusts its clock).
+    Unstable,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Backward => "backward",
+            Kind::Forward => "forward",
+            Kind::Step => "step",
+            Kind::Unstable => "unstable",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub source: Source,
+    pub kind: Kind,
+    /// Size of the jump as logged (a magnitude; `kind` says the direction).
+    pub seconds: Option<f64>,
+    /// True when the dovecot process that logged it died of it.
+    pub fatal: bool,
+    /// True when a program set the clock (a candidate cause in `--summary`),
+    /// as opposed to a program noticing that it moved.
+    pub is_step: bool,
+}
+
+/// The literals the scanner looks for.  Every event message contains one;
+/// lines without any are never parsed (that is what makes it fast).
+pub const LITERALS: &[&str] = &[
+    "moved backwards",
+    "jumped forwards",
+    "Time moved forward",
+    "time reset ",
+    "clock_step ",
+    "time set ",
+    "step time server ",
+    "time stepped by ",
+    "was stepped by ",
+    "time jump detected",
+    "clock wrong by ",
+    "jumped backwards, restoring",
+    "set local clock to ",
+    "backward time jump detected",
+    "Marking clocksource",
+    "Marking TSC unstable",
+    "Clocksource tsc unstable",
+    "setting system clock to ",
+    "runtime went backwards",
+    "message repeated ",
+];
+
+/// The subset for the default mode (backward jumps and their repeats),
+/// plus every step message (a step can go backwards).
+pub const BACKWARD_LITERALS: &[&str] = &[
+    "moved backwards",
+    "time reset ",
+    "clock_step ",
+    "time set ",
+    "step time server ",
+    "time stepped by ",
+    "was stepped by ",
+    "time jump detected",
+    "clock wrong by ",
+    "set local clock to ",
+    "backward time jump detected",
+    "message repeated ",
+];
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
+/// A decimal number (sign and fraction kept) at the start of `text`.
+fn number(text: &[u8]) -> Option<f64> {
+    let end = text
+        .iter()
+        .enumerate()
+        .position(|(i, &b)| {
+            !(b.is_ascii_digit() || b == b'.' || (i == 0 && (b == b'-' || b == b'+')))
+        })
+        .unwrap_or(text.len());
+    std::str::from_utf8(&text[..end]).ok()?.parse().ok()
+}
+
+fn number_after(text: &[u8], marker: &[u8]) -> Option<f64> {
+    let at = find(text, marker)? + marker.len();
+    number(&text[at..])
+}
+
+/// A signed correction: negative means the clock was set back.
+fn step_event(source: Source, correction: Option<f64>) -> Event {
+    let kind = match correction {
+        Some(v) if v < 0.0 => Kind::Backward,
+        Some(v) if v > 0.0 => Kind::Forward,
+        _ => Kind::Step,
+    };
+    Event {
+        source,
+        kind,
+        seconds: correction.map(f64::abs),
+        fatal: false,
+        is_step: true,
+    }
+}
+
+fn program_is(record: &Record<'_>, names: &[&str]) -> bool {
+    record
+        .program
+        .is_some_and(|p| names.iter().any(|n| p == n.as_bytes()))
+}
+
+/// Classifies a parsed line.  `None`: not a clock event.
+pub fn classify(record: &Record<'_>) -> Option<Event> {
+    let msg = record.message;
+    if program_is(record, &["dovecot"]) {
+        return dovecot(msg);
+    }
+    if program_is(record, &["ntpd", "ntpdate", "sntp", "ntpdig", "openntpd"]) {
+        return ntp_family(record, msg);
+    }
+    if program_is(record, &["chronyd"]) {
+        return chronyd(msg);
+    }
+    if program_is(record, &["systemd-timesyncd"]) {
+        return find(msg, b"jumped backwards, restoring").map(|_| Event {
+            source: Source::Timesyncd,
+            kind: Kind::Forward,
+            seconds: None,
+            fatal: false,
+            is_step: true,
+        });
+    }
+    if record.program.is_some_and(|p| p.starts_with(b"postfix")) {
+        // sane_time.c: "warning: [another ]backward time jump detected -- slewing clock".
+        let warning = msg.strip_prefix(b"warning: ")?;
+        let text = warning.strip_prefix(b"another ").unwrap_or(warning);
+        return text
+            .starts_with(b"backward time jump detected")
+            .then_some(Event {
+                source: Source::Postfix,
+                kind: Kind::Backward,
+                seconds: None,
+                fatal: false,
+                is_step: false,
+            });
+    }
+    if program_is(record, &["kernel"]) {
+        return kernel(msg);
+    }
+    None
+}
+
+fn dovecot(msg: &[u8]) -> Option<Event> {
+    let event = |kind, seconds, fatal| {
+        Some(Event {
+            source: Source::Dovecot,
+            kind,
+            seconds,
+            fatal,
+            is_step: false,
+        })
+    };
+    // 1.x puts `Fatal: ` before the child prefix, 2.x after it; either way
+    // the level word ends right before "Time".
+    let at = find(msg, b"Time ")?;
+    let head = &msg[..at];
+    let text = &msg[at..];
+    // Dovecot writes these only right after its prefixes and level word
+    // (`imap(bob)<1><s>: Fatal: `): colon-separated words without spaces.
+    // Anything else is a message quoting the words (a Subject, a mailbox).
+    let prefixes_only = head.is_empty()
+        || (head.ends_with(b": ")
+            && head[..head.len() - 2].split(|&b| b == b':').all(|part| {
+                let part = part.strip_prefix(b" ").unwrap_or(part);
+                !part.is_empty() && !part.contains(&b' ')
+            }));
+    if !prefixes_only {
+        return None;
+    }
+    let fatal = head.ends_with(b"Fatal: ") || head.starts_with(b"Fatal: ");
+    if let Some(rest) = text.strip_prefix(b"Time just moved backwards") {
+        if let Some(by) = rest.strip_prefix(b" by ") {
+            // D2..D7, D11, D12, D20, D21.  The level decides: i_fatal() always
+            // exits, and it is the only call that writes `Fatal: `.
+            return event(Kind::Backward, number(by), fatal);
+        }
+        // D1 (1.0.rc25): "(OLD -> NEW)!", epoch seconds.
+        let inner = rest.strip_prefix(b" (")?;
+        let old = number(inner)?;
+        let new = number_after(inner, b" -> ")?;
+        return event(Kind::Backward, Some(old - new), fatal);
+    }
+    if let Some(by) = text.strip_prefix(b"Time moved backwards by ") {
+        return event(Kind::Backward, number(by), false); // D8, D9, D13, D14: warnings
+    }
+    if let Some(by) = text.strip_prefix(b"Time jumped forwards ") {
+        return event(Kind::Forward, number(by), false); // D10, D15
+    }
+    if let Some(rest) = text.strip_prefix(b"Time moved forward") {
+        // D16 "forwards by", D17 "forward by", D18 "forward N", D19 "forward by N".
+        let rest = rest.strip_prefix(b"s").unwrap_or(rest);
+        let rest = rest
+            .strip_prefix(b" by ")
+            .or_else(|| rest.strip_prefix(b" "))?;
+        return event(Kind::Forward, number(rest), false);
+    }
+    None
+}
+
+fn ntp_family(record: &Record<'_>, msg: &[u8]) -> Option<Event> {
+    // NTPsec prefixes its lines with a facility word (`CLOCK: `, `PROTO: `).
+    let (ntpsec, msg) = match msg
+        .strip_prefix(b"CLOCK: ")
+        .or_else(|| msg.strip_prefix(b"PROTO: "))
+    {
+        Some(rest) => (true, rest),
+        None => (false, msg),
+    };
+    let ntpd = if ntpsec { Source::Ntpsec } else { Source::Ntpd };
+    if let Some(v) = msg.strip_prefix(b"time reset ") {
+        return Some(step_event(Source::Ntpd, number(v))); // <= 4.2.4
+    }
+    if let Some(v) = msg.strip_prefix(b"time stepped by ") {
+        return Some(step_event(Source::Ntpsec, number(v)));
+    }
+    // "0.0.0.0 c61c 0c clock_step +2.075483 s" (report_event).
+    if let Some(at) = find(msg, b" 0c clock_step ") {
+        return Some(step_event(ntpd, number(&msg[at + 15..])));
+    }
+    // One-shot `ntpd -q`: "ntpd: time set +0.5 s" (slews are not jumps).
+    let one_shot = msg.strip_prefix(b"ntpd: ").unwrap_or(msg);
+    if let Some(v) = one_shot.strip_prefix(b"time set ") {
+        return Some(step_event(ntpd, number(v)));
+    }
+    // ntpdate: "step time server 203.0.113.5 offset -2835.904150 sec".
+    if msg.starts_with(b"step time server ") {
+        return Some(step_event(Source::Ntpdate, number_after(msg, b" offset ")));
+    }
+    // OpenNTPD: "set local clock to Mon Jan  6 10:00:00 UTC 2025 (offset -1.5s)".
+    if msg.starts_with(b"set local clock to ") {
+        let _ = record;
+        return Some(step_event(Source::Openntpd, number_after(msg, b"(offset ")));
+    }
+    None
+}
+
+fn chronyd(msg: &[u8]) -> Option<Event> {
+    if let Some(v) = msg.strip_prefix(b"System clock was stepped by ") {
+        return Some(step_event(Source::Chronyd, number(v)));
+    }
+    if msg.starts_with(b"Backward time jump detected!") {
+        return Some(Event {
+            source: Source::Chronyd,
+            kind: Kind::Backward,
+            seconds: None,
+            fatal: false,
+            is_step: false,
+        });
+    }
+    if msg.starts_with(b"Forward time jump detected!") {
+        return Some(Event {
+            source: Source::Chronyd,
+            kind: Kind::Forward,
+            seconds: None,
+            fatal: false,
+            is_step: false,
+        });
+    }
+    // "System clock wrong by -1250.844905 seconds (step)": -offset, so a
+    // positive value means the clock was behind and was stepped forward.
+    // Without "(step)" chronyd slewed or ignored it: not a jump.
+    if let Some(v) = msg.strip_prefix(b"System clock wrong by ")
+        && find(v, b"(step)").is_some()
+    {
+        return Some(step_event(Source::Chronyd, number(v)));
+    }
+    None
+}
+
+fn kernel(msg: &[u8]) -> Option<Event> {
+    // Kernel lines may carry a `[ 123.456]` uptime.
+    let msg = match msg.strip_prefix(b"[") {
+        Some(rest) => rest
+            .iter()
+            .position(|&b| b == b']')
+            .map_or(msg, |p| rest[p + 1..].trim_ascii_start()),
+        None => msg,
+    };
+    let unstable = || {
+        Some(Event {
+            source: Source::Kernel,
+            kind: Kind::Unstable,
+            seconds: None,
+            fatal: false,
+            is_step: false,
+        })
+    };
+    if find(msg, b"Marking clocksource").is_some()
+        || find(msg, b"Marking TSC unstable").is_some()
+        || msg.starts_with(b"Clocksource tsc unstable")
+        || msg.starts_with(b"calcru: runtime went backwards")
+    {
+        return unstable();
+    }
+    if find(msg, b": setting system clock to ").is_some() {
+        return Some(Event {
+            source: Source::Kernel,
+            kind: Kind::Step,
+            seconds: None,
+            fatal: false,
+            is_step: true,
+        });
+    }
+    None
+}
+
+/// `last message repeated N times` (syslogd) or `message repeated N times:
+/// [text]` (rsyslog): how many more, and the repeated text when given.
+pub fn repeat<'a>(record: &Record<'a>) -> Option<(u64, Option<&'a [u8]>)> {
+    let msg = record.message.trim_ascii_start();
+    let rest = msg
+        .strip_prefix(b"last message repeated ")
+        .or_else(|| msg.strip_prefix(b"message repeated "))?;
+    let end = rest.iter().position(|b| !b.is_ascii_digit())?;
+    let count: u64 = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    let after = rest[end..].strip_prefix(b" times")?;
+    let text = after
+        .strip_prefix(b": [")
+        .map(|t| t.strip_suffix(b"]").unwrap_or(t));
+    Some((count, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::parse;
+
+    fn ev(line: &str) -> Option<Event> {
+        classify(&parse(line.as_bytes()))
+    }
+
+    fn ev3(line: &str) -> (Source, Kind, Option<f64>, bool) {
+        let e = ev(line).unwrap_or_else(|| panic!("no event: {line}"));
+        (e.source, e.kind, e.seconds, e.fatal)
+    }
+
+    use Kind::*;
+    use Source::*;
+
+    #[test]
+    fn dovecot_1x() {
+        assert_eq!(
+            ev3(
+                "Mar  4 14:34:09 mail dovecot: Fatal: imap-login: Time just moved backwards (1173018858 -> 1173018852)! This might cause a lot of problems, so I'll just kill myself now."
+            ),
+            (Dovecot, Backward, Some(6.0), true)
+        );
+        assert_eq!(
+            ev3(
+                "Mar  4 21:42:57 imap2 dovecot: Fatal: POP3(judy): Time just moved backwards by 287 seconds. This might cause a lot of problems, so I'll just kill myself now."
+            ),
+            (Dovecot, Backward, Some(287.0), true)
+        );
+        assert_eq!(
+            ev3(
+                "Mar  4 17:30:58 mx1 dovecot: imap-login: Time just moved backwards by 1 seconds. I'll sleep now until we're back in present."
+            ),
+            (Dovecot, Backward, Some(1.0), false)
+        );
+        assert_eq!(
+            ev3(
+                "dovecot: 2010-09-08 06:39:45 Fatal: Time just moved backwards by 28 seconds. This might cause a lot of problems, so I'll just kill myself now. http://wiki.dovecot.org/TimeMovedBackwards"
+            ),
+            (Dovecot, Backward, Some(28.0), true)
+        );
+    }
+
+    #[test]
+    fn dovecot_2x() {
+        assert_eq!(
+            ev3(
+                "Jan 14 05:51:18 mx1 dovecot: imap(grace@example.com)<57906><U2OLzu6UQBGSyLvV>: Fatal: Time just moved backwards by 21.862396 seconds. This might cause a lot of problems, so I'll just kill myself now. http://wiki2.dovecot.org/TimeMovedBackwards"
+            ),
+            (Dovecot, Backward, Some(21.862396), true)
+        );
+        assert_eq!(
+            ev3(
+                "Jun  4 00:59:27 mx1 dovecot: lmtp(bob@example.com): Error: Time just moved backwards by 2 seconds. I'll sleep now until we're back in present. http://wiki2.dovecot.org/TimeMovedBackwards"
+            ),
+            (Dovecot, Backward, Some(2.0), false)
+        );
+        assert_eq!(
+            ev3("Jun  3 19:15:59 mx1 dovecot: log: Warning: Time moved backwards by 6462 seconds."),
+            (Dovecot, Backward, Some(6462.0), false)
+        );
+        assert_eq!(
+            ev3(
+                "Jan 13 09:47:51 imap2 dovecot: master: Warning: Time moved backwards by 11.656524 seconds, waiting for 11.656 seconds until new services are launched again."
+            ),
+            (Dovecot, Backward, Some(11.656524), false)
+        );
+        assert_eq!(
+            ev3(
+                "Jun  4 22:57:04 imap2 dovecot: imap(heidi): Warning: Time jumped forwards 63587 seconds"
+            ),
+            (Dovecot, Forward, Some(63587.0), false)
+        );
+        assert_eq!(
+            ev3(
+                "Jan 12 17:05:46 mail dovecot: master: Warning: Time moved forwards by 568.328319 seconds - adjusting timeouts."
+            ),
+            (Dovecot, Forward, Some(568.328319), false)
+        );
+        assert_eq!(
+            ev3(
+                "2025-02-03T19:45:40.234565+09:00 mx-deb dovecot: imap(frank)<47682><5JPt>: Warning: Time moved forward 8707.162635 seconds"
+            ),
+            (Dovecot, Forward, Some(8707.162635), false)
+        );
+        assert_eq!(
+            ev3(
+                "2025-11-04T05:32:57.002914+09:00 mx-deb dovecot: imap(frank)<41714><W>: Warning: Time moved forward by 106.506121 seconds"
+            ),
+            (Dovecot, Forward, Some(106.506121), false)
+        );
+        assert_eq!(
+            ev3(
+                "Sep 21 04:06:34 imap(bob)<1><s>: Fatal: Time just moved backwards by 17.402113 seconds. This might cause a lot of problems, so I'll just kill myself now."
+            ),
+            (Dovecot, Backward, Some(17.402113), true)
+        );
+    }
+
+    #[test]
+    fn ntp_daemons_and_their_signs() {
+        assert_eq!(
+            ev3("Feb  4 05:01:22 mx1 ntpd[76420]: time reset -3531.447374 s"),
+            (Ntpd, Backward, Some(3531.447374), false)
+        );
+        assert_eq!(
+            ev3("Jun  3 15:53:16 mx1 ntpd[94401]: 0.0.0.0 011c 0c clock_step +1116.420532 s"),
+            (Ntpd, Forward, Some(1116.420532), false)
+        );
+        assert_eq!(
+            ev3(
+                "2023-05-04T07:16:28.098579+09:00 mail01 ntpd[1149]: PROTO: 0.0.0.0 c41c 0c clock_step -1572.931936 s"
+            ),
+            (Ntpsec, Backward, Some(1572.931936), false)
+        );
+        assert_eq!(
+            ev3("2023-05-04T07:16:28+09:00 m ntpd[1]: CLOCK: time stepped by -3.507211"),
+            (Ntpsec, Backward, Some(3.507211), false)
+        );
+        assert_eq!(
+            ev3(
+                "Jan  4 10:11:43 mail ntpdate[20945]: step time server 203.0.113.5 offset -2835.904150 sec"
+            ),
+            (Ntpdate, Backward, Some(2835.90415), false)
+        );
+        assert_eq!(
+            ev3("Jun  3 09:39:28 imap2 ntpd[9365]: ntpd: time set -0.616622 s"),
+            (Ntpd, Backward, Some(0.616622), false)
+        );
+        assert!(ev("Jun  3 09:39:28 imap2 ntpd[9365]: ntpd: time slew +0.016622 s").is_none());
+        assert!(
+            ev("Jun  3 10:51:02 imap2 ntpd[9365]: 0.0.0.0 c61d 0d kern kernel time sync disabled")
+                .is_none()
+        );
+        assert_eq!(
+            ev3(
+                "Aug  1 01:30:18 imap2 ntpd[92000]: set local clock to Mon Jan  6 10:00:00 UTC 2025 (offset -1.500000s)"
+            ),
+            (Openntpd, Backward, Some(1.5), false)
+        );
+        assert!(
+            ev("Aug  1 01:30:18 imap2 ntpd[92000]: adjusting local clock by 0.119654s").is_none()
+        );
+    }
+
+    #[test]
+    fn chrony_timesyncd_postfix_kernel() {
+        assert_eq!(
+            ev3(
+                "2024-01-07T20:23:07.796031+09:00 mail01 chronyd[612]: System clock was stepped by -336.103183 seconds"
+            ),
+            (Chronyd, Backward, Some(336.103183), false)
+        );
+        assert_eq!(
+            ev3("Nov 26 08:02:16 mail1 chronyd[752]: Backward time jump detected!"),
+            (Chronyd, Backward, None, false)
+        );
+        assert_eq!(
+            ev3(
+                "x 2024-01-08T10:34:03Z h chronyd[6]: Forward time jump detected!"
+                    .trim_start_matches("x ")
+            ),
+            (Chronyd, Forward, None, false)
+        );
+        assert_eq!(
+            ev3(
+                "2024-01-08T19:44:45Z h chronyd[6]: System clock wrong by -1250.844905 seconds (step)"
+            ),
+            (Chronyd, Backward, Some(1250.844905), false)
+        );
+        assert!(ev("2024-01-08T19:44:45Z h chronyd[6]: System clock wrong by -1250.844905 seconds (ignored)").is_none());
+        assert_eq!(
+            ev3(
+                "Feb 01 20:17:42 mail01 systemd-timesyncd[758]: System clock time unset or jumped backwards, restoring from recorded timestamp: Thu 2024-02-15 03:17:42 UTC"
+            ),
+            (Timesyncd, Forward, None, false)
+        );
+        assert_eq!(
+            ev3(
+                "Mar  1 04:26:10 mail postfix/qmgr[29125]: warning: backward time jump detected -- slewing clock"
+            ),
+            (Postfix, Backward, None, false)
+        );
+        assert_eq!(
+            ev3(
+                "Mar  1 04:26:10 mail postfix/qmgr[29125]: warning: another backward time jump detected -- slewing clock"
+            ),
+            (Postfix, Backward, None, false)
+        );
+        assert!(ev("Mar  4 12:02:38 mail postfix/qmgr[70058]: warning: backward time jump recovered -- back to normality").is_none());
+        assert_eq!(
+            ev3(
+                "2024-09-01T15:12:57+09:00 mx-deb kernel: clocksource: timekeeping watchdog on CPU4: Marking clocksource 'tsc' as unstable because the skew is too large:"
+            ),
+            (Kernel, Unstable, None, false)
+        );
+        assert_eq!(
+            ev3(
+                "Mar  1 19:22:13 mx1 kernel: calcru: runtime went backwards from 173210142 usec to 173209562 usec for pid 41213 (smtpd)"
+            ),
+            (Kernel, Unstable, None, false)
+        );
+        assert_eq!(
+            ev3(
+                "2024-09-01T03:46:48Z vm kernel: [    1.5] rtc_cmos 00:00: setting system clock to 2024-09-01T03:46:48 UTC (1725162408)"
+            ),
+            (Kernel, Step, None, false)
+        );
+    }
+
+    #[test]
+    fn quoted_words_are_not_events() {
+        assert!(ev("Mar  1 04:26:10 mx1 postfix/cleanup[1]: 4F3: warning: header Subject: Time just moved backwards by 54 seconds from x").is_none());
+        assert!(
+            ev("Mar  1 04:26:10 mx1 sshd[1]: Time just moved backwards by 54 seconds").is_none()
+        );
+        assert!(ev("Mar  1 04:26:10 mx1 dovecot: imap(bob): Info: subject=<Time jumped> Time just moved backward").is_none());
+    }
+
+    #[test]
+    fn repeats() {
+        let r = parse(b"Nov 28 08:01:53 mail1 syslogd: last message repeated 36 times");
+        assert_eq!(repeat(&r), Some((36, None)));
+        let r = parse(b"Mar  4 12:00:00 mx1 last message repeated 3 times");
+        assert_eq!(repeat(&r), Some((3, None)));
+        let r = parse(b"2025-01-01T10:46:23.981523+09:00 mx-deb rsyslogd:  message repeated 36 times: [dovecot: imap-login: x]");
+        assert_eq!(repeat(&r), Some((36, Some(&b"dovecot: imap-login: x"[..]))));
+    }
+}

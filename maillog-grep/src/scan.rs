@@ -1,0 +1,347 @@
+//! The fast path: search whole buffers for a few literals and hand over only
+//! the lines that contain one (ripgrep's approach).  Lines without a literal
+//! are never looked at, line numbers are counted only when asked for, and
+//! the buffer stays the same size whatever the file size.
+
+use std::io::{self, Read};
+
+use aho_corasick::packed;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+/// The first buffer size; it grows only for lines longer than this.
+const INITIAL_BUFFER: usize = 2 * 1024 * 1024;
+/// Longest line kept whole.  Past it, the rest of that line is skipped
+/// (and reported), so a compression bomb cannot make memory grow.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// Finds any of a small set of literals: Teddy (SIMD) where the CPU has it,
+/// otherwise a DFA.
+pub enum Matcher {
+    Teddy(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Matcher {
+    pub fn new(literals: &[&str]) -> Matcher {
+        let mut builder = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder();
+        builder.extend(literals);
+        if let Some(searcher) = builder.build() {
+            return Matcher::Teddy(searcher);
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(literals)
+            .expect("a few short literals always build");
+        Matcher::Automaton(automaton)
+    }
+
+    pub fn find(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        match self {
+            Matcher::Teddy(s) => s
+                .find_in(haystack, aho_corasick::Span::from(from..haystack.len()))
+                .map(|m| m.start()),
+            Matcher::Automaton(a) => a
+                .find(aho_corasick::Input::new(haystack).span(from..haystack.len()))
+                .map(|m| m.start()),
+        }
+    }
+}
+
+/// A line that holds one of the literals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// The line without its newline.
+    pub line: Vec<u8>,
+    /// Byte offset of the line's first byte in the (decompressed) stream.
+    pub offset: u64,
+    /// 1-based, when line numbers were counted.
+    pub number: Option<u64>,
+}
+
+/// What a scan saw besides its hits.
+#[derive(Clone, Debug, Default)]
+pub struct Scanned {
+    pub hits: Vec<Hit>,
+    /// Newlines counted (only when counting).
+    pub lines: u64,
+    /// Offsets of lines longer than `MAX_LINE`, whose tail was skipped.
+    pub overlong: Vec<u64>,
+}
+
+/// Where in the stream a scan works: for a part of a file searched by one
+/// thread, lines that start before `start` or at/after `stop` belong to
+/// another part.
+#[derive(Clone, Copy, Debug)]
+pub struct Range {
+    /// Absolute offset of the reader's first byte.
+    pub base: u64,
+    /// True when the reader begins one byte before the part (at a possible
+    /// newline): everything up to and including the first newline belongs
+    /// to the part before.
+    pub skip_first_line: bool,
+    pub stop: Option<u64>,
+}
+
+impl Range {
+    pub const WHOLE: Range = Range {
+        base: 0,
+        skip_first_line: false,
+        stop: None,
+    };
+}
+
+/// Scans a stream.  On a read error (a damaged archive, say) the hits found
+/// before it are kept in `partial` and the error is returned with them.
+pub fn scan(
+    reader: &mut dyn Read,
+    matcher: &Matcher,
+    count_lines: bool,
+    range: Range,
+) -> Result<Scanned, (io::Error, Scanned)> {
+    let mut out = Scanned::default();
+    let mut buf = vec![0u8; INITIAL_BUFFER];
+    let mut filled = 0usize;
+    let mut base = range.base;
+    let mut eof = false;
+    let mut skipping_first = range.skip_first_line;
+    let mut skipping_overlong = false;
+    // A read error ends the stream like EOF: what was read before it is
+    // still searched, then the error is returned with those hits.
+    let mut failure: Option<io::Error> = None;
+    let finish = |out: Scanned, failure: Option<io::Error>| match failure {
+        Some(e) => Err((e, out)),
+        None => Ok(out),
+    };
+
+    loop {
+        // Fill the buffer (a short read is not the end).
+        while !eof && filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failure = Some(e);
+                    eof = true;
+                }
+            }
+        }
+        // Complete lines only, unless the stream has ended.
+        let complete = if eof {
+            filled
+        } else {
+            memchr::memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1)
+        };
+        let mut start = 0;
+        if skipping_first || skipping_overlong {
+            match memchr::memchr(b'\n', &buf[..filled]) {
+                Some(nl) => {
+                    if skipping_overlong && count_lines {
+                        out.lines += 1;
+                    }
+                    start = nl + 1;
+                    skipping_first = false;
+                    skipping_overlong = false;
+                }
+                None => {
+                    // Still inside the line to skip: drop the buffer.
+                    base += filled as u64;
+                    filled = 0;
+                    if eof {
+                        return finish(out, failure);
+                    }
+                    continue;
+                }
+            }
+        }
+        let mut end = complete.max(start);
+        if let Some(stop) = range.stop
+            && base + (end as u64) > stop
+        {
+            // Lines starting at or after `stop` belong to the next part:
+            // process up to the end of the line that contains `stop - 1`.
+            let limit = (stop - base).min(filled as u64) as usize;
+            if limit <= start {
+                return finish(out, failure);
+            }
+            end = match memchr::memchr(b'\n', &buf[limit - 1..filled]) {
+                Some(nl) => limit - 1 + nl + 1,
+                None if eof => filled,
+                None => complete.max(start), // need more data to finish the line
+            };
+        }
+        search(&buf[..end], start, base, matcher, count_lines, &mut out);
+        let finished_part = range.stop.is_some_and(|stop| base + (end as u64) >= stop);
+        if (eof && end >= filled) || finished_part {
+            return finish(out, failure);
+        }
+        if end == 0 && filled == buf.len() {
+            // One line fills the whole buffer.
+            if buf.len() < MAX_LINE {
+                buf.resize((buf.len() * 2).min(MAX_LINE), 0);
+                continue;
+            }
+            out.overlong.push(base);
+            search(&buf[..filled], 0, base, matcher, count_lines, &mut out);
+            skipping_overlong = true;
+            base += filled as u64;
+            filled = 0;
+            continue;
+        }
+        buf.copy_within(end..filled, 0);
+        base += end as u64;
+        filled -= end;
+    }
+}
+
+/// Searches `region[from..]`, which ends at a line boundary.
+fn search(
+    region: &[u8],
+    from: usize,
+    base: u64,
+    matcher: &Matcher,
+    count_lines: bool,
+    out: &mut Scanned,
+) {
+    let mut pos = from;
+    let mut counted = from;
+    while pos < region.len() {
+        let Some(at) = matcher.find(region, pos) else {
+            break;
+        };
+        let line_start = memchr::memrchr(b'\n', &region[..at])
+            .map_or(0, |i| i + 1)
+            .max(from);
+        let line_end = memchr::memchr(b'\n', &region[at..]).map_or(region.len(), |i| at + i);
+        let number = if count_lines {
+            out.lines += memchr::memchr_iter(b'\n', &region[counted..line_start]).count() as u64;
+            counted = line_start;
+            Some(out.lines + 1)
+        } else {
+            None
+        };
+        out.hits.push(Hit {
+            line: region[line_start..line_end].to_vec(),
+            offset: base + line_start as u64,
+            number,
+        });
+        pos = line_end + 1;
+    }
+    if count_lines {
+        out.lines +=
+            memchr::memchr_iter(b'\n', &region[counted.min(region.len())..]).count() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(text: &[u8], count: bool) -> Vec<(String, u64, Option<u64>)> {
+        let m = Matcher::new(&["needle", "pin"]);
+        let out = scan(&mut &text[..], &m, count, Range::WHOLE).unwrap();
+        out.hits
+            .into_iter()
+            .map(|h| {
+                (
+                    String::from_utf8_lossy(&h.line).into_owned(),
+                    h.offset,
+                    h.number,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_lines_with_offsets_and_numbers() {
+        let text = b"a\nhay needle hay\nb\npin\nneedle pin needle\nlast needle";
+        let found = hits(text, true);
+        assert_eq!(
+            found,
+            [
+                ("hay needle hay".to_string(), 2, Some(2)),
+                ("pin".to_string(), 19, Some(4)),
+                ("needle pin needle".to_string(), 23, Some(5)),
+                ("last needle".to_string(), 41, Some(6)),
+            ]
+        );
+        assert_eq!(hits(text, false)[1].2, None);
+    }
+
+    #[test]
+    fn nul_bytes_and_invalid_utf8_do_not_hide_matches() {
+        let text = b"\0\0\xff\xfe\nbin\0ary needle \xc3\x28\n\0";
+        assert_eq!(hits(text, true).len(), 1);
+    }
+
+    #[test]
+    fn lines_across_buffer_refills() {
+        let mut text = Vec::new();
+        for i in 0..300_000 {
+            text.extend_from_slice(format!("line {i} filler filler filler\n").as_bytes());
+            if i % 1000 == 999 {
+                text.extend_from_slice(b"the needle\n");
+            }
+        }
+        let found = hits(&text, true);
+        assert_eq!(found.len(), 300);
+        assert_eq!(found[0].2, Some(1001));
+        assert_eq!(found[299].2, Some(300_300));
+    }
+
+    #[test]
+    fn a_10_mb_line_is_kept_whole() {
+        let mut text = b"start\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+        text.extend_from_slice(b" needle\nend needle\n");
+        let found = hits(&text, true);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].0.len(), 10 * 1024 * 1024 + 7);
+        assert_eq!(found[1].2, Some(3));
+    }
+
+    #[test]
+    fn parts_of_a_file_see_each_line_exactly_once() {
+        let mut text = Vec::new();
+        for i in 0..50_000 {
+            text.extend_from_slice(format!("{i} needle\n").as_bytes());
+        }
+        let m = Matcher::new(&["needle"]);
+        for cut in [1u64, 7, 8, 9, 100_000, 200_003] {
+            let first = scan(
+                &mut &text[..],
+                &m,
+                false,
+                Range {
+                    base: 0,
+                    skip_first_line: false,
+                    stop: Some(cut),
+                },
+            )
+            .unwrap();
+            let from = cut - 1;
+            let second = scan(
+                &mut &text[from as usize..],
+                &m,
+                false,
+                Range {
+                    base: from,
+                    skip_first_line: true,
+                    stop: None,
+                },
+            )
+            .unwrap();
+            let all: Vec<u64> = first
+                .hits
+                .iter()
+                .chain(&second.hits)
+                .map(|h| h.offset)
+                .collect();
+            assert_eq!(all.len(), 50_000, "cut {cut}");
+            assert!(all.windows(2).all(|w| w[0] < w[1]), "cut {cut}");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Running the scans: one job per file (a decoder is sequential), and a big
+//! plain file cut into parts so every core searches it.  Results come back
+//! in input order, whatever order the threads finish in.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::input::{self, Compression, RangeReader};
+use crate::scan::{self, Hit, Matcher, Range, Scanned};
+
+/// A plain file at least this big is searched in parts.
+const SPLIT_AT: u64 = 32 * 1024 * 1024;
+
+/// One input as the user named it.
+#[derive(Clone, Debug)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    pub fn display(&self) -> String {
+        match self {
+            Input::Stdin => "(standard input)".into(),
+            Input::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// What searching one input gave.
+#[derive(Debug, Default)]
+pub struct Searched {
+    pub hits: Vec<Hit>,
+    pub errors: Vec<String>,
+    pub overlong: Vec<u64>,
+    pub compression: Option<Compression>,
+}
+
+/// What one job gives: its hits, or an error with the hits found before it.
+type JobResult = Result<Scanned, (String, Scanned)>;
+
+enum Job {
+    /// The whole input through its decoder.
+    Whole { input: usize },
+    /// Part `[start, stop)` of a plain file.
+    Part { input: usize, start: u64, stop: u64 },
+}
+
+/// Searches every input; `stdin` is read on the calling thread.
+pub fn search_all(
+    inputs: &[Input],
+    matcher: &Matcher,
+    count_lines: bool,
+    threads: usize,
+    stdin: &mut dyn Read,
+) -> Vec<Searched> {
+    let mut results: Vec<Searched> = inputs.iter().map(|_| Searched::default()).collect();
+    let mut jobs = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
+        match input {
+            Input::Stdin => {
+                results[index] = search_reader(stdin, matcher, count_lines);
+            }
+            Input::File(path) => plan(
+                index,
+                path,
+                count_lines,
+                threads,
+                &mut jobs,
+                &mut results[index],
+            ),
+        }
+    }
+    let outputs: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = threads.clamp(1, jobs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let result = run_job(job, inputs, matcher, count_lines);
+                    *outputs[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
+    // Jobs are in input order and, within a file, in part order.
+    for (job, output) in jobs.iter().zip(outputs) {
+        let index = match job {
+            Job::Whole { input } | Job::Part { input, .. } => *input,
+        };
+        let result = &mut results[index];
+        match output.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok(scanned)) => absorb(result, scanned),
+            Some(Err((error, partial))) => {
+                absorb(result, partial);
+                result.errors.push(error);
+            }
+            None => result
+                .errors
+                .push("internal error: a search job did not run".into()),
+        }
+    }
+    results
+}
+
+fn absorb(result: &mut Searched, scanned: Scanned) {
+    result.hits.extend(scanned.hits);
+    result.overlong.extend(scanned.overlong);
+}
+
+fn plan(
+    index: usize,
+    path: &PathBuf,
+    count_lines: bool,
+    threads: usize,
+    jobs: &mut Vec<Job>,
+    result: &mut Searched,
+) {
+    let probe = File::open(path).and_then(|f| {
+        let meta = f.metadata()?;
+        if meta.is_dir() {
+            return Err(std::io::Error::other("is a directory"));
+        }
+        let mut head = [0u8; 6];
+        let mut read = 0;
+        let mut reader = &f;
+        while read < head.len() {
+            match reader.read(&mut head[read..])? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        Ok((
+            meta.len(),
+            Compression::detect(&head[..read]),
+            meta.file_type().is_file(),
+        ))
+    });
+    match probe {
+        Err(e) => result.errors.push(e.to_string()),
+        Ok((size, compression, regular)) => {
+            result.compression = Some(compression);
+            // Line numbers need every newline before a hit, so a file whose
+            // lines are counted is read in one piece.
+            if compression == Compression::Plain
+                && regular
+                && !count_lines
+                && threads > 1
+                && size >= SPLIT_AT
+            {
+                let parts = (threads as u64 * 4).min(size / (SPLIT_AT / 4)).max(2);
+                let step = size.div_ceil(parts);
+                let mut start = 0;
+                while start < size {
+                    let stop = (start + step).min(size);
+                    jobs.push(Job::Part {
+                        input: index,
+                        start,
+                        stop,
+                    });
+                    start = stop;
+                }
+            } else {
+                jobs.push(Job::Whole { input: index });
+            }
+        }
+    }
+}
+
+fn run_job(job: &Job, inputs: &[Input], matcher: &Matcher, count_lines: bool) -> JobResult {
+    let (index, part) = match job {
+        Job::Whole { input } => (*input, None),
+        Job::Part { input, start, stop } => (*input, Some((*start, *stop))),
+    };
+    let Input::File(path) = &inputs[index] else {
+        return Err(("standard input cannot be a job".into(), Scanned::default()));
+    };
+    let file = File::open(path).map_err(|e| (e.to_string(), Scanned::default()))?;
+    match part {
+        Some((start, stop)) => {
+            // Start one byte early: if it is a newline, the part begins with
+            // a whole line; if not, the first partial line is the previous part's.
+            let from = start.saturating_sub(1);
+            let mut reader = RangeReader {
+                file: &file,
+                position: from,
+            };
+            let range = Range {
+                base: from,
+                skip_first_line: start > 0,
+                stop: Some(stop),
+            };
+            scan::scan(&mut reader, matcher, count_lines, range)
+                .map_err(|(e, s)| (e.to_string(), s))
+        }
+        None => {
+            let (mut reader, _) =
+                input::decoder(file).map_err(|e| (e.to_string(), Scanned::default()))?;
+            scan::scan(&mut reader, matcher, count_lines, Range::WHOLE)
+                .map_err(|(e, s)| (describe(e), s))
+        }
+    }
+}
+
+fn search_reader(reader: &mut dyn Read, matcher: &Matcher, count_lines: bool) -> Searched {
+    let mut result = Searched::default();
+    match input::decoder(reader) {
+        Err(e) => result.errors.push(e.to_string()),
+        Ok((mut decoded, compression)) => {
+            result.compression = Some(compression);
+            match scan::scan(&mut decoded, matcher, count_lines, Range::WHOLE) {
+                Ok(s) => absorb(&mut result, s),
+                Err((e, partial)) => {
+                    absorb(&mut result, partial);
+                    result.errors.push(describe(e));
+                }
+            }
+        }
+    }
+    result
+}
+
+/// Decoders report a truncated archive as an unexpected end of file.
+fn describe(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        format!("truncated or damaged archive ({e}); events before the damage were kept")
+    } else {
+        format!("damaged or unreadable ({e}); events before the damage were kept")
+    }
+}
