@@ -12,6 +12,7 @@ pub mod cli;
 pub mod event;
 pub mod files;
 pub mod input;
+pub mod mapped;
 pub mod record;
 pub mod scan;
 pub mod search;
@@ -77,9 +78,9 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     let mut errored = false;
     let inputs = collect_inputs(cli, env, &mut errored)?;
     let literals = if cli.all || cli.summary {
-        event::LITERALS
+        event::ANCHORS
     } else {
-        event::BACKWARD_LITERALS
+        event::BACKWARD_ANCHORS
     };
     let matcher = scan::Matcher::new(literals);
     let count_lines = cli.line_number || cli.format == Format::Json || cli.summary;

@@ -197,6 +197,12 @@ pub fn scan(
     }
 }
 
+/// Searches an in-memory `region[from..]` that ends at a line boundary
+/// (or at the end of the data), without counting lines.
+pub fn search_slice(region: &[u8], from: usize, base: u64, matcher: &Matcher, out: &mut Scanned) {
+    search(region, from, base, matcher, false, out);
+}
+
 /// Searches `region[from..]`, which ends at a line boundary.
 fn search(
     region: &[u8],

@@ -13,6 +13,8 @@ use crate::scan::{self, Hit, Matcher, Range, Scanned};
 
 /// A plain file at least this big is searched in parts.
 const SPLIT_AT: u64 = 32 * 1024 * 1024;
+/// The size of one part of a big plain file.
+const PART_SIZE: u64 = 8 * 1024 * 1024;
 
 /// One input as the user named it.
 #[derive(Clone, Debug)]
@@ -154,8 +156,9 @@ fn plan(
                 && threads > 1
                 && size >= SPLIT_AT
             {
-                let parts = (threads as u64 * 4).min(size / (SPLIT_AT / 4)).max(2);
-                let step = size.div_ceil(parts);
+                // Small parts: each is mapped on its own, so this bounds the
+                // memory a thread holds, and keeps both cores busy to the end.
+                let step = PART_SIZE;
                 let mut start = 0;
                 while start < size {
                     let stop = (start + step).min(size);
@@ -184,6 +187,13 @@ fn run_job(job: &Job, inputs: &[Input], matcher: &Matcher, count_lines: bool) ->
     let file = File::open(path).map_err(|e| (e.to_string(), Scanned::default()))?;
     match part {
         Some((start, stop)) => {
+            let size = file
+                .metadata()
+                .map_err(|e| (e.to_string(), Scanned::default()))?
+                .len();
+            if let Some(found) = crate::mapped::search_part(&file, size, start, stop, matcher) {
+                return Ok(found);
+            }
             // Start one byte early: if it is a newline, the part begins with
             // a whole line; if not, the first partial line is the previous part's.
             let from = start.saturating_sub(1);
