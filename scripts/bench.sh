@@ -39,7 +39,7 @@ echo "== maillog-grep: 1 GiB synthetic maillog (shared generator, 300 incidents)
 big=$data/maillog-1g
 if [ ! -s "$big" ]; then
     echo "  generating $big (about a minute) ..."
-    python3 "$gen" --size 1G --out "$big" --incidents 300 --seed 1 >/dev/null
+    python3 "$gen" --size 1G --out "$big" --incidents 300 --seed 1 >/dev/null 2>&1
 fi
 cat "$big" >/dev/null   # page cache, for every tool alike
 ours=$(best_of 5 "$bin/maillog-grep" -c "$big")
@@ -65,14 +65,15 @@ if [ ! -s "$set_dir/maillog.13.gz" ]; then
     mkdir -p "$set_dir"
     i=0
     while [ $i -lt 14 ]; do
-        python3 "$gen" --size 32M --out "$set_dir/maillog.$i" --incidents 10 --seed $((100 + i)) >/dev/null
+        python3 "$gen" --size 32M --out "$set_dir/maillog.$i" --incidents 10 --seed $((100 + i)) >/dev/null 2>&1
         rm -f "$set_dir/maillog.$i.stats.json"
         if [ $i -lt 7 ]; then bzip2 -f "$set_dir/maillog.$i"; else gzip -f "$set_dir/maillog.$i"; fi
         i=$((i + 1))
     done
 fi
-bz=$(ls "$set_dir"/*.bz2)
-gz=$(ls "$set_dir"/*.gz)
+# Space-separated lists (they are pasted into `sh -c` below).
+bz=$(ls "$set_dir"/*.bz2 | tr '\n' ' ')
+gz=$(ls "$set_dir"/*.gz | tr '\n' ' ')
 # shellcheck disable=SC2086
 ours=$(best_of 3 "$bin/maillog-grep" -c $bz $gz)
 # shellcheck disable=SC2086

@@ -30,6 +30,8 @@ ripgrep:/usr/bin/rg
 augeas-tools:/usr/bin/augtool
 man-db:/usr/bin/man
 util-linux:/usr/bin/unshare
+iproute2:/usr/sbin/ip
+time:/usr/bin/time
 bsdutils:/usr/bin/script
 bc:/usr/bin/bc
 libssl3:/usr/share/doc/libssl3

@@ -1,9 +1,10 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use xinetd_lint::atomic_write::FailAt;
 use xinetd_lint::cli::Cli;
-use xinetd_lint::conventions::{finish, generate};
-use xinetd_lint::{EXIT_ERROR, man_page, run};
+use xinetd_lint::conventions::{finish, generate, use_color_for};
+use xinetd_lint::{EXIT_ERROR, Io, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -20,5 +21,12 @@ fn main() -> ExitCode {
             EXIT_ERROR,
         );
     }
-    finish("xinetd-lint", run(&cli), EXIT_ERROR)
+    let mut io = Io {
+        stdin: &mut std::io::stdin().lock(),
+        stdout: &mut std::io::BufWriter::new(std::io::stdout().lock()),
+        stderr: &mut std::io::stderr().lock(),
+        color: use_color_for(cli.color, &std::io::stdout()),
+        fail_at: FailAt::from_env(),
+    };
+    finish("xinetd-lint", run(&cli, &mut io), EXIT_ERROR)
 }

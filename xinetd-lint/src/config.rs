@@ -1,0 +1,774 @@
+//! Reading configuration the way xinetd does: its `-f` file, `include`
+//! and `includedir` (with the skip rule for names with a `.` or a `~`), the
+//! block state machine of `parse.c` with its recovery (skip to the next lone
+//! `}`), and every per-line check xinetd makes while reading (§2–§4).
+//! What it cannot tell from one line is left to `pipeline`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::attrs::{self, Count, Parsed};
+use crate::host::Host;
+use crate::lex::{self, AttrLine, Op};
+use crate::rules::{self, Severity};
+
+/// Nesting limit for include/includedir (xinetd has none; loops must end).
+pub const MAX_DEPTH: usize = 16;
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub code: &'static str,
+    pub severity: Severity,
+    pub service: Option<String>,
+    pub message: String,
+}
+
+/// An attribute as written: its values and where.
+#[derive(Clone, Debug)]
+pub struct Setting {
+    pub values: Vec<String>,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Setting {
+    pub fn first(&self) -> &str {
+        self.values.first().map_or("", String::as_str)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Service {
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Single-valued attributes (first wins) and list attributes (as they
+    /// ended up after `=`, `+=`, `-=`), by canonical name.
+    pub attrs: BTreeMap<&'static str, Setting>,
+    /// Attributes written in the block (required-attribute check).
+    pub written: BTreeSet<&'static str>,
+    /// `disable = yes`: xinetd frees it without a word.
+    pub disabled: bool,
+    /// Line of the first value error (`DISABLING SERVICE`), if any.
+    pub value_error: Option<usize>,
+    /// Dropped while reading (no space before `=`, bad operator, no `{`, EOF).
+    pub dropped: Option<&'static str>,
+    /// The file came through an include or includedir.
+    pub in_fragment: bool,
+}
+
+impl Service {
+    pub fn get(&self, name: &str) -> Option<&Setting> {
+        self.attrs
+            .get(attrs::canonical(attrs::lookup(name).map_or("", |a| a.name)))
+    }
+    pub fn id(&self) -> String {
+        self.get("id")
+            .map_or_else(|| self.name.clone(), |s| s.first().to_string())
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Defaults {
+    pub attrs: BTreeMap<&'static str, Setting>,
+    pub file: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Model {
+    pub services: Vec<Service>,
+    pub defaults: Defaults,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file read, in order (for --fix).
+    pub files: Vec<PathBuf>,
+}
+
+/// What a block is being read for.
+enum Block {
+    Service(Service),
+    Defaults,
+    /// A second `defaults` in one file: read and ignored.
+    Ignored,
+}
+
+pub struct Reader<'h> {
+    host: &'h dyn Host,
+    pub model: Model,
+    /// Files being read (include loops).
+    stack: Vec<PathBuf>,
+}
+
+impl<'h> Reader<'h> {
+    pub fn new(host: &'h dyn Host) -> Reader<'h> {
+        Reader {
+            host,
+            model: Model::default(),
+            stack: Vec::new(),
+        }
+    }
+
+    fn diag(
+        &mut self,
+        file: &str,
+        line: usize,
+        column: usize,
+        code: &'static str,
+        service: Option<&str>,
+        message: String,
+    ) {
+        self.model.diagnostics.push(Diagnostic {
+            file: file.to_string(),
+            line,
+            column,
+            code,
+            severity: rules::severity(code),
+            service: service.map(String::from),
+            message,
+        });
+    }
+
+    /// Reads a file as xinetd reads its `-f` file or an `include`.
+    pub fn read_file(&mut self, path: &Path, shown: &str, fragment: bool) {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                self.model.files.push(path.to_path_buf());
+                self.read_bytes(&bytes, shown, path, fragment)
+            }
+            Err(e) => {
+                let code = "XL006";
+                let what = if fragment {
+                    "Unable to open included configuration file"
+                } else {
+                    "cannot read"
+                };
+                self.diag(shown, 1, 1, code, None, format!("{what}: {shown}: {e}"));
+            }
+        }
+    }
+
+    /// Reads a directory as xinetd's `includedir` does.
+    pub fn read_dir(&mut self, dir: &Path, shown: &str, at: Option<(&str, usize, usize)>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let (file, line, col) = at.unwrap_or((shown, 1, 1));
+                let file = file.to_string();
+                self.diag(
+                    &file,
+                    line,
+                    col,
+                    "XL006",
+                    None,
+                    format!("Unable to read included directory: {shown}: {e}"),
+                );
+                return;
+            }
+        };
+        let mut names: Vec<Vec<u8>> = entries
+            .flatten()
+            .map(|e| std::os::unix::ffi::OsStrExt::as_bytes(e.file_name().as_os_str()).to_vec())
+            .collect();
+        names.sort(); // strcmp order
+        for name in names {
+            let text = String::from_utf8_lossy(&name).into_owned();
+            let path = dir.join(std::ffi::OsStr::from_bytes(&name));
+            let shown_path = format!("{}/{}", shown.trim_end_matches('/'), text);
+            if name.contains(&b'.') || name.ends_with(b"~") {
+                self.diag(&shown_path, 1, 1, "XL007", None, format!(
+                    "xinetd's includedir skips `{text}` because its name {}: the services in it are never read",
+                    if name.ends_with(b"~") { "ends in `~`" } else { "contains a `.`" }));
+                continue;
+            }
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => self.read_file(&path, &shown_path, true),
+                Ok(_) => self.diag(
+                    &shown_path,
+                    1,
+                    1,
+                    "XL008",
+                    None,
+                    format!("{shown_path} is not a regular file. It is being skipped."),
+                ),
+                Err(e) => self.diag(
+                    &shown_path,
+                    1,
+                    1,
+                    "XL006",
+                    None,
+                    format!("Unable to stat includedir file {shown_path}: {e}"),
+                ),
+            }
+        }
+    }
+
+    pub fn read_bytes(&mut self, bytes: &[u8], shown: &str, path: &Path, fragment: bool) {
+        if self.stack.len() >= MAX_DEPTH || self.stack.iter().any(|p| p == path) {
+            self.diag(
+                shown,
+                1,
+                1,
+                "XL006",
+                None,
+                format!("{shown}: include loop or nesting deeper than {MAX_DEPTH}; not read again"),
+            );
+            return;
+        }
+        self.stack.push(path.to_path_buf());
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            self.diag(
+                shown,
+                1,
+                1,
+                "XL026",
+                None,
+                "UTF-8 byte-order mark: xinetd does not recognise the first keyword".into(),
+            );
+        }
+        let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        let lines = if bytes.ends_with(b"\n") {
+            &lines[..lines.len() - 1]
+        } else {
+            &lines[..]
+        };
+        if let Some(n) = lines.iter().position(|l| l.ends_with(b"\r")) {
+            self.diag(
+                shown,
+                n + 1,
+                lines[n].len(),
+                "XL025",
+                None,
+                "CRLF line endings: xinetd keeps the CR on the last word of every line".into(),
+            );
+        }
+        let mut defaults_seen = false;
+        let mut i = 0;
+        while i < lines.len() {
+            let line = lines[i];
+            if lex::is_blank_or_comment(line) {
+                i += 1;
+                continue;
+            }
+            let words = lex::words(line);
+            let keyword = words[0].as_str().to_ascii_lowercase();
+            let arg = words.get(1).map(|w| w.as_str().into_owned());
+            match keyword.as_str() {
+                "service" | "defaults" => {
+                    let block = if keyword == "defaults" {
+                        if fragment {
+                            self.diag(
+                                shown,
+                                i + 1,
+                                words[0].column,
+                                "XL024",
+                                None,
+                                "`defaults` in an included file is merged into the global defaults"
+                                    .into(),
+                            );
+                        }
+                        if defaults_seen {
+                            self.diag(
+                                shown,
+                                i + 1,
+                                words[0].column,
+                                "XL005",
+                                None,
+                                "only 1 defaults entry is allowed. This entry will be ignored"
+                                    .into(),
+                            );
+                            Block::Ignored
+                        } else {
+                            defaults_seen = true;
+                            self.model
+                                .defaults
+                                .file
+                                .get_or_insert_with(|| shown.to_string());
+                            Block::Defaults
+                        }
+                    } else {
+                        let Some(name) = arg else {
+                            self.diag(
+                                shown,
+                                i + 1,
+                                words[0].column,
+                                "XL002",
+                                None,
+                                "service name missing".into(),
+                            );
+                            i = skip_to_close(lines, i + 1, self, shown);
+                            continue;
+                        };
+                        let mut service = Service {
+                            name,
+                            file: shown.to_string(),
+                            line: i + 1,
+                            column: words[1].column,
+                            in_fragment: fragment,
+                            ..Service::default()
+                        };
+                        // only_from and no_access come from defaults as they
+                        // stand when the block is read.
+                        for inherited in ["only_from", "no_access"] {
+                            if let Some(s) = self.model.defaults.attrs.get(inherited) {
+                                service.attrs.insert(inherited, s.clone());
+                            }
+                        }
+                        Block::Service(service)
+                    };
+                    i = self.read_block(lines, i, shown, block);
+                }
+                "include" | "includedir" => {
+                    let Some(target) = arg else {
+                        self.diag(
+                            shown,
+                            i + 1,
+                            words[0].column,
+                            "XL002",
+                            None,
+                            "service name missing".into(),
+                        );
+                        i = skip_to_close(lines, i + 1, self, shown);
+                        continue;
+                    };
+                    // Shown by its real path (under --root), for editors.
+                    let real = self.host.path(&target);
+                    let real_shown = real.display().to_string();
+                    if keyword == "include" {
+                        self.read_file(&real, &real_shown, true);
+                    } else {
+                        self.read_dir(&real, &real_shown, Some((shown, i + 1, words[1].column)));
+                    }
+                    i += 1;
+                }
+                _ => {
+                    self.diag(shown, i + 1, words[0].column, "XL001", None, format!(
+                        "missing service keyword (`{}`): xinetd skips everything up to the next lone `}}`",
+                        words[0].as_str().escape_debug()));
+                    i = skip_to_close(lines, i + 1, self, shown);
+                }
+            }
+        }
+        self.stack.pop();
+    }
+
+    /// Reads from the header line `header` to the end of its block; returns
+    /// the index of the next line to read at top level.
+    fn read_block(
+        &mut self,
+        lines: &[&[u8]],
+        header: usize,
+        shown: &str,
+        mut block: Block,
+    ) -> usize {
+        let mut i = header + 1;
+        while i < lines.len() && lex::is_blank_or_comment(lines[i]) {
+            i += 1;
+        }
+        let name = match &block {
+            Block::Service(s) => Some(s.name.clone()),
+            _ => None,
+        };
+        if i >= lines.len() || !lex::is_lone(lines[i], b'{') {
+            let (line, col) = if i < lines.len() {
+                (i + 1, 1)
+            } else {
+                (header + 1, 1)
+            };
+            self.diag(
+                shown,
+                line,
+                col,
+                "XL003",
+                name.as_deref(),
+                format!(
+                    "Service {}: missing '{{' (it must be alone on the line after the header)",
+                    name.as_deref().unwrap_or("defaults")
+                ),
+            );
+            if let Block::Service(mut s) = block {
+                s.dropped = Some("XL003");
+                self.model.services.push(s);
+            }
+            return skip_to_close(lines, i, self, shown);
+        }
+        i += 1;
+        let mut value_error_line: Option<usize> = None;
+        loop {
+            if i >= lines.len() {
+                self.diag(
+                    shown,
+                    lines.len().max(1),
+                    1,
+                    "XL004",
+                    name.as_deref(),
+                    "incomplete entry: the file ends inside this block".into(),
+                );
+                if let Block::Service(mut s) = block {
+                    s.dropped = Some("XL004");
+                    self.model.services.push(s);
+                }
+                return i;
+            }
+            let line = lines[i];
+            if lex::is_lone(line, b'}') {
+                i += 1;
+                break;
+            }
+            if lex::is_blank_or_comment(line) {
+                i += 1;
+                continue;
+            }
+            match lex::attribute(line) {
+                AttrLine::NoSpaceBeforeOp {
+                    name: attr,
+                    op_column,
+                } => {
+                    self.diag(
+                        shown,
+                        i + 1,
+                        op_column,
+                        "XL009",
+                        name.as_deref(),
+                        format!("Attribute {} needs a space before operator", attr.as_str()),
+                    );
+                    return self.abandon(block, lines, i, shown, "XL009");
+                }
+                AttrLine::BadOperator { name: attr } => {
+                    self.diag(
+                        shown,
+                        i + 1,
+                        attr.column,
+                        "XL010",
+                        name.as_deref(),
+                        format!("Bad operator for attribute: {}", attr.as_str()),
+                    );
+                    return self.abandon(block, lines, i, shown, "XL010");
+                }
+                AttrLine::Ok {
+                    name: attr,
+                    op,
+                    op_column,
+                    values,
+                } => {
+                    let outcome = self.attribute(
+                        &mut block,
+                        shown,
+                        i + 1,
+                        &attr,
+                        op,
+                        op_column,
+                        &values,
+                        &mut value_error_line,
+                    );
+                    if outcome == Flow::StopDisabled {
+                        // `disable = yes`: the rest of the block is not read.
+                        let next = skip_to_close(lines, i + 1, self, shown);
+                        if let Block::Service(mut s) = block {
+                            s.disabled = true;
+                            self.model.services.push(s);
+                        }
+                        return next;
+                    }
+                }
+            }
+            i += 1;
+        }
+        if let Block::Service(mut s) = block {
+            s.value_error = value_error_line;
+            self.check_only_from(&s, shown);
+            self.model.services.push(s);
+        }
+        i
+    }
+
+    /// A parse error in a block: a service is dropped and xinetd skips to
+    /// the next lone `}`; defaults keep what was read, and the rest of their
+    /// block is then read as top-level lines.
+    fn abandon(
+        &mut self,
+        block: Block,
+        lines: &[&[u8]],
+        at: usize,
+        shown: &str,
+        code: &'static str,
+    ) -> usize {
+        match block {
+            Block::Service(mut s) => {
+                s.dropped = Some(code);
+                self.model.services.push(s);
+                skip_to_close(lines, at + 1, self, shown)
+            }
+            _ => at + 1,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn attribute(
+        &mut self,
+        block: &mut Block,
+        shown: &str,
+        line: usize,
+        attr: &lex::Token,
+        op: Op,
+        op_column: usize,
+        values: &[lex::Token],
+        value_error_line: &mut Option<usize>,
+    ) -> Flow {
+        let in_defaults = !matches!(block, Block::Service(_));
+        let service_name = match block {
+            Block::Service(s) => Some(s.name.clone()),
+            _ => None,
+        };
+        let sname = service_name.as_deref();
+        let raw_name = attr.as_str().into_owned();
+        let Some(spec) = attrs::lookup(&raw_name).filter(|a| {
+            if in_defaults {
+                a.in_defaults
+            } else {
+                a.in_service
+            }
+        }) else {
+            let (code, message) = if raw_name.eq_ignore_ascii_case("mdns") {
+                (
+                    "XL023",
+                    "bad service attribute: mdns (not compiled into this xinetd)".to_string(),
+                )
+            } else if in_defaults {
+                (
+                    "XL012",
+                    format!("attribute: {raw_name} should not be in default section"),
+                )
+            } else {
+                ("XL011", format!("bad service attribute: {raw_name}"))
+            };
+            self.diag(shown, line, attr.column, code, sname, message);
+            return Flow::Continue;
+        };
+        let key = attrs::canonical(spec.name);
+        let words: Vec<String> = values.iter().map(|v| v.as_str().into_owned()).collect();
+        let comment_at = values.iter().find(|v| v.text.starts_with(b"#"));
+        if op != Op::Set && spec.count != Count::List {
+            self.diag(
+                shown,
+                line,
+                op_column,
+                "XL014",
+                sname,
+                format!(
+                    "Service {}: operator '{}' cannot be used for attribute '{}'",
+                    sname.unwrap_or("(null)"),
+                    op.as_str(),
+                    spec.name
+                ),
+            );
+            return Flow::Continue;
+        }
+        let expected = match spec.count {
+            Count::One => Some(1),
+            Count::Two => Some(2),
+            _ => None,
+        };
+        if let Some(n) = expected
+            && words.len() != n
+        {
+            match comment_at {
+                Some(c) => self.diag(shown, line, c.column, "XL016", sname, format!(
+                    "trailing comment: xinetd reads `{}` as {} more values, so this {} line is ignored (attribute {} expects {n} values and {} values were specified)",
+                    words[words.iter().position(|w| w.starts_with('#')).unwrap_or(0)..].join(" "),
+                    words.len() - n.min(words.len()), spec.name, spec.name, words.len())),
+                None => self.diag(shown, line, attr.column, "XL015", sname, format!(
+                    "attribute {} expects {n} values and {} values were specified; the line is ignored", spec.name, words.len())),
+            }
+            return Flow::Continue;
+        }
+        let already = match block {
+            Block::Service(s) => {
+                s.attrs.contains_key(key) && spec.count != Count::List && s.written.contains(key)
+            }
+            Block::Defaults => {
+                self.model.defaults.attrs.contains_key(key) && spec.count != Count::List
+            }
+            Block::Ignored => false,
+        };
+        if already {
+            if in_defaults && key == "log_type" {
+                self.diag(shown, line, attr.column, "XL017", None,
+                    "Cannot set more than one log_type attribute (in defaults this stops the whole daemon in production)".into());
+            } else {
+                self.diag(
+                    shown,
+                    line,
+                    attr.column,
+                    "XL013",
+                    sname,
+                    format!(
+                        "Service {}: attribute already set: {} (the first value is kept)",
+                        sname.unwrap_or("(null)"),
+                        spec.name
+                    ),
+                );
+            }
+            return Flow::Continue;
+        }
+        if key == "disable" && !in_defaults {
+            if words[0].eq_ignore_ascii_case("yes") {
+                return Flow::StopDisabled;
+            }
+            if words[0].eq_ignore_ascii_case("no")
+                && let Some(bad) = *value_error_line
+            {
+                self.diag(shown, line, attr.column, "XL018", sname, format!(
+                    "`disable = no` re-enables this service after the value rejected on line {bad}: it runs without that setting"));
+                *value_error_line = None;
+            }
+        }
+        match attrs::parse_values(spec.name, op == Op::Remove, &words, self.host) {
+            Parsed::Error(message) => {
+                let code = if spec.name == "access_times" {
+                    "XL021"
+                } else {
+                    "XL017"
+                };
+                let column = values.first().map_or(op_column, |v| v.column);
+                let message = if in_defaults {
+                    format!(
+                        "{message} (in defaults: xinetd exits in production, `A fatal error was encountered while parsing the default section`)"
+                    )
+                } else {
+                    format!(
+                        "{message}; Error parsing attribute {} - DISABLING SERVICE",
+                        spec.name
+                    )
+                };
+                self.diag(shown, line, column, code, sname, message);
+                if !in_defaults && value_error_line.is_none() {
+                    *value_error_line = Some(line);
+                }
+                return Flow::Continue;
+            }
+            Parsed::Addresses(list) => {
+                let mut commented = false;
+                for token in &list.dropped {
+                    let column = values
+                        .iter()
+                        .find(|v| v.as_str() == token.as_str())
+                        .map_or(op_column, |v| v.column);
+                    if comment_at.is_some_and(|c| column >= c.column) {
+                        if !commented {
+                            self.diag(shown, line, column, "XL016", sname, format!(
+                                "trailing comment: xinetd reads `{}` as addresses and drops them (failed to parse)", words[words.iter().position(|w| w.starts_with('#')).unwrap_or(0)..].join(" ")));
+                            commented = true;
+                        }
+                    } else {
+                        self.diag(
+                            shown,
+                            line,
+                            column,
+                            "XL020",
+                            sname,
+                            format!(
+                                "failed to parse {token}: the address is dropped from {}",
+                                spec.name
+                            ),
+                        );
+                    }
+                }
+            }
+            Parsed::Ok => {}
+        }
+        let setting = Setting {
+            values: words,
+            line,
+            column: attr.column,
+        };
+        // In defaults `=` on a list adds (cumulative); in a service it replaces.
+        let replace = op == Op::Set && !in_defaults;
+        let target = match block {
+            Block::Service(s) => {
+                s.written.insert(key);
+                &mut s.attrs
+            }
+            Block::Defaults => &mut self.model.defaults.attrs,
+            Block::Ignored => return Flow::Continue,
+        };
+        if spec.count == Count::List {
+            let entry = target.entry(key).or_insert_with(|| Setting {
+                values: Vec::new(),
+                line,
+                column: attr.column,
+            });
+            match op {
+                Op::Set if replace => entry.values = setting.values,
+                Op::Set | Op::Add => entry.values.extend(setting.values),
+                Op::Remove => entry.values.retain(|v| !setting.values.contains(v)),
+            }
+            entry.line = line;
+            entry.column = attr.column;
+        } else {
+            target.insert(key, setting);
+        }
+        Flow::Continue
+    }
+
+    /// only_from that keeps no address denies everyone (§4.1).
+    fn check_only_from(&mut self, service: &Service, shown: &str) {
+        let Some(setting) = service.attrs.get("only_from") else {
+            return;
+        };
+        let kept = match attrs::parse_values("only_from", false, &setting.values, self.host) {
+            Parsed::Addresses(list) => list.kept,
+            _ => return, // a rejected list was reported already
+        };
+        if kept == 0 {
+            let inherited = !service.written.contains("only_from");
+            let (file, line, column) = if inherited {
+                (
+                    self.model
+                        .defaults
+                        .file
+                        .clone()
+                        .unwrap_or_else(|| shown.to_string()),
+                    setting.line,
+                    setting.column,
+                )
+            } else {
+                (shown.to_string(), setting.line, setting.column)
+            };
+            let name = service.name.clone();
+            self.diag(&file, line, column, "XL019", Some(&name), format!(
+                "only_from {} no usable address: xinetd denies every client of {name} (its debug dump still says \"All sites\")",
+                if setting.values.is_empty() { "is empty:" } else { "keeps" }));
+        }
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    StopDisabled,
+}
+
+/// xinetd's recovery: skip to the line after the next lone `}`.
+fn skip_to_close(lines: &[&[u8]], from: usize, reader: &mut Reader<'_>, shown: &str) -> usize {
+    match (from..lines.len()).find(|&i| lex::is_lone(lines[i], b'}')) {
+        Some(i) => i + 1,
+        None => {
+            if from < lines.len() {
+                reader.diag(
+                    shown,
+                    lines.len(),
+                    1,
+                    "XL004",
+                    None,
+                    "missing } in last service entry".into(),
+                );
+            }
+            lines.len()
+        }
+    }
+}
+
+use std::os::unix::ffi::OsStrExt;

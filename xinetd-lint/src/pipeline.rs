@@ -1,0 +1,507 @@
+//! Which services survive: xinetd's post-parse pipeline (reference §5),
+//! then start-up (two services on one port; a standalone daemon on it).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::attrs;
+use crate::config::{Diagnostic, Model, Service};
+use crate::host::Host;
+use crate::rules;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Disabled,
+    Rejected,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Disabled => "disabled",
+            Status::Rejected => "rejected",
+        }
+    }
+}
+
+/// One service and xinetd's verdict on it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub id: String,
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub protocol: Option<String>,
+    pub port: Option<u16>,
+    pub server: Option<String>,
+    pub status: Status,
+    pub reasons: Vec<&'static str>,
+}
+
+fn has_flag(s: &Service, attr: &str, flag: &str) -> bool {
+    s.get(attr)
+        .is_some_and(|v| v.values.iter().any(|x| x.eq_ignore_ascii_case(flag)))
+}
+
+/// A port xinetd cannot bind because another program holds it, with why.
+pub struct TakenPort {
+    pub port: u16,
+    pub protocol: &'static str,
+    pub code: &'static str,
+    pub why: String,
+}
+
+pub fn verdicts(
+    model: &Model,
+    host: &dyn Host,
+    taken: &[TakenPort],
+    out: &mut Vec<Diagnostic>,
+) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    let list = |name: &str| -> Vec<String> {
+        model
+            .defaults
+            .attrs
+            .get(name)
+            .map(|s| s.values.iter().map(|v| v.to_ascii_lowercase()).collect())
+            .unwrap_or_default()
+    };
+    let (enabled, disabled) = (list("enabled"), list("disabled"));
+    let default_bind = model
+        .defaults
+        .attrs
+        .get("bind")
+        .map(|s| s.first().to_string());
+    // (port, protocol, bound address) -> id of the service that has it.
+    let mut bound: BTreeMap<(u16, String, Option<String>), String> = BTreeMap::new();
+    let mut ids_with_bind: Vec<String> = Vec::new();
+
+    for s in &model.services {
+        let mut reasons: Vec<&'static str> = Vec::new();
+        let mut fail = |code: &'static str, message: String, out: &mut Vec<Diagnostic>| {
+            out.push(Diagnostic {
+                file: s.file.clone(),
+                line: s.line,
+                column: s.column,
+                code,
+                severity: rules::severity(code),
+                service: Some(s.name.clone()),
+                message,
+            });
+            reasons.push(code);
+        };
+        let id = s.id();
+        let id_lower = id.to_ascii_lowercase();
+        let socket = s.get("socket_type").map(|v| v.first().to_ascii_lowercase());
+        let mut protocol = s.get("protocol").map(|v| v.first().to_string());
+        let types: Vec<String> = s
+            .get("type")
+            .map(|v| v.values.iter().map(|x| x.to_ascii_uppercase()).collect())
+            .unwrap_or_default();
+        let is = |t: &str| types.iter().any(|x| x == t);
+        let (internal, unlisted, rpc) = (is("INTERNAL"), is("UNLISTED"), is("RPC"));
+        let tcpmux = is("TCPMUX") || is("TCPMUXPLUS");
+        let redirect = s.get("redirect").is_some();
+        let mut server = s.get("server").map(|v| v.first().to_string());
+        let explicit_port = s
+            .get("port")
+            .and_then(|v| attrs::integer(v.first()))
+            .map(|p| p as u16);
+        let mut port = explicit_port;
+
+        let status = if let Some(code) = s.dropped {
+            reasons.push(code);
+            Status::Rejected
+        } else if s.disabled {
+            fail(
+                "XL027",
+                format!(
+                    "service {} is disabled (`disable = yes`): xinetd does not start it and logs nothing",
+                    s.name
+                ),
+                out,
+            );
+            Status::Disabled
+        } else if disabled.contains(&id_lower)
+            || (!enabled.is_empty() && !enabled.contains(&id_lower))
+        {
+            fail(
+                "XL027",
+                format!(
+                    "service {} (id {id}) is disabled by the `enabled`/`disabled` lists of defaults",
+                    s.name
+                ),
+                out,
+            );
+            Status::Disabled
+        } else if s.value_error.is_some() {
+            reasons.push(
+                if out
+                    .iter()
+                    .any(|d| d.code == "XL021" && d.service.as_deref() == Some(&s.name))
+                {
+                    "XL021"
+                } else {
+                    "XL017"
+                },
+            );
+            Status::Rejected
+        } else {
+            // Fill-in (service_fill).
+            if redirect {
+                server = Some("/bin/true".into());
+            }
+            let mut ok = true;
+            if !internal && server.is_none() {
+                fail("XL028", format!("Must specify a server in {}", s.name), out);
+                ok = false;
+            }
+            if ok && has_flag(s, "flags", "NAMEINARGS") && s.get("server_args").is_none() {
+                fail(
+                    "XL039",
+                    "Must specify server args if using NAMEINARGS flag".into(),
+                    out,
+                );
+                ok = false;
+            }
+            if protocol.is_none() {
+                protocol = match socket.as_deref() {
+                    Some("stream") => Some("tcp".into()),
+                    Some("dgram") => Some("udp".into()),
+                    _ => None,
+                };
+            }
+            let socket_given = socket.is_some()
+                || matches!(protocol.as_deref(), Some("tcp" | "udp"))
+                    && s.written.contains("protocol");
+            if ok && port.is_none() && !rpc && !tcpmux {
+                if unlisted {
+                    fail(
+                        "XL029",
+                        format!("Unlisted service: {} must have a port entry", s.name),
+                        out,
+                    );
+                    ok = false;
+                } else if let Some(proto) = &protocol {
+                    match host.service_port(&s.name, proto) {
+                        Some(p) => port = Some(p),
+                        None => {
+                            fail(
+                                "XL030",
+                                format!(
+                                    "Port not specified and can't find service: {} with getservbyname ({}/{proto} is not in /etc/services)",
+                                    s.name, s.name
+                                ),
+                                out,
+                            );
+                            ok = false;
+                        }
+                    }
+                } else {
+                    fail(
+                        "XL032",
+                        format!(
+                            "Port not specified for service: {} and no protocol given",
+                            s.name
+                        ),
+                        out,
+                    );
+                    ok = false;
+                }
+            }
+            // Checks (check_entry).
+            let bind = s
+                .get("bind")
+                .map(|v| v.first().to_string())
+                .or_else(|| default_bind.clone());
+            if ok && bind.is_some() {
+                if ids_with_bind.contains(&id_lower) {
+                    fail(
+                        "XL022",
+                        format!(
+                            "service: {} id: {id} not unique or is a duplicate - DISABLING",
+                            s.name
+                        ),
+                        out,
+                    );
+                    ok = false;
+                } else if let (Some(p), Some(proto)) = (port, &protocol)
+                    && let Some(other) = bound.get(&(p, proto.clone(), bind.clone()))
+                {
+                    fail(
+                        "XL022",
+                        format!(
+                            "service: {} id: {id} is unique but its identical to service id: {other} - DISABLING",
+                            s.name
+                        ),
+                        out,
+                    );
+                    ok = false;
+                }
+            }
+            // A SENSOR service is xinetd's own handler, whatever its name.
+            if ok && internal && !has_flag(s, "flags", "SENSOR") {
+                let st = socket.clone().unwrap_or_default();
+                if !attrs::is_builtin(&s.name, &st) {
+                    fail(
+                        "XL034",
+                        format!("No such internal service: {}/{st} - DISABLING", s.name),
+                        out,
+                    );
+                    ok = false;
+                }
+            }
+            if ok && tcpmux {
+                if !unlisted {
+                    fail(
+                        "XL035",
+                        format!("Service: {} (tcpmux) should have UNLISTED in type.", s.name),
+                        out,
+                    );
+                    ok = false;
+                } else if protocol.as_deref() != Some("tcp") {
+                    fail(
+                        "XL035",
+                        format!("Service: {} (tcpmux) should have tcp in protocol.", s.name),
+                        out,
+                    );
+                    ok = false;
+                }
+            }
+            if ok && rpc && !unlisted && !host.has_rpc(&s.name) {
+                fail("XL036", format!("unknown RPC service: {}", s.name), out);
+                ok = false;
+            }
+            if ok && !unlisted && !rpc {
+                match &protocol {
+                    None => {
+                        fail(
+                            "XL032",
+                            format!(
+                                "A protocol or a socket_type must be specified for service: {}.",
+                                s.name
+                            ),
+                            out,
+                        );
+                        ok = false;
+                    }
+                    Some(proto) => match host.service_port(&s.name, proto) {
+                        None => {
+                            fail(
+                                "XL030",
+                                format!(
+                                    "service/protocol combination not in /etc/services: {}/{proto} (add it there, or write `type = UNLISTED` and `port`)",
+                                    s.name
+                                ),
+                                out,
+                            );
+                            ok = false;
+                        }
+                        Some(listed) => {
+                            if let Some(given) = explicit_port
+                                && given != listed
+                            {
+                                fail(
+                                    "XL031",
+                                    format!(
+                                        "Service {} expects port {listed}, not {given}",
+                                        s.name
+                                    ),
+                                    out,
+                                );
+                                ok = false;
+                            }
+                        }
+                    },
+                }
+            }
+            if ok && redirect {
+                if socket.as_deref() != Some("stream") {
+                    fail(
+                        "XL037",
+                        format!(
+                            "Only tcp sockets are supported for redirected service {}",
+                            s.name
+                        ),
+                        out,
+                    );
+                    ok = false;
+                } else if s
+                    .get("wait")
+                    .is_some_and(|w| w.first().eq_ignore_ascii_case("yes"))
+                {
+                    fail(
+                        "XL037",
+                        format!("Redirected service {} must not wait", s.name),
+                        out,
+                    );
+                    ok = false;
+                } else if has_flag(s, "flags", "NAMEINARGS") {
+                    fail(
+                        "XL037",
+                        format!(
+                            "Redirected service {} should not have NAMEINARGS flag set",
+                            s.name
+                        ),
+                        out,
+                    );
+                    ok = false;
+                }
+            }
+            if ok && !redirect && has_flag(s, "log_on_success", "TRAFFIC") {
+                fail(
+                    "XL038",
+                    format!(
+                        "Service {} should not have TRAFFIC flag set since its not redirected",
+                        s.name
+                    ),
+                    out,
+                );
+                ok = false;
+            }
+            if ok && has_flag(s, "flags", "NAMEINARGS") && internal {
+                fail(
+                    "XL039",
+                    format!("Service {} is INTERNAL and has NAMEINARGS flag set", s.name),
+                    out,
+                );
+                ok = false;
+            }
+            // Required attributes, written in the block (defaults never count).
+            if ok {
+                let mut required: Vec<&str> = vec!["socket_type", "wait"];
+                if !internal {
+                    required.push("user");
+                    if !redirect {
+                        required.push("server");
+                    }
+                }
+                if unlisted && !tcpmux {
+                    required.extend(["protocol", "port"]);
+                } else if unlisted {
+                    required.push("protocol");
+                }
+                if rpc {
+                    required.extend(["protocol", "rpc_version"]);
+                    if unlisted {
+                        required.push("rpc_number");
+                    }
+                }
+                for attr in required {
+                    let given = match attr {
+                        "socket_type" => socket_given,
+                        "protocol" => {
+                            s.written.contains("protocol")
+                                || socket
+                                    .as_deref()
+                                    .is_some_and(|t| t == "stream" || t == "dgram")
+                        }
+                        other => s.written.contains(attrs::canonical(
+                            attrs::lookup(other).map_or("", |a| a.name),
+                        )),
+                    };
+                    if !given {
+                        fail(
+                            "XL033",
+                            format!("Service {id} missing attribute {attr} - DISABLING"),
+                            out,
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            // Start-up: RPC needs a portmapper, a bind address must be local,
+            // and a port can be bound once.
+            if ok && rpc && !host.portmapper() {
+                fail(
+                    "XL046",
+                    format!(
+                        "RPC service {} needs rpcbind/portmap, and none is enabled: pmap_set fails and xinetd deactivates it",
+                        s.name
+                    ),
+                    out,
+                );
+                ok = false;
+            }
+            if ok
+                && let Some(address) = &bind
+                && !host.local_address(address)
+            {
+                fail(
+                    "XL047",
+                    format!(
+                        "bind = {address} is not an address of this host: xinetd cannot bind it and deactivates service {id}"
+                    ),
+                    out,
+                );
+                ok = false;
+            }
+            if ok && let (Some(p), Some(proto)) = (port, &protocol) {
+                if let Some(t) = taken
+                    .iter()
+                    .find(|t| t.port == p && t.protocol == proto.as_str())
+                {
+                    fail(
+                        t.code,
+                        format!(
+                            "{}: xinetd's bind fails (Address already in use) and service {id} is deactivated",
+                            t.why
+                        ),
+                        out,
+                    );
+                    ok = false;
+                } else if bind.is_none()
+                    && let Some(other) = bound.get(&(p, proto.clone(), None))
+                {
+                    fail(
+                        "XL022",
+                        format!(
+                            "port {p}/{proto} is already taken by service id {other}: this one fails to bind at start-up (Address already in use) and is deactivated"
+                        ),
+                        out,
+                    );
+                    ok = false;
+                }
+                if ok {
+                    bound.insert((p, proto.clone(), bind.clone()), id.clone());
+                    if bind.is_some() {
+                        ids_with_bind.push(id_lower.clone());
+                    }
+                }
+            }
+            if ok
+                && socket.as_deref() == Some("dgram")
+                && s.get("wait")
+                    .is_some_and(|w| w.first().eq_ignore_ascii_case("no"))
+            {
+                let d = Diagnostic {
+                    file: s.file.clone(),
+                    line: s.get("wait").map_or(s.line, |w| w.line),
+                    column: 1,
+                    code: "XL040",
+                    severity: rules::severity("XL040"),
+                    service: Some(s.name.clone()),
+                    message: "dgram with `wait = no`: accepted by this xinetd, broken at run time, rejected from 2.3.15.4 on".into(),
+                };
+                out.push(d);
+            }
+            if ok { Status::Active } else { Status::Rejected }
+        };
+        verdicts.push(Verdict {
+            id,
+            name: s.name.clone(),
+            file: s.file.clone(),
+            line: s.line,
+            protocol,
+            port,
+            server,
+            status,
+            reasons,
+        });
+    }
+    verdicts
+}

@@ -1,0 +1,362 @@
+//! The rule registry: stable codes, never renumbered or reused, each with
+//! what it checks, why it matters and how to fix it (`--explain`).
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// What it checks, why it matters, how to fix it.
+    pub explain: &'static str,
+}
+
+use Severity::*;
+
+const fn r(
+    code: &'static str,
+    name: &'static str,
+    severity: Severity,
+    explain: &'static str,
+) -> Rule {
+    Rule {
+        code,
+        name,
+        severity,
+        explain,
+    }
+}
+
+pub const RULES: &[Rule] = &[
+    r(
+        "XL001",
+        "missing-service-keyword",
+        Error,
+        "A top-level line that is not `service`, `defaults`, `include` or `includedir` (a typo such as `servce`, a stray `}`, a UTF-8 BOM). xinetd logs `missing service keyword` and skips everything up to the next line holding a lone `}`, so the whole block is lost. Fix the keyword or remove the line.",
+    ),
+    r(
+        "XL002",
+        "service-name-missing",
+        Error,
+        "`service`, `include` or `includedir` without an argument. xinetd logs `service name missing` and skips the block. Name the service (its /etc/services name) or the path.",
+    ),
+    r(
+        "XL003",
+        "missing-open-brace",
+        Error,
+        "The line after `service NAME` must hold a lone `{`. `service x {` on one line, or `{ # comment`, make xinetd log `missing '{'` and drop the service. Put `{` alone on the next line.",
+    ),
+    r(
+        "XL004",
+        "incomplete-entry",
+        Error,
+        "The file ends inside a block (no closing `}`). xinetd logs `incomplete entry` and drops the unfinished service. Close the block with `}` alone on a line.",
+    ),
+    r(
+        "XL005",
+        "second-defaults",
+        Error,
+        "A second `defaults` block in one file is ignored (`only 1 defaults entry is allowed`). Merge the two blocks.",
+    ),
+    r(
+        "XL006",
+        "include-unreadable",
+        Error,
+        "An `include` or `includedir` target cannot be read. xinetd logs it and carries on without those services. Fix the path (it is resolved against xinetd's root) or the permissions.",
+    ),
+    r(
+        "XL007",
+        "includedir-skipped-name",
+        Warning,
+        "xinetd's `includedir` silently skips every file whose name contains a `.` or ends in `~` (`dovecot.conf`, `imap.rpmsave`, `pop3~`). The services in it are never read and nothing is logged. Rename the file without a dot (`dovecot`).",
+    ),
+    r(
+        "XL008",
+        "not-a-regular-file",
+        Error,
+        "An entry of an includedir is not a regular file (a directory, a FIFO); xinetd skips it. Move it out of the directory.",
+    ),
+    r(
+        "XL009",
+        "no-space-before-operator",
+        Error,
+        "`name=value` or `name= value`: xinetd needs a space before the operator. It logs `Attribute X needs a space before operator` and drops the whole service (Debian bug 461061). `--fix` inserts the space.",
+    ),
+    r(
+        "XL010",
+        "bad-operator",
+        Error,
+        "An attribute line without `=`, `+=` or `-=` (a bare word, `} # end`, `include` inside a block). xinetd drops the service, and its recovery (skip to the next lone `}`) can swallow the following service too. Write `name = value`, and put `}` alone on its line.",
+    ),
+    r(
+        "XL011",
+        "unknown-attribute",
+        Warning,
+        "An attribute xinetd does not know (`bad service attribute`); it is ignored and the service runs without it. Check the spelling against xinetd.conf(5).",
+    ),
+    r(
+        "XL012",
+        "not-in-defaults",
+        Warning,
+        "This attribute is not allowed in `defaults` (`should not be in default section`) and is ignored. Set it in each service instead.",
+    ),
+    r(
+        "XL013",
+        "attribute-set-twice",
+        Warning,
+        "A single-valued attribute given twice (`bind` and `interface` count as one): xinetd keeps the first value and ignores this one. Remove one of the lines.",
+    ),
+    r(
+        "XL014",
+        "operator-not-allowed",
+        Warning,
+        "`+=` or `-=` on an attribute that takes one value (only log_on_success, log_on_failure, only_from, no_access, env and passenv are lists). xinetd ignores the line. Use `=`.",
+    ),
+    r(
+        "XL015",
+        "wrong-value-count",
+        Warning,
+        "The attribute takes a fixed number of values (one, or two for cps and redirect) and got another number. xinetd ignores the whole line and the setting silently does not apply.",
+    ),
+    r(
+        "XL016",
+        "trailing-comment",
+        Warning,
+        "xinetd has no trailing comments: a `#` after a value is just more values. On a one-value attribute (`per_source = 10 # limit`) the line is ignored and the limit silently disappears; on `server` the service is rejected; on only_from the words are dropped as addresses. `--fix` moves the comment to its own line.",
+    ),
+    r(
+        "XL017",
+        "invalid-value",
+        Error,
+        "xinetd's parser rejects this value (`Error parsing attribute X - DISABLING SERVICE`): the service is not started. In `defaults` such an error stops the whole daemon in production. The message says what xinetd expects.",
+    ),
+    r(
+        "XL018",
+        "value-error-then-enabled",
+        Error,
+        "A value was rejected, which disables the service, but a later `disable = no` re-enables it (an xinetd bug): the service runs WITHOUT the rejected setting. For only_from or access_times that means open to everyone, at all times. Fix the rejected value.",
+    ),
+    r(
+        "XL019",
+        "only-from-denies-all",
+        Error,
+        "only_from is empty or none of its addresses could be parsed: xinetd then denies every client, while its own debug dump says \"All sites\". Give at least one valid address (numeric, a/n, a.b.{c,d}, a host name that resolves).",
+    ),
+    r(
+        "XL020",
+        "address-dropped",
+        Warning,
+        "xinetd cannot parse this address (`failed to parse`) and drops it from the list (a truncated address such as `127.0.0.`, a host name that does not resolve when xinetd starts, a trailing comment). Clients from that address are then treated as if it were not listed.",
+    ),
+    r(
+        "XL021",
+        "access-times-refused",
+        Error,
+        "access_times takes `H:MM-H:MM` with hours 0-23 and the start before the end; xinetd refuses anything else, `24:00` included (even the man page's example `12:00-24:00`), and disables the service. Use `23:59`.",
+    ),
+    r(
+        "XL022",
+        "duplicate-service",
+        Error,
+        "Two services use the same id, or the same port and protocol, without a `bind` address. xinetd accepts both, but the second cannot bind (`Address already in use`) and is deactivated at start-up. Give each its own id and port, or remove one.",
+    ),
+    r(
+        "XL023",
+        "mdns-unsupported",
+        Warning,
+        "`mdns` is documented but not compiled into Debian's xinetd (or most builds); the line is ignored as an unknown attribute. Remove it.",
+    ),
+    r(
+        "XL024",
+        "defaults-in-fragment",
+        Warning,
+        "A `defaults` block in an included file or xinetd.d fragment is merged into the global defaults: it changes every service, and a second log_type there stops the whole daemon. Keep defaults in xinetd.conf.",
+    ),
+    r(
+        "XL025",
+        "crlf-line-endings",
+        Error,
+        "CRLF line ends (a file edited on Windows): xinetd keeps the CR on the last word of each line (`stream\\r`, `no\\r`), which breaks nearly every attribute and drops the services. `--fix` converts the file to LF.",
+    ),
+    r(
+        "XL026",
+        "utf8-bom",
+        Error,
+        "A UTF-8 byte-order mark before the first keyword: xinetd does not recognise the keyword (`missing service keyword`) and loses the first block. `--fix` removes the BOM.",
+    ),
+    r(
+        "XL027",
+        "service-disabled",
+        Info,
+        "The service is disabled (`disable = yes`, or the defaults' enabled/disabled lists). xinetd logs nothing about it. Remove the line (or set `disable = no`) to run it.",
+    ),
+    r(
+        "XL028",
+        "missing-server",
+        Error,
+        "A service that is not INTERNAL and has no `redirect` needs `server` (`Must specify a server in NAME`). Add the absolute path of the program.",
+    ),
+    r(
+        "XL029",
+        "unlisted-needs-port",
+        Error,
+        "A `type = UNLISTED` service must give `port` (`Unlisted service: NAME must have a port entry`).",
+    ),
+    r(
+        "XL030",
+        "not-in-services",
+        Error,
+        "The service name (the block name, not the id) must be in /etc/services for its protocol, unless `type = UNLISTED` (then with `port`). Otherwise xinetd rejects it (`service/protocol combination not in /etc/services`). Add the name to /etc/services, or write `type = UNLISTED` and `port`. Note that the lookup is case-sensitive, protocol included (`TCP` fails).",
+    ),
+    r(
+        "XL031",
+        "port-mismatch",
+        Error,
+        "`port` differs from /etc/services for a listed name (`Service rsync expects port 873, not 8873`): xinetd rejects it. To run on another port, add `type = UNLISTED`.",
+    ),
+    r(
+        "XL032",
+        "no-protocol",
+        Error,
+        "Neither `protocol` nor `socket_type` says which protocol to use, so xinetd cannot look the service up. Add `socket_type = stream` (tcp) or `dgram` (udp).",
+    ),
+    r(
+        "XL033",
+        "missing-attribute",
+        Error,
+        "An attribute xinetd requires is not written in the block (defaults never count): socket_type and wait always; user and server unless INTERNAL; protocol and port for UNLISTED; rpc_version for RPC. xinetd logs `Service ID missing attribute NAME - DISABLING`.",
+    ),
+    r(
+        "XL034",
+        "no-such-internal",
+        Error,
+        "`type = INTERNAL` works only for xinetd's builtins: echo, discard, time, daytime, chargen (stream and dgram) and tcpmux (stream). Debian's own `servers` and `services` files name builtins that no longer exist.",
+    ),
+    r(
+        "XL035",
+        "tcpmux-rules",
+        Error,
+        "A TCPMUX service must also be UNLISTED and use tcp.",
+    ),
+    r(
+        "XL036",
+        "unknown-rpc",
+        Error,
+        "An RPC service that is not UNLISTED must be named in /etc/rpc.",
+    ),
+    r(
+        "XL037",
+        "redirect-rules",
+        Error,
+        "A redirected service must use a stream socket, `wait = no` and no NAMEINARGS flag.",
+    ),
+    r(
+        "XL038",
+        "traffic-without-redirect",
+        Error,
+        "log_on_success TRAFFIC is only for redirected services; xinetd rejects the service otherwise.",
+    ),
+    r(
+        "XL039",
+        "nameinargs-rules",
+        Error,
+        "With `flags = NAMEINARGS`, server_args must be given (it is the whole argv), and INTERNAL services cannot use it.",
+    ),
+    r(
+        "XL040",
+        "dgram-nowait",
+        Warning,
+        "`socket_type = dgram` with `wait = no`: accepted by xinetd 2.3.15.3 but broken at run time (one process per datagram), and rejected from 2.3.15.4 on. UDP services want `wait = yes`.",
+    ),
+    r(
+        "XL041",
+        "dovecot-wrong-server",
+        Error,
+        "An imap/imaps/pop3/pop3s service under xinetd runs dovecot's login process directly: `server` must be dovecot's imap-login (for imap, imaps) or pop3-login (for pop3, pop3s): /usr/local/libexec/dovecot/ on FreeBSD, /usr/lib/dovecot/ on Debian.",
+    ),
+    r(
+        "XL042",
+        "dovecot-disabled",
+        Warning,
+        "A dovecot imap/pop3 service still says `disable = yes`: nothing listens on that port once the standalone dovecot is stopped.",
+    ),
+    r(
+        "XL043",
+        "dovecot-standalone-conflict",
+        Error,
+        "The standalone dovecot is enabled too (FreeBSD `dovecot_enable=\"YES\"` in rc.conf or rc.conf.d, or an enabled systemd dovecot.service / dovecot.socket). Both want the same port: whichever starts second fails to bind, and for xinetd that means `Service X failed to start and is deactivated`. Disable the standalone daemon (`sysrc dovecot_enable=NO`, `systemctl disable --now dovecot`) or dovecot's listeners for these protocols.",
+    ),
+    r(
+        "XL044",
+        "dovecot-logs-to-xinetd",
+        Info,
+        "Login processes started by xinetd log through xinetd: look in xinetd's log (log_type, syslog facility daemon by default), not /var/log/maillog.",
+    ),
+    r(
+        "XL045",
+        "stream-wait-yes",
+        Info,
+        "`socket_type = stream` with `wait = yes`: right only for servers that accept() connections themselves; an ordinary server gets the listening socket and fails.",
+    ),
+    r(
+        "XL046",
+        "rpc-needs-portmapper",
+        Error,
+        "An RPC service is registered with the portmapper when xinetd starts (`pmap_set`); with no rpcbind/portmap enabled on the host it fails to start and is deactivated. Enable rpcbind (FreeBSD `rpcbind_enable=\"YES\"`, systemd rpcbind.socket), or remove the service.",
+    ),
+    r(
+        "XL047",
+        "bind-not-local",
+        Error,
+        "`bind` names an address this host does not have: xinetd cannot bind it at start-up (Cannot assign requested address) and deactivates the service. Checked only for the live system (--root /).",
+    ),
+];
+
+pub fn find(code: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code) || r.name.eq_ignore_ascii_case(code))
+}
+
+pub fn severity(code: &str) -> Severity {
+    find(code).map_or(Error, |r| r.severity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_in_order() {
+        for pair in RULES.windows(2) {
+            assert!(
+                pair[0].code < pair[1].code,
+                "{} then {}",
+                pair[0].code,
+                pair[1].code
+            );
+        }
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+    }
+}
