@@ -88,6 +88,39 @@ echo "  ratio maillog-grep/rg -z = $(ratio "$ours" "$rg_t")   maillog-grep/bzgre
 echo "  peak memory: maillog-grep $(peak_mib "$bin/maillog-grep" -c $bz $gz) MiB"
 
 echo
+echo "== xinetd-lint: a tree of 10,000 service files, next to cat (the I/O floor) =="
+tree=$data/xinetd-10k
+if [ ! -s "$tree/etc/xinetd.d/svc09999" ]; then
+    python3 - "$tree" <<'PY'
+import os, sys
+root = sys.argv[1]
+os.makedirs(f"{root}/etc/xinetd.d", exist_ok=True)
+with open(f"{root}/etc/xinetd.conf", "w") as f:
+    f.write("defaults\n{\n\tinstances = 60\n\tlog_type = SYSLOG daemon info\n}\nincludedir /etc/xinetd.d\n")
+with open(f"{root}/etc/services", "w") as f:
+    f.writelines(f"svc{i:05d} {10000 + i}/tcp\n" for i in range(10000))
+with open(f"{root}/etc/protocols", "w") as f:
+    f.write("tcp 6 TCP\nudp 17 UDP\n")
+with open(f"{root}/etc/passwd", "w") as f:
+    f.write("root:*:0:0::/root:/bin/sh\n")
+os.makedirs(f"{root}/usr/sbin", exist_ok=True)
+with open(f"{root}/usr/sbin/daemon", "w") as f:
+    f.write("#!/bin/sh\n")
+os.chmod(f"{root}/usr/sbin/daemon", 0o755)
+for i in range(10000):
+    mistake = "\tper_source = 5 # limit\n" if i % 10 == 0 else ""
+    with open(f"{root}/etc/xinetd.d/svc{i:05d}", "w") as f:
+        f.write(f"# service {i}\nservice svc{i:05d}\n{{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n"
+                f"\tserver = /usr/sbin/daemon\n\tserver_args = -i\n\tonly_from = 127.0.0.1 10.0.0.0/8\n{mistake}\tdisable = no\n}}\n")
+PY
+fi
+ours=$(best_of 5 "$bin/xinetd-lint" --root "$tree")
+floor=$(best_of 5 sh -c "cat '$tree'/etc/xinetd.conf '$tree'/etc/xinetd.d/*")
+row "xinetd-lint --root (10,000 services)" "$ours"
+row "cat of the same files" "$floor"
+echo "  active services: $("$bin/xinetd-lint" --services --root "$tree" | grep -c '^active')   findings: $("$bin/xinetd-lint" --root "$tree" | wc -l)"
+echo "  ratio xinetd-lint/cat = $(ratio "$ours" "$floor")"
+
 echo "== ntpconf-edit: set panic=0 on a 100,000-line ntp.conf augtool can parse =="
 mkfile() {
     python3 - "$1" "$2" <<'PY'

@@ -53,8 +53,8 @@ pub struct Service {
     pub written: BTreeSet<&'static str>,
     /// `disable = yes`: xinetd frees it without a word.
     pub disabled: bool,
-    /// Line of the first value error (`DISABLING SERVICE`), if any.
-    pub value_error: Option<usize>,
+    /// Line and rule of the first value error (`DISABLING SERVICE`), if any.
+    pub value_error: Option<(usize, &'static str)>,
     /// Dropped while reading (no space before `=`, bad operator, no `{`, EOF).
     pub dropped: Option<&'static str>,
     /// The file came through an include or includedir.
@@ -395,7 +395,7 @@ impl<'h> Reader<'h> {
             return skip_to_close(lines, i, self, shown);
         }
         i += 1;
-        let mut value_error_line: Option<usize> = None;
+        let mut value_error_line: Option<(usize, &'static str)> = None;
         loop {
             if i >= lines.len() {
                 self.diag(
@@ -515,7 +515,7 @@ impl<'h> Reader<'h> {
         op: Op,
         op_column: usize,
         values: &[lex::Token],
-        value_error_line: &mut Option<usize>,
+        value_error_line: &mut Option<(usize, &'static str)>,
     ) -> Flow {
         let in_defaults = !matches!(block, Block::Service(_));
         let service_name = match block {
@@ -618,7 +618,7 @@ impl<'h> Reader<'h> {
                 return Flow::StopDisabled;
             }
             if words[0].eq_ignore_ascii_case("no")
-                && let Some(bad) = *value_error_line
+                && let Some((bad, _)) = *value_error_line
             {
                 self.diag(shown, line, attr.column, "XL018", sname, format!(
                     "`disable = no` re-enables this service after the value rejected on line {bad}: it runs without that setting"));
@@ -645,7 +645,7 @@ impl<'h> Reader<'h> {
                 };
                 self.diag(shown, line, column, code, sname, message);
                 if !in_defaults && value_error_line.is_none() {
-                    *value_error_line = Some(line);
+                    *value_error_line = Some((line, code));
                 }
                 return Flow::Continue;
             }

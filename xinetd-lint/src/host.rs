@@ -51,7 +51,8 @@ fn table(text: &str) -> Vec<Entry> {
 
 pub struct RootHost {
     root: PathBuf,
-    services: OnceCell<Vec<Entry>>,
+    /// (name or alias, protocol) -> port; the first entry wins, as in getservbyname.
+    services: OnceCell<std::collections::HashMap<(String, String), u16>>,
     protocols: OnceCell<Vec<Entry>>,
     rpc: OnceCell<Vec<Entry>>,
     networks: OnceCell<Vec<Entry>>,
@@ -125,15 +126,24 @@ impl Host for RootHost {
         }
     }
     fn service_port(&self, name: &str, protocol: &str) -> Option<u16> {
-        self.services
-            .get_or_init(|| table(&self.read("/etc/services")))
-            .iter()
-            .find_map(|e| {
-                let (port, proto) = e.field.split_once('/')?;
-                (proto == protocol && e.names.iter().any(|n| n == name))
-                    .then(|| port.parse().ok())
-                    .flatten()
-            })
+        let index = self.services.get_or_init(|| {
+            let mut index = std::collections::HashMap::new();
+            for e in table(&self.read("/etc/services")) {
+                let Some((port, proto)) = e.field.split_once('/') else {
+                    continue;
+                };
+                let Ok(port) = port.parse::<u16>() else {
+                    continue;
+                };
+                for n in &e.names {
+                    index.entry((n.clone(), proto.to_string())).or_insert(port);
+                }
+            }
+            index
+        });
+        index
+            .get(&(name.to_string(), protocol.to_string()))
+            .copied()
     }
     fn has_rpc(&self, name: &str) -> bool {
         self.rpc

@@ -138,17 +138,8 @@ pub fn verdicts(
                 out,
             );
             Status::Disabled
-        } else if s.value_error.is_some() {
-            reasons.push(
-                if out
-                    .iter()
-                    .any(|d| d.code == "XL021" && d.service.as_deref() == Some(&s.name))
-                {
-                    "XL021"
-                } else {
-                    "XL017"
-                },
-            );
+        } else if let Some((_, code)) = s.value_error {
+            reasons.push(code);
             Status::Rejected
         } else {
             // Fill-in (service_fill).
@@ -473,21 +464,26 @@ pub fn verdicts(
                     }
                 }
             }
-            if ok
-                && socket.as_deref() == Some("dgram")
-                && s.get("wait")
-                    .is_some_and(|w| w.first().eq_ignore_ascii_case("no"))
-            {
-                let d = Diagnostic {
-                    file: s.file.clone(),
-                    line: s.get("wait").map_or(s.line, |w| w.line),
-                    column: 1,
-                    code: "XL040",
-                    severity: rules::severity("XL040"),
-                    service: Some(s.name.clone()),
-                    message: "dgram with `wait = no`: accepted by this xinetd, broken at run time, rejected from 2.3.15.4 on".into(),
-                };
-                out.push(d);
+            // Accepted, but probably not what was meant.
+            let wait_is = |v: &str| {
+                s.get("wait")
+                    .is_some_and(|w| w.first().eq_ignore_ascii_case(v))
+            };
+            if ok && socket.as_deref() == Some("dgram") && wait_is("no") {
+                note_on_wait(
+                    out,
+                    s,
+                    "XL040",
+                    "dgram with `wait = no`: accepted by this xinetd, broken at run time, rejected from 2.3.15.4 on",
+                );
+            }
+            if ok && socket.as_deref() == Some("stream") && !internal && wait_is("yes") {
+                note_on_wait(
+                    out,
+                    s,
+                    "XL045",
+                    "stream with `wait = yes`: the server is handed the listening socket and must accept() connections itself",
+                );
             }
             if ok { Status::Active } else { Status::Rejected }
         };
@@ -504,4 +500,18 @@ pub fn verdicts(
         });
     }
     verdicts
+}
+
+/// A finding about an accepted service, at its `wait` line.
+fn note_on_wait(out: &mut Vec<Diagnostic>, s: &Service, code: &'static str, message: &str) {
+    let wait = s.get("wait");
+    out.push(Diagnostic {
+        file: s.file.clone(),
+        line: wait.map_or(s.line, |w| w.line),
+        column: wait.map_or(s.column, |w| w.column),
+        code,
+        severity: rules::severity(code),
+        service: Some(s.name.clone()),
+        message: message.to_string(),
+    });
 }
