@@ -431,7 +431,7 @@ fn a_failing_fix_never_loses_the_file() {
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
-        assert_eq!(left, [path.clone()], "{step}: temp file left");
+        assert_eq!(left, std::slice::from_ref(&path), "{step}: temp file left");
     }
 }
 
