@@ -1,44 +1,195 @@
-//! The command line of `clockcheck`: one clap definition that also feeds the man
-//! page and the shell completions.
+//! The command line of `clockcheck`: one clap definition that also feeds
+//! the man page and the shell completions.  The check's options are
+//! monitoring-plugins' check_ntp_time's.
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::conventions::{ColorChoice, Format, Generate};
+use crate::conventions::Generate;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "clockcheck",
     version,
-    about = "Measure the clock offset against NTP servers and watch for clock jumps"
+    args_conflicts_with_subcommands = true,
+    about = "Measure the clock offset against NTP servers (a Nagios plugin), and watch for clock jumps",
+    long_about = "Without a command: query NTP servers (-H, or the server/pool/peer lines of \
+$ROOT/etc/ntp.conf) with a careful SNTP client and print one Nagios plugin line, as \
+check_ntp_time does: OK, WARNING or CRITICAL by the absolute offset (-w, -c), CRITICAL when no \
+server answers usefully (UNKNOWN with -q). A reply counts only if its mode, version, origin \
+echo, transmit time, leap and stratum, and root distance check out; Kiss-o'-Death codes are \
+honoured; timestamps are era-safe across 2036.\n\n\
+`watch` compares the wall clock with the monotonic clock and reports every jump: a backward jump \
+over 5 s is what kills dovecot. `env` says what keeps this machine's time (hypervisor and its time \
+sync, clocksource, NTP daemons) and what to change.",
+    after_help = "Exit status (Nagios): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too)."
 )]
 pub struct Cli {
-    /// Look default paths up under DIR (a jail, a ports STAGEDIR, a mounted image).
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// NTP server to query, HOST or HOST:PORT ([v6addr]:PORT); repeat for several.
+    /// A name is resolved to all its addresses.  Default: the servers of ntp.conf.
+    #[arg(short = 'H', long = "host", value_name = "HOST[:PORT]")]
+    pub hosts: Vec<String>,
+
+    /// Port for servers given without one.
+    #[arg(short = 'p', long, default_value_t = 123)]
+    pub port: u16,
+
+    /// WARNING when the absolute offset is over SECS.
+    #[arg(
+        short = 'w',
+        long = "warning",
+        value_name = "SECS",
+        default_value_t = 60.0
+    )]
+    pub warning: f64,
+
+    /// CRITICAL when the absolute offset is over SECS.
+    #[arg(
+        short = 'c',
+        long = "critical",
+        value_name = "SECS",
+        default_value_t = 120.0
+    )]
+    pub critical: f64,
+
+    /// Give up after SECS (the whole run, every server at once).
+    #[arg(
+        short = 't',
+        long = "timeout",
+        value_name = "SECS",
+        default_value_t = 10.0
+    )]
+    pub timeout: f64,
+
+    /// Good replies wanted per server address; the one with the least delay is used.
+    #[arg(short = 'n', long = "samples", value_name = "N", default_value_t = 4)]
+    pub samples: usize,
+
+    /// IPv4 addresses only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 addresses only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// UNKNOWN instead of CRITICAL when servers answer but none usefully.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// The ntp.conf to take servers from (default $ROOT/etc/ntp.conf).
+    #[arg(long, value_name = "FILE")]
+    pub conf: Option<PathBuf>,
+
+    /// Look default paths (/etc/ntp.conf, /sys, /proc) up under DIR.
+    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
-    /// Output format: text, or JSON Lines (one object per line).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output: text (one Nagios line), json, or prometheus (a node_exporter text-file collector).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 
-    /// Colour: auto (terminal only, not with NO_COLOR), always, never.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// Write the output to FILE atomically (temporary file and rename), for
+    /// node_exporter's text-file collector directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     /// Write a man page or a shell completion script to standard output.
     #[arg(long, value_enum, hide = true)]
     pub generate: Option<Generate>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Prometheus,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report every jump of the wall clock against the monotonic clock.
+    Watch {
+        /// How often to compare the clocks (1s, 500ms, 0.2).
+        #[arg(long, default_value = "1s")]
+        interval: String,
+        /// Stop after this long and end with a Nagios status (default: run until killed).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Report jumps larger than this (0.5s).
+        #[arg(long, default_value = "0.5s")]
+        threshold: String,
+    },
+    /// What keeps this machine's time, and what the notes advise.
+    Env,
+}
+
 pub const EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "OK."),
-    ("1", "WARNING."),
-    ("2", "CRITICAL."),
+    (
+        "0",
+        "OK: the offset is within -w; no clock jump; nothing to change.",
+    ),
+    (
+        "1",
+        "WARNING: the offset is over -w; a small or forward clock jump; conflicting time sources.",
+    ),
+    (
+        "2",
+        "CRITICAL: the offset is over -c; no usable reply; a backward jump over 5 s.",
+    ),
     (
         "3",
-        "UNKNOWN: bad arguments or an internal failure (never clap's 2).",
+        "UNKNOWN: bad arguments (never 2, which would read as CRITICAL), no server to ask, or with -q no usable reply.",
     ),
 ];
 
-pub const EXAMPLES: &[(&str, &str)] = &[];
+pub const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "clockcheck",
+        "Check against the servers of /etc/ntp.conf (Nagios line, exit 0-3).",
+    ),
+    (
+        "clockcheck -H pool.ntp.org -w 0.5 -c 1",
+        "Tight thresholds against a pool (all its addresses).",
+    ),
+    (
+        "clockcheck -H 127.0.0.1:11123 --format json",
+        "Every sample and every rejected reply with its reason.",
+    ),
+    (
+        "clockcheck --format prometheus --output /var/lib/node_exporter/clock.prom",
+        "For node_exporter's text-file collector (run from cron).",
+    ),
+    (
+        "clockcheck watch --duration 1h --threshold 0.5s",
+        "Watch for an hour; CRITICAL if the wall clock jumped back over 5 s.",
+    ),
+    (
+        "clockcheck env",
+        "Hypervisor, its time sync, clocksource, NTP daemons, and advice.",
+    ),
+];
+
+/// Parses `1s`, `500ms`, `2m`, `1h`, `0.5` (seconds).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(std::time::Duration::from_secs_f64(v * scale)),
+        _ => Err(format!("`{text}` is not a duration (1s, 500ms, 2m, 1h)")),
+    }
+}

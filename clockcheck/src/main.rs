@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use clockcheck::cli::Cli;
 use clockcheck::conventions::{finish, generate};
+use clockcheck::query::SystemClock;
 use clockcheck::{EXIT_UNKNOWN, man_page, run};
 
 fn main() -> ExitCode {
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(err) => {
-            println!("CLOCK UNKNOWN - invalid command line: {}", err.kind());
+            println!("CLOCK UNKNOWN: invalid command line: {}", err.kind());
             let _ = err.print();
             return ExitCode::from(EXIT_UNKNOWN);
         }
@@ -33,5 +34,10 @@ fn main() -> ExitCode {
             EXIT_UNKNOWN,
         );
     }
-    finish("clockcheck", run(&cli), EXIT_UNKNOWN)
+    let clock = SystemClock::new();
+    finish(
+        "clockcheck",
+        run(&cli, &clock, &mut std::io::stdout().lock()),
+        EXIT_UNKNOWN,
+    )
 }

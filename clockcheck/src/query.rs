@@ -1,0 +1,370 @@
+//! An SNTP client (RFC 4330 / RFC 5905) that trusts a reply only after
+//! checking it: mode, version, the origin echo of our random nonce, a
+//! non-zero transmit time, leap and stratum, root distance, delay.
+//! Kiss-o'-Death codes are honoured: DENY and RSTR stop the queries to that
+//! server, RATE backs off.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::packet::{self, LEAP_ALARM, MODE_SERVER, Packet, Timestamp};
+
+/// The clocks, passed in so tests and fakes can drive them.
+pub trait Clock: Sync {
+    /// CLOCK_REALTIME as (seconds, nanoseconds) since the Unix epoch.
+    fn realtime(&self) -> (i64, u32);
+    /// A monotonic clock, for round trips that a wall-clock jump must not spoil.
+    fn monotonic(&self) -> Duration;
+}
+
+pub struct SystemClock {
+    start: Instant,
+}
+
+impl SystemClock {
+    pub fn new() -> SystemClock {
+        SystemClock {
+            start: Instant::now(),
+        }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn realtime(&self) -> (i64, u32) {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
+            Err(e) => {
+                let d = e.duration();
+                let nanos = d.subsec_nanos();
+                if nanos == 0 {
+                    (-(d.as_secs() as i64), 0)
+                } else {
+                    (-(d.as_secs() as i64) - 1, 1_000_000_000 - nanos)
+                }
+            }
+        }
+    }
+    fn monotonic(&self) -> Duration {
+        self.start.elapsed()
+    }
+}
+
+/// Largest root distance accepted (ntpd's default `tos maxdist`).
+pub const MAX_ROOT_DISTANCE: f64 = 1.5;
+
+/// One usable measurement.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sample {
+    pub offset: f64,
+    pub delay: f64,
+    pub stratum: u8,
+    pub leap: u8,
+    pub root_distance: f64,
+}
+
+/// Why a reply was not used.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Rejected {
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerResult {
+    pub server: String,
+    pub samples: Vec<Sample>,
+    pub rejected: Vec<Rejected>,
+    /// A Kiss-o'-Death code the server sent, if any.
+    pub kiss: Option<String>,
+    /// A socket error (unreachable, refused), if any.
+    pub error: Option<String>,
+    /// True when the server never answered in time.
+    pub silent: bool,
+}
+
+impl ServerResult {
+    /// The sample with the least delay.
+    pub fn best(&self) -> Option<&Sample> {
+        self.samples
+            .iter()
+            .min_by(|a, b| a.delay.total_cmp(&b.delay))
+    }
+}
+
+fn reject(reason: &'static str, detail: String) -> Rejected {
+    Rejected { reason, detail }
+}
+
+/// Checks a reply to the request whose transmit field was `nonce`.
+/// `Ok` gives the server's receive and transmit stamps.
+pub fn validate(reply: &[u8], nonce: Timestamp) -> Result<Packet, Rejected> {
+    let Some(p) = Packet::decode(reply) else {
+        return Err(reject(
+            "short",
+            format!(
+                "{} bytes, an NTP reply has at least {}",
+                reply.len(),
+                packet::LEN
+            ),
+        ));
+    };
+    if p.mode != MODE_SERVER {
+        return Err(reject("mode", format!("mode {}, not 4 (server)", p.mode)));
+    }
+    if !(3..=4).contains(&p.version) {
+        return Err(reject(
+            "version",
+            format!("version {}, not 3 or 4", p.version),
+        ));
+    }
+    if p.origin != nonce {
+        return Err(reject(
+            "origin",
+            "origin timestamp does not echo our request (stale, duplicate or spoofed reply)".into(),
+        ));
+    }
+    if p.stratum == 0 {
+        return Err(reject("kiss", format!("Kiss-o'-Death {}", p.kiss_code())));
+    }
+    if p.leap == LEAP_ALARM || p.stratum > 15 {
+        return Err(reject(
+            "unsynchronized",
+            format!(
+                "server not synchronised (leap {}, stratum {})",
+                p.leap, p.stratum
+            ),
+        ));
+    }
+    if p.transmit.is_zero() || p.receive.is_zero() {
+        return Err(reject(
+            "zero-timestamp",
+            "zero receive or transmit timestamp".into(),
+        ));
+    }
+    if p.root_distance() > MAX_ROOT_DISTANCE {
+        return Err(reject(
+            "root-distance",
+            format!(
+                "root distance {:.3} s is over {MAX_ROOT_DISTANCE} s",
+                p.root_distance()
+            ),
+        ));
+    }
+    Ok(p)
+}
+
+fn random_nonce() -> Timestamp {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No entropy source: fall back to std's per-process random hasher keys.
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(Instant::now().elapsed().as_nanos() as u64);
+        bytes = h.finish().to_be_bytes();
+    }
+    Timestamp(u64::from_be_bytes(bytes))
+}
+
+/// Queries one server for up to `samples` good replies before `deadline`.
+pub fn query(
+    server: SocketAddr,
+    samples: usize,
+    deadline: Instant,
+    clock: &dyn Clock,
+) -> ServerResult {
+    let mut result = ServerResult {
+        server: server.to_string(),
+        samples: Vec::new(),
+        rejected: Vec::new(),
+        kiss: None,
+        error: None,
+        silent: true,
+    };
+    let bind: SocketAddr = if server.is_ipv6() {
+        "[::]:0".parse().unwrap()
+    } else {
+        "0.0.0.0:0".parse().unwrap()
+    };
+    // A fresh socket (and so a random source port) per run; connect() makes
+    // the kernel drop datagrams from any other address or port.
+    let socket = match UdpSocket::bind(bind).and_then(|s| s.connect(server).map(|()| s)) {
+        Ok(s) => s,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            return result;
+        }
+    };
+    let mut buf = [0u8; 1024];
+    'requests: while result.samples.len() < samples {
+        let Some(left) = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+        else {
+            break;
+        };
+        let nonce = random_nonce();
+        let (secs, nanos) = clock.realtime();
+        let t1 = Timestamp::from_unix(secs, nanos);
+        let m1 = clock.monotonic();
+        if let Err(e) = socket.send(&Packet::request(nonce).encode()) {
+            result.error = Some(e.to_string());
+            break;
+        }
+        // Wait for this request's reply; a silent try is sent again after 1 s.
+        let try_until = Instant::now() + left.min(Duration::from_secs(1));
+        loop {
+            let Some(wait) = try_until
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+            else {
+                continue 'requests;
+            };
+            let _ = socket.set_read_timeout(Some(wait));
+            let n = match socket.recv(&mut buf) {
+                Ok(n) => n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue 'requests;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // ICMP port unreachable and the like.
+                    result.error = Some(e.to_string());
+                    break 'requests;
+                }
+            };
+            let m4 = clock.monotonic();
+            result.silent = false;
+            match validate(&buf[..n], nonce) {
+                Err(r) => {
+                    let stop = r.reason == "kiss";
+                    if stop {
+                        let code = Packet::decode(&buf[..n])
+                            .map(|p| p.kiss_code())
+                            .unwrap_or_default();
+                        result.kiss = Some(code.clone());
+                        result.rejected.push(r);
+                        // DENY and RSTR: never ask again; RATE: back off, so
+                        // no more requests in this run.  Other codes carry no
+                        // time either; stop asking this server.
+                        let _ = code;
+                        break 'requests;
+                    }
+                    result.rejected.push(r);
+                    if result.rejected.len() > 64 {
+                        break 'requests; // a flood: enough evidence
+                    }
+                }
+                Ok(p) => {
+                    let t4 = t1.plus((m4 - m1).as_secs_f64());
+                    let (offset, delay) = packet::offset_delay(t1, p.receive, p.transmit, t4);
+                    if delay < 0.0 {
+                        result.rejected.push(reject(
+                            "negative-delay",
+                            format!("round-trip delay {delay:.6} s is negative"),
+                        ));
+                    } else {
+                        result.samples.push(Sample {
+                            offset,
+                            delay,
+                            stratum: p.stratum,
+                            leap: p.leap,
+                            root_distance: p.root_distance(),
+                        });
+                    }
+                    continue 'requests;
+                }
+            }
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(nonce: Timestamp) -> Packet {
+        Packet {
+            leap: 0,
+            version: 4,
+            mode: 4,
+            stratum: 2,
+            origin: nonce,
+            receive: Timestamp(5 << 32),
+            transmit: Timestamp(5 << 32),
+            ..Packet::default()
+        }
+    }
+
+    #[test]
+    fn each_check_rejects_with_its_reason() {
+        let nonce = Timestamp(0x1234_5678_9abc_def0);
+        assert!(validate(&reply(nonce).encode(), nonce).is_ok());
+        let reason = |p: Packet| validate(&p.encode(), nonce).unwrap_err().reason;
+        assert_eq!(
+            reason(Packet {
+                mode: 3,
+                ..reply(nonce)
+            }),
+            "mode"
+        );
+        assert_eq!(
+            reason(Packet {
+                version: 2,
+                ..reply(nonce)
+            }),
+            "version"
+        );
+        assert_eq!(
+            reason(Packet {
+                origin: Timestamp(1),
+                ..reply(nonce)
+            }),
+            "origin"
+        );
+        assert_eq!(
+            reason(Packet {
+                stratum: 0,
+                reference_id: *b"RATE",
+                ..reply(nonce)
+            }),
+            "kiss"
+        );
+        assert_eq!(
+            reason(Packet {
+                leap: 3,
+                stratum: 16,
+                ..reply(nonce)
+            }),
+            "unsynchronized"
+        );
+        assert_eq!(
+            reason(Packet {
+                transmit: Timestamp(0),
+                ..reply(nonce)
+            }),
+            "zero-timestamp"
+        );
+        assert_eq!(
+            reason(Packet {
+                root_dispersion: 2 << 16,
+                ..reply(nonce)
+            }),
+            "root-distance"
+        );
+        assert_eq!(validate(&[0u8; 20], nonce).unwrap_err().reason, "short");
+    }
+}

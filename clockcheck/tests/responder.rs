@@ -1,0 +1,305 @@
+//! A crafted NTP responder on 127.0.0.1: correct answers with a chosen
+//! offset (sub-second ones measured within 1 ms), and every kind of bad
+//! reply.  None of the bad ones is ever reported OK, and each says why.
+
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use clockcheck::packet::{Packet, Timestamp};
+
+#[derive(Clone, Copy)]
+enum Reply {
+    Offset(f64),
+    Kiss(&'static [u8; 4]),
+    WrongOrigin,
+    ClientEcho,
+    ZeroTransmit,
+    Unsynchronised,
+    Short,
+    Garbage,
+    /// A server in the next NTP era, at this Unix time.
+    At(i64),
+    Silent,
+}
+
+fn now_ts(shift: f64) -> Timestamp {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    Timestamp::from_unix(d.as_secs() as i64, d.subsec_nanos()).plus(shift)
+}
+
+/// Serves `reply` on a fresh port until dropped.
+struct Responder {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve(reply: Reply) -> Responder {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while !flag.load(Ordering::Relaxed) {
+            let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                continue;
+            };
+            let Some(request) = Packet::decode(&buf[..n]) else {
+                continue;
+            };
+            let good = |shift: f64| Packet {
+                leap: 0,
+                version: 4,
+                mode: 4,
+                stratum: 2,
+                reference_id: [127, 0, 0, 1],
+                origin: request.transmit,
+                receive: now_ts(shift),
+                transmit: now_ts(shift),
+                ..Packet::default()
+            };
+            let bytes: Vec<u8> = match reply {
+                Reply::Offset(o) => good(o).encode().to_vec(),
+                Reply::Kiss(code) => Packet {
+                    stratum: 0,
+                    reference_id: *code,
+                    leap: 3,
+                    ..good(0.0)
+                }
+                .encode()
+                .to_vec(),
+                Reply::WrongOrigin => Packet {
+                    origin: Timestamp(request.transmit.0 ^ 1),
+                    ..good(0.0)
+                }
+                .encode()
+                .to_vec(),
+                Reply::ClientEcho => request.encode().to_vec(),
+                Reply::ZeroTransmit => Packet {
+                    transmit: Timestamp(0),
+                    ..good(0.0)
+                }
+                .encode()
+                .to_vec(),
+                Reply::Unsynchronised => Packet {
+                    leap: 3,
+                    stratum: 16,
+                    ..good(0.0)
+                }
+                .encode()
+                .to_vec(),
+                Reply::Short => good(0.0).encode()[..40].to_vec(),
+                Reply::Garbage => (0..48u8)
+                    .map(|i| i.wrapping_mul(37).wrapping_add(n as u8))
+                    .collect(),
+                Reply::At(unix) => {
+                    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+                    let shift = (unix - d.as_secs() as i64) as f64;
+                    good(shift).encode().to_vec()
+                }
+                Reply::Silent => continue,
+            };
+            let _ = socket.send_to(&bytes, from);
+        }
+    });
+    Responder { port, stop }
+}
+
+fn run(r: &Responder, extra: &[&str]) -> (i32, serde_json::Value, Duration) {
+    let start = Instant::now();
+    let out = cargo_bin_cmd!("clockcheck")
+        .args([
+            "-H",
+            &format!("127.0.0.1:{}", r.port),
+            "-t",
+            "2",
+            "--format",
+            "json",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap(), json, start.elapsed())
+}
+
+#[test]
+fn sub_second_offsets_within_a_millisecond() {
+    for offset in [0.25, -0.4, 0.0015, -0.75] {
+        let r = serve(Reply::Offset(offset));
+        let (code, json, _) = run(&r, &[]);
+        assert_eq!(code, 0);
+        let measured = json["offset"].as_f64().unwrap();
+        assert!((measured - offset).abs() < 0.001, "{offset}: {measured}");
+    }
+}
+
+#[test]
+fn bad_replies_are_never_ok_and_say_why() {
+    for (reply, reason) in [
+        (Reply::Kiss(b"RATE"), "kiss"),
+        (Reply::Kiss(b"DENY"), "kiss"),
+        (Reply::Kiss(b"RSTR"), "kiss"),
+        (Reply::WrongOrigin, "origin"),
+        (Reply::ClientEcho, "mode"),
+        (Reply::ZeroTransmit, "zero-timestamp"),
+        (Reply::Unsynchronised, "unsynchronized"),
+        (Reply::Short, "short"),
+    ] {
+        let r = serve(reply);
+        let (code, json, elapsed) = run(&r, &[]);
+        assert_eq!(code, 2, "{reason}: {json}");
+        assert_eq!(json["status"], "CRITICAL");
+        let reasons: Vec<&str> = json["servers"][0]["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["reason"].as_str().unwrap())
+            .collect();
+        assert!(reasons.contains(&reason), "{reason}: {reasons:?}");
+        assert!(
+            elapsed < Duration::from_millis(2600),
+            "{reason}: took {elapsed:?}"
+        );
+        assert_eq!(run(&r, &["-q"]).0, 3, "{reason} with -q");
+    }
+}
+
+#[test]
+fn kiss_codes_are_reported_and_stop_the_queries() {
+    for code in ["RATE", "DENY", "RSTR"] {
+        let bytes: &'static [u8; 4] = match code {
+            "RATE" => b"RATE",
+            "DENY" => b"DENY",
+            _ => b"RSTR",
+        };
+        let r = serve(Reply::Kiss(bytes));
+        let (_, json, elapsed) = run(&r, &["-n", "4"]);
+        assert_eq!(json["servers"][0]["kiss"], code);
+        assert_eq!(
+            json["servers"][0]["rejected"].as_array().unwrap().len(),
+            1,
+            "{code}: asked again after the kiss"
+        );
+        assert!(elapsed < Duration::from_millis(1000), "{code}: {elapsed:?}");
+    }
+}
+
+#[test]
+fn garbage_is_rejected() {
+    let r = serve(Reply::Garbage);
+    let (code, json, _) = run(&r, &[]);
+    assert_eq!(code, 2, "{json}");
+    assert!(
+        !json["servers"][0]["rejected"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_server_in_the_next_ntp_era() {
+    // 2036-02-07 06:29:00 UTC: era 1.  check_ntp_time 2.3.3 says 1.8e19 s.
+    let target = 2_085_978_540i64;
+    let r = serve(Reply::At(target));
+    let (code, json, _) = run(&r, &[]);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let measured = json["offset"].as_f64().unwrap();
+    assert!(
+        (measured - (target - now) as f64).abs() < 2.0,
+        "{measured} vs {}",
+        target - now
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn a_silent_server_is_critical_within_the_timeout() {
+    let r = serve(Reply::Silent);
+    let (code, json, elapsed) = run(&r, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        json["message"].as_str().unwrap().starts_with("No response"),
+        "{json}"
+    );
+    assert!(elapsed < Duration::from_millis(2600), "{elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1900),
+        "gave up early: {elapsed:?}"
+    );
+}
+
+#[test]
+fn prometheus_output_for_node_exporter() {
+    let r = serve(Reply::Offset(0.5));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clock.prom");
+    let out = cargo_bin_cmd!("clockcheck")
+        .args([
+            "-H",
+            &format!("127.0.0.1:{}", r.port),
+            "-t",
+            "2",
+            "--format",
+            "prometheus",
+            "--output",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains(
+            "# TYPE clockcheck_offset_seconds gauge\nclockcheck_offset_seconds{server=\"127.0.0.1:"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("clockcheck_status 0\n"), "{text}");
+}
+
+#[test]
+fn usage_errors_are_unknown_never_2() {
+    for args in [
+        &["--bogus"][..],
+        &["-w"],
+        &["-t", "abc"],
+        &["watch", "--interval", "soon"],
+    ] {
+        let out = cargo_bin_cmd!("clockcheck").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("CLOCK UNKNOWN"),
+            "{args:?}"
+        );
+    }
+    cargo_bin_cmd!("clockcheck").arg("--help").assert().code(0);
+    cargo_bin_cmd!("clockcheck")
+        .arg("--version")
+        .assert()
+        .code(0);
+    let empty = tempfile::tempdir().unwrap();
+    cargo_bin_cmd!("clockcheck")
+        .arg("--root")
+        .arg(empty.path())
+        .assert()
+        .code(3);
+}

@@ -1,0 +1,105 @@
+//! `clockcheck watch` with libfaketime moving the wall clock while the
+//! monotonic clock runs on (FAKETIME_DONT_FAKE_MONOTONIC), by rewriting the
+//! timestamp file mid-run.  The system clock is never touched.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+fn watch_with_jump(jump: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("faketime");
+    std::fs::write(&spec, "+0\n").unwrap();
+    let child = Command::new(assert_cmd::cargo::cargo_bin!("clockcheck"))
+        .args([
+            "watch",
+            "--interval",
+            "100ms",
+            "--duration",
+            "2500ms",
+            "--threshold",
+            "0.5s",
+        ])
+        .env("LD_PRELOAD", LIBFAKETIME)
+        .env("FAKETIME_TIMESTAMP_FILE", &spec)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::write(&spec, format!("{jump}\n")).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn available() -> bool {
+    let found = Path::new(LIBFAKETIME).exists();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "libfaketime is not installed"
+        );
+        eprintln!(
+            "\n*** SKIPPED watch tests: libfaketime is not installed: run scripts/install-test-deps.sh ***\n"
+        );
+    }
+    found
+}
+
+#[test]
+fn a_backward_jump_over_5_s_is_critical() {
+    if !available() {
+        return;
+    }
+    let (code, out) = watch_with_jump("-54");
+    assert_eq!(code, 2, "{out}");
+    let first = out.lines().next().unwrap();
+    assert!(first.contains("wall clock jumped backward by 5"), "{out}");
+    let size: f64 = first
+        .rsplit("by ")
+        .next()
+        .unwrap()
+        .trim_end_matches(" s")
+        .parse()
+        .unwrap();
+    assert!((size - 54.0).abs() < 0.2, "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("CLOCK CRITICAL: 1 jump(s)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn small_backward_and_forward_jumps_warn() {
+    if !available() {
+        return;
+    }
+    let (code, out) = watch_with_jump("-3");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("jumped backward by 3"), "{out}");
+    let (code, out) = watch_with_jump("+30");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("jumped forward by 30") || out.contains("jumped forward by 29.9"),
+        "{out}"
+    );
+}
+
+#[test]
+fn no_jump_is_ok() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("clockcheck"))
+        .args(["watch", "--interval", "100ms", "--duration", "500ms"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("CLOCK OK: no wall-clock jump"));
+}
