@@ -34,7 +34,7 @@ for tool in xinetd-lint ntpconf-edit maillog-grep clockcheck; do
         [ -s "$work/gnu/$f" ] || fail "missing or empty: $f"
     done
     page=$(MANWIDTH=80 man -l "$work/gnu/usr/local/share/man/man8/$tool.8" 2>&1)
-    for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS"; do
+    for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES; do
         echo "$page" | grep -q "^$section" || fail "man page of $tool has no $section section"
     done
 done

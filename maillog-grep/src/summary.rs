@@ -195,6 +195,23 @@ fn secs(s: Option<f64>) -> String {
     s.map_or("? s".into(), |s| format!("{s} s"))
 }
 
+/// Consecutive causes with the same step behind them (or none, and the
+/// same jump size): one incident, one line.
+fn group_by_cause(causes: &[Cause]) -> Vec<Vec<&Cause>> {
+    let key = |c: &Cause| match &c.step {
+        Some(step) => (Some((step.place.file.clone(), step.place.line)), None),
+        None => (None, c.seconds.map(f64::to_bits)),
+    };
+    let mut groups: Vec<Vec<&Cause>> = Vec::new();
+    for c in causes {
+        match groups.last_mut() {
+            Some(g) if key(g[0]) == key(c) => g.push(c),
+            _ => groups.push(vec![c]),
+        }
+    }
+    groups
+}
+
 /// The human form of the summary.
 pub fn write_text(
     out: &mut dyn std::io::Write,
@@ -228,16 +245,36 @@ pub fn write_text(
         if !s.causes.is_empty() {
             writeln!(
                 out,
-                "  dovecot backward events and the clock step behind each:"
+                "  dovecot backward events and the clock step behind them:"
             )?;
         }
-        for c in &s.causes {
-            let what = if c.fatal {
-                "dovecot died"
-            } else {
-                "dovecot saw"
+        let mut silent = false;
+        for group in group_by_cause(&s.causes) {
+            let (first, last) = (group[0], group[group.len() - 1]);
+            let deaths = group.iter().filter(|c| c.fatal).count();
+            let when = match (&first.place.timestamp, &last.place.timestamp) {
+                (Some(a), Some(b)) if a != b => format!("{a} .. {b}"),
+                (Some(a), _) => a.clone(),
+                _ => "(no timestamp)".into(),
             };
-            let cause = match &c.step {
+            let what = if group.len() == 1 {
+                format!(
+                    "{} {}",
+                    if first.fatal {
+                        "dovecot died:"
+                    } else {
+                        "dovecot saw:"
+                    },
+                    secs(first.seconds)
+                )
+            } else {
+                format!(
+                    "{} events, {deaths} deaths: {}",
+                    group.len(),
+                    secs(first.seconds)
+                )
+            };
+            let cause = match &first.step {
                 Some(step) => format!(
                     "{} step {} {} at {}, {:.0} s before",
                     step.source.as_str(),
@@ -246,15 +283,21 @@ pub fn write_text(
                     at(&step.place),
                     step.before
                 ),
-                None => format!(
-                    "no step source found within {window} s before it (a hypervisor's time sync, Hyper-V's among them, steps the clock without logging anything)"
-                ),
+                None => {
+                    silent = true;
+                    format!("no step source found within {window} s before it")
+                }
             };
+            let place = match first.place.line {
+                Some(line) => format!("{}:{line}", first.place.file),
+                None => first.place.file.clone(),
+            };
+            writeln!(out, "    {when} ({place}) {what} back <- {cause}")?;
+        }
+        if silent {
             writeln!(
                 out,
-                "    {} {what}: {} back <- {cause}",
-                at(&c.place),
-                secs(c.seconds)
+                "  no step source found: a hypervisor's time sync (Hyper-V's among them) steps the clock without logging anything"
             )?;
         }
     }
