@@ -61,10 +61,11 @@ pub fn untouchable_lines(doc: &Document, keys: &[&str]) -> Vec<Notice> {
 
 /// Sets each `(key, value)`, in order.  Keys and values must be valid already.
 pub fn set(doc: &mut Document, assignments: &[(String, String)]) {
-    // `step` first: it resets stepback and stepfwd, which must come after it
-    // to win (and a second run must find nothing to move).
+    // stepback and stepfwd last: `step` resets them, so they must come after
+    // it to win (and a second run must find nothing to move).  The rest keep
+    // the order they were asked in.
     let mut ordered: Vec<&(String, String)> = assignments.iter().collect();
-    ordered.sort_by_key(|(key, _)| key != "step");
+    ordered.sort_by_key(|(key, _)| matches!(key.as_str(), "stepback" | "stepfwd"));
     for (key, value) in ordered {
         set_one(doc, key, value);
     }
