@@ -33,6 +33,11 @@ bench: all
 	sh scripts/install-test-deps.sh
 	sh scripts/bench.sh $(BUILDDIR)
 
+# Every fuzz target for FUZZ_SECONDS each (CI: 15 s, a minute in all).
+FUZZ_SECONDS = 15
+fuzz:
+	sh scripts/fuzz.sh $(FUZZ_SECONDS)
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
@@ -65,4 +70,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench demo install uninstall clean
+.PHONY: all test check bench fuzz demo install uninstall clean

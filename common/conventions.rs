@@ -161,6 +161,45 @@ fn render_man(cmd: clap::Command, page: &ManPage<'_>, out: &mut dyn Write) -> io
     Ok(())
 }
 
+/// Configuration files are small; reading a huge one (a 2 GB sparse file, a
+/// device) into memory would hurt the host.  Larger files are refused.
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a whole configuration file, refusing one over `limit` bytes (also
+/// when it is a FIFO or a device whose size is not known in advance).
+pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(io::Error::other("is a directory"));
+    }
+    if meta.is_file() && meta.len() > limit {
+        return Err(io::Error::other(format!(
+            "{} bytes is too large for a configuration file (limit {limit})",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::other(format!(
+            "more than {limit} bytes: too large for a configuration file"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Shortens text quoted in a message (a 100 MB token must not become a
+/// 100 MB diagnostic line).
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}... ({} bytes)", text.len())
+}
+
 /// Turns what a tool's `run` returned into the process exit code: a closed
 /// pipe is success, any other error is printed as `tool: message` (anyhow's
 /// one-line cause chain) and exits with the tool's error code.

@@ -217,6 +217,7 @@ mod tests {
             kiss: None,
             error: None,
             silent,
+            rejected_more: 0,
         }
     }
 

@@ -91,7 +91,7 @@ fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8
             .conf
             .clone()
             .unwrap_or_else(|| under_root(&cli.root, Path::new("/etc/ntp.conf")));
-        match std::fs::read(&conf) {
+        match conventions::read_limited(&conf, conventions::MAX_CONFIG_BYTES) {
             Ok(bytes) => hosts = check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes)),
             Err(e) => {
                 return unknown(
@@ -144,6 +144,7 @@ fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8
                         kiss: None,
                         error: Some(e),
                         silent: true,
+                        rejected_more: 0,
                     },
                 })
             })

@@ -57,6 +57,9 @@ impl Clock for SystemClock {
     }
 }
 
+/// How many rejected replies are kept for the report.
+pub const MAX_REJECTED_KEPT: usize = 64;
+
 /// Largest root distance accepted (ntpd's default `tos maxdist`).
 pub const MAX_ROOT_DISTANCE: f64 = 1.5;
 
@@ -88,6 +91,8 @@ pub struct ServerResult {
     pub error: Option<String>,
     /// True when the server never answered in time.
     pub silent: bool,
+    /// Bad replies past the ones kept in `rejected` (a flood).
+    pub rejected_more: u64,
 }
 
 impl ServerResult {
@@ -187,6 +192,7 @@ pub fn query(
         kiss: None,
         error: None,
         silent: true,
+        rejected_more: 0,
     };
     let bind: SocketAddr = if server.is_ipv6() {
         "[::]:0".parse().unwrap()
@@ -262,9 +268,12 @@ pub fn query(
                         let _ = code;
                         break 'requests;
                     }
-                    result.rejected.push(r);
-                    if result.rejected.len() > 64 {
-                        break 'requests; // a flood: enough evidence
+                    // A flood of bad replies must not hide the good one: keep
+                    // reading until the deadline, but keep only the first ones.
+                    if result.rejected.len() < MAX_REJECTED_KEPT {
+                        result.rejected.push(r);
+                    } else {
+                        result.rejected_more += 1;
                     }
                 }
                 Ok(p) => {

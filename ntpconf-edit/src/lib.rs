@@ -187,7 +187,8 @@ fn load(cli: &Cli, file: Option<&OsStr>, stdin: &mut dyn Read) -> Result<Input> 
     if path.is_dir() {
         bail!("{}: is a directory, not an ntp.conf", path.display());
     }
-    let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+    let bytes = conventions::read_limited(&path, conventions::MAX_CONFIG_BYTES)
+        .with_context(|| format!("{}", path.display()))?;
     Ok(Input {
         name: path.clone(),
         path: Some(path),
@@ -202,10 +203,7 @@ struct RootFiles<'a> {
 
 impl model::Files for RootFiles<'_> {
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        if path.is_dir() {
-            return Err(std::io::Error::other("is a directory"));
-        }
-        std::fs::read(path)
+        conventions::read_limited(path, conventions::MAX_CONFIG_BYTES)
     }
     fn resolve(&self, including: &Path, argument: &str) -> PathBuf {
         let arg = Path::new(argument);

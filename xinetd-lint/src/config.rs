@@ -133,7 +133,7 @@ impl<'h> Reader<'h> {
 
     /// Reads a file as xinetd reads its `-f` file or an `include`.
     pub fn read_file(&mut self, path: &Path, shown: &str, fragment: bool) {
-        match std::fs::read(path) {
+        match crate::conventions::read_limited(path, crate::conventions::MAX_CONFIG_BYTES) {
             Ok(bytes) => {
                 self.model.files.push(path.to_path_buf());
                 self.read_bytes(&bytes, shown, path, fragment)
@@ -346,7 +346,7 @@ impl<'h> Reader<'h> {
                 _ => {
                     self.diag(shown, i + 1, words[0].column, "XL001", None, format!(
                         "missing service keyword (`{}`): xinetd skips everything up to the next lone `}}`",
-                        words[0].as_str().escape_debug()));
+                        crate::conventions::shorten(&words[0].as_str().escape_debug().to_string(), 60)));
                     i = skip_to_close(lines, i + 1, self, shown);
                 }
             }

@@ -11,7 +11,8 @@ pub fn fix(bytes: &[u8]) -> Vec<u8> {
     let mut lines = body.split(|b| *b == b'\n').peekable();
     while let Some(raw) = lines.next() {
         let last = lines.peek().is_none();
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // Every CR before the newline: `x\r\r\n` is fixed in one run.
+        let line = &raw[..raw.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1)];
         out.extend(fix_line(line));
         if !last {
             out.push(b'\n');
@@ -24,43 +25,51 @@ fn fix_line(line: &[u8]) -> Vec<u8> {
     if lex::is_blank_or_comment(line) || lex::is_lone(line, b'{') || lex::is_lone(line, b'}') {
         return line.to_vec();
     }
-    match lex::attribute(line) {
-        AttrLine::NoSpaceBeforeOp { op_column, .. } => {
-            // `name=v` or `name+=v`: a space before the operator, and one
-            // after it when there is none.
-            let mut at = op_column - 1;
-            if at > 0 && matches!(line[at - 1], b'+' | b'-') {
-                at -= 1;
-            }
-            let mut fixed = line[..at].to_vec();
-            fixed.push(b' ');
-            let op_len = if line[at] == b'=' { 1 } else { 2 };
-            fixed.extend_from_slice(&line[at..at + op_len]);
-            let rest = &line[at + op_len..];
-            if !rest.is_empty() && !matches!(rest[0], b' ' | b'\t') {
-                fixed.push(b' ');
-            }
-            fixed.extend_from_slice(rest);
-            fix_line(&fixed)
-        }
-        AttrLine::Ok { values, .. } => match values.iter().find(|v| v.text.starts_with(b"#")) {
-            Some(comment) => {
-                let at = comment.column - 1;
-                let indent: Vec<u8> = line
-                    .iter()
-                    .take_while(|b| matches!(b, b' ' | b'\t'))
-                    .copied()
-                    .collect();
-                let mut fixed = indent;
-                fixed.extend_from_slice(&line[at..]);
-                fixed.push(b'\n');
-                fixed.extend_from_slice(line[..at].trim_ascii_end());
-                fixed
-            }
-            None => line.to_vec(),
-        },
-        AttrLine::BadOperator { .. } => line.to_vec(),
+    // Each fix is applied at most once: no loop on input that stays odd.
+    let spaced = space_before_operator(line).unwrap_or_else(|| line.to_vec());
+    comment_to_own_line(&spaced).unwrap_or(spaced)
+}
+
+/// `name=v` or `name+=v` becomes `name = v` / `name += v`.
+fn space_before_operator(line: &[u8]) -> Option<Vec<u8>> {
+    let AttrLine::NoSpaceBeforeOp { name, op_column } = lex::attribute(line) else {
+        return None;
+    };
+    let mut at = op_column - 1;
+    // `name+=`: the `+` belongs to the operator, unless it is the whole name.
+    if name.text.len() > 1 && matches!(line[at - 1], b'+' | b'-') {
+        at -= 1;
     }
+    let op_len = if line[at] == b'=' { 1 } else { 2 };
+    let mut fixed = line[..at].to_vec();
+    fixed.push(b' ');
+    fixed.extend_from_slice(&line[at..at + op_len]);
+    let rest = &line[at + op_len..];
+    if !rest.is_empty() && !matches!(rest[0], b' ' | b'\t') {
+        fixed.push(b' ');
+    }
+    fixed.extend_from_slice(rest);
+    // Only a rewrite that xinetd then reads as an attribute is a fix.
+    matches!(lex::attribute(&fixed), AttrLine::Ok { .. }).then_some(fixed)
+}
+
+/// `name = value # note` becomes `# note` on its own line above it.
+fn comment_to_own_line(line: &[u8]) -> Option<Vec<u8>> {
+    let AttrLine::Ok { values, .. } = lex::attribute(line) else {
+        return None;
+    };
+    let comment = values.iter().find(|v| v.text.starts_with(b"#"))?;
+    let at = comment.column - 1;
+    let indent: Vec<u8> = line
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .copied()
+        .collect();
+    let mut fixed = indent;
+    fixed.extend_from_slice(&line[at..]);
+    fixed.push(b'\n');
+    fixed.extend_from_slice(line[..at].trim_ascii_end());
+    Some(fixed)
 }
 
 #[cfg(test)]
@@ -86,5 +95,20 @@ mod tests {
         );
         let untouched = "# c\nservice imap\n{\n\tuser = root\n\tserver_args = -a  -b\n}\nincludedir /etc/xinetd.d # x";
         assert_eq!(f(untouched), untouched);
+    }
+
+    #[test]
+    fn odd_lines_terminate() {
+        // Found by the fuzzer: `+=x` looped forever (the `+` is the name).
+        for odd in ["+=x", "-=", "a++=x", "==", "+=", "x=#", "\x0b=y"] {
+            let once = fix(odd.as_bytes());
+            assert_eq!(fix(&once), once, "{odd:?}");
+        }
+        assert_eq!(f("a++=x"), "a+ += x");
+        // Found by the fuzzer: several CRs before the newline.
+        assert_eq!(
+            f("user = root\r\r\r\nwait = no\r\n"),
+            "user = root\nwait = no\n"
+        );
     }
 }

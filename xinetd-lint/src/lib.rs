@@ -73,7 +73,8 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
         } else if path.is_dir() {
             reader.read_dir(path, &shown, None);
         } else {
-            let bytes = std::fs::read(path).with_context(|| shown.clone())?;
+            let bytes = conventions::read_limited(path, conventions::MAX_CONFIG_BYTES)
+                .with_context(|| shown.clone())?;
             reader.model.files.push(path.clone());
             reader.read_bytes(&bytes, &shown, path, false);
         }

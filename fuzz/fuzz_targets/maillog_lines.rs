@@ -1,0 +1,31 @@
+//! Log lines and the scanner: parsing never panics, every hit is the line
+//! at its offset, and a file cut into parts gives the same hits as a whole.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use maillog_grep::scan::{Matcher, Range, scan};
+use maillog_grep::{event, record};
+
+fuzz_target!(|data: &[u8]| {
+    for line in data.split(|b| *b == b'\n') {
+        let r = record::parse(line);
+        let _ = event::classify(&r);
+        let _ = event::repeat(&r);
+    }
+    let matcher = Matcher::new(event::ANCHORS);
+    let whole = scan(&mut &data[..], &matcher, true, Range::WHOLE).expect("reading a slice never fails");
+    for hit in &whole.hits {
+        let at = hit.offset as usize;
+        assert_eq!(&data[at..at + hit.line.len()], &hit.line[..], "hit is the line at its offset");
+        assert!(at == 0 || data[at - 1] == b'\n', "hit starts a line");
+    }
+    if data.len() > 2 {
+        let cut = 1 + (data[0] as usize * 7) % (data.len() - 1);
+        let first = scan(&mut &data[..], &matcher, false, Range { base: 0, skip_first_line: false, stop: Some(cut as u64) }).unwrap();
+        let from = cut - 1;
+        let second = scan(&mut &data[from..], &matcher, false, Range { base: from as u64, skip_first_line: true, stop: None }).unwrap();
+        let parts: Vec<u64> = first.hits.iter().chain(&second.hits).map(|h| h.offset).collect();
+        let all: Vec<u64> = whole.hits.iter().map(|h| h.offset).collect();
+        assert_eq!(parts, all, "parts see each line once");
+    }
+});
