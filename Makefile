@@ -23,6 +23,7 @@ all:
 test:
 	sh scripts/install-test-deps.sh
 	$(CARGO) test --workspace --locked
+	sh tests/hostile.sh
 	sh scripts/test-install.sh
 
 check:

@@ -23,6 +23,14 @@ enum Reply {
     /// A server in the next NTP era, at this Unix time.
     At(i64),
     Silent,
+    /// 500 wrong-origin replies, then the right one.
+    Flood,
+    /// The right reply, from another port of the same address.
+    OtherPort,
+    /// Every reply sent twice.
+    Twice,
+    /// The right reply, after this many milliseconds.
+    Slow(u64),
 }
 
 fn now_ts(shift: f64) -> Timestamp {
@@ -110,6 +118,30 @@ fn serve(reply: Reply) -> Responder {
                     good(shift).encode().to_vec()
                 }
                 Reply::Silent => continue,
+                Reply::Flood => {
+                    for i in 0..500u64 {
+                        let bad = Packet {
+                            origin: Timestamp(request.transmit.0 ^ (i + 1)),
+                            ..good(5.0)
+                        };
+                        let _ = socket.send_to(&bad.encode(), from);
+                    }
+                    good(0.125).encode().to_vec()
+                }
+                Reply::OtherPort => {
+                    let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    let _ = other.send_to(&good(0.0).encode(), from);
+                    continue;
+                }
+                Reply::Twice => {
+                    let bytes = good(0.25).encode();
+                    let _ = socket.send_to(&bytes, from);
+                    bytes.to_vec()
+                }
+                Reply::Slow(ms) => {
+                    std::thread::sleep(Duration::from_millis(ms));
+                    good(0.0).encode().to_vec()
+                }
             };
             let _ = socket.send_to(&bytes, from);
         }
@@ -302,4 +334,76 @@ fn usage_errors_are_unknown_never_2() {
         .arg(empty.path())
         .assert()
         .code(3);
+}
+
+#[test]
+fn a_flood_of_bad_replies_does_not_hide_the_good_one() {
+    let r = serve(Reply::Flood);
+    let (code, json, elapsed) = run(&r, &["-n", "1"]);
+    assert_eq!(code, 0, "{json}");
+    // The good reply left after the flood: the path is asymmetric, and any
+    // client's error is then bounded by half the round-trip delay.
+    let (offset, delay) = (
+        json["offset"].as_f64().unwrap(),
+        json["delay"].as_f64().unwrap(),
+    );
+    assert!(
+        (offset - 0.125).abs() <= delay / 2.0 + 0.001,
+        "offset {offset}, delay {delay}"
+    );
+    assert!(
+        json["servers"][0]["rejected"].as_array().unwrap().len() <= 64,
+        "the report stays bounded"
+    );
+    assert!(json["servers"][0]["rejected_more"].as_u64().unwrap() > 0);
+    assert!(elapsed < Duration::from_millis(2600), "{elapsed:?}");
+}
+
+#[test]
+fn a_reply_from_another_port_is_not_taken() {
+    let r = serve(Reply::OtherPort);
+    let (code, json, elapsed) = run(&r, &[]);
+    assert_eq!(code, 2, "{json}");
+    assert!(
+        json["message"].as_str().unwrap().starts_with("No response"),
+        "{json}"
+    );
+    assert!(elapsed < Duration::from_millis(2600), "{elapsed:?}");
+}
+
+#[test]
+fn duplicate_replies_are_harmless() {
+    let r = serve(Reply::Twice);
+    let (code, json, _) = run(&r, &["-n", "4"]);
+    assert_eq!(code, 0, "{json}");
+    assert!(
+        (json["offset"].as_f64().unwrap() - 0.25).abs() < 0.001,
+        "{json}"
+    );
+    assert_eq!(
+        json["servers"][0]["samples"].as_array().unwrap().len(),
+        4,
+        "{json}"
+    );
+}
+
+#[test]
+fn a_server_slower_than_the_timeout_is_critical_on_time() {
+    let r = serve(Reply::Slow(4000));
+    let start = Instant::now();
+    let out = cargo_bin_cmd!("clockcheck")
+        .args(["-H", &format!("127.0.0.1:{}", r.port), "-t", "1"])
+        .output()
+        .unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        elapsed < Duration::from_millis(1600),
+        "took {elapsed:?} with -t 1"
+    );
 }

@@ -45,8 +45,15 @@ pub fn search_part(
     let first = if start == 0 {
         0
     } else {
-        memchr::memchr(b'\n', data)? + 1
+        match memchr::memchr(b'\n', data) {
+            Some(nl) => nl + 1,
+            // No line starts in this part (a line longer than the part).
+            None => return Some(Scanned::default()),
+        }
     };
+    if first >= (stop - from) as usize {
+        return Some(Scanned::default()); // the first line start is past the part
+    }
     // It ends with the line that holds byte `stop - 1`.
     let last_in = (stop - from) as usize;
     let region_end = if end == size && last_in >= data.len() {

@@ -150,7 +150,9 @@ pub fn scan(
                     // Still inside the line to skip: drop the buffer.
                     base += filled as u64;
                     filled = 0;
-                    if eof {
+                    // A part whose range holds no line start owns nothing.
+                    let past_part = skipping_first && range.stop.is_some_and(|stop| base >= stop);
+                    if eof || past_part {
                         return finish(out, failure);
                     }
                     continue;

@@ -51,7 +51,9 @@ enum Job {
     Part { input: usize, start: u64, stop: u64 },
 }
 
-/// Searches every input; `stdin` is read on the calling thread.
+/// Searches every input; `stdin`, FIFOs and devices are read on the calling
+/// thread, in order.  Each file is opened once: a file removed while it is
+/// searched is still read to its end.
 pub fn search_all(
     inputs: &[Input],
     matcher: &Matcher,
@@ -60,20 +62,27 @@ pub fn search_all(
     stdin: &mut dyn Read,
 ) -> Vec<Searched> {
     let mut results: Vec<Searched> = inputs.iter().map(|_| Searched::default()).collect();
+    let mut open: Vec<Option<File>> = inputs.iter().map(|_| None).collect();
     let mut jobs = Vec::new();
     for (index, input) in inputs.iter().enumerate() {
         match input {
             Input::Stdin => {
                 results[index] = search_reader(stdin, matcher, count_lines);
             }
-            Input::File(path) => plan(
+            Input::File(path) => match plan(
                 index,
                 path,
                 count_lines,
                 threads,
                 &mut jobs,
                 &mut results[index],
-            ),
+            ) {
+                Some(Opened::Regular(file)) => open[index] = Some(file),
+                Some(Opened::Stream(mut file)) => {
+                    results[index] = search_reader(&mut file, matcher, count_lines)
+                }
+                None => {}
+            },
         }
     }
     let outputs: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
@@ -85,7 +94,7 @@ pub fn search_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let result = run_job(job, inputs, matcher, count_lines);
+                    let result = run_job(job, &open, matcher, count_lines);
                     *outputs[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
                 }
             });
@@ -101,7 +110,10 @@ pub fn search_all(
             Some(Ok(scanned)) => absorb(result, scanned),
             Some(Err((error, partial))) => {
                 absorb(result, partial);
-                result.errors.push(error);
+                // Parts of one file fail alike: say it once.
+                if !result.errors.contains(&error) {
+                    result.errors.push(error);
+                }
             }
             None => result
                 .errors
@@ -109,6 +121,14 @@ pub fn search_all(
         }
     }
     results
+}
+
+/// An input file, opened.
+enum Opened {
+    /// A regular file: searched by jobs, in parts when big and plain.
+    Regular(File),
+    /// A FIFO or a device: read once, in order.
+    Stream(File),
 }
 
 fn absorb(result: &mut Searched, scanned: Scanned) {
@@ -123,82 +143,87 @@ fn plan(
     threads: usize,
     jobs: &mut Vec<Job>,
     result: &mut Searched,
-) {
-    let probe = File::open(path).and_then(|f| {
+) -> Option<Opened> {
+    use std::os::unix::fs::FileExt;
+    let opened = File::open(path).and_then(|f| {
         let meta = f.metadata()?;
         if meta.is_dir() {
             return Err(std::io::Error::other("is a directory"));
         }
-        let mut head = [0u8; 6];
-        let mut read = 0;
-        let mut reader = &f;
-        while read < head.len() {
-            match reader.read(&mut head[read..])? {
-                0 => break,
-                n => read += n,
-            }
-        }
-        Ok((
-            meta.len(),
-            Compression::detect(&head[..read]),
-            meta.file_type().is_file(),
-        ))
+        Ok((f, meta))
     });
-    match probe {
-        Err(e) => result.errors.push(e.to_string()),
-        Ok((size, compression, regular)) => {
-            result.compression = Some(compression);
-            // Line numbers need every newline before a hit, so a file whose
-            // lines are counted is read in one piece.
-            if compression == Compression::Plain
-                && regular
-                && !count_lines
-                && threads > 1
-                && size >= SPLIT_AT
-            {
-                // Small parts: each is mapped on its own, so this bounds the
-                // memory a thread holds, and keeps both cores busy to the end.
-                let step = PART_SIZE;
-                let mut start = 0;
-                while start < size {
-                    let stop = (start + step).min(size);
-                    jobs.push(Job::Part {
-                        input: index,
-                        start,
-                        stop,
-                    });
-                    start = stop;
-                }
-            } else {
-                jobs.push(Job::Whole { input: index });
+    let (file, meta) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            result.errors.push(e.to_string());
+            return None;
+        }
+    };
+    if !meta.file_type().is_file() {
+        return Some(Opened::Stream(file));
+    }
+    // Positioned reads: the file's offset stays at 0 for the jobs.
+    let mut head = [0u8; 6];
+    let mut read = 0;
+    while read < head.len() {
+        match file.read_at(&mut head[read..], read as u64) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                result.errors.push(e.to_string());
+                return None;
             }
         }
     }
+    let (size, compression) = (meta.len(), Compression::detect(&head[..read]));
+    result.compression = Some(compression);
+    // Line numbers need every newline before a hit, so a file whose lines
+    // are counted is read in one piece.
+    if compression == Compression::Plain && !count_lines && threads > 1 && size >= SPLIT_AT {
+        // Small parts: each is mapped on its own, so this bounds the memory
+        // a thread holds, and keeps both cores busy to the end.
+        let mut start = 0;
+        while start < size {
+            let stop = (start + PART_SIZE).min(size);
+            jobs.push(Job::Part {
+                input: index,
+                start,
+                stop,
+            });
+            start = stop;
+        }
+    } else {
+        jobs.push(Job::Whole { input: index });
+    }
+    Some(Opened::Regular(file))
 }
 
-fn run_job(job: &Job, inputs: &[Input], matcher: &Matcher, count_lines: bool) -> JobResult {
+fn run_job(job: &Job, open: &[Option<File>], matcher: &Matcher, count_lines: bool) -> JobResult {
     let (index, part) = match job {
         Job::Whole { input } => (*input, None),
         Job::Part { input, start, stop } => (*input, Some((*start, *stop))),
     };
-    let Input::File(path) = &inputs[index] else {
-        return Err(("standard input cannot be a job".into(), Scanned::default()));
+    let Some(file) = open[index].as_ref() else {
+        return Err((
+            "internal error: a job for a file that is not open".into(),
+            Scanned::default(),
+        ));
     };
-    let file = File::open(path).map_err(|e| (e.to_string(), Scanned::default()))?;
     match part {
         Some((start, stop)) => {
             let size = file
                 .metadata()
                 .map_err(|e| (e.to_string(), Scanned::default()))?
                 .len();
-            if let Some(found) = crate::mapped::search_part(&file, size, start, stop, matcher) {
+            if let Some(found) = crate::mapped::search_part(file, size, start, stop, matcher) {
                 return Ok(found);
             }
             // Start one byte early: if it is a newline, the part begins with
             // a whole line; if not, the first partial line is the previous part's.
             let from = start.saturating_sub(1);
             let mut reader = RangeReader {
-                file: &file,
+                file,
                 position: from,
             };
             let range = Range {
@@ -210,8 +235,10 @@ fn run_job(job: &Job, inputs: &[Input], matcher: &Matcher, count_lines: bool) ->
                 .map_err(|(e, s)| (e.to_string(), s))
         }
         None => {
+            // Positioned reads from 0, whatever the shared offset is.
+            let reader = RangeReader { file, position: 0 };
             let (mut reader, _) =
-                input::decoder(file).map_err(|e| (e.to_string(), Scanned::default()))?;
+                input::decoder(reader).map_err(|e| (e.to_string(), Scanned::default()))?;
             scan::scan(&mut reader, matcher, count_lines, Range::WHOLE)
                 .map_err(|(e, s)| (describe(e), s))
         }

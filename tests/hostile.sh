@@ -1,0 +1,130 @@
+#!/bin/sh
+# Hostile input for every binary: each case must end with the expected exit
+# code, within its time limit, with no panic (exit 101), at most one line on
+# stderr, and (for the decompression bomb) flat memory.
+#
+# Run by `make test` after the cargo tests (it uses their debug binaries).
+set -u
+cd "$(dirname "$0")/.."
+bin=${BIN:-target/debug}
+work=$(mktemp -d)
+trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+passed=0
+failed=0
+
+# check NAME CODES LIMIT CMD...: CODES is a space-separated list of allowed
+# exit codes; LIMIT the seconds the case may take.
+check() {
+    name=$1 codes=$2 limit=$3
+    shift 3
+    timeout -k 5 "$limit" "$@" > "$work/out" 2> "$work/err" < /dev/null
+    rc=$?
+    lines=$(wc -l < "$work/err")
+    problem=""
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then problem="did not finish within ${limit}s"
+    elif [ $rc -eq 101 ]; then problem="panicked: $(head -c 300 "$work/err")"
+    elif ! echo " $codes " | grep -q " $rc "; then problem="exit $rc, expected one of: $codes; stderr: $(head -c 300 "$work/err")"
+    elif [ "$lines" -gt 1 ]; then problem="$lines lines on stderr: $(head -c 300 "$work/err")"
+    fi
+    if [ -z "$problem" ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $name: $problem" >&2
+    fi
+}
+
+# The inputs.
+: > "$work/empty"
+printf '\n\n\n\n\n' > "$work/newlines"
+head -c 100000000 /dev/zero | tr '\0' 'x' > "$work/long-line"          # 100 MB, no newline
+head -c 1048576 /dev/zero > "$work/nul"
+head -c 1048576 /dev/urandom > "$work/random"                          # invalid UTF-8 too
+mkdir "$work/dir"
+mkfifo "$work/fifo"
+ln -s loop-b "$work/loop-a"
+ln -s loop-a "$work/loop-b"
+mkdir "$work/locked"
+cp tests/fixtures/xinetd.d/033-imap "$work/locked/file"
+chmod 000 "$work/locked"
+truncate -s 2G "$work/sparse"                                          # 2 GB of holes
+mkdir -p "$work/root/etc" "$work/root/var/log"
+
+# Feeds the FIFO in the background while a case reads it.
+feed() { (sleep 0.2; printf 'line one\nline two\n' > "$work/fifo") & }
+
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups --"
+
+for f in empty newlines nul random; do
+    check "maillog-grep $f" "1" 30 "$bin/maillog-grep" "$work/$f"
+    check "xinetd-lint $f" "0 1" 30 "$bin/xinetd-lint" --root "$work/root" "$work/$f"
+    check "ntpconf-edit show $f" "0" 30 "$bin/ntpconf-edit" show "$work/$f"
+    check "ntpconf-edit set $f" "0" 30 "$bin/ntpconf-edit" set panic=0 "$work/$f"
+    check "clockcheck --conf $f" "3" 30 "$bin/clockcheck" -t 1 --conf "$work/$f"
+done
+
+# A 100 MB line: maillog-grep searches its first 16 MiB and says so (exit 2);
+# the configuration tools refuse a file that large.
+check "maillog-grep long line" "2" 60 "$bin/maillog-grep" "$work/long-line"
+check "xinetd-lint long line" "2" 60 "$bin/xinetd-lint" "$work/long-line"
+check "ntpconf-edit long line" "2" 60 "$bin/ntpconf-edit" show "$work/long-line"
+check "clockcheck long line" "3" 60 "$bin/clockcheck" -t 1 --conf "$work/long-line"
+
+# A directory where a file is expected (maillog-grep walks it; xinetd-lint
+# reads it as an includedir: both are valid there).
+check "maillog-grep dir" "1" 30 "$bin/maillog-grep" "$work/dir"
+check "xinetd-lint dir" "0" 30 "$bin/xinetd-lint" --root "$work/root" "$work/dir"
+check "ntpconf-edit dir" "2" 30 "$bin/ntpconf-edit" show "$work/dir"
+check "ntpconf-edit -i dir" "2" 30 "$bin/ntpconf-edit" -i set panic=0 "$work/dir"
+check "clockcheck dir" "3" 30 "$bin/clockcheck" -t 1 --conf "$work/dir"
+
+# A FIFO with a writer.
+feed; check "maillog-grep fifo" "1" 30 "$bin/maillog-grep" "$work/fifo"; wait
+feed; check "xinetd-lint fifo" "1" 30 "$bin/xinetd-lint" --root "$work/root" "$work/fifo"; wait
+feed; check "ntpconf-edit fifo" "0" 30 "$bin/ntpconf-edit" show "$work/fifo"; wait
+
+# Symlink loops.
+check "maillog-grep loop" "2" 30 "$bin/maillog-grep" "$work/loop-a"
+check "xinetd-lint loop" "2" 30 "$bin/xinetd-lint" "$work/loop-a"
+check "ntpconf-edit loop" "2" 30 "$bin/ntpconf-edit" -i set panic=0 "$work/loop-a"
+check "clockcheck loop" "3" 30 "$bin/clockcheck" -t 1 --conf "$work/loop-a"
+
+# A path under a directory without read permission (as an unprivileged user:
+# root reads everything).
+check "maillog-grep locked" "2" 30 $nobody "$bin/maillog-grep" "$work/locked/file"
+check "xinetd-lint locked" "2" 30 $nobody "$bin/xinetd-lint" "$work/locked/file"
+check "ntpconf-edit locked" "2" 30 $nobody "$bin/ntpconf-edit" show "$work/locked/file"
+check "clockcheck locked" "3" 30 $nobody "$bin/clockcheck" -t 1 --conf "$work/locked/file"
+
+# --root pointing at nothing.
+for tool in maillog-grep xinetd-lint; do
+    check "$tool --root nothing" "2" 30 "$bin/$tool" --root "$work/nonexistent"
+done
+check "ntpconf-edit --root nothing" "2" 30 "$bin/ntpconf-edit" show --root "$work/nonexistent"
+check "clockcheck --root nothing" "3" 30 "$bin/clockcheck" -t 1 --root "$work/nonexistent"
+check "clockcheck env --root nothing" "0" 30 "$bin/clockcheck" env --root "$work/nonexistent"
+
+# A 2 GB sparse file: searched at memory speed by maillog-grep (one 2 GB
+# line: its first 16 MiB), refused by the configuration tools.
+check "maillog-grep sparse" "2" 120 "$bin/maillog-grep" "$work/sparse"
+check "xinetd-lint sparse" "2" 30 "$bin/xinetd-lint" "$work/sparse"
+check "ntpconf-edit sparse" "2" 30 "$bin/ntpconf-edit" show "$work/sparse"
+check "clockcheck sparse" "3" 30 "$bin/clockcheck" -t 1 --conf "$work/sparse"
+
+# A file that vanishes while it is read: what was open is read to the end,
+# what was not is reported.
+head -c 200000000 /dev/zero | tr '\0' '\n' > "$work/vanishing"
+(sleep 0.05; rm -f "$work/vanishing") &
+check "maillog-grep vanishing" "1 2" 60 "$bin/maillog-grep" "$work/vanishing"
+wait
+
+# A decompression bomb: 4 MB of gzip that expands to 4 GB of zeros.  Memory
+# must stay flat (the peak is checked), the run must end.
+head -c 4294967296 /dev/zero | gzip -1 > "$work/bomb.gz"
+/usr/bin/time -f '%M' -o "$work/peak" timeout 300 "$bin/maillog-grep" "$work/bomb.gz" > /dev/null 2>&1
+peak=$(tail -1 "$work/peak")
+check "maillog-grep bomb" "2" 300 "$bin/maillog-grep" "$work/bomb.gz"
+if [ "${peak:-999999}" -lt 65536 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: bomb: peak memory ${peak} KB" >&2; fi
+
+echo "hostile: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
