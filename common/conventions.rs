@@ -161,6 +161,40 @@ fn render_man(cmd: clap::Command, page: &ManPage<'_>, out: &mut dyn Write) -> io
     Ok(())
 }
 
+/// The severity of a finding, as written in `path:line:col: severity:
+/// message [CODE]` and in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    /// The word, coloured when `color` (see `use_color`).
+    pub fn paint(self, color: bool) -> String {
+        let word = self.as_str();
+        if !color {
+            return word.to_string();
+        }
+        let code = match self {
+            Severity::Error => "1;31",
+            Severity::Warning => "1;33",
+            Severity::Info => "1;36",
+        };
+        format!("\x1b[{code}m{word}\x1b[0m")
+    }
+}
+
 /// Configuration files are small; reading a huge one (a 2 GB sparse file, a
 /// device) into memory would hurt the host.  Larger files are refused.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;

@@ -9,23 +9,7 @@ use crate::doc::tokenize;
 use crate::model::{ReadNote, Reading, effective, format_value};
 use crate::tinker::{NOT_TINKER, Tinker};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
+pub use crate::conventions::Severity;
 
 /// A stable rule code with its one-line summary.  Codes are never reused.
 pub struct Rule {

@@ -276,7 +276,7 @@ fn check(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
                 writeln!(io.stdout)?;
             }
             Format::Text => {
-                let severity = paint(d.severity.as_str(), d.severity, io.color);
+                let severity = d.severity.paint(io.color);
                 writeln!(
                     io.stdout,
                     "{}:{}:{}: {severity}: {} [{}]",
@@ -290,18 +290,6 @@ fn check(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
         }
     }
     Ok(EXIT_OK)
-}
-
-fn paint(word: &str, severity: check::Severity, color: bool) -> String {
-    if !color {
-        return word.to_string();
-    }
-    let code = match severity {
-        check::Severity::Error => "1;31",
-        check::Severity::Warning => "1;33",
-        check::Severity::Info => "1;36",
-    };
-    format!("\x1b[{code}m{word}\x1b[0m")
 }
 
 fn edit_file(

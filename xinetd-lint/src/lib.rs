@@ -167,7 +167,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
                     writeln!(io.stdout)?;
                 }
                 Format::Text => {
-                    let severity = paint(d.severity, io.color);
+                    let severity = d.severity.paint(io.color);
                     writeln!(
                         io.stdout,
                         "{}:{}:{}: {severity}: {} [{}]",
@@ -183,19 +183,6 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
         .iter()
         .any(|d| d.severity >= Severity::Warning);
     Ok(if findings { EXIT_FINDINGS } else { EXIT_CLEAN })
-}
-
-fn paint(severity: Severity, color: bool) -> String {
-    let word = severity.as_str();
-    if !color {
-        return word.into();
-    }
-    let code = match severity {
-        Severity::Error => "1;31",
-        Severity::Warning => "1;33",
-        Severity::Info => "1;36",
-    };
-    format!("\x1b[{code}m{word}\x1b[0m")
 }
 
 fn fix_files(cli: &Cli, lint: &Lint, io: &mut Io<'_>) -> Result<u8> {

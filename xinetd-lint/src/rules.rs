@@ -1,25 +1,7 @@
 //! The rule registry: stable codes, never renumbered or reused, each with
 //! what it checks, why it matters and how to fix it (`--explain`).
 
-use serde::Serialize;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
+pub use crate::conventions::Severity;
 
 pub struct Rule {
     pub code: &'static str,
