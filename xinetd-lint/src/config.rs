@@ -290,15 +290,7 @@ impl<'h> Reader<'h> {
                         }
                     } else {
                         let Some(name) = arg else {
-                            self.diag(
-                                shown,
-                                i + 1,
-                                words[0].column,
-                                "XL002",
-                                None,
-                                "service name missing".into(),
-                            );
-                            i = skip_to_close(lines, i + 1, self, shown);
+                            i = self.missing_argument(lines, i, words[0].column, shown);
                             continue;
                         };
                         let mut service = Service {
@@ -322,15 +314,7 @@ impl<'h> Reader<'h> {
                 }
                 "include" | "includedir" => {
                     let Some(target) = arg else {
-                        self.diag(
-                            shown,
-                            i + 1,
-                            words[0].column,
-                            "XL002",
-                            None,
-                            "service name missing".into(),
-                        );
-                        i = skip_to_close(lines, i + 1, self, shown);
+                        i = self.missing_argument(lines, i, words[0].column, shown);
                         continue;
                     };
                     // Shown by its real path (under --root), for editors.
@@ -352,6 +336,26 @@ impl<'h> Reader<'h> {
             }
         }
         self.stack.pop();
+    }
+
+    /// `service`, `include` or `includedir` without its argument: xinetd says
+    /// `service name missing` for all three and skips to the next lone `}`.
+    fn missing_argument(
+        &mut self,
+        lines: &[&[u8]],
+        at: usize,
+        column: usize,
+        shown: &str,
+    ) -> usize {
+        self.diag(
+            shown,
+            at + 1,
+            column,
+            "XL002",
+            None,
+            "service name missing".into(),
+        );
+        skip_to_close(lines, at + 1, self, shown)
     }
 
     /// Reads from the header line `header` to the end of its block; returns
