@@ -31,7 +31,7 @@ best_of() {
     done
     echo "$best"
 }
-ratio() { echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; }
+ratio() { echo "scale=6; $1 / $2" | bc -l | sed 's/^\./0./'; }
 peak_mib() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1 / 1024}'; }
 row() { printf '  %-52s %8.3f s\n' "$1" "$2"; }
 
