@@ -58,7 +58,8 @@ fn step(fail_at: Option<FailAt>, this: FailAt) -> io::Result<()> {
 
 /// Replaces the contents of `path` with `contents`.  With `backup_suffix`,
 /// the original is first copied to the target's name plus that suffix.
-/// Returns the path that was really written (the symlink's target).
+/// Returns the path that was really written (the symlink's target).  A
+/// missing file is an error: an editor replaces, it does not create.
 pub fn replace_file(
     path: &Path,
     contents: &[u8],
@@ -67,7 +68,48 @@ pub fn replace_file(
 ) -> io::Result<PathBuf> {
     let target = fs::canonicalize(path)?;
     let meta = fs::metadata(&target)?;
-    let dir = target.parent().unwrap_or(Path::new("/"));
+    write_via_temp(&target, Some(&meta), contents, backup_suffix, fail_at)?;
+    Ok(target)
+}
+
+/// Writes `contents` to `path`, replacing the file (or a symlink's target)
+/// as `replace_file` does, or creating it with mode 0644 when it does not
+/// exist yet (an output file such as a node_exporter collector).
+pub fn create_or_replace(
+    path: &Path,
+    contents: &[u8],
+    fail_at: Option<FailAt>,
+) -> io::Result<PathBuf> {
+    match fs::canonicalize(path) {
+        Ok(target) => {
+            let meta = fs::metadata(&target)?;
+            write_via_temp(&target, Some(&meta), contents, None, fail_at)?;
+            Ok(target)
+        }
+        // Not a dangling symlink: nothing there yet.
+        Err(e) if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err() => {
+            write_via_temp(path, None, contents, None, fail_at)?;
+            Ok(path.to_path_buf())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Temporary file beside `target`, write, keep `meta`'s mode and owner (or
+/// 0644 for a new file), fsync, optional backup, rename, fsync the directory.
+fn write_via_temp(
+    target: &Path,
+    meta: Option<&fs::Metadata>,
+    contents: &[u8],
+    backup_suffix: Option<&str>,
+    fail_at: Option<FailAt>,
+) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match target.parent() {
+        Some(d) if d.as_os_str().is_empty() => Path::new("."),
+        Some(d) => d,
+        None => Path::new("/"),
+    };
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -81,34 +123,43 @@ pub fn replace_file(
 
     step(fail_at, FailAt::Write)?;
     temp.write_all(contents)?;
-    temp.as_file().set_permissions(meta.permissions())?;
-    if let Err(err) = std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid())) {
-        // Only root can give a file away; a user editing their own file
-        // already has the right owner, so only a real change fails here.
-        let temp_meta = temp.as_file().metadata()?;
-        if temp_meta.uid() != meta.uid() || temp_meta.gid() != meta.gid() {
-            return Err(err);
+    match meta {
+        Some(meta) => {
+            temp.as_file().set_permissions(meta.permissions())?;
+            if let Err(err) =
+                std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid()))
+            {
+                // Only root can give a file away; a user editing their own file
+                // already has the right owner, so only a real change fails here.
+                let temp_meta = temp.as_file().metadata()?;
+                if temp_meta.uid() != meta.uid() || temp_meta.gid() != meta.gid() {
+                    return Err(err);
+                }
+            }
         }
+        None => temp
+            .as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))?,
     }
 
     step(fail_at, FailAt::Fsync)?;
     temp.as_file().sync_all()?;
 
-    if let Some(suffix) = backup_suffix {
+    if let (Some(suffix), Some(_)) = (backup_suffix, meta) {
         step(fail_at, FailAt::Backup)?;
         let mut backup = OsString::from(target.as_os_str());
         backup.push(suffix);
-        fs::copy(&target, &backup)?;
+        fs::copy(target, &backup)?;
     }
 
     step(fail_at, FailAt::Rename)?;
-    temp.persist(&target).map_err(|e| e.error)?;
+    temp.persist(target).map_err(|e| e.error)?;
     // The rename is durable only once the directory is synced; a failure
     // here cannot undo anything, so it is not reported.
     if let Ok(dir) = fs::File::open(dir) {
         let _ = dir.sync_all();
     }
-    Ok(target)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -165,6 +216,32 @@ mod atomic_write_tests {
             fs::metadata(&real).unwrap().permissions().mode() & 0o7777,
             0o640
         );
+    }
+
+    #[test]
+    fn create_or_replace_creates_then_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.prom");
+        create_or_replace(&path, b"one", None).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        create_or_replace(&path, b"two", None).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Every step but Backup (no backup is made here) fails cleanly.
+        for fail in FailAt::ALL.into_iter().filter(|f| *f != FailAt::Backup) {
+            let err = create_or_replace(&dir.path().join("never.prom"), b"x", Some(fail));
+            assert!(err.is_err(), "{fail:?}");
+        }
+        let left: Vec<_> = files_in(dir.path());
+        assert_eq!(left, ["new.prom"]);
     }
 
     #[test]

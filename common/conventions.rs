@@ -195,6 +195,23 @@ impl Severity {
     }
 }
 
+/// One finding in the form editors and make read:
+/// `path:line:col: severity: message [CODE]`.
+pub fn finding_line(
+    file: &dyn std::fmt::Display,
+    line: usize,
+    column: usize,
+    severity: Severity,
+    message: &str,
+    code: &str,
+    color: bool,
+) -> String {
+    format!(
+        "{file}:{line}:{column}: {}: {message} [{code}]",
+        severity.paint(color)
+    )
+}
+
 /// Configuration files are small; reading a huge one (a 2 GB sparse file, a
 /// device) into memory would hurt the host.  Larger files are refused.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;

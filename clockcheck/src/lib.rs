@@ -13,6 +13,8 @@ pub mod packet;
 pub mod query;
 pub mod watch;
 
+#[path = "../../common/atomic_write.rs"]
+pub mod atomic_write;
 #[path = "../../common/conventions.rs"]
 pub mod conventions;
 
@@ -40,7 +42,10 @@ pub fn run(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
     if cli.output.is_some() {
         let mut buffer = Vec::new();
         let code = run_to(cli, clock, &mut buffer)?;
-        write_atomically(cli.output.as_deref().unwrap_or(Path::new("-")), &buffer)?;
+        // For node_exporter: a reader never sees a half-written file.
+        let path = cli.output.as_deref().unwrap_or(Path::new("-"));
+        atomic_write::create_or_replace(path, &buffer, atomic_write::FailAt::from_env())
+            .with_context(|| path.display().to_string())?;
         return Ok(code);
     }
     run_to(cli, clock, out)
@@ -297,27 +302,6 @@ fn env_command(cli: &Cli, out: &mut dyn Write) -> Result<u8> {
         "WARNING" => 1,
         _ => 2,
     })
-}
-
-/// For node_exporter: a reader never sees a half-written file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".clockcheck.")
-        .tempfile_in(dir)
-        .with_context(|| dir.display().to_string())?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    use std::os::unix::fs::PermissionsExt;
-    temp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| path.display().to_string())?;
-    Ok(())
 }
 
 /// The extra sections of the man page.

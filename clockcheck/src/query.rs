@@ -255,17 +255,12 @@ pub fn query(
             result.silent = false;
             match validate(&buf[..n], nonce) {
                 Err(r) => {
-                    let stop = r.reason == "kiss";
-                    if stop {
-                        let code = Packet::decode(&buf[..n])
-                            .map(|p| p.kiss_code())
-                            .unwrap_or_default();
-                        result.kiss = Some(code.clone());
-                        result.rejected.push(r);
+                    if r.reason == "kiss" {
                         // DENY and RSTR: never ask again; RATE: back off, so
                         // no more requests in this run.  Other codes carry no
                         // time either; stop asking this server.
-                        let _ = code;
+                        result.kiss = Packet::decode(&buf[..n]).map(|p| p.kiss_code());
+                        result.rejected.push(r);
                         break 'requests;
                     }
                     // A flood of bad replies must not hide the good one: keep

@@ -169,7 +169,7 @@ pub fn classify(record: &Record<'_>) -> Option<Event> {
         return dovecot(msg);
     }
     if program_is(record, &["ntpd", "ntpdate", "sntp", "ntpdig", "openntpd"]) {
-        return ntp_family(record, msg);
+        return ntp_family(msg);
     }
     if program_is(record, &["chronyd"]) {
         return chronyd(msg);
@@ -260,7 +260,7 @@ fn dovecot(msg: &[u8]) -> Option<Event> {
     None
 }
 
-fn ntp_family(record: &Record<'_>, msg: &[u8]) -> Option<Event> {
+fn ntp_family(msg: &[u8]) -> Option<Event> {
     // NTPsec prefixes its lines with a facility word (`CLOCK: `, `PROTO: `).
     let (ntpsec, msg) = match msg
         .strip_prefix(b"CLOCK: ")
@@ -291,7 +291,6 @@ fn ntp_family(record: &Record<'_>, msg: &[u8]) -> Option<Event> {
     }
     // OpenNTPD: "set local clock to Mon Jan  6 10:00:00 UTC 2025 (offset -1.5s)".
     if msg.starts_with(b"set local clock to ") {
-        let _ = record;
         return Some(step_event(Source::Openntpd, number_after(msg, b"(offset ")));
     }
     None

@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -44,15 +43,6 @@ pub fn decoder<'a, R: Read + 'a>(reader: R) -> io::Result<(Box<dyn Read + 'a>, C
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
     Ok((reader, compression))
-}
-
-/// Opens a file and tells whether it is compressed.
-pub fn open(path: &Path) -> io::Result<(Box<dyn Read>, Compression)> {
-    let file = File::open(path)?;
-    if file.metadata()?.is_dir() {
-        return Err(io::Error::other("is a directory"));
-    }
-    decoder(file)
 }
 
 /// Reads a file from `start` on with positioned reads, so several threads can

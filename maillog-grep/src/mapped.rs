@@ -11,7 +11,7 @@ use std::fs::File;
 
 use memmap2::{Advice, MmapOptions};
 
-use crate::scan::{Matcher, Range, Scanned, search_slice};
+use crate::scan::{Matcher, Scanned, search_slice};
 
 /// How far past its end a part looks for the end of its last line.
 const OVERHANG: u64 = 1024 * 1024;
@@ -69,7 +69,6 @@ pub fn search_part(
         return Some(Scanned::default());
     }
     let mut out = Scanned::default();
-    let _ = Range::WHOLE; // the read() path's ranges mean the same as here
     search_slice(&data[..region_end], first, from, matcher, &mut out);
     Some(out)
 }

@@ -184,9 +184,6 @@ fn load(cli: &Cli, file: Option<&OsStr>, stdin: &mut dyn Read) -> Result<Input> 
         Some(f) => PathBuf::from(f),
         None => under_root(&cli.root, Path::new(DEFAULT_CONF)),
     };
-    if path.is_dir() {
-        bail!("{}: is a directory, not an ntp.conf", path.display());
-    }
     let bytes = conventions::read_limited(&path, conventions::MAX_CONFIG_BYTES)
         .with_context(|| format!("{}", path.display()))?;
     Ok(Input {
@@ -276,16 +273,16 @@ fn check(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
                 writeln!(io.stdout)?;
             }
             Format::Text => {
-                let severity = d.severity.paint(io.color);
-                writeln!(
-                    io.stdout,
-                    "{}:{}:{}: {severity}: {} [{}]",
-                    d.file.display(),
+                let line = conventions::finding_line(
+                    &d.file.display(),
                     d.line,
                     d.column,
-                    d.message,
-                    d.code
-                )?;
+                    d.severity,
+                    &d.message,
+                    d.code,
+                    io.color,
+                );
+                writeln!(io.stdout, "{line}")?;
             }
         }
     }

@@ -167,12 +167,10 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
                     writeln!(io.stdout)?;
                 }
                 Format::Text => {
-                    let severity = d.severity.paint(io.color);
-                    writeln!(
-                        io.stdout,
-                        "{}:{}:{}: {severity}: {} [{}]",
-                        d.file, d.line, d.column, d.message, d.code
-                    )?;
+                    let line = conventions::finding_line(
+                        &d.file, d.line, d.column, d.severity, &d.message, d.code, io.color,
+                    );
+                    writeln!(io.stdout, "{line}")?;
                 }
             }
         }
