@@ -75,12 +75,14 @@ pub struct Event {
     pub is_step: bool,
 }
 
-/// What the scanner looks for: one short anchor inside each event message.
-/// Lines without any are never parsed (that is what makes it fast); lines
-/// with one are parsed and `classify` decides.  Each anchor is a piece of
-/// the message whose first bytes are rare in mail logs (`d backwards`, not
-/// `moved backwards`: Teddy, the SIMD searcher, filters on the first bytes,
-/// and "mov" or "tim" start far more false candidates than "d b" does).
+/// What the scanner looks for with `--all` and `--summary`: one short anchor
+/// inside each event message.  Lines without any are never parsed (that is
+/// what makes it fast); lines with one are parsed and `classify` decides.
+/// Each anchor is a piece of the message whose first bytes are rare in mail
+/// logs (`d backwards`, not `moved backwards`: Teddy, the SIMD searcher,
+/// filters on the first bytes, and "mov" or "tim" start far more false
+/// candidates than "d b" does).  Repeat lines need no anchor: the scanner
+/// keeps every repeat line that follows a hit (see `scan`).
 pub const ANCHORS: &[&str] = &[
     "d backwards", // dovecot "moved backwards", timesyncd "jumped backwards", kernel "went backwards" is below
     "d forward",   // dovecot "jumped forwards", "moved forward(s)"
@@ -99,24 +101,26 @@ pub const ANCHORS: &[&str] = &[
     "e tsc unstable", // Linux "Clocksource tsc unstable"
     "m clock to ", // Linux RTC "setting system clock to"
     "t backwards", // FreeBSD "calcru: runtime went backwards"
-    "e repeated ", // syslogd/rsyslog "message repeated N times"
 ];
 
-/// The anchors for the default mode: backward jumps, every step (a step can
-/// go backwards) and repeats.
-pub const BACKWARD_ANCHORS: &[&str] = &[
-    "d backwards",
-    "e reset ",
-    "k_step ",
-    "time set ",
-    "p time server ",
-    "e stepped by ",
-    "s stepped by ",
-    "e jump detected",
-    "k wrong by ",
-    "l clock to ",
-    "d time jump",
-    "e repeated ",
+/// Three bytes in a row, each within an inclusive range.
+pub type Probe = [(u8, u8); 3];
+
+/// What the scanner looks for in the default mode, where only backward
+/// jumps are reported.  Every line `classify` calls a backward jump holds
+/// one of these two probes:
+/// - `kwa`: dovecot's "moved backwards", postfix's "backward time jump" and
+///   chronyd's "Backward time jump" all say "backward";
+/// - a space, `-`, then a digit (or `.`): a step program's negative
+///   correction, which `step_event` reads right after a marker that ends in
+///   a space ("time reset -0.5", "stepped by -2", "(offset -1.5s)").
+///
+/// Probes of three bytes, two of them fixed, are rare in mail logs and are
+/// checked at memory speed (see `probe`); the `backward_lines_hold_a_probe`
+/// test keeps this list and `classify` in step.
+pub const BACKWARD_PROBES: [Probe; 2] = [
+    [(b'k', b'k'), (b'w', b'w'), (b'a', b'a')],
+    [(b' ', b' '), (b'-', b'-'), (b'.', b'9')],
 ];
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -611,5 +615,46 @@ mod tests {
         assert_eq!(repeat(&r), Some((3, None)));
         let r = parse(b"2025-01-01T10:46:23.981523+09:00 mx-deb rsyslogd:  message repeated 36 times: [dovecot: imap-login: x]");
         assert_eq!(repeat(&r), Some((36, Some(&b"dovecot: imap-login: x"[..]))));
+    }
+
+    /// Every event in the fixtures holds an anchor, and every backward one a
+    /// probe: the scanner never skips a line `classify` would report.
+    #[test]
+    fn event_lines_hold_an_anchor_and_backward_lines_a_probe() {
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/logs/");
+        let mut backward = 0;
+        for name in [
+            "variants.log",
+            "sample-maillog-bsd.log",
+            "sample-mail-rfc3339.log",
+        ] {
+            let text = std::fs::read(format!("{fixtures}{name}")).unwrap();
+            for line in text.split(|&b| b == b'\n') {
+                let record = parse(line);
+                // rsyslog's repeats carry the line they repeat.
+                let inner = repeat(&record)
+                    .and_then(|(_, text)| text)
+                    .map(crate::record::parse_tagged);
+                let Some(event) = classify(inner.as_ref().unwrap_or(&record)) else {
+                    continue;
+                };
+                let shown = String::from_utf8_lossy(line);
+                assert!(
+                    ANCHORS.iter().any(|a| find(line, a.as_bytes()).is_some()),
+                    "no anchor: {shown}"
+                );
+                if event.kind == Kind::Backward {
+                    backward += 1;
+                    assert!(
+                        crate::probe::find_slow(line, 0).is_some(),
+                        "no probe: {shown}"
+                    );
+                }
+            }
+        }
+        assert!(
+            backward > 200,
+            "only {backward} backward events in the fixtures"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! and compressed ones too, at grep speed.
 //!
 //! - [`scan`]: whole-buffer literal search; only lines with a literal are parsed.
+//! - [`probe`]: the default mode's faster search, for backward jumps only.
 //! - [`search`]: one job per file, big plain files in parts, on every core.
 //! - [`input`]: compression by magic bytes.  [`files`]: which files, in which order.
 //! - [`record`]: a log line in any common format.  [`event`]: which messages are events.
@@ -13,6 +14,7 @@ pub mod event;
 pub mod files;
 pub mod input;
 pub mod mapped;
+pub mod probe;
 pub mod record;
 pub mod scan;
 pub mod search;
@@ -77,12 +79,11 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     }
     let mut errored = false;
     let inputs = collect_inputs(cli, env, &mut errored)?;
-    let literals = if cli.all || cli.summary {
-        event::ANCHORS
+    let matcher = if cli.all || cli.summary {
+        scan::Matcher::new(event::ANCHORS)
     } else {
-        event::BACKWARD_ANCHORS
+        scan::Matcher::backward()
     };
-    let matcher = scan::Matcher::new(literals);
     let count_lines = cli.line_number || cli.format == Format::Json || cli.summary;
     let threads = cli.threads.unwrap_or(env.threads).max(1);
     let searched = search::search_all(&inputs, &matcher, count_lines, threads, env.stdin);

@@ -25,6 +25,7 @@ pub fn search_part(
     start: u64,
     stop: u64,
     matcher: &Matcher,
+    count_lines: bool,
 ) -> Option<Scanned> {
     let from = start.saturating_sub(1);
     let end = (stop + OVERHANG).min(size);
@@ -69,7 +70,14 @@ pub fn search_part(
         return Some(Scanned::default());
     }
     let mut out = Scanned::default();
-    search_slice(&data[..region_end], first, from, matcher, &mut out);
+    search_slice(
+        &data[..region_end],
+        first,
+        from,
+        matcher,
+        count_lines,
+        &mut out,
+    );
     Some(out)
 }
 
@@ -93,7 +101,7 @@ mod tests {
             let mut start = 0;
             while start < size {
                 let stop = (start + step).min(size);
-                let part = search_part(&file, size, start, stop, &m).expect("mapped");
+                let part = search_part(&file, size, start, stop, &m, false).expect("mapped");
                 offsets.extend(part.hits.iter().map(|h| h.offset));
                 start = stop;
             }

@@ -2,11 +2,19 @@
 //! the lines that contain one (ripgrep's approach).  Lines without a literal
 //! are never looked at, line numbers are counted only when asked for, and
 //! the buffer stays the same size whatever the file size.
+//!
+//! A `last message repeated N times` line repeats the line before it, so it
+//! holds no literal of its own: the repeat lines right after a hit are kept
+//! with it, and so is a repeat line that starts a buffer or a part (its line
+//! before may have been a hit there).  Repeats of other lines are dropped
+//! later, when the hits are read as events.
 
 use std::io::{self, Read};
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::probe;
 
 /// The first buffer size; it grows only for lines longer than this.
 const INITIAL_BUFFER: usize = 2 * 1024 * 1024;
@@ -14,14 +22,21 @@ const INITIAL_BUFFER: usize = 2 * 1024 * 1024;
 /// (and reported), so a compression bomb cannot make memory grow.
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
-/// Finds any of a small set of literals: Teddy (SIMD) where the CPU has it,
-/// otherwise a DFA.
+/// Finds where a line may hold an event: any of a small set of literals
+/// (Teddy, SIMD, where the CPU has it, otherwise a DFA), or the default
+/// mode's probes.
 pub enum Matcher {
     Teddy(packed::Searcher),
     Automaton(AhoCorasick),
+    BackwardProbes,
 }
 
 impl Matcher {
+    /// The default mode's matcher: [`crate::event::BACKWARD_PROBES`].
+    pub fn backward() -> Matcher {
+        Matcher::BackwardProbes
+    }
+
     pub fn new(literals: &[&str]) -> Matcher {
         let mut builder = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostFirst)
@@ -46,6 +61,7 @@ impl Matcher {
             Matcher::Automaton(a) => a
                 .find(aho_corasick::Input::new(haystack).span(from..haystack.len()))
                 .map(|m| m.start()),
+            Matcher::BackwardProbes => probe::find(haystack, from),
         }
     }
 }
@@ -175,7 +191,7 @@ pub fn scan(
                 None => complete.max(start), // need more data to finish the line
             };
         }
-        search(&buf[..end], start, base, matcher, count_lines, &mut out);
+        search_slice(&buf[..end], start, base, matcher, count_lines, &mut out);
         let finished_part = range.stop.is_some_and(|stop| base + (end as u64) >= stop);
         if (eof && end >= filled) || finished_part {
             return finish(out, failure);
@@ -187,7 +203,7 @@ pub fn scan(
                 continue;
             }
             out.overlong.push(base);
-            search(&buf[..filled], 0, base, matcher, count_lines, &mut out);
+            search_slice(&buf[..filled], 0, base, matcher, count_lines, &mut out);
             skipping_overlong = true;
             base += filled as u64;
             filled = 0;
@@ -199,14 +215,9 @@ pub fn scan(
     }
 }
 
-/// Searches an in-memory `region[from..]` that ends at a line boundary
-/// (or at the end of the data), without counting lines.
-pub fn search_slice(region: &[u8], from: usize, base: u64, matcher: &Matcher, out: &mut Scanned) {
-    search(region, from, base, matcher, false, out);
-}
-
-/// Searches `region[from..]`, which ends at a line boundary.
-fn search(
+/// Searches `region[from..]`, which ends at a line boundary (or at the end
+/// of the data).  Lines are numbered from `from`.
+pub fn search_slice(
     region: &[u8],
     from: usize,
     base: u64,
@@ -214,8 +225,14 @@ fn search(
     count_lines: bool,
     out: &mut Scanned,
 ) {
-    let mut pos = from;
-    let mut counted = from;
+    let mut kept = Kept {
+        region,
+        base,
+        count_lines,
+        counted: from,
+        out,
+    };
+    let mut pos = kept.repeats_from(from);
     while pos < region.len() {
         let Some(at) = matcher.find(region, pos) else {
             break;
@@ -224,23 +241,56 @@ fn search(
             .map_or(0, |i| i + 1)
             .max(from);
         let line_end = memchr::memchr(b'\n', &region[at..]).map_or(region.len(), |i| at + i);
-        let number = if count_lines {
-            out.lines += memchr::memchr_iter(b'\n', &region[counted..line_start]).count() as u64;
-            counted = line_start;
-            Some(out.lines + 1)
+        kept.keep(line_start, line_end);
+        pos = kept.repeats_from(line_end + 1);
+    }
+    if count_lines {
+        let rest = &region[kept.counted.min(region.len())..];
+        kept.out.lines += memchr::memchr_iter(b'\n', rest).count() as u64;
+    }
+}
+
+/// The lines one `search` keeps, numbered when counting.
+struct Kept<'r, 'o> {
+    region: &'r [u8],
+    base: u64,
+    count_lines: bool,
+    /// Newlines before this offset are counted.
+    counted: usize,
+    out: &'o mut Scanned,
+}
+
+impl Kept<'_, '_> {
+    /// Keeps `region[start..end]`, a whole line.
+    fn keep(&mut self, start: usize, end: usize) {
+        let number = if self.count_lines {
+            let skipped = &self.region[self.counted..start];
+            self.out.lines += memchr::memchr_iter(b'\n', skipped).count() as u64;
+            self.counted = start;
+            Some(self.out.lines + 1)
         } else {
             None
         };
-        out.hits.push(Hit {
-            line: region[line_start..line_end].to_vec(),
-            offset: base + line_start as u64,
+        self.out.hits.push(Hit {
+            line: self.region[start..end].to_vec(),
+            offset: self.base + start as u64,
             number,
         });
-        pos = line_end + 1;
     }
-    if count_lines {
-        out.lines +=
-            memchr::memchr_iter(b'\n', &region[counted.min(region.len())..]).count() as u64;
+
+    /// Keeps the repeat lines that start at `pos`, one after another, and
+    /// returns where the first other line starts.
+    fn repeats_from(&mut self, mut pos: usize) -> usize {
+        while pos < self.region.len() {
+            let end =
+                memchr::memchr(b'\n', &self.region[pos..]).map_or(self.region.len(), |i| pos + i);
+            if memchr::memmem::find(&self.region[pos..end], b"message repeated ").is_none() {
+                break;
+            }
+            self.keep(pos, end);
+            pos = end + 1;
+        }
+        pos
     }
 }
 
@@ -350,6 +400,62 @@ mod tests {
                 .collect();
             assert_eq!(all.len(), 50_000, "cut {cut}");
             assert!(all.windows(2).all(|w| w[0] < w[1]), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn repeat_lines_after_a_hit_are_kept_even_across_a_cut() {
+        let mut text = Vec::new();
+        for i in 0..40 {
+            text.extend_from_slice(format!("{i} needle\n").as_bytes());
+            text.extend_from_slice(b"syslogd: last message repeated 2 times\n");
+            text.extend_from_slice(b"rsyslogd: message repeated 3 times: [x]\n");
+            text.extend_from_slice(b"filler\nlast message repeated 9 times\n");
+        }
+        let m = Matcher::new(&["needle"]);
+        let whole = scan(&mut &text[..], &m, true, Range::WHOLE).unwrap();
+        let lines: Vec<&[u8]> = whole.hits.iter().map(|h| &h.line[..]).collect();
+        assert_eq!(
+            lines.len(),
+            120,
+            "each hit and its two repeats, not the repeat after filler"
+        );
+        assert!(lines[1].ends_with(b"repeated 2 times") && lines[2].ends_with(b"[x]"));
+        assert_eq!(whole.hits[1].number, Some(2));
+        assert_eq!(whole.hits[3].number, Some(6));
+        let offsets: Vec<u64> = whole.hits.iter().map(|h| h.offset).collect();
+        for cut in 1..text.len() as u64 {
+            let range = |base, skip_first_line, stop| Range {
+                base,
+                skip_first_line,
+                stop,
+            };
+            let first = scan(&mut &text[..], &m, false, range(0, false, Some(cut))).unwrap();
+            let from = cut - 1;
+            let rest = &text[from as usize..];
+            let second = scan(&mut &rest[..], &m, false, range(from, true, None)).unwrap();
+            let mut parts: Vec<u64> = first
+                .hits
+                .iter()
+                .chain(&second.hits)
+                .map(|h| h.offset)
+                .collect();
+            // The second part also keeps a repeat line that starts it when
+            // it follows no hit; reading hits as events drops that one.
+            let extra: Vec<u64> = parts
+                .iter()
+                .filter(|o| !offsets.contains(o))
+                .copied()
+                .collect();
+            assert!(extra.len() <= 1, "cut {cut}: {extra:?}");
+            for &o in &extra {
+                assert!(
+                    o >= from && text[..o as usize].ends_with(b"filler\n"),
+                    "cut {cut}"
+                );
+            }
+            parts.retain(|o| offsets.contains(o));
+            assert_eq!(parts, offsets, "cut {cut}");
         }
     }
 }

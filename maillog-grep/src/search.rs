@@ -69,14 +69,7 @@ pub fn search_all(
             Input::Stdin => {
                 results[index] = search_reader(stdin, matcher, count_lines);
             }
-            Input::File(path) => match plan(
-                index,
-                path,
-                count_lines,
-                threads,
-                &mut jobs,
-                &mut results[index],
-            ) {
+            Input::File(path) => match plan(index, path, &mut jobs, &mut results[index]) {
                 Some(Opened::Regular(file)) => open[index] = Some(file),
                 Some(Opened::Stream(mut file)) => {
                     results[index] = search_reader(&mut file, matcher, count_lines)
@@ -100,16 +93,34 @@ pub fn search_all(
             });
         }
     });
-    // Jobs are in input order and, within a file, in part order.
+    // Jobs are in input order and, within a file, in part order.  A part
+    // numbers its lines from its own start: the lines of the parts before
+    // it are added here.
+    let mut lines_before = 0;
+    let mut previous_input = None;
     for (job, output) in jobs.iter().zip(outputs) {
-        let index = match job {
-            Job::Whole { input } | Job::Part { input, .. } => *input,
+        let (index, is_part) = match job {
+            Job::Whole { input } => (*input, false),
+            Job::Part { input, .. } => (*input, true),
         };
+        if previous_input != Some(index) {
+            lines_before = 0;
+            previous_input = Some(index);
+        }
         let result = &mut results[index];
+        let mut renumber = |mut scanned: Scanned| {
+            if is_part {
+                for hit in &mut scanned.hits {
+                    hit.number = hit.number.map(|n| n + lines_before);
+                }
+                lines_before += scanned.lines;
+            }
+            scanned
+        };
         match output.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(Ok(scanned)) => absorb(result, scanned),
+            Some(Ok(scanned)) => absorb(result, renumber(scanned)),
             Some(Err((error, partial))) => {
-                absorb(result, partial);
+                absorb(result, renumber(partial));
                 // Parts of one file fail alike: say it once.
                 if !result.errors.contains(&error) {
                     result.errors.push(error);
@@ -139,8 +150,6 @@ fn absorb(result: &mut Searched, scanned: Scanned) {
 fn plan(
     index: usize,
     path: &PathBuf,
-    count_lines: bool,
-    threads: usize,
     jobs: &mut Vec<Job>,
     result: &mut Searched,
 ) -> Option<Opened> {
@@ -178,11 +187,10 @@ fn plan(
     }
     let (size, compression) = (meta.len(), Compression::detect(&head[..read]));
     result.compression = Some(compression);
-    // Line numbers need every newline before a hit, so a file whose lines
-    // are counted is read in one piece.
-    if compression == Compression::Plain && !count_lines && threads > 1 && size >= SPLIT_AT {
+    if compression == Compression::Plain && size >= SPLIT_AT {
         // Small parts: each is mapped on its own, so this bounds the memory
-        // a thread holds, and keeps both cores busy to the end.
+        // a thread holds, and keeps every core busy to the end.  On one
+        // thread too: a map costs less than copying the file into a buffer.
         let mut start = 0;
         while start < size {
             let stop = (start + PART_SIZE).min(size);
@@ -216,7 +224,9 @@ fn run_job(job: &Job, open: &[Option<File>], matcher: &Matcher, count_lines: boo
                 .metadata()
                 .map_err(|e| (e.to_string(), Scanned::default()))?
                 .len();
-            if let Some(found) = crate::mapped::search_part(file, size, start, stop, matcher) {
+            if let Some(found) =
+                crate::mapped::search_part(file, size, start, stop, matcher, count_lines)
+            {
                 return Ok(found);
             }
             // Start one byte early: if it is a newline, the part begins with

@@ -466,3 +466,52 @@ fn a_big_plain_file_searched_in_parts_finds_every_event_once() {
             .stdout(format!("{expected}\n"));
     }
 }
+
+/// A file big enough to be searched in parts on several threads: every
+/// event, repeat and line number is the same as on one thread, and as
+/// counted here.
+#[test]
+fn a_big_file_in_parts_gives_the_same_events_and_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("maillog");
+    let repeat = "Nov 26 08:02:19 mail1 syslogd: last message repeated 2 times";
+    let mut text = String::new();
+    let mut expected_lines = Vec::new();
+    let mut line = 0u64;
+    // About 48 MiB: more than the 32 MiB at which a file is cut into parts.
+    while text.len() < 48 << 20 {
+        line += 1;
+        if line % 9_973 == 0 {
+            text.push_str(DOVECOT_FATAL);
+            expected_lines.push(line);
+            text.push('\n');
+            line += 1;
+            text.push_str(repeat);
+            expected_lines.push(line);
+        } else {
+            text.push_str(NOISE);
+        }
+        text.push('\n');
+    }
+    fs::write(&path, &text).unwrap();
+    let expected_count = expected_lines.len() / 2 * 3;
+    for threads in ["1", "2", "3"] {
+        let out = cmd()
+            .args(["-j", threads, "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let rows = json_lines(&out.stdout);
+        let lines: Vec<u64> = rows.iter().map(|o| o["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, expected_lines, "-j {threads}");
+        let counts: u64 = rows.iter().map(|o| o["count"].as_u64().unwrap()).sum();
+        assert_eq!(counts as usize, expected_count, "-j {threads}");
+        cmd()
+            .args(["-j", threads, "-c"])
+            .arg(&path)
+            .assert()
+            .code(0)
+            .stdout(format!("{expected_count}\n"));
+    }
+}

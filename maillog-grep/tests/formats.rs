@@ -258,6 +258,18 @@ fn every_variant_in_every_line_format() {
             assert!(o["timestamp"].is_string(), "{name}: no timestamp in {o}");
             assert!(o["host"].is_string(), "{name}: no host in {o}");
         }
+        // The default mode's own search finds the same backward jumps.
+        let out = cmd()
+            .args(["--format", "json", "--year", "2025", "-"])
+            .write_stdin(text.clone())
+            .output()
+            .unwrap();
+        let backward: Tally = reference
+            .iter()
+            .filter(|((_, kind, _), _)| kind == "backward")
+            .map(|(k, n)| (k.clone(), *n))
+            .collect();
+        assert_eq!(tally(&out.stdout), backward, "default mode, format {name}");
     }
 }
 
