@@ -1,7 +1,8 @@
-//! The fast path: search whole buffers for a few literals and hand over only
-//! the lines that contain one (ripgrep's approach).  Lines without a literal
-//! are never looked at, line numbers are counted only when asked for, and
-//! the buffer stays the same size whatever the file size.
+//! The fast path: search whole buffers for a few literals (in the default
+//! mode, for two short probes) and hand over only the lines that contain one
+//! (ripgrep's approach).  Lines without one are never looked at, line
+//! numbers are counted only when asked for, and the buffer stays the same
+//! size whatever the file size.
 //!
 //! A `last message repeated N times` line repeats the line before it, so it
 //! holds no literal of its own: the repeat lines right after a hit are kept
