@@ -69,7 +69,7 @@ one=$(best_of 3 "$bin/maillog-grep" -j 1 -c "$big")
 row "maillog-grep -j 1 -c (one core)" "$one"
 echo "  ratio maillog-grep -j1/rg = $(ratio "$one" "$rg_t")"
 json=$(best_of 3 "$bin/maillog-grep" --all --format json "$big")
-row "maillog-grep --all --format json (counts lines, one core)" "$json"
+row "maillog-grep --all --format json (counts lines, both cores)" "$json"
 echo "  peak memory: maillog-grep -c $(peak_mib "$bin/maillog-grep" -c "$big") MiB, --all --format json $(peak_mib "$bin/maillog-grep" --all --format json "$big") MiB"
 
 echo
