@@ -182,7 +182,9 @@ pub fn scan(
         {
             // Lines starting at or after `stop` belong to the next part:
             // process up to the end of the line that contains `stop - 1`.
-            let limit = (stop - base).min(filled as u64) as usize;
+            // After a skipped overlong line, `base` may already be past
+            // `stop`: then nothing here is this part's.
+            let limit = stop.saturating_sub(base).min(filled as u64) as usize;
             if limit <= start {
                 return finish(out, failure);
             }
@@ -457,6 +459,49 @@ mod tests {
             }
             parts.retain(|o| offsets.contains(o));
             assert_eq!(parts, offsets, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn a_part_ends_with_an_overlong_line_that_runs_past_it() {
+        let mut text = b"0 needle\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_LINE + 1000));
+        text.extend_from_slice(b" needle\n");
+        for i in 1..50 {
+            text.extend_from_slice(format!("{i} needle\n").as_bytes());
+        }
+        let m = Matcher::new(&["needle"]);
+        let whole = scan(&mut &text[..], &m, true, Range::WHOLE).unwrap();
+        // The overlong line's needle is past the part that is searched.
+        assert_eq!(whole.hits.len(), 50);
+        assert_eq!(whole.hits[49].number, Some(51));
+        assert_eq!(whole.overlong, [9]);
+        // Cut inside the overlong line, and just after it.
+        for cut in [
+            9u64,
+            100,
+            4 << 20,
+            (MAX_LINE + 500) as u64,
+            (MAX_LINE + 1012) as u64,
+        ] {
+            let range = |base, skip_first_line, stop| Range {
+                base,
+                skip_first_line,
+                stop,
+            };
+            let first = scan(&mut &text[..], &m, true, range(0, false, Some(cut))).unwrap();
+            let from = cut - 1;
+            let rest = &text[from as usize..];
+            let second = scan(&mut &rest[..], &m, true, range(from, true, None)).unwrap();
+            let parts: Vec<u64> = first
+                .hits
+                .iter()
+                .chain(&second.hits)
+                .map(|h| h.offset)
+                .collect();
+            let all: Vec<u64> = whole.hits.iter().map(|h| h.offset).collect();
+            assert_eq!(parts, all, "cut {cut}");
+            assert_eq!(first.lines + second.lines, whole.lines, "cut {cut}");
         }
     }
 }

@@ -467,21 +467,31 @@ fn a_big_plain_file_searched_in_parts_finds_every_event_once() {
     }
 }
 
-/// A file big enough to be searched in parts on several threads: every
-/// event, repeat and line number is the same as on one thread, and as
-/// counted here.
-#[test]
-fn a_big_file_in_parts_gives_the_same_events_and_line_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("maillog");
+/// A log big enough to be searched in parts on several threads (48 MiB),
+/// with an event and its repeat every 9,973 lines and a 3 MiB line across
+/// two parts; `overlong_at` puts a line longer than the 16 MiB maillog-grep
+/// keeps of a line at about that offset.
+/// Returns the expected line numbers of the events and repeats.
+fn big_log(path: &std::path::Path, overlong_at: Option<usize>) -> Vec<u64> {
     let repeat = "Nov 26 08:02:19 mail1 syslogd: last message repeated 2 times";
     let mut text = String::new();
     let mut expected_lines = Vec::new();
     let mut line = 0u64;
-    // About 48 MiB: more than the 32 MiB at which a file is cut into parts.
+    let mut overlong_at = overlong_at;
+    let mut long_done = false;
     while text.len() < 48 << 20 {
         line += 1;
-        if line % 9_973 == 0 {
+        if text.len() >= (47 << 19) && !long_done {
+            // 3 MiB across the boundary of two 8 MiB parts, longer than the
+            // 1 MiB a mapped part looks past its end: that part is read.
+            long_done = true;
+            text.push_str(&"y".repeat(3 << 20));
+        } else if overlong_at.is_some_and(|at| text.len() >= at) {
+            overlong_at = None;
+            // Its event words are past the part that is searched.
+            text.push_str(&"x".repeat(17 << 20));
+            text.push_str(" Fatal: Time just moved backwards by 1 seconds");
+        } else if line % 9_973 == 0 {
             text.push_str(DOVECOT_FATAL);
             expected_lines.push(line);
             text.push('\n');
@@ -493,25 +503,42 @@ fn a_big_file_in_parts_gives_the_same_events_and_line_numbers() {
         }
         text.push('\n');
     }
-    fs::write(&path, &text).unwrap();
-    let expected_count = expected_lines.len() / 2 * 3;
-    for threads in ["1", "2", "3"] {
-        let out = cmd()
-            .args(["-j", threads, "--format", "json"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0));
-        let rows = json_lines(&out.stdout);
-        let lines: Vec<u64> = rows.iter().map(|o| o["line"].as_u64().unwrap()).collect();
-        assert_eq!(lines, expected_lines, "-j {threads}");
-        let counts: u64 = rows.iter().map(|o| o["count"].as_u64().unwrap()).sum();
-        assert_eq!(counts as usize, expected_count, "-j {threads}");
-        cmd()
-            .args(["-j", threads, "-c"])
-            .arg(&path)
-            .assert()
-            .code(0)
-            .stdout(format!("{expected_count}\n"));
+    fs::write(path, &text).unwrap();
+    expected_lines
+}
+
+/// On one thread or several, in parts or whole, every event, repeat and
+/// line number is the same, and as counted here.
+#[test]
+fn a_big_file_in_parts_gives_the_same_events_and_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("maillog");
+    for overlong_at in [None, Some(10 << 20)] {
+        let expected_lines = big_log(&path, overlong_at);
+        let expected_count = expected_lines.len() / 2 * 3;
+        let code = if overlong_at.is_some() { 2 } else { 0 };
+        for threads in ["1", "2", "3"] {
+            let out = cmd()
+                .args(["-j", threads, "--format", "json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(code));
+            if overlong_at.is_some() {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(stderr.contains("longer than 16 MiB"), "{stderr}");
+            }
+            let rows = json_lines(&out.stdout);
+            let lines: Vec<u64> = rows.iter().map(|o| o["line"].as_u64().unwrap()).collect();
+            assert_eq!(lines, expected_lines, "-j {threads}");
+            let counts: u64 = rows.iter().map(|o| o["count"].as_u64().unwrap()).sum();
+            assert_eq!(counts as usize, expected_count, "-j {threads}");
+            cmd()
+                .args(["-j", threads, "-c"])
+                .arg(&path)
+                .assert()
+                .code(code)
+                .stdout(format!("{expected_count}\n"));
+        }
     }
 }
