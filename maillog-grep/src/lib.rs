@@ -35,7 +35,8 @@ use serde::Serialize;
 use crate::cli::Cli;
 use crate::conventions::{Format, under_root};
 use crate::event::{Event, Kind};
-use crate::search::{Input, Searched};
+use crate::scan::Hit;
+use crate::search::Input;
 use crate::year::Resolved;
 
 pub const EXIT_FOUND: u8 = 0;
@@ -90,7 +91,10 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
 
     let names: Vec<String> = inputs.iter().map(Input::display).collect();
     let mut all_found: Vec<Vec<Found>> = Vec::new();
-    for (index, (input, result)) in inputs.iter().zip(&searched).enumerate() {
+    // Only the line output and JSON print an event's text: counts and
+    // summaries do not keep it (memory grows with the events found).
+    let keep_text = !(cli.count || cli.files_with_matches || cli.quiet || cli.summary);
+    for (index, (input, result)) in inputs.iter().zip(searched).enumerate() {
         for error in &result.errors {
             writeln!(env.stderr, "maillog-grep: {}: {error}", names[index])?;
             errored = true;
@@ -106,7 +110,7 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
             errored = true;
         }
         let anchor = year_anchor(cli, env, input);
-        all_found.push(events_of(index, result, anchor));
+        all_found.push(events_of(index, result.hits, anchor, keep_text));
     }
 
     let wanted = |f: &Found| {
@@ -235,61 +239,62 @@ fn year_anchor(cli: &Cli, env: &Env<'_>, input: &Input) -> NaiveDateTime {
 }
 
 /// Turns one file's hits into events: classify, count repeats, resolve years.
-fn events_of(file: usize, searched: &Searched, anchor: NaiveDateTime) -> Vec<Found> {
+/// The hits are consumed: a hit's line becomes its event's text (when
+/// `keep_text`), never a copy.
+fn events_of(file: usize, hits: Vec<Hit>, anchor: NaiveDateTime, keep_text: bool) -> Vec<Found> {
     let mut found: Vec<Found> = Vec::new();
     let mut stamps = Vec::new();
     // End offset of the last event line, to know if a repeat line follows it.
     let mut last_event_end: Option<u64> = None;
     let text = |b: &[u8]| Some(String::from_utf8_lossy(b).into_owned());
-    for hit in &searched.hits {
+    for hit in hits {
         let record = record::parse(&hit.line);
         let end = hit.offset + hit.line.len() as u64;
-        let previous = found.last().cloned();
-        let mut push = |event: Event,
-                        count: u64,
-                        host: Option<String>,
-                        program: Option<String>,
-                        pid: Option<u32>| {
-            found.push(Found {
-                file,
-                line: hit.number,
-                text: hit.line.clone(),
-                time: None,
-                host,
-                program,
-                pid,
-                event,
-                count,
-            });
-            stamps.push(record.stamp);
-        };
         let host = record.host.and_then(text);
-        if let Some((count, quoted)) = event::repeat(&record) {
-            if let Some(quoted) = quoted {
+        // What the line says, as (event, count, program, pid); `None` when
+        // it is no event.
+        let said = if let Some((count, quoted)) = event::repeat(&record) {
+            match quoted {
                 // rsyslog names what it repeats: classify that text.
-                let inner = record::parse_tagged(quoted);
-                if let Some(event) = event::classify(&inner) {
-                    push(event, count, host, inner.program.and_then(text), inner.pid);
-                    last_event_end = Some(end);
-                    continue;
+                Some(quoted) => {
+                    let inner = record::parse_tagged(quoted);
+                    event::classify(&inner)
+                        .map(|event| (event, count, inner.program.and_then(text), inner.pid))
                 }
-            } else if last_event_end.is_some_and(|e| e + 1 == hit.offset)
-                && let Some(previous) = previous
-            {
-                push(previous.event, count, host, previous.program, previous.pid);
-                last_event_end = Some(end);
-                continue;
+                // syslogd's repeat: of the event right before it, if any.
+                None => found
+                    .last()
+                    .filter(|_| last_event_end.is_some_and(|e| e + 1 == hit.offset))
+                    .map(|previous| {
+                        (
+                            previous.event.clone(),
+                            count,
+                            previous.program.clone(),
+                            previous.pid,
+                        )
+                    }),
             }
+        } else {
+            event::classify(&record)
+                .map(|event| (event, 1, record.program.and_then(text), record.pid))
+        };
+        let Some((event, count, program, pid)) = said else {
             last_event_end = None;
             continue;
-        }
-        match event::classify(&record) {
-            Some(event) => {
-                push(event, 1, host, record.program.and_then(text), record.pid);
-                last_event_end = Some(end);
-            }
-            None => last_event_end = None,
-        }
+        };
+        stamps.push(record.stamp);
+        last_event_end = Some(end);
+        found.push(Found {
+            file,
+            line: hit.number,
+            text: if keep_text { hit.line } else { Vec::new() },
+            time: None,
+            host,
+            program,
+            pid,
+            event,
+            count,
+        });
     }
     for (f, time) in found.iter_mut().zip(year::resolve(&stamps, anchor)) {
         f.time = time;
