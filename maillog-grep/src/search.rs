@@ -95,8 +95,9 @@ pub fn search_all(
     });
     // Jobs are in input order and, within a file, in part order.  A part
     // numbers its lines from its own start: the lines of the parts before
-    // it are added here.
-    let mut lines_before = 0;
+    // it are added here.  After a part that failed, that count is unknown,
+    // and so are the line numbers (better none than wrong ones).
+    let mut lines_before = Some(0);
     let mut previous_input = None;
     for (job, output) in jobs.iter().zip(outputs) {
         let (index, is_part) = match job {
@@ -104,23 +105,23 @@ pub fn search_all(
             Job::Part { input, .. } => (*input, true),
         };
         if previous_input != Some(index) {
-            lines_before = 0;
+            lines_before = Some(0);
             previous_input = Some(index);
         }
         let result = &mut results[index];
-        let mut renumber = |mut scanned: Scanned| {
+        let mut renumber = |mut scanned: Scanned, complete: bool| {
             if is_part {
                 for hit in &mut scanned.hits {
-                    hit.number = hit.number.map(|n| n + lines_before);
+                    hit.number = hit.number.zip(lines_before).map(|(n, before)| n + before);
                 }
-                lines_before += scanned.lines;
+                lines_before = lines_before.filter(|_| complete).map(|n| n + scanned.lines);
             }
             scanned
         };
         match output.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(Ok(scanned)) => absorb(result, renumber(scanned)),
+            Some(Ok(scanned)) => absorb(result, renumber(scanned, true)),
             Some(Err((error, partial))) => {
-                absorb(result, renumber(partial));
+                absorb(result, renumber(partial, false));
                 // Parts of one file fail alike: say it once.
                 if !result.errors.contains(&error) {
                     result.errors.push(error);
