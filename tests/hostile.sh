@@ -66,6 +66,11 @@ done
 # A 100 MB line: maillog-grep searches its first 16 MiB and says so (exit 2);
 # the configuration tools refuse a file that large.
 check "maillog-grep long line" "2" 60 "$bin/maillog-grep" "$work/long-line"
+# The same line between two events, printed as context (cut at 16 MiB).
+event="Mar  4 21:42:57 imap2 dovecot: Fatal: POP3(judy): Time just moved backwards by 287 seconds."
+{ echo "$event"; cat "$work/long-line"; echo; echo "$event"; } > "$work/long-context"
+check "maillog-grep -C long line" "2" 60 "$bin/maillog-grep" -n -C 1 "$work/long-context"
+check "maillog-grep -C random" "1" 30 "$bin/maillog-grep" -C 2 "$work/random"
 check "xinetd-lint long line" "2" 60 "$bin/xinetd-lint" "$work/long-line"
 check "ntpconf-edit long line" "2" 60 "$bin/ntpconf-edit" show "$work/long-line"
 check "clockcheck long line" "3" 60 "$bin/clockcheck" -t 1 --conf "$work/long-line"

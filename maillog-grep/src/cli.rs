@@ -1,6 +1,7 @@
 //! The command line of `maillog-grep`: one clap definition that also feeds
 //! the man page and the shell completions.  Grep's letters where grep has
-//! them (`-n -H -h -c -l -q`), so `-h` is --no-filename and help is --help.
+//! them (`-n -H -h -c -l -q -A -B -C`), so `-h` is --no-filename and help is
+//! --help.
 
 use std::path::PathBuf;
 
@@ -60,6 +61,20 @@ pub struct Cli {
     #[arg(short = 'h', long = "no-filename", overrides_with = "with_filename")]
     pub no_filename: bool,
 
+    /// Print NUM lines after each event, as grep does (`--` between groups).
+    #[arg(short = 'A', long = "after-context", value_name = "NUM")]
+    pub after_context: Option<usize>,
+
+    /// Print NUM lines before each event.
+    #[arg(short = 'B', long = "before-context", value_name = "NUM")]
+    pub before_context: Option<usize>,
+
+    /// Print NUM lines before and after each event (-A and -B override it). The lines come
+    /// from a second read of each file; standard input and FIFOs are read once, so their
+    /// events are printed alone.
+    #[arg(short = 'C', long = "context", value_name = "NUM")]
+    pub context: Option<usize>,
+
     /// Print the number of events per file (a repeat line counts N).
     #[arg(short = 'c', long)]
     pub count: bool,
@@ -115,6 +130,17 @@ pub struct Cli {
     pub generate: Option<Generate>,
 }
 
+impl Cli {
+    /// The lines to print around each event (grep's -A, -B, -C).
+    pub fn around(&self) -> crate::context::Around {
+        let both = self.context.unwrap_or(0);
+        crate::context::Around {
+            before: self.before_context.unwrap_or(both),
+            after: self.after_context.unwrap_or(both),
+        }
+    }
+}
+
 pub const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "At least one event was found."),
     ("1", "No event was found."),
@@ -144,6 +170,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     (
         "maillog-grep -q --since 1d || echo ok",
         "For cron or monitoring: exit 0 when dovecot saw time go backwards in the last day.",
+    ),
+    (
+        "maillog-grep -B 3 -n /var/log/messages",
+        "Each backward step with the three lines before it, numbered, as grep -B 3 -n would show them.",
     ),
     (
         "zcat old.gz | maillog-grep -",

@@ -8,8 +8,10 @@
 //! - [`record`]: a log line in any common format.  [`event`]: which messages are events.
 //! - [`year`]: years for year-less timestamps.  [`timefilter`]: --since/--until.
 //! - [`summary`]: per host, and the step behind each dovecot event.
+//! - [`context`]: `-A/-B/-C`, the lines around each event, from a second read.
 
 pub mod cli;
+pub mod context;
 pub mod event;
 pub mod files;
 pub mod input;
@@ -25,6 +27,7 @@ pub mod year;
 #[path = "../../common/conventions.rs"]
 pub mod conventions;
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -62,6 +65,8 @@ pub struct Found {
     /// Index into the list of inputs.
     pub file: usize,
     pub line: Option<u64>,
+    /// Byte offset of the line in the (decoded) input.
+    pub offset: u64,
     pub text: Vec<u8>,
     pub time: Option<Resolved>,
     pub host: Option<String>,
@@ -94,7 +99,9 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     // Only the line output and JSON print an event's text: counts and
     // summaries do not keep it (memory grows with the events found).
     let keep_text = !(cli.count || cli.files_with_matches || cli.quiet || cli.summary);
-    for (index, (input, result)) in inputs.iter().zip(searched).enumerate() {
+    let mut files = Vec::new();
+    for (index, (input, mut result)) in inputs.iter().zip(searched).enumerate() {
+        files.push(result.file.take());
         for error in &result.errors {
             writeln!(env.stderr, "maillog-grep: {}: {error}", names[index])?;
             errored = true;
@@ -147,7 +154,7 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
                 Format::Text => summary::write_text(env.stdout, &summaries, cli.window)?,
             }
         } else {
-            write_results(cli, env, &names, &shown)?;
+            errored |= write_results(cli, env, &names, &files, &shown)?;
         }
     }
     env.stdout.flush()?;
@@ -287,6 +294,7 @@ fn events_of(file: usize, hits: Vec<Hit>, anchor: NaiveDateTime, keep_text: bool
         found.push(Found {
             file,
             line: hit.number,
+            offset: hit.offset,
             text: if keep_text { hit.line } else { Vec::new() },
             time: None,
             host,
@@ -318,18 +326,25 @@ struct JsonEvent<'a> {
     count: u64,
 }
 
+/// Prints the events; true when an error was reported on the way (a file
+/// that could not be read again for its context lines).
 fn write_results(
     cli: &Cli,
     env: &mut Env<'_>,
     names: &[String],
+    files: &[Option<File>],
     shown: &[Vec<&Found>],
-) -> Result<()> {
+) -> Result<bool> {
     let with_name = !cli.no_filename && (cli.with_filename || names.len() > 1);
     let (pre, post) = if env.color {
         ("\x1b[35m", "\x1b[0m")
     } else {
         ("", "")
     };
+    let around = cli.around();
+    let mut errored = false;
+    // Whether a context group was printed (the next one needs `--`).
+    let mut any_group = false;
     let out = &mut *env.stdout;
     for (index, found) in shown.iter().enumerate() {
         let name = &names[index];
@@ -347,7 +362,41 @@ fn write_results(
             writeln!(out, "{n}")?;
             continue;
         }
-        for f in found {
+        let prefix = GrepPrefix {
+            name: with_name.then(|| format!("{pre}{name}{post}")),
+            line_number: cli.line_number,
+        };
+        let mut alone: Vec<&Found> = found.clone();
+        if cli.format == Format::Text && !around.is_none() && !found.is_empty() {
+            match &files[index] {
+                Some(file) => {
+                    let printed = print_with_context(out, file, found, around, &prefix, any_group)?;
+                    any_group = printed.any_group;
+                    alone = printed.missed.iter().map(|&i| found[i]).collect();
+                    if let Some(e) = printed.read_error {
+                        writeln!(
+                            env.stderr,
+                            "maillog-grep: {name}: reading it again for the lines around events: {e}"
+                        )?;
+                        errored = true;
+                    } else if !alone.is_empty() {
+                        writeln!(
+                            env.stderr,
+                            "maillog-grep: {name}: changed since it was searched; {} events are printed without the lines around them",
+                            alone.len()
+                        )?;
+                        errored = true;
+                    }
+                }
+                None => {
+                    writeln!(
+                        env.stderr,
+                        "maillog-grep: {name}: read once (standard input or a FIFO), so its events are printed without the lines around them"
+                    )?;
+                }
+            }
+        }
+        for f in alone {
             match cli.format {
                 Format::Json => {
                     let row = JsonEvent {
@@ -368,8 +417,8 @@ fn write_results(
                     writeln!(out)?;
                 }
                 Format::Text => {
-                    if with_name {
-                        write!(out, "{pre}{name}{post}:")?;
+                    if let Some(name) = &prefix.name {
+                        write!(out, "{name}:")?;
                     }
                     if let (true, Some(n)) = (cli.line_number, f.line) {
                         write!(out, "{n}:")?;
@@ -380,7 +429,54 @@ fn write_results(
             }
         }
     }
-    Ok(())
+    Ok(errored)
+}
+
+/// grep's prefixes: `name:12:` on an event's line, `name-11-` around it.
+struct GrepPrefix {
+    /// The file name, coloured when asked for; `None` without file names.
+    name: Option<String>,
+    line_number: bool,
+}
+
+impl context::Prefix for GrepPrefix {
+    fn write(&self, out: &mut dyn Write, line_number: u64, is_event: bool) -> std::io::Result<()> {
+        let separator = if is_event { ':' } else { '-' };
+        if let Some(name) = &self.name {
+            write!(out, "{name}{separator}")?;
+        }
+        if self.line_number {
+            write!(out, "{line_number}{separator}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads `file` again from its start, decoded as the search read it, and
+/// prints its events with the lines around them.  Errors are the output's.
+fn print_with_context(
+    out: &mut dyn Write,
+    file: &File,
+    found: &[&Found],
+    around: context::Around,
+    prefix: &GrepPrefix,
+    any_group: bool,
+) -> std::io::Result<context::Printed> {
+    let reader = input::RangeReader { file, position: 0 };
+    let decoded = match input::decoder(reader) {
+        Ok((decoded, _)) => decoded,
+        Err(e) => {
+            return Ok(context::Printed {
+                missed: (0..found.len()).collect(),
+                read_error: Some(e),
+                any_group,
+                ..Default::default()
+            });
+        }
+    };
+    let mut lines = std::io::BufReader::with_capacity(256 * 1024, decoded);
+    let offsets: Vec<u64> = found.iter().map(|f| f.offset).collect();
+    context::print(out, &mut lines, &offsets, around, prefix, any_group)
 }
 
 /// The extra sections of the man page.

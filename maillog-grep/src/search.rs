@@ -36,6 +36,9 @@ impl Input {
 #[derive(Debug, Default)]
 pub struct Searched {
     pub hits: Vec<Hit>,
+    /// The regular file as it was opened, for a second read (context
+    /// lines); `None` for standard input and streams.
+    pub file: Option<File>,
     pub errors: Vec<String>,
     pub overlong: Vec<u64>,
     pub compression: Option<Compression>,
@@ -131,6 +134,9 @@ pub fn search_all(
                 .errors
                 .push("internal error: a search job did not run".into()),
         }
+    }
+    for (result, file) in results.iter_mut().zip(open) {
+        result.file = file;
     }
     results
 }

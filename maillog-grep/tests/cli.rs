@@ -542,3 +542,106 @@ fn a_big_file_in_parts_gives_the_same_events_and_line_numbers() {
         }
     }
 }
+
+/// `-A`, `-B`, `-C` print what GNU grep prints for the same lines: the
+/// same context lines, `-` and `:` separators and `--` between groups, also
+/// across files.  Compressed files give the same lines.
+#[test]
+fn context_lines_as_grep_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.log");
+    let b = dir.path().join("b.log");
+    fs::copy(fixture("logs/sample-maillog-bsd.log"), &a).unwrap();
+    fs::copy(fixture("logs/variants.log"), &b).unwrap();
+    // The event lines, as patterns for grep.
+    let events = cmd()
+        .args(["--year", "2025", "-h"])
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    let patterns = dir.path().join("patterns");
+    fs::write(&patterns, &events.stdout).unwrap();
+    assert!(events.stdout.len() > 1000);
+    for opts in [
+        &["-n", "-B2", "-A1"][..],
+        &["-C3"],
+        &["-h", "-n", "-A2"],
+        &["-B1"],
+    ] {
+        let ours = cmd()
+            .args(["--year", "2025"])
+            .args(opts)
+            .args([&a, &b])
+            .output()
+            .unwrap();
+        assert_eq!(ours.status.code(), Some(0));
+        assert_eq!(String::from_utf8_lossy(&ours.stderr), "");
+        let grep = std::process::Command::new("grep")
+            .args(opts)
+            .args(["-x", "-F", "-f"])
+            .arg(&patterns)
+            .args([&a, &b])
+            .output()
+            .unwrap();
+        assert!(
+            grep.stdout.windows(3).any(|w| w == b"\n--"),
+            "groups in {opts:?}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&grep.stdout),
+            "{opts:?}"
+        );
+    }
+    let plain = cmd()
+        .args(["--year", "2025", "-h", "-n", "-C2"])
+        .arg(&b)
+        .output()
+        .unwrap();
+    for program in ["gzip", "zstd"] {
+        if !have(program) {
+            continue;
+        }
+        let archive = compress(program, &b);
+        let out = cmd()
+            .args(["--year", "2025", "-h", "-n", "-C2"])
+            .arg(&archive)
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, plain.stdout, "{program}");
+    }
+    // Counts, names and JSON are not changed by context options.
+    for opts in [&["-c"][..], &["-l"], &["--format", "json"], &["--summary"]] {
+        let run = |context: &[&str]| {
+            cmd()
+                .args(["--year", "2025"])
+                .args(opts)
+                .args(context)
+                .args([&a, &b])
+                .output()
+                .unwrap()
+        };
+        let (with, without) = (run(&["-C5"]), run(&[]));
+        assert_eq!(with.stdout, without.stdout, "{opts:?}");
+        assert_eq!(with.status.code(), Some(0), "{opts:?}");
+    }
+}
+
+/// Standard input is read once: its events are printed without context,
+/// and stderr says so; that is not an error.
+#[test]
+fn context_on_standard_input_prints_the_events_and_says_why() {
+    let input = log(&[NOISE, NTPD_STEP, NOISE, DOVECOT_FATAL, NOISE]);
+    let out = cmd()
+        .args(["-C1", "-"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        log(&[NTPD_STEP, DOVECOT_FATAL])
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without the lines around them"), "{stderr}");
+}
