@@ -40,7 +40,7 @@ fn check_scans(data: &[u8], matcher: &Matcher) {
         // drops them when they follow no event.
         let extra: Vec<&scan::Hit> = second.hits.iter().take_while(|h| !all.contains(&h.offset)).collect();
         for hit in &extra {
-            assert!(hit.line.windows(17).any(|w| w == b"message repeated "), "only repeat lines are extra");
+            assert!(hit.line.windows(event::REPEAT_MARKER.len()).any(|w| w == event::REPEAT_MARKER), "only repeat lines are extra");
         }
         parts.retain(|o| extra.iter().all(|h| h.offset != *o));
         assert_eq!(parts, all, "parts see each line once");

@@ -116,8 +116,9 @@ pub type Probe = [(u8, u8); 3];
 ///   a space ("time reset -0.5", "stepped by -2", "(offset -1.5s)").
 ///
 /// Probes of three bytes, two of them fixed, are rare in mail logs and are
-/// checked at memory speed (see `probe`); the `backward_lines_hold_a_probe`
-/// test keeps this list and `classify` in step.
+/// checked at memory speed (see `probe`); the test
+/// `event_lines_hold_an_anchor_and_backward_lines_a_probe` keeps this list
+/// and `classify` in step.
 pub const BACKWARD_PROBES: [Probe; 2] = [
     [(b'k', b'k'), (b'w', b'w'), (b'a', b'a')],
     [(b' ', b' '), (b'-', b'-'), (b'.', b'9')],
@@ -370,13 +371,16 @@ fn kernel(msg: &[u8]) -> Option<Event> {
     None
 }
 
+/// What every repeat line says, syslogd's and rsyslog's: the scanner keeps
+/// the lines holding it that follow a hit, and `repeat` reads them.
+pub const REPEAT_MARKER: &[u8] = b"message repeated ";
+
 /// `last message repeated N times` (syslogd) or `message repeated N times:
 /// [text]` (rsyslog): how many more, and the repeated text when given.
 pub fn repeat<'a>(record: &Record<'a>) -> Option<(u64, Option<&'a [u8]>)> {
     let msg = record.message.trim_ascii_start();
-    let rest = msg
-        .strip_prefix(b"last message repeated ")
-        .or_else(|| msg.strip_prefix(b"message repeated "))?;
+    let msg = msg.strip_prefix(b"last ").unwrap_or(msg);
+    let rest = msg.strip_prefix(REPEAT_MARKER)?;
     let end = rest.iter().position(|b| !b.is_ascii_digit())?;
     let count: u64 = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
     let after = rest[end..].strip_prefix(b" times")?;

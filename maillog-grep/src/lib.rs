@@ -366,13 +366,17 @@ fn write_results(
             name: with_name.then(|| format!("{pre}{name}{post}")),
             line_number: cli.line_number,
         };
-        let mut alone: Vec<&Found> = found.clone();
+        // The events printed one by one: all of them, unless context lines
+        // printed them (then only those it could not place).
+        let missed: Vec<&Found>;
+        let mut alone: &[&Found] = found;
         if cli.format == Format::Text && !around.is_none() && !found.is_empty() {
             match &files[index] {
                 Some(file) => {
                     let printed = print_with_context(out, file, found, around, &prefix, any_group)?;
                     any_group = printed.any_group;
-                    alone = printed.missed.iter().map(|&i| found[i]).collect();
+                    missed = printed.missed.iter().map(|&i| found[i]).collect();
+                    alone = &missed;
                     if let Some(e) = printed.read_error {
                         writeln!(
                             env.stderr,
@@ -470,7 +474,6 @@ fn print_with_context(
                 missed: (0..found.len()).collect(),
                 read_error: Some(e),
                 any_group,
-                ..Default::default()
             });
         }
     };

@@ -15,7 +15,7 @@ use std::io::{self, Read};
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-use crate::probe;
+use crate::{event, probe};
 
 /// The first buffer size; it grows only for lines longer than this.
 const INITIAL_BUFFER: usize = 2 * 1024 * 1024;
@@ -253,7 +253,7 @@ pub fn search_slice(
     }
 }
 
-/// The lines one `search` keeps, numbered when counting.
+/// The lines one `search_slice` keeps, numbered when counting.
 struct Kept<'r, 'o> {
     region: &'r [u8],
     base: u64,
@@ -287,7 +287,7 @@ impl Kept<'_, '_> {
         while pos < self.region.len() {
             let end =
                 memchr::memchr(b'\n', &self.region[pos..]).map_or(self.region.len(), |i| pos + i);
-            if memchr::memmem::find(&self.region[pos..end], b"message repeated ").is_none() {
+            if memchr::memmem::find(&self.region[pos..end], event::REPEAT_MARKER).is_none() {
                 break;
             }
             self.keep(pos, end);
