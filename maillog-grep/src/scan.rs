@@ -316,6 +316,27 @@ mod tests {
             .collect()
     }
 
+    /// Scans `text` as two parts cut at `cut`, as `search` does: the first
+    /// stops at `cut`, the second starts one byte early and skips the rest
+    /// of the first part's last line.
+    fn scan_in_two(text: &[u8], m: &Matcher, count_lines: bool, cut: u64) -> (Scanned, Scanned) {
+        let first = Range {
+            base: 0,
+            skip_first_line: false,
+            stop: Some(cut),
+        };
+        let from = cut - 1;
+        let second = Range {
+            base: from,
+            skip_first_line: true,
+            stop: None,
+        };
+        (
+            scan(&mut &text[..], m, count_lines, first).unwrap(),
+            scan(&mut &text[from as usize..], m, count_lines, second).unwrap(),
+        )
+    }
+
     #[test]
     fn finds_lines_with_offsets_and_numbers() {
         let text = b"a\nhay needle hay\nb\npin\nneedle pin needle\nlast needle";
@@ -372,29 +393,7 @@ mod tests {
         }
         let m = Matcher::new(&["needle"]);
         for cut in [1u64, 7, 8, 9, 100_000, 200_003] {
-            let first = scan(
-                &mut &text[..],
-                &m,
-                false,
-                Range {
-                    base: 0,
-                    skip_first_line: false,
-                    stop: Some(cut),
-                },
-            )
-            .unwrap();
-            let from = cut - 1;
-            let second = scan(
-                &mut &text[from as usize..],
-                &m,
-                false,
-                Range {
-                    base: from,
-                    skip_first_line: true,
-                    stop: None,
-                },
-            )
-            .unwrap();
+            let (first, second) = scan_in_two(&text, &m, false, cut);
             let all: Vec<u64> = first
                 .hits
                 .iter()
@@ -428,15 +427,8 @@ mod tests {
         assert_eq!(whole.hits[3].number, Some(6));
         let offsets: Vec<u64> = whole.hits.iter().map(|h| h.offset).collect();
         for cut in 1..text.len() as u64 {
-            let range = |base, skip_first_line, stop| Range {
-                base,
-                skip_first_line,
-                stop,
-            };
-            let first = scan(&mut &text[..], &m, false, range(0, false, Some(cut))).unwrap();
+            let (first, second) = scan_in_two(&text, &m, false, cut);
             let from = cut - 1;
-            let rest = &text[from as usize..];
-            let second = scan(&mut &rest[..], &m, false, range(from, true, None)).unwrap();
             let mut parts: Vec<u64> = first
                 .hits
                 .iter()
@@ -484,15 +476,7 @@ mod tests {
             (MAX_LINE + 500) as u64,
             (MAX_LINE + 1012) as u64,
         ] {
-            let range = |base, skip_first_line, stop| Range {
-                base,
-                skip_first_line,
-                stop,
-            };
-            let first = scan(&mut &text[..], &m, true, range(0, false, Some(cut))).unwrap();
-            let from = cut - 1;
-            let rest = &text[from as usize..];
-            let second = scan(&mut &rest[..], &m, true, range(from, true, None)).unwrap();
+            let (first, second) = scan_in_two(&text, &m, true, cut);
             let parts: Vec<u64> = first
                 .hits
                 .iter()
