@@ -204,7 +204,7 @@ fn bad_replies_are_never_ok_and_say_why() {
             .collect();
         assert!(reasons.contains(&reason), "{reason}: {reasons:?}");
         assert!(
-            elapsed < Duration::from_millis(2600),
+            elapsed < Duration::from_millis(3500),
             "{reason}: took {elapsed:?}"
         );
         assert_eq!(run(&r, &["-q"]).0, 3, "{reason} with -q");
@@ -227,7 +227,7 @@ fn kiss_codes_are_reported_and_stop_the_queries() {
             1,
             "{code}: asked again after the kiss"
         );
-        assert!(elapsed < Duration::from_millis(1000), "{code}: {elapsed:?}");
+        assert!(elapsed < Duration::from_millis(1500), "{code}: {elapsed:?}");
     }
 }
 
@@ -272,7 +272,7 @@ fn a_silent_server_is_critical_within_the_timeout() {
         json["message"].as_str().unwrap().starts_with("No response"),
         "{json}"
     );
-    assert!(elapsed < Duration::from_millis(2600), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(3500), "{elapsed:?}");
     assert!(
         elapsed >= Duration::from_millis(1900),
         "gave up early: {elapsed:?}"
@@ -357,7 +357,7 @@ fn a_flood_of_bad_replies_does_not_hide_the_good_one() {
         "the report stays bounded"
     );
     assert!(json["servers"][0]["rejected_more"].as_u64().unwrap() > 0);
-    assert!(elapsed < Duration::from_millis(2600), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(3500), "{elapsed:?}");
 }
 
 #[test]
@@ -369,7 +369,7 @@ fn a_reply_from_another_port_is_not_taken() {
         json["message"].as_str().unwrap().starts_with("No response"),
         "{json}"
     );
-    assert!(elapsed < Duration::from_millis(2600), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(3500), "{elapsed:?}");
 }
 
 #[test]
@@ -404,7 +404,7 @@ fn a_server_slower_than_the_timeout_is_critical_on_time() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(
-        elapsed < Duration::from_millis(1600),
+        elapsed < Duration::from_millis(2500),
         "took {elapsed:?} with -t 1"
     );
 }
