@@ -118,7 +118,36 @@ pub fn scan(
     count_lines: bool,
     range: Range,
 ) -> Result<Scanned, (io::Error, Scanned)> {
+    let mut hits = Vec::new();
+    let mut collect = |found: Vec<Hit>| {
+        hits.extend(found);
+        true
+    };
+    let with_hits = |mut scanned: Scanned, hits: Vec<Hit>| {
+        scanned.hits = hits;
+        scanned
+    };
+    match scan_with(reader, matcher, count_lines, range, &mut collect) {
+        Ok(scanned) => Ok(with_hits(scanned, hits)),
+        Err((e, scanned)) => Err((e, with_hits(scanned, hits))),
+    }
+}
+
+/// Scans a stream, handing its hits to `deliver` one buffer at a time, so
+/// memory stays flat however many lines match.  The `Scanned` returned
+/// holds no hits.  When `deliver` returns false (nobody wants more), the
+/// scan stops there.
+pub fn scan_with(
+    reader: &mut dyn Read,
+    matcher: &Matcher,
+    count_lines: bool,
+    range: Range,
+    deliver: &mut dyn FnMut(Vec<Hit>) -> bool,
+) -> Result<Scanned, (io::Error, Scanned)> {
     let mut out = Scanned::default();
+    // Hands over what the last slice found; false when the scan must stop.
+    let mut hand_over =
+        |out: &mut Scanned| out.hits.is_empty() || deliver(std::mem::take(&mut out.hits));
     let mut buf = vec![0u8; INITIAL_BUFFER];
     let mut filled = 0usize;
     let mut base = range.base;
@@ -195,6 +224,9 @@ pub fn scan(
             };
         }
         search_slice(&buf[..end], start, base, matcher, count_lines, &mut out);
+        if !hand_over(&mut out) {
+            return Ok(out);
+        }
         let finished_part = range.stop.is_some_and(|stop| base + (end as u64) >= stop);
         if (eof && end >= filled) || finished_part {
             return finish(out, failure);
@@ -207,6 +239,9 @@ pub fn scan(
             }
             out.overlong.push(base);
             search_slice(&buf[..filled], 0, base, matcher, count_lines, &mut out);
+            if !hand_over(&mut out) {
+                return Ok(out);
+            }
             skipping_overlong = true;
             base += filled as u64;
             filled = 0;

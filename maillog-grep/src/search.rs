@@ -1,12 +1,18 @@
 //! Running the scans: one job per file (a decoder is sequential), and a big
-//! plain file cut into parts so every core searches it.  Results come back
-//! in input order, whatever order the threads finish in.
+//! plain file cut into parts so every core searches it.  The hits reach the
+//! caller's [`Sink`] in input order, a buffer at a time, while the threads
+//! search on: memory stays flat however many lines match, and only a few
+//! files are open at once (a log server's directory may hold thousands).
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use anyhow::Result;
 
 use crate::input::{self, Compression, RangeReader};
 use crate::scan::{self, Hit, Matcher, Range, Scanned};
@@ -15,6 +21,14 @@ use crate::scan::{self, Hit, Matcher, Range, Scanned};
 const SPLIT_AT: u64 = 32 * 1024 * 1024;
 /// The size of one part of a big plain file.
 const PART_SIZE: u64 = 8 * 1024 * 1024;
+/// How many inputs past the one being delivered may be open and searched.
+const LOOKAHEAD: usize = 16;
+/// How many buffers of hits a job may hand over before the sink takes them.
+const CHUNKS_IN_FLIGHT: usize = 2;
+/// How many jobs per thread may run ahead of the one the sink reads: a
+/// mapped part hands all its hits over at once, so this is what bounds the
+/// memory held for a sink slower than the search.
+const JOBS_AHEAD_PER_THREAD: usize = 2;
 
 /// One input as the user named it.
 #[derive(Clone, Debug)]
@@ -32,152 +46,368 @@ impl Input {
     }
 }
 
-/// What searching one input gave.
+/// What searching one input gave, besides its hits.
 #[derive(Debug, Default)]
 pub struct Searched {
-    pub hits: Vec<Hit>,
     /// The regular file as it was opened, for a second read (context
     /// lines); `None` for standard input and streams.
-    pub file: Option<File>,
+    pub file: Option<Arc<File>>,
     pub errors: Vec<String>,
     pub overlong: Vec<u64>,
-    pub compression: Option<Compression>,
 }
 
-/// What one job gives: its hits, or an error with the hits found before it.
-type JobResult = Result<Scanned, (String, Scanned)>;
+/// Whether the sink wants the search to go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    Stop,
+}
 
-enum Job {
+/// Receives what the search finds, in input order: the hits of input 0, a
+/// buffer at a time and in file order, then `finished(0, ..)`, then input 1.
+pub trait Sink {
+    fn hits(&mut self, input: usize, hits: Vec<Hit>) -> Result<Next>;
+    fn finished(&mut self, input: usize, searched: Searched) -> Result<Next>;
+}
+
+/// What a job sends to the sink's thread.
+enum Message {
+    Hits(Vec<Hit>),
+    /// The job's end: lines counted, overlong lines, and its error.
+    Done(Scanned, Option<String>),
+}
+
+/// Which bytes of its file a job searches.
+#[derive(Clone, Copy)]
+enum Extent {
     /// The whole input through its decoder.
-    Whole { input: usize },
+    Whole,
     /// Part `[start, stop)` of a plain file.
-    Part { input: usize, start: u64, stop: u64 },
+    Part { start: u64, stop: u64 },
 }
 
-/// Searches every input; `stdin`, FIFOs and devices are read on the calling
-/// thread, in order.  Each file is opened once: a file removed while it is
-/// searched is still read to its end.
+struct Job {
+    /// Position in the order in which the sink reads the jobs.
+    seq: usize,
+    file: Arc<File>,
+    extent: Extent,
+    sender: SyncSender<Message>,
+}
+
+/// How one input is read, as the planner decided.
+enum Plan {
+    /// Searched by jobs on the worker threads; their messages, in order.
+    Jobs {
+        file: Arc<File>,
+        parts: bool,
+        receivers: Vec<Receiver<Message>>,
+    },
+    /// Standard input, a FIFO or a device: read once, on the sink's thread.
+    Stream,
+    /// Could not be opened.
+    Failed(String),
+}
+
+/// The schedule the worker threads and the sink's thread share.
+struct Schedule {
+    /// Inputs before this one are planned.
+    next_to_plan: usize,
+    /// Inputs before this one are delivered to the sink.
+    delivered: usize,
+    /// Planned jobs not yet taken, in input and part order.
+    queue: VecDeque<Job>,
+    /// The `seq` of the next job planned.
+    next_seq: usize,
+    /// Jobs the sink has read to their end.
+    jobs_done: usize,
+    plans: Vec<Option<Plan>>,
+    stop: bool,
+}
+
+struct Shared<'a> {
+    inputs: &'a [Input],
+    jobs_ahead: usize,
+    schedule: Mutex<Schedule>,
+    /// Signalled when a plan is made, an input delivered, or the search stops.
+    changed: Condvar,
+    stopping: AtomicBool,
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> MutexGuard<'_, Schedule> {
+        self.schedule.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'g>(&self, guard: MutexGuard<'g, Schedule>) -> MutexGuard<'g, Schedule> {
+        self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Plans the next input, if it is within the lookahead.  Planning in
+    /// order, under the lock, keeps the queue in input order: the earliest
+    /// unfinished job is then always running, so the sink never waits on a
+    /// job that no thread will take.
+    fn plan_next(&self, schedule: &mut Schedule) -> bool {
+        let index = schedule.next_to_plan;
+        if index >= self.inputs.len() || index >= schedule.delivered + LOOKAHEAD {
+            return false;
+        }
+        schedule.next_to_plan += 1;
+        let plan = match &self.inputs[index] {
+            Input::Stdin => Plan::Stream,
+            Input::File(path) => plan_file(path, schedule),
+        };
+        schedule.plans[index] = Some(plan);
+        self.changed.notify_all();
+        true
+    }
+
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        let mut schedule = self.lock();
+        schedule.stop = true;
+        schedule.queue.clear();
+        schedule.plans.clear();
+        self.changed.notify_all();
+    }
+}
+
+/// Searches every input and hands what it finds to `sink`, in input order.
+/// Standard input, FIFOs and devices are read on the calling thread, at
+/// their turn.  Each file is opened once: a file removed while it is
+/// searched is still read to its end.  An error of the sink ends the search.
 pub fn search_all(
     inputs: &[Input],
     matcher: &Matcher,
     count_lines: bool,
     threads: usize,
     stdin: &mut dyn Read,
-) -> Vec<Searched> {
-    let mut results: Vec<Searched> = inputs.iter().map(|_| Searched::default()).collect();
-    let mut open: Vec<Option<File>> = inputs.iter().map(|_| None).collect();
-    let mut jobs = Vec::new();
-    for (index, input) in inputs.iter().enumerate() {
-        match input {
-            Input::Stdin => {
-                results[index] = search_reader(stdin, matcher, count_lines);
-            }
-            Input::File(path) => match plan(index, path, &mut jobs, &mut results[index]) {
-                Some(Opened::Regular(file)) => open[index] = Some(file),
-                Some(Opened::Stream(mut file)) => {
-                    results[index] = search_reader(&mut file, matcher, count_lines)
-                }
-                None => {}
-            },
-        }
-    }
-    let outputs: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let workers = threads.clamp(1, jobs.len().max(1));
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    let shared = Shared {
+        inputs,
+        jobs_ahead: threads.max(1) * JOBS_AHEAD_PER_THREAD,
+        schedule: Mutex::new(Schedule {
+            next_to_plan: 0,
+            delivered: 0,
+            queue: VecDeque::new(),
+            next_seq: 0,
+            jobs_done: 0,
+            plans: inputs.iter().map(|_| None).collect(),
+            stop: false,
+        }),
+        changed: Condvar::new(),
+        stopping: AtomicBool::new(false),
+    };
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    let result = run_job(job, &open, matcher, count_lines);
-                    *outputs[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                }
-            });
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| work(&shared, matcher, count_lines));
         }
-    });
-    // Jobs are in input order and, within a file, in part order.  A part
-    // numbers its lines from its own start: the lines of the parts before
-    // it are added here.  After a part that failed, that count is unknown,
-    // and so are the line numbers (better none than wrong ones).
-    let mut lines_before = Some(0);
-    let mut previous_input = None;
-    for (job, output) in jobs.iter().zip(outputs) {
-        let (index, is_part) = match job {
-            Job::Whole { input } => (*input, false),
-            Job::Part { input, .. } => (*input, true),
-        };
-        if previous_input != Some(index) {
-            lines_before = Some(0);
-            previous_input = Some(index);
+        let result = deliver_all(&shared, matcher, count_lines, stdin, sink);
+        // Whatever happened, let the workers go (they may be waiting).
+        shared.stop();
+        result
+    })
+}
+
+/// A worker thread: takes the next job, or plans the next input, or waits.
+fn work(shared: &Shared<'_>, matcher: &Matcher, count_lines: bool) {
+    let mut schedule = shared.lock();
+    loop {
+        if schedule.stop {
+            return;
         }
-        let result = &mut results[index];
-        let mut renumber = |mut scanned: Scanned, complete: bool| {
-            if is_part {
-                for hit in &mut scanned.hits {
-                    hit.number = hit.number.zip(lines_before).map(|(n, before)| n + before);
-                }
-                lines_before = lines_before.filter(|_| complete).map(|n| n + scanned.lines);
+        let may_run = schedule
+            .queue
+            .front()
+            .is_some_and(|job| job.seq < schedule.jobs_done + shared.jobs_ahead);
+        if may_run && let Some(job) = schedule.queue.pop_front() {
+            drop(schedule);
+            run_job(job, matcher, count_lines, &shared.stopping);
+            schedule = shared.lock();
+        } else if !shared.plan_next(&mut schedule) {
+            if schedule.queue.is_empty() && schedule.next_to_plan >= shared.inputs.len() {
+                return;
             }
-            scanned
-        };
-        match output.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(Ok(scanned)) => absorb(result, renumber(scanned, true)),
-            Some(Err((error, partial))) => {
-                absorb(result, renumber(partial, false));
-                // Parts of one file fail alike: say it once.
-                if !result.errors.contains(&error) {
-                    result.errors.push(error);
-                }
-            }
-            None => result
-                .errors
-                .push("internal error: a search job did not run".into()),
+            schedule = shared.wait(schedule);
         }
     }
-    for (result, file) in results.iter_mut().zip(open) {
-        result.file = file;
+}
+
+/// The sink's side: each input in turn, its jobs' messages in part order.
+fn deliver_all(
+    shared: &Shared<'_>,
+    matcher: &Matcher,
+    count_lines: bool,
+    stdin: &mut dyn Read,
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    for index in 0..shared.inputs.len() {
+        let plan = {
+            let mut schedule = shared.lock();
+            loop {
+                if let Some(plan) = schedule.plans.get_mut(index).and_then(Option::take) {
+                    break plan;
+                }
+                // Plan it here if no worker is free to (they may all be
+                // busy with earlier inputs' jobs).
+                if !shared.plan_next(&mut schedule) {
+                    schedule = shared.wait(schedule);
+                }
+            }
+        };
+        let mut searched = Searched::default();
+        let next = match plan {
+            Plan::Failed(error) => {
+                searched.errors.push(error);
+                Next::Continue
+            }
+            Plan::Stream => {
+                let read = match &shared.inputs[index] {
+                    Input::Stdin => read_stream(stdin, index, matcher, count_lines, sink),
+                    Input::File(path) => match File::open(path) {
+                        Ok(mut file) => read_stream(&mut file, index, matcher, count_lines, sink),
+                        Err(e) => Ok((Next::Continue, Scanned::default(), Some(e.to_string()))),
+                    },
+                };
+                let (next, scanned, error) = read?;
+                searched.overlong = scanned.overlong;
+                searched.errors.extend(error);
+                next
+            }
+            Plan::Jobs {
+                file,
+                parts,
+                receivers,
+            } => {
+                searched.file = Some(file);
+                receive_jobs(shared, receivers, parts, index, &mut searched, sink)?
+            }
+        };
+        if next == Next::Stop {
+            return Ok(());
+        }
+        // The file is closed here once its jobs are done (the sink may keep it).
+        if sink.finished(index, searched)? == Next::Stop {
+            return Ok(());
+        }
+        shared.lock().delivered = index + 1;
+        shared.changed.notify_all();
     }
-    results
+    Ok(())
 }
 
-/// An input file, opened.
-enum Opened {
-    /// A regular file: searched by jobs, in parts when big and plain.
-    Regular(File),
-    /// A FIFO or a device: read once, in order.
-    Stream(File),
-}
-
-fn absorb(result: &mut Searched, scanned: Scanned) {
-    result.hits.extend(scanned.hits);
-    result.overlong.extend(scanned.overlong);
-}
-
-fn plan(
+/// Reads the messages of one input's jobs, in order, into the sink.
+fn receive_jobs(
+    shared: &Shared<'_>,
+    receivers: Vec<Receiver<Message>>,
+    parts: bool,
     index: usize,
-    path: &PathBuf,
-    jobs: &mut Vec<Job>,
-    result: &mut Searched,
-) -> Option<Opened> {
+    searched: &mut Searched,
+    sink: &mut dyn Sink,
+) -> Result<Next> {
+    // A part numbers its lines from its own start: the lines of the parts
+    // before it are added here.  After a part that failed, that count is
+    // unknown, and so are the line numbers (better none than wrong ones).
+    let mut lines_before = Some(0);
+    for receiver in receivers {
+        loop {
+            match receiver.recv() {
+                Ok(Message::Hits(mut hits)) => {
+                    if parts {
+                        for hit in &mut hits {
+                            hit.number = hit.number.zip(lines_before).map(|(n, before)| n + before);
+                        }
+                    }
+                    if sink.hits(index, hits)? == Next::Stop {
+                        return Ok(Next::Stop);
+                    }
+                }
+                Ok(Message::Done(scanned, error)) => {
+                    let complete = error.is_none();
+                    lines_before = lines_before.filter(|_| complete).map(|n| n + scanned.lines);
+                    searched.overlong.extend(scanned.overlong);
+                    // Parts of one file fail alike: say it once.
+                    if let Some(error) = error
+                        && !searched.errors.contains(&error)
+                    {
+                        searched.errors.push(error);
+                    }
+                    break;
+                }
+                Err(_) => {
+                    searched
+                        .errors
+                        .push("internal error: a search job did not finish".into());
+                    lines_before = None;
+                    break;
+                }
+            }
+        }
+        shared.lock().jobs_done += 1;
+        shared.changed.notify_all();
+    }
+    Ok(Next::Continue)
+}
+
+/// Reads a stream through its decoder on this thread, into the sink.
+fn read_stream(
+    reader: &mut dyn Read,
+    index: usize,
+    matcher: &Matcher,
+    count_lines: bool,
+    sink: &mut dyn Sink,
+) -> Result<(Next, Scanned, Option<String>)> {
+    let (mut decoded, _) = match input::decoder(reader) {
+        Ok(x) => x,
+        Err(e) => return Ok((Next::Continue, Scanned::default(), Some(e.to_string()))),
+    };
+    let mut next = Next::Continue;
+    let mut failure = None;
+    let mut deliver = |hits: Vec<Hit>| match sink.hits(index, hits) {
+        Ok(Next::Continue) => true,
+        Ok(Next::Stop) => {
+            next = Next::Stop;
+            false
+        }
+        Err(e) => {
+            failure = Some(e);
+            false
+        }
+    };
+    let result = scan::scan_with(
+        &mut decoded,
+        matcher,
+        count_lines,
+        Range::WHOLE,
+        &mut deliver,
+    );
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(match result {
+        Ok(scanned) => (next, scanned, None),
+        Err((e, scanned)) => (next, scanned, Some(describe(e))),
+    })
+}
+
+/// Opens one input file and queues its jobs.
+fn plan_file(path: &Path, schedule: &mut Schedule) -> Plan {
     use std::os::unix::fs::FileExt;
+    // A FIFO is not opened here: opening one waits for a writer.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Plan::Failed("is a directory".into()),
+        Ok(meta) if !meta.file_type().is_file() => return Plan::Stream,
+        Ok(_) => {}
+        Err(e) => return Plan::Failed(e.to_string()),
+    }
     let opened = File::open(path).and_then(|f| {
         let meta = f.metadata()?;
-        if meta.is_dir() {
-            return Err(std::io::Error::other("is a directory"));
-        }
         Ok((f, meta))
     });
     let (file, meta) = match opened {
         Ok(x) => x,
-        Err(e) => {
-            result.errors.push(e.to_string());
-            return None;
-        }
+        Err(e) => return Plan::Failed(e.to_string()),
     };
-    if !meta.file_type().is_file() {
-        return Some(Opened::Stream(file));
-    }
     // Positioned reads: the file's offset stays at 0 for the jobs.
     let mut head = [0u8; 6];
     let mut read = 0;
@@ -186,54 +416,80 @@ fn plan(
             Ok(0) => break,
             Ok(n) => read += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                result.errors.push(e.to_string());
-                return None;
-            }
+            Err(e) => return Plan::Failed(e.to_string()),
         }
     }
-    let (size, compression) = (meta.len(), Compression::detect(&head[..read]));
-    result.compression = Some(compression);
-    if compression == Compression::Plain && size >= SPLIT_AT {
+    let file = Arc::new(file);
+    let size = meta.len();
+    let mut extents = Vec::new();
+    let parts = Compression::detect(&head[..read]) == Compression::Plain && size >= SPLIT_AT;
+    if parts {
         // Small parts: each is mapped on its own, so this bounds the memory
         // a thread holds, and keeps every core busy to the end.  On one
         // thread too: a map costs less than copying the file into a buffer.
         let mut start = 0;
         while start < size {
             let stop = (start + PART_SIZE).min(size);
-            jobs.push(Job::Part {
-                input: index,
-                start,
-                stop,
-            });
+            extents.push(Extent::Part { start, stop });
             start = stop;
         }
     } else {
-        jobs.push(Job::Whole { input: index });
+        extents.push(Extent::Whole);
     }
-    Some(Opened::Regular(file))
+    let mut receivers = Vec::new();
+    for extent in extents {
+        let (sender, receiver) = sync_channel(CHUNKS_IN_FLIGHT);
+        schedule.queue.push_back(Job {
+            seq: schedule.next_seq,
+            file: Arc::clone(&file),
+            extent,
+            sender,
+        });
+        receivers.push(receiver);
+        schedule.next_seq += 1;
+    }
+    Plan::Jobs {
+        file,
+        parts,
+        receivers,
+    }
 }
 
-fn run_job(job: &Job, open: &[Option<File>], matcher: &Matcher, count_lines: bool) -> JobResult {
-    let (index, part) = match job {
-        Job::Whole { input } => (*input, None),
-        Job::Part { input, start, stop } => (*input, Some((*start, *stop))),
+/// Runs one job, sending its hits as they are found, then its end.
+fn run_job(job: Job, matcher: &Matcher, count_lines: bool, stopping: &AtomicBool) {
+    let sender = &job.sender;
+    // False once the sink's thread has stopped listening: stop searching.
+    let mut deliver = |hits: Vec<Hit>| {
+        !stopping.load(Ordering::Relaxed) && sender.send(Message::Hits(hits)).is_ok()
     };
-    let Some(file) = open[index].as_ref() else {
-        return Err((
-            "internal error: a job for a file that is not open".into(),
-            Scanned::default(),
-        ));
-    };
-    match part {
-        Some((start, stop)) => {
+    let (scanned, error) =
+        match search_extent(&job.file, job.extent, matcher, count_lines, &mut deliver) {
+            Ok(scanned) => (scanned, None),
+            Err((error, scanned)) => (scanned, Some(error)),
+        };
+    let _ = sender.send(Message::Done(scanned, error));
+}
+
+fn search_extent(
+    file: &File,
+    extent: Extent,
+    matcher: &Matcher,
+    count_lines: bool,
+    deliver: &mut dyn FnMut(Vec<Hit>) -> bool,
+) -> Result<Scanned, (String, Scanned)> {
+    match extent {
+        Extent::Part { start, stop } => {
             let size = file
                 .metadata()
                 .map_err(|e| (e.to_string(), Scanned::default()))?
                 .len();
-            if let Some(found) =
+            if let Some(mut found) =
                 crate::mapped::search_part(file, size, start, stop, matcher, count_lines)
             {
+                let hits = std::mem::take(&mut found.hits);
+                if !hits.is_empty() {
+                    deliver(hits);
+                }
                 return Ok(found);
             }
             // Start one byte early: if it is a newline, the part begins with
@@ -248,36 +504,18 @@ fn run_job(job: &Job, open: &[Option<File>], matcher: &Matcher, count_lines: boo
                 skip_first_line: start > 0,
                 stop: Some(stop),
             };
-            scan::scan(&mut reader, matcher, count_lines, range)
+            scan::scan_with(&mut reader, matcher, count_lines, range, deliver)
                 .map_err(|(e, s)| (e.to_string(), s))
         }
-        None => {
+        Extent::Whole => {
             // Positioned reads from 0, whatever the shared offset is.
             let reader = RangeReader { file, position: 0 };
             let (mut reader, _) =
                 input::decoder(reader).map_err(|e| (e.to_string(), Scanned::default()))?;
-            scan::scan(&mut reader, matcher, count_lines, Range::WHOLE)
+            scan::scan_with(&mut reader, matcher, count_lines, Range::WHOLE, deliver)
                 .map_err(|(e, s)| (describe(e), s))
         }
     }
-}
-
-fn search_reader(reader: &mut dyn Read, matcher: &Matcher, count_lines: bool) -> Searched {
-    let mut result = Searched::default();
-    match input::decoder(reader) {
-        Err(e) => result.errors.push(e.to_string()),
-        Ok((mut decoded, compression)) => {
-            result.compression = Some(compression);
-            match scan::scan(&mut decoded, matcher, count_lines, Range::WHOLE) {
-                Ok(s) => absorb(&mut result, s),
-                Err((e, partial)) => {
-                    absorb(&mut result, partial);
-                    result.errors.push(describe(e));
-                }
-            }
-        }
-    }
-    result
 }
 
 /// Decoders report a truncated archive as an unexpected end of file.

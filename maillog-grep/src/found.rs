@@ -1,0 +1,110 @@
+//! One file's hits as events: classify each line, count repeats, and give
+//! year-less timestamps their year once the file's last event is known.
+
+use chrono::NaiveDateTime;
+
+use crate::event::{self, Event};
+use crate::record::{self, Stamp};
+use crate::scan::Hit;
+use crate::year::{self, Resolved};
+
+/// An event as found in a file.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// Index into the list of inputs.
+    pub file: usize,
+    pub line: Option<u64>,
+    /// Byte offset of the line in the (decoded) input.
+    pub offset: u64,
+    /// The line, when it is to be printed (empty otherwise).
+    pub text: Vec<u8>,
+    pub time: Option<Resolved>,
+    pub host: Option<String>,
+    pub program: Option<String>,
+    pub pid: Option<u32>,
+    pub event: Event,
+    /// 1, or N for a `last message repeated N times` line.
+    pub count: u64,
+    /// The timestamp as written, until `resolve_years` gives it its year.
+    pub stamp: Option<Stamp>,
+}
+
+/// Reads one file's hits, in file order, as events.  It remembers the last
+/// event, because syslogd's `last message repeated N times` repeats the
+/// line before it, which may have come in an earlier buffer.
+pub struct Classifier {
+    file: usize,
+    keep_text: bool,
+    /// End offset of the last event line, to know if a repeat line follows it.
+    last_event_end: Option<u64>,
+    /// The last event, with its program and pid.
+    previous: Option<(Event, Option<String>, Option<u32>)>,
+}
+
+impl Classifier {
+    /// `keep_text`: whether events keep their line (only printing needs it).
+    pub fn new(file: usize, keep_text: bool) -> Classifier {
+        Classifier {
+            file,
+            keep_text,
+            last_event_end: None,
+            previous: None,
+        }
+    }
+
+    /// The event on `hit`'s line, if it is one.  The hit is consumed: its
+    /// line becomes the event's text (when kept), never a copy.
+    pub fn event(&mut self, hit: Hit) -> Option<Found> {
+        let text = |b: &[u8]| Some(String::from_utf8_lossy(b).into_owned());
+        let record = record::parse(&hit.line);
+        let end = hit.offset + hit.line.len() as u64;
+        // What the line says, as (event, count, program, pid).
+        let said = if let Some((count, quoted)) = event::repeat(&record) {
+            match quoted {
+                // rsyslog names what it repeats: classify that text.
+                Some(quoted) => {
+                    let inner = record::parse_tagged(quoted);
+                    event::classify(&inner)
+                        .map(|event| (event, count, inner.program.and_then(text), inner.pid))
+                }
+                // syslogd's repeat: of the event right before it, if any.
+                None => self
+                    .previous
+                    .clone()
+                    .filter(|_| self.last_event_end.is_some_and(|e| e + 1 == hit.offset))
+                    .map(|(event, program, pid)| (event, count, program, pid)),
+            }
+        } else {
+            event::classify(&record)
+                .map(|event| (event, 1, record.program.and_then(text), record.pid))
+        };
+        let Some((event, count, program, pid)) = said else {
+            self.last_event_end = None;
+            return None;
+        };
+        self.last_event_end = Some(end);
+        self.previous = Some((event.clone(), program.clone(), pid));
+        Some(Found {
+            file: self.file,
+            line: hit.number,
+            offset: hit.offset,
+            host: record.host.and_then(text),
+            stamp: record.stamp,
+            text: if self.keep_text { hit.line } else { Vec::new() },
+            time: None,
+            program,
+            pid,
+            event,
+            count,
+        })
+    }
+}
+
+/// Gives every event of one file, in file order, its time.  `anchor` is
+/// the local time the file was last written (or the end of `--year`).
+pub fn resolve_years(found: &mut [Found], anchor: NaiveDateTime) {
+    let stamps: Vec<Option<Stamp>> = found.iter_mut().map(|f| f.stamp.take()).collect();
+    for (f, time) in found.iter_mut().zip(year::resolve(&stamps, anchor)) {
+        f.time = time;
+    }
+}
