@@ -83,7 +83,8 @@ pub struct Cli {
     #[arg(short = 'l', long = "files-with-matches")]
     pub files_with_matches: bool,
 
-    /// Print nothing; the exit status tells whether an event was found.
+    /// Print nothing; the exit status tells whether an event was found. Stops reading at the
+    /// first event.
     #[arg(short = 'q', long)]
     pub quiet: bool,
 

@@ -526,3 +526,104 @@ fn describe(e: std::io::Error) -> String {
         format!("damaged or unreadable ({e}); events before the damage were kept")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what the search delivers, in the order it comes.
+    #[derive(Default)]
+    struct Recorder {
+        /// (input, line number, offset) of each hit.
+        hits: Vec<(usize, Option<u64>, u64)>,
+        finished: Vec<usize>,
+        /// Stop after this many hits.
+        stop_after: Option<usize>,
+    }
+
+    impl Sink for Recorder {
+        fn hits(&mut self, input: usize, hits: Vec<Hit>) -> Result<Next> {
+            assert_eq!(self.finished.len(), input, "hits after their input ended");
+            self.hits
+                .extend(hits.iter().map(|h| (input, h.number, h.offset)));
+            let enough = self.stop_after.is_some_and(|n| self.hits.len() >= n);
+            Ok(if enough { Next::Stop } else { Next::Continue })
+        }
+
+        fn finished(&mut self, input: usize, searched: Searched) -> Result<Next> {
+            assert_eq!(self.finished.len(), input, "inputs out of order");
+            assert!(searched.errors.is_empty(), "{:?}", searched.errors);
+            self.finished.push(input);
+            Ok(Next::Continue)
+        }
+    }
+
+    /// `lines` lines of 100 bytes; every 7th holds the needle.
+    fn numbered(lines: u64) -> Vec<u8> {
+        let mut text = Vec::with_capacity(lines as usize * 100);
+        for n in 1..=lines {
+            let word = if n % 7 == 0 { "needle" } else { "hay..." };
+            text.extend_from_slice(format!("{n:>20} {word} {:>71}\n", "").as_bytes());
+        }
+        text
+    }
+
+    fn expected(input: usize, lines: u64) -> Vec<(usize, Option<u64>, u64)> {
+        (1..=lines)
+            .filter(|n| n % 7 == 0)
+            .map(|n| (input, Some(n), (n - 1) * 100))
+            .collect()
+    }
+
+    #[test]
+    fn delivers_every_input_in_order_with_its_line_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file big enough to be searched in parts, standard input, then
+        // more small files than are planned ahead.
+        let big_lines = (SPLIT_AT / 100) + 50_000;
+        let mut inputs = vec![Input::File(dir.path().join("big")), Input::Stdin];
+        std::fs::write(dir.path().join("big"), numbered(big_lines)).unwrap();
+        let small = LOOKAHEAD as u64 * 2;
+        for i in 1..=small {
+            let path = dir.path().join(format!("small{i}"));
+            std::fs::write(&path, numbered(i * 3)).unwrap();
+            inputs.push(Input::File(path));
+        }
+        let matcher = Matcher::new(&["needle"]);
+        let stdin = numbered(50);
+        for threads in [1, 2, 3] {
+            let mut sink = Recorder::default();
+            search_all(&inputs, &matcher, true, threads, &mut &stdin[..], &mut sink).unwrap();
+            let mut want = expected(0, big_lines);
+            want.extend(expected(1, 50));
+            for i in 1..=small {
+                want.extend(expected(i as usize + 1, i * 3));
+            }
+            assert_eq!(sink.hits, want, "{threads} threads");
+            assert_eq!(sink.finished, (0..inputs.len()).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_sink_that_stops_ends_the_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let big_lines = (SPLIT_AT / 100) * 2;
+        std::fs::write(dir.path().join("big"), numbered(big_lines)).unwrap();
+        let inputs = vec![
+            Input::File(dir.path().join("big")),
+            Input::Stdin,
+            Input::File(dir.path().join("big")),
+        ];
+        let matcher = Matcher::new(&["needle"]);
+        let mut sink = Recorder {
+            stop_after: Some(1),
+            ..Recorder::default()
+        };
+        let stdin = numbered(100);
+        search_all(&inputs, &matcher, false, 2, &mut &stdin[..], &mut sink).unwrap();
+        // The first buffer that had a hit was the last one delivered.
+        assert!(sink.hits.iter().all(|h| h.0 == 0));
+        assert!(sink.hits.len() < (big_lines / 7) as usize);
+        assert!(sink.finished.is_empty());
+    }
+}

@@ -645,3 +645,89 @@ fn context_on_standard_input_prints_the_events_and_says_why() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("without the lines around them"), "{stderr}");
 }
+
+#[test]
+fn more_files_than_the_open_file_limit() {
+    // A log server's directory may hold thousands of logs: only a few are
+    // open at once, so a low `ulimit -n` does not lose any of them.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        let lines = vec![DOVECOT_FATAL; i % 3 + 1];
+        fs::write(dir.path().join(format!("{i:03}.log")), log(&lines)).unwrap();
+    }
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 48 && exec "$0" -c "$1""#)
+        .arg(assert_cmd::cargo::cargo_bin!("maillog-grep"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+    let counts: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let expected: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                "{}:{}",
+                dir.path().join(format!("{i:03}.log")).display(),
+                i % 3 + 1
+            )
+        })
+        .collect();
+    assert_eq!(counts, expected);
+}
+
+#[test]
+fn quiet_stops_at_the_first_event_of_an_endless_stream() {
+    // grep -q's contract: it answers as soon as it knows.  The stream never
+    // ends, so waiting for its end would never answer (`timeout` makes
+    // that a failure, 124, rather than a hung test).
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"yes "$1" | timeout 60 "$0" -q -"#)
+        .arg(assert_cmd::cargo::cargo_bin!("maillog-grep"))
+        .arg(DOVECOT_FATAL)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn memory_stays_flat_when_every_line_is_an_event() {
+    // Lines and counts keep no event.  136 MB of nothing but events is
+    // searched under a 400 MiB address-space limit (most of it is malloc's
+    // per-thread arenas); keeping every event took over 500 MiB.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.log");
+    let events = 800_000;
+    fs::write(&path, log(&[DOVECOT_FATAL]).repeat(events)).unwrap();
+    for (how, script) in [
+        ("in parts", r#"ulimit -v 409600 && exec "$0" -j 2 -c "$1""#),
+        (
+            "whole, as a stream",
+            r#"ulimit -v 409600 && exec "$0" -j 2 -c - < "$1""#,
+        ),
+        (
+            "printing lines",
+            r#"ulimit -v 409600 && "$0" -j 2 "$1" | wc -l"#,
+        ),
+    ] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(assert_cmd::cargo::cargo_bin!("maillog-grep"))
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{how}: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.trim(), events.to_string(), "{how}: {stderr}");
+    }
+}
