@@ -23,8 +23,12 @@ const SPLIT_AT: u64 = 32 * 1024 * 1024;
 const PART_SIZE: u64 = 8 * 1024 * 1024;
 /// How many inputs past the one being delivered may be open and searched.
 const LOOKAHEAD: usize = 16;
-/// How many buffers of hits a job may hand over before the sink takes them.
+/// How many batches of hits a job may hand over before the sink takes them.
 const CHUNKS_IN_FLIGHT: usize = 2;
+/// A job sends its hits in batches of about this many bytes: a job ahead of
+/// the sink then waits only when its hits are many (the memory they hold
+/// is bounded), never for a few hits in a long file.
+const BATCH_BYTES: usize = 1024 * 1024;
 /// How many jobs per thread may run ahead of the one the sink reads: a
 /// mapped part hands all its hits over at once, so this is what bounds the
 /// memory held for a sink slower than the search.
@@ -455,18 +459,35 @@ fn plan_file(path: &Path, schedule: &mut Schedule) -> Plan {
     }
 }
 
-/// Runs one job, sending its hits as they are found, then its end.
+/// Runs one job, sending its hits in batches as they are found, then its
+/// end.  The first hits go at once (for `-q`), the rest by the megabyte.
 fn run_job(job: Job, matcher: &Matcher, count_lines: bool, stopping: &AtomicBool) {
     let sender = &job.sender;
     // False once the sink's thread has stopped listening: stop searching.
-    let mut deliver = |hits: Vec<Hit>| {
+    let send = |hits: Vec<Hit>| {
         !stopping.load(Ordering::Relaxed) && sender.send(Message::Hits(hits)).is_ok()
     };
-    let (scanned, error) =
-        match search_extent(&job.file, job.extent, matcher, count_lines, &mut deliver) {
-            Ok(scanned) => (scanned, None),
-            Err((error, scanned)) => (scanned, Some(error)),
-        };
+    let mut batch: Vec<Hit> = Vec::new();
+    let mut batch_bytes = 0;
+    let mut sent_any = false;
+    let mut deliver = |hits: Vec<Hit>| {
+        batch_bytes += hits.iter().map(|h| h.line.len() + 64).sum::<usize>();
+        batch.extend(hits);
+        if sent_any && batch_bytes < BATCH_BYTES {
+            return true;
+        }
+        sent_any = true;
+        batch_bytes = 0;
+        send(std::mem::take(&mut batch))
+    };
+    let searched = search_extent(&job.file, job.extent, matcher, count_lines, &mut deliver);
+    if !batch.is_empty() && !send(batch) {
+        return;
+    }
+    let (scanned, error) = match searched {
+        Ok(scanned) => (scanned, None),
+        Err((error, scanned)) => (scanned, Some(error)),
+    };
     let _ = sender.send(Message::Done(scanned, error));
 }
 
