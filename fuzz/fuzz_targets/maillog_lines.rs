@@ -25,7 +25,7 @@ fn check_scans(data: &[u8], matcher: &Matcher) {
     let whole = scan(&mut &data[..], matcher, true, Range::WHOLE).expect("reading a slice never fails");
     for hit in &whole.hits {
         let at = hit.offset as usize;
-        assert_eq!(&data[at..at + hit.line.len()], &hit.line[..], "hit is the line at its offset");
+        assert_eq!(&data[at..at + hit.line.len()], hit.line, "hit is the line at its offset");
         assert!(at == 0 || data[at - 1] == b'\n', "hit starts a line");
     }
     if data.len() > 2 {
@@ -38,7 +38,7 @@ fn check_scans(data: &[u8], matcher: &Matcher) {
         // The second part may also keep the repeat lines that start it (the
         // line before them was in the first part); reading hits as events
         // drops them when they follow no event.
-        let extra: Vec<&scan::Hit> = second.hits.iter().take_while(|h| !all.contains(&h.offset)).collect();
+        let extra: Vec<scan::Hit> = second.hits.iter().take_while(|h| !all.contains(&h.offset)).collect();
         for hit in &extra {
             assert!(hit.line.windows(event::REPEAT_MARKER.len()).any(|w| w == event::REPEAT_MARKER), "only repeat lines are extra");
         }

@@ -35,6 +35,7 @@ pub struct Found {
 pub struct Classifier {
     file: usize,
     keep_text: bool,
+    keep_names: bool,
     /// End offset of the last event line, to know if a repeat line follows it.
     last_event_end: Option<u64>,
     /// The last event, with its program and pid.
@@ -42,21 +43,25 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// `keep_text`: whether events keep their line (only printing needs it).
-    pub fn new(file: usize, keep_text: bool) -> Classifier {
+    /// `keep_text`: whether events keep their line (only printing needs it);
+    /// `keep_names`: their host and program (JSON and `--summary` need them).
+    pub fn new(file: usize, keep_text: bool, keep_names: bool) -> Classifier {
         Classifier {
             file,
             keep_text,
+            keep_names,
             last_event_end: None,
             previous: None,
         }
     }
 
-    /// The event on `hit`'s line, if it is one.  The hit is consumed: its
-    /// line becomes the event's text (when kept), never a copy.
-    pub fn event(&mut self, hit: Hit) -> Option<Found> {
-        let text = |b: &[u8]| Some(String::from_utf8_lossy(b).into_owned());
-        let record = record::parse(&hit.line);
+    /// The event on `hit`'s line, if it is one.
+    pub fn event(&mut self, hit: Hit<'_>) -> Option<Found> {
+        let text = |b: &[u8]| {
+            self.keep_names
+                .then(|| String::from_utf8_lossy(b).into_owned())
+        };
+        let record = record::parse(hit.line);
         let end = hit.offset + hit.line.len() as u64;
         // What the line says, as (event, count, program, pid).
         let said = if let Some((count, quoted)) = event::repeat(&record) {
@@ -90,7 +95,11 @@ impl Classifier {
             offset: hit.offset,
             host: record.host.and_then(text),
             stamp: record.stamp,
-            text: if self.keep_text { hit.line } else { Vec::new() },
+            text: if self.keep_text {
+                hit.line.to_vec()
+            } else {
+                Vec::new()
+            },
             time: None,
             program,
             pid,

@@ -11,13 +11,18 @@ use std::fs::File;
 
 use memmap2::{Advice, MmapOptions};
 
-use crate::scan::{Matcher, Scanned, search_slice};
+use crate::scan::{Hits, Matcher, Scanned, search_slice};
 
 /// How far past its end a part looks for the end of its last line.
 const OVERHANG: u64 = 1024 * 1024;
+/// A part's hits are handed over for every slice this big, as a buffer's
+/// are when reading, so a part full of events is not all held at once.
+const SLICE: usize = 1024 * 1024;
 
-/// Searches lines starting in `[start, stop)` of `file` (of `size` bytes).
-/// `None` when the part's last line is longer than the overhang, or the map
+/// Searches lines starting in `[start, stop)` of `file` (of `size` bytes),
+/// handing the hits to `deliver` slice by slice (it returns false to stop).
+/// The `Scanned` returned holds no hits.  `None`, before any hit is handed
+/// over, when the part's last line is longer than the overhang, or the map
 /// failed: the caller then reads the part instead.
 pub fn search_part(
     file: &File,
@@ -26,6 +31,7 @@ pub fn search_part(
     stop: u64,
     matcher: &Matcher,
     count_lines: bool,
+    deliver: &mut dyn FnMut(Hits) -> bool,
 ) -> Option<Scanned> {
     let from = start.saturating_sub(1);
     let end = (stop + OVERHANG).min(size);
@@ -70,14 +76,27 @@ pub fn search_part(
         return Some(Scanned::default());
     }
     let mut out = Scanned::default();
-    search_slice(
-        &data[..region_end],
-        first,
-        from,
-        matcher,
-        count_lines,
-        &mut out,
-    );
+    let mut slice_start = first;
+    while slice_start < region_end {
+        // Each slice ends at a line's end, as `search_slice` needs.
+        let cut = (slice_start + SLICE).min(region_end);
+        let slice_end = match memchr::memchr(b'\n', &data[cut - 1..region_end]) {
+            Some(nl) => cut + nl,
+            None => region_end,
+        };
+        search_slice(
+            &data[..slice_end],
+            slice_start,
+            from,
+            matcher,
+            count_lines,
+            &mut out,
+        );
+        if !out.hits.is_empty() && !deliver(std::mem::take(&mut out.hits)) {
+            break;
+        }
+        slice_start = slice_end;
+    }
     Some(out)
 }
 
@@ -101,8 +120,11 @@ mod tests {
             let mut start = 0;
             while start < size {
                 let stop = (start + step).min(size);
-                let part = search_part(&file, size, start, stop, &m, false).expect("mapped");
-                offsets.extend(part.hits.iter().map(|h| h.offset));
+                let mut deliver = |hits: Hits| {
+                    offsets.extend(hits.iter().map(|h| h.offset));
+                    true
+                };
+                search_part(&file, size, start, stop, &m, false, &mut deliver).expect("mapped");
                 start = stop;
             }
             assert_eq!(offsets.len(), 20_001, "step {step}");

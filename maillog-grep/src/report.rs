@@ -17,7 +17,7 @@ use crate::cli::Cli;
 use crate::conventions::Format;
 use crate::event::{self, Kind};
 use crate::found::{self, Classifier, Found};
-use crate::scan::{self, Hit};
+use crate::scan::{self, Hits};
 use crate::search::{Input, Next, Searched, Sink};
 use crate::{Clock, context, input, timefilter};
 
@@ -241,7 +241,7 @@ impl<'r, 'o> Report<'r, 'o> {
 }
 
 impl Sink for Report<'_, '_> {
-    fn hits(&mut self, input: usize, hits: Vec<Hit>) -> Result<Next> {
+    fn hits(&mut self, input: usize, hits: Hits) -> Result<Next> {
         // Only the line output and JSON print an event's text: counts and
         // summaries do not keep it.
         let cli = self.cli;
@@ -249,9 +249,9 @@ impl Sink for Report<'_, '_> {
         let mut classifier = self
             .classifier
             .take()
-            .unwrap_or_else(|| Classifier::new(input, keep_text));
+            .unwrap_or_else(|| Classifier::new(input, keep_text, !self.at_once));
         let mut next = Next::Continue;
-        for hit in hits {
+        for hit in &hits {
             let Some(f) = classifier.event(hit) else {
                 continue;
             };

@@ -11,6 +11,7 @@
 //! later, when the hits are read as events.
 
 use std::io::{self, Read};
+use std::sync::LazyLock;
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -67,21 +68,100 @@ impl Matcher {
     }
 }
 
-/// A line that holds one of the literals.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hit {
+/// A line that holds one of the literals, as found in a [`Hits`] batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit<'a> {
     /// The line without its newline.
-    pub line: Vec<u8>,
+    pub line: &'a [u8],
     /// Byte offset of the line's first byte in the (decompressed) stream.
     pub offset: u64,
     /// 1-based, when line numbers were counted.
     pub number: Option<u64>,
 }
 
+/// Lines that hold a literal, in stream order.  Their text is kept in one
+/// buffer per batch, not one allocation per line: a file of nothing but
+/// events has millions, and the thread that reads them frees them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hits {
+    text: Vec<u8>,
+    lines: Vec<HitPlace>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HitPlace {
+    /// Where the line ends in `text` (it starts where the previous ends).
+    end: usize,
+    offset: u64,
+    number: Option<u64>,
+}
+
+impl Hits {
+    pub fn push(&mut self, line: &[u8], offset: u64, number: Option<u64>) {
+        self.text.extend_from_slice(line);
+        self.lines.push(HitPlace {
+            end: self.text.len(),
+            offset,
+            number,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The memory the batch holds, roughly.
+    pub fn bytes(&self) -> usize {
+        self.text.len() + self.lines.len() * std::mem::size_of::<HitPlace>()
+    }
+
+    pub fn get(&self, index: usize) -> Option<Hit<'_>> {
+        let place = self.lines.get(index)?;
+        let start = index.checked_sub(1).map_or(0, |i| self.lines[i].end);
+        Some(Hit {
+            line: &self.text[start..place.end],
+            offset: place.offset,
+            number: place.number,
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Hit<'_>> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    pub fn append(&mut self, other: &Hits) {
+        for hit in other {
+            self.push(hit.line, hit.offset, hit.number);
+        }
+    }
+
+    /// Adds the lines counted before this batch's stream began (a part of
+    /// a file numbers its lines from its own start); `None` when that
+    /// count is unknown, and so are the numbers.
+    pub fn add_lines_before(&mut self, before: Option<u64>) {
+        for place in &mut self.lines {
+            place.number = place.number.zip(before).map(|(n, before)| n + before);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Hits {
+    type Item = Hit<'a>;
+    type IntoIter = Box<dyn Iterator<Item = Hit<'a>> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 /// What a scan saw besides its hits.
 #[derive(Clone, Debug, Default)]
 pub struct Scanned {
-    pub hits: Vec<Hit>,
+    pub hits: Hits,
     /// Newlines counted (only when counting).
     pub lines: u64,
     /// Offsets of lines longer than `MAX_LINE`, whose tail was skipped.
@@ -118,12 +198,12 @@ pub fn scan(
     count_lines: bool,
     range: Range,
 ) -> Result<Scanned, (io::Error, Scanned)> {
-    let mut hits = Vec::new();
-    let mut collect = |found: Vec<Hit>| {
-        hits.extend(found);
+    let mut hits = Hits::default();
+    let mut collect = |found: Hits| {
+        hits.append(&found);
         true
     };
-    let with_hits = |mut scanned: Scanned, hits: Vec<Hit>| {
+    let with_hits = |mut scanned: Scanned, hits: Hits| {
         scanned.hits = hits;
         scanned
     };
@@ -142,7 +222,7 @@ pub fn scan_with(
     matcher: &Matcher,
     count_lines: bool,
     range: Range,
-    deliver: &mut dyn FnMut(Vec<Hit>) -> bool,
+    deliver: &mut dyn FnMut(Hits) -> bool,
 ) -> Result<Scanned, (io::Error, Scanned)> {
     let mut out = Scanned::default();
     // Hands over what the last slice found; false when the scan must stop.
@@ -288,6 +368,11 @@ pub fn search_slice(
     }
 }
 
+/// Built once: every line after a hit is checked for it, and building a
+/// searcher costs more than searching one line.
+static REPEAT_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(event::REPEAT_MARKER));
+
 /// The lines one `search_slice` keeps, numbered when counting.
 struct Kept<'r, 'o> {
     region: &'r [u8],
@@ -309,11 +394,8 @@ impl Kept<'_, '_> {
         } else {
             None
         };
-        self.out.hits.push(Hit {
-            line: self.region[start..end].to_vec(),
-            offset: self.base + start as u64,
-            number,
-        });
+        let line = &self.region[start..end];
+        self.out.hits.push(line, self.base + start as u64, number);
     }
 
     /// Keeps the repeat lines that start at `pos`, one after another, and
@@ -322,7 +404,7 @@ impl Kept<'_, '_> {
         while pos < self.region.len() {
             let end =
                 memchr::memchr(b'\n', &self.region[pos..]).map_or(self.region.len(), |i| pos + i);
-            if memchr::memmem::find(&self.region[pos..end], event::REPEAT_MARKER).is_none() {
+            if REPEAT_FINDER.find(&self.region[pos..end]).is_none() {
                 break;
             }
             self.keep(pos, end);
@@ -458,8 +540,8 @@ mod tests {
             "each hit and its two repeats, not the repeat after filler"
         );
         assert!(lines[1].ends_with(b"repeated 2 times") && lines[2].ends_with(b"[x]"));
-        assert_eq!(whole.hits[1].number, Some(2));
-        assert_eq!(whole.hits[3].number, Some(6));
+        assert_eq!(whole.hits.get(1).unwrap().number, Some(2));
+        assert_eq!(whole.hits.get(3).unwrap().number, Some(6));
         let offsets: Vec<u64> = whole.hits.iter().map(|h| h.offset).collect();
         for cut in 1..text.len() as u64 {
             let (first, second) = scan_in_two(&text, &m, false, cut);
@@ -501,7 +583,7 @@ mod tests {
         let whole = scan(&mut &text[..], &m, true, Range::WHOLE).unwrap();
         // The overlong line's needle is past the part that is searched.
         assert_eq!(whole.hits.len(), 50);
-        assert_eq!(whole.hits[49].number, Some(51));
+        assert_eq!(whole.hits.get(49).unwrap().number, Some(51));
         assert_eq!(whole.overlong, [9]);
         // Cut inside the overlong line, and just after it.
         for cut in [

@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use anyhow::Result;
 
 use crate::input::{self, Compression, RangeReader};
-use crate::scan::{self, Hit, Matcher, Range, Scanned};
+use crate::scan::{self, Hits, Matcher, Range, Scanned};
 
 /// A plain file at least this big is searched in parts.
 const SPLIT_AT: u64 = 32 * 1024 * 1024;
@@ -70,13 +70,13 @@ pub enum Next {
 /// Receives what the search finds, in input order: the hits of input 0, a
 /// buffer at a time and in file order, then `finished(0, ..)`, then input 1.
 pub trait Sink {
-    fn hits(&mut self, input: usize, hits: Vec<Hit>) -> Result<Next>;
+    fn hits(&mut self, input: usize, hits: Hits) -> Result<Next>;
     fn finished(&mut self, input: usize, searched: Searched) -> Result<Next>;
 }
 
 /// What a job sends to the sink's thread.
 enum Message {
-    Hits(Vec<Hit>),
+    Hits(Hits),
     /// The job's end: lines counted, overlong lines, and its error.
     Done(Scanned, Option<String>),
 }
@@ -318,9 +318,7 @@ fn receive_jobs(
             match receiver.recv() {
                 Ok(Message::Hits(mut hits)) => {
                     if parts {
-                        for hit in &mut hits {
-                            hit.number = hit.number.zip(lines_before).map(|(n, before)| n + before);
-                        }
+                        hits.add_lines_before(lines_before);
                     }
                     if sink.hits(index, hits)? == Next::Stop {
                         return Ok(Next::Stop);
@@ -367,7 +365,7 @@ fn read_stream(
     };
     let mut next = Next::Continue;
     let mut failure = None;
-    let mut deliver = |hits: Vec<Hit>| match sink.hits(index, hits) {
+    let mut deliver = |hits: Hits| match sink.hits(index, hits) {
         Ok(Next::Continue) => true,
         Ok(Next::Stop) => {
             next = Next::Stop;
@@ -464,20 +462,20 @@ fn plan_file(path: &Path, schedule: &mut Schedule) -> Plan {
 fn run_job(job: Job, matcher: &Matcher, count_lines: bool, stopping: &AtomicBool) {
     let sender = &job.sender;
     // False once the sink's thread has stopped listening: stop searching.
-    let send = |hits: Vec<Hit>| {
-        !stopping.load(Ordering::Relaxed) && sender.send(Message::Hits(hits)).is_ok()
-    };
-    let mut batch: Vec<Hit> = Vec::new();
-    let mut batch_bytes = 0;
+    let send =
+        |hits: Hits| !stopping.load(Ordering::Relaxed) && sender.send(Message::Hits(hits)).is_ok();
+    let mut batch = Hits::default();
     let mut sent_any = false;
-    let mut deliver = |hits: Vec<Hit>| {
-        batch_bytes += hits.iter().map(|h| h.line.len() + 64).sum::<usize>();
-        batch.extend(hits);
-        if sent_any && batch_bytes < BATCH_BYTES {
+    let mut deliver = |hits: Hits| {
+        if batch.is_empty() {
+            batch = hits;
+        } else {
+            batch.append(&hits);
+        }
+        if sent_any && batch.bytes() < BATCH_BYTES {
             return true;
         }
         sent_any = true;
-        batch_bytes = 0;
         send(std::mem::take(&mut batch))
     };
     let searched = search_extent(&job.file, job.extent, matcher, count_lines, &mut deliver);
@@ -496,7 +494,7 @@ fn search_extent(
     extent: Extent,
     matcher: &Matcher,
     count_lines: bool,
-    deliver: &mut dyn FnMut(Vec<Hit>) -> bool,
+    deliver: &mut dyn FnMut(Hits) -> bool,
 ) -> Result<Scanned, (String, Scanned)> {
     match extent {
         Extent::Part { start, stop } => {
@@ -504,13 +502,9 @@ fn search_extent(
                 .metadata()
                 .map_err(|e| (e.to_string(), Scanned::default()))?
                 .len();
-            if let Some(mut found) =
-                crate::mapped::search_part(file, size, start, stop, matcher, count_lines)
+            if let Some(found) =
+                crate::mapped::search_part(file, size, start, stop, matcher, count_lines, deliver)
             {
-                let hits = std::mem::take(&mut found.hits);
-                if !hits.is_empty() {
-                    deliver(hits);
-                }
                 return Ok(found);
             }
             // Start one byte early: if it is a newline, the part begins with
@@ -563,7 +557,7 @@ mod tests {
     }
 
     impl Sink for Recorder {
-        fn hits(&mut self, input: usize, hits: Vec<Hit>) -> Result<Next> {
+        fn hits(&mut self, input: usize, hits: Hits) -> Result<Next> {
             assert_eq!(self.finished.len(), input, "hits after their input ended");
             self.hits
                 .extend(hits.iter().map(|h| (input, h.number, h.offset)));
