@@ -425,7 +425,7 @@ mod tests {
             .into_iter()
             .map(|h| {
                 (
-                    String::from_utf8_lossy(&h.line).into_owned(),
+                    String::from_utf8_lossy(h.line).into_owned(),
                     h.offset,
                     h.number,
                 )
@@ -533,7 +533,7 @@ mod tests {
         }
         let m = Matcher::new(&["needle"]);
         let whole = scan(&mut &text[..], &m, true, Range::WHOLE).unwrap();
-        let lines: Vec<&[u8]> = whole.hits.iter().map(|h| &h.line[..]).collect();
+        let lines: Vec<&[u8]> = whole.hits.iter().map(|h| h.line).collect();
         assert_eq!(
             lines.len(),
             120,
