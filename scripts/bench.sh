@@ -73,6 +73,29 @@ row "maillog-grep --all --format json (counts lines, both cores)" "$json"
 echo "  peak memory: maillog-grep -c $(peak_mib "$bin/maillog-grep" -c "$big") MiB, --all --format json $(peak_mib "$bin/maillog-grep" --all --format json "$big") MiB"
 
 echo
+echo "== maillog-grep: 300 MB of nothing but clock events (every variant of the reference) =="
+dense=$data/events-300m
+if [ ! -s "$dense" ]; then
+    python3 - ../shared/corpus/logs/variants.log "$dense" <<'PY'
+import sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8", errors="replace") if l.strip() and not l.startswith("#")]
+chunk = "".join(lines).encode()
+with open(sys.argv[2], "wb") as out:
+    for _ in range(300_000_000 // len(chunk) + 1):
+        out.write(chunk)
+PY
+fi
+cat "$dense" >/dev/null
+ours=$(best_of 3 "$bin/maillog-grep" --all -c "$dense")
+rg_t=$(best_of 3 rg -c 'backward' "$dense")
+row "maillog-grep --all -c (every line parsed as an event)" "$ours"
+row "rg -c 'backward'" "$rg_t"
+echo "  events: $("$bin/maillog-grep" --all -c "$dense")   ratio maillog-grep/rg = $(ratio "$ours" "$rg_t")"
+echo "  peak memory (the file is $(( $(wc -c < "$dense") / 1048576 )) MiB): --all -c $(peak_mib "$bin/maillog-grep" --all -c "$dense") MiB," \
+    "lines $(peak_mib "$bin/maillog-grep" --all "$dense") MiB, rg -c $(peak_mib rg -c 'backward' "$dense") MiB," \
+    "--all --format json (keeps the file's events for their years) $(peak_mib "$bin/maillog-grep" --all --format json "$dense") MiB"
+
+echo
 echo "== maillog-grep: 7 bzip2 + 7 gzip rotated files (32 MiB each before compression) =="
 set_dir=$data/rotated
 if [ ! -s "$set_dir/maillog.13.gz" ]; then
