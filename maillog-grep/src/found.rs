@@ -1,8 +1,6 @@
 //! One file's hits as events: classify each line, count repeats, and give
 //! year-less timestamps their year once the file's last event is known.
 
-use chrono::NaiveDateTime;
-
 use crate::event::{self, Event};
 use crate::record::{self, Stamp};
 use crate::scan::Hit;
@@ -109,9 +107,8 @@ impl Classifier {
     }
 }
 
-/// Gives every event of one file, in file order, its time.  `anchor` is
-/// the local time the file was last written (or the end of `--year`).
-pub fn resolve_years(found: &mut [Found], anchor: NaiveDateTime) {
+/// Gives every event of one file, in file order, its time.
+pub fn resolve_years(found: &mut [Found], anchor: year::Anchor) {
     let stamps: Vec<Option<Stamp>> = found.iter_mut().map(|f| f.stamp.take()).collect();
     for (f, time) in found.iter_mut().zip(year::resolve(&stamps, anchor)) {
         f.time = time;

@@ -34,7 +34,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::cli::Cli;
 use crate::conventions::{Format, under_root};
@@ -184,26 +184,23 @@ pub struct Clock {
     pub local_offset: i32,
 }
 
-/// The local time a file was last written, or the end of `--year`.
-pub(crate) fn year_anchor(cli: &Cli, clock: &Clock, input: &Input) -> NaiveDateTime {
+/// `--year`, or the local time a file was last written (for standard
+/// input, now).
+pub(crate) fn year_anchor(cli: &Cli, clock: &Clock, input: &Input) -> year::Anchor {
     if let Some(year) = cli.year {
-        let end = NaiveDate::from_ymd_opt(year, 12, 31).and_then(|d| d.and_hms_opt(23, 59, 59));
-        if let Some(end) = end {
-            return end;
-        }
+        return year::Anchor::Year(year);
     }
     let now_local = clock.now_utc + TimeDelta::seconds(i64::from(clock.local_offset));
     let Input::File(path) = input else {
-        return now_local;
+        return year::Anchor::Written(now_local);
     };
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    modified
-        .and_then(|m| {
-            chrono::DateTime::<chrono::Utc>::from(m)
-                .naive_utc()
-                .checked_add_signed(TimeDelta::seconds(i64::from(clock.local_offset)))
-        })
-        .unwrap_or(now_local)
+    let written = modified.and_then(|m| {
+        chrono::DateTime::<chrono::Utc>::from(m)
+            .naive_utc()
+            .checked_add_signed(TimeDelta::seconds(i64::from(clock.local_offset)))
+    });
+    year::Anchor::Written(written.unwrap_or(now_local))
 }
 
 /// The extra sections of the man page.

@@ -19,7 +19,7 @@ use crate::event::{self, Kind};
 use crate::found::{self, Classifier, Found};
 use crate::scan::{self, Hits};
 use crate::search::{Input, Next, Searched, Sink};
-use crate::{Clock, context, input, timefilter};
+use crate::{Clock, context, input, timefilter, year};
 
 /// Where the report goes.
 pub struct Output<'o> {
@@ -45,6 +45,8 @@ pub struct Report<'r, 'o> {
     /// The file being read: its classifier, and its events when kept.
     classifier: Option<Classifier>,
     kept: Vec<Found>,
+    /// When the file was last written (for years), once looked up.
+    anchor: Option<year::Anchor>,
     /// The file's events shown so far, counting repeats, for `-c` and `-l`.
     file_count: u64,
     file_any: bool,
@@ -86,6 +88,7 @@ impl<'r, 'o> Report<'r, 'o> {
             with_name: !cli.no_filename && (cli.with_filename || names.len() > 1),
             classifier: None,
             kept: Vec::new(),
+            anchor: None,
             file_count: 0,
             file_any: false,
             any_group: false,
@@ -152,13 +155,17 @@ impl<'r, 'o> Report<'r, 'o> {
         Ok(Next::Continue)
     }
 
-    /// The end of a file's kept events: years, the filters, then printing.
+    /// The kept events, at the end of their file or at an event that says
+    /// its year: years, the filters, then printing.
     fn show_kept(&mut self, input: usize, file: Option<&File>) -> Result<Next> {
         let mut kept = std::mem::take(&mut self.kept);
         if kept.is_empty() {
             return Ok(Next::Continue);
         }
-        let anchor = crate::year_anchor(self.cli, &self.clock, &self.inputs[input]);
+        let (cli, clock) = (self.cli, self.clock);
+        let anchor = *self
+            .anchor
+            .get_or_insert_with(|| crate::year_anchor(cli, &clock, &self.inputs[input]));
         found::resolve_years(&mut kept, anchor);
         if self.cli.summary {
             // Candidate causes, even outside --since or the default filter.
@@ -255,9 +262,20 @@ impl Sink for Report<'_, '_> {
             let Some(f) = classifier.event(hit) else {
                 continue;
             };
-            if !self.at_once {
-                self.kept.push(f);
-            } else if self.wanted(&f) && self.show(f)? == Next::Stop {
+            if self.at_once {
+                if self.wanted(&f) && self.show(f)? == Next::Stop {
+                    next = Next::Stop;
+                    break;
+                }
+                continue;
+            }
+            // An event that says its year ends the run of year-less ones
+            // before it (their years follow from it): they can go now, so
+            // a log with years keeps no events.  Not with context lines,
+            // which read the file again once for all its events.
+            let says_year = f.stamp.as_ref().is_some_and(year::has_own_year);
+            self.kept.push(f);
+            if says_year && !self.with_context && self.show_kept(input, None)? == Next::Stop {
                 next = Next::Stop;
                 break;
             }
@@ -297,6 +315,7 @@ impl Sink for Report<'_, '_> {
             }
         }
         self.classifier = None;
+        self.anchor = None;
         self.file_count = 0;
         self.file_any = false;
         Ok(next)

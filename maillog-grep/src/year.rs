@@ -53,9 +53,27 @@ fn with_year(stamp: &Stamp, year: i32) -> Option<NaiveDateTime> {
     )
 }
 
-/// Resolves every stamp of one file, in file order.  `anchor` is the local
-/// time the file was last written (or the end of `--year`).
-pub fn resolve(stamps: &[Option<Stamp>], anchor: NaiveDateTime) -> Vec<Option<Resolved>> {
+/// True when the stamp says its year (and is a real date): its time then
+/// depends on no other line, and the year-less stamps before it depend on
+/// none after it.
+pub fn has_own_year(stamp: &Stamp) -> bool {
+    stamp
+        .year
+        .is_some_and(|year| with_year(stamp, year).is_some())
+}
+
+/// What gives the last year-less timestamp of a file its year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Anchor {
+    /// The local time the file was last written: the latest year that does
+    /// not put the timestamp after it (a day of slack for time zones).
+    Written(NaiveDateTime),
+    /// `--year`: that year, as the user said.
+    Year(i32),
+}
+
+/// Resolves every stamp of one file, in file order.
+pub fn resolve(stamps: &[Option<Stamp>], anchor: Anchor) -> Vec<Option<Resolved>> {
     let mut out = vec![None; stamps.len()];
     // The neighbour that comes after, once known; the anchor at first.
     let mut next: Option<NaiveDateTime> = None;
@@ -81,7 +99,15 @@ pub fn resolve(stamps: &[Option<Stamp>], anchor: NaiveDateTime) -> Vec<Option<Re
 
 /// The last timestamp: the latest of the years around the anchor that is not
 /// after it (a day of slack for time zones).
-fn last_line_year(stamp: &Stamp, anchor: NaiveDateTime) -> Option<NaiveDateTime> {
+fn last_line_year(stamp: &Stamp, anchor: Anchor) -> Option<NaiveDateTime> {
+    let anchor = match anchor {
+        Anchor::Written(time) => time,
+        Anchor::Year(year) => match with_year(stamp, year) {
+            Some(time) => return Some(time),
+            // No such day that year (Feb 29): as for a file written at its start.
+            None => NaiveDate::from_ymd_opt(year, 1, 1)?.and_hms_opt(0, 0, 0)?,
+        },
+    };
     let limit = anchor + TimeDelta::days(1);
     (anchor.year() - 1..=anchor.year() + 1)
         .rev()
@@ -105,7 +131,7 @@ mod tests {
     fn years(lines: &[&str], anchor: &str) -> Vec<String> {
         let stamps: Vec<_> = lines.iter().map(|l| parse(l.as_bytes()).stamp).collect();
         let anchor = NaiveDateTime::parse_from_str(anchor, "%Y-%m-%dT%H:%M:%S").unwrap();
-        resolve(&stamps, anchor)
+        resolve(&stamps, Anchor::Written(anchor))
             .into_iter()
             .map(|r| r.map_or("-".into(), |r| r.rfc3339()))
             .collect()
@@ -176,6 +202,23 @@ mod tests {
                 "2025-10-26T03:10:00"
             ]
         );
+    }
+
+    #[test]
+    fn year_option_is_the_last_line_s_year_even_on_new_year_s_day() {
+        // No day of slack as for a file's modification time: the user said.
+        let stamps: Vec<_> = ["Dec 31 23:59:58 h a: x", "Jan  1 00:00:05 h a: x"]
+            .iter()
+            .map(|l| parse(l.as_bytes()).stamp)
+            .collect();
+        let got: Vec<String> = resolve(&stamps, Anchor::Year(2026))
+            .into_iter()
+            .map(|r| r.map_or("-".into(), |r| r.rfc3339()))
+            .collect();
+        assert_eq!(got, ["2025-12-31T23:59:58", "2026-01-01T00:00:05"]);
+        let leap_day = [parse(b"Feb 29 12:00:00 h a: x").stamp];
+        let got = resolve(&leap_day, Anchor::Year(2028))[0].map(|r| r.rfc3339());
+        assert_eq!(got.as_deref(), Some("2028-02-29T12:00:00"));
     }
 
     #[test]

@@ -700,9 +700,10 @@ fn quiet_stops_at_the_first_event_of_an_endless_stream() {
 
 #[test]
 fn memory_stays_flat_when_every_line_is_an_event() {
-    // Lines and counts keep no event.  136 MB of nothing but events is
-    // searched under a 400 MiB address-space limit (most of it is malloc's
-    // per-thread arenas); keeping every event took over 500 MiB.
+    // Lines and counts keep no event, nor does JSON once a line says its
+    // year.  136 MB of nothing but events is searched under a 400 MiB
+    // address-space limit (most of it is malloc's per-thread arenas);
+    // keeping every event took over 500 MiB.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.log");
     let events = 800_000;
@@ -717,6 +718,11 @@ fn memory_stays_flat_when_every_line_is_an_event() {
             "printing lines",
             r#"ulimit -v 409600 && "$0" -j 2 "$1" | wc -l"#,
         ),
+        (
+            "JSON, with years in the log",
+            r#"sed 's/^Nov 26 \(..:..:..\)/2026-11-26T\1+00:00/' "$1" > "$1.rfc" &&
+               ulimit -v 409600 && "$0" -j 2 --format json "$1.rfc" | wc -l"#,
+        ),
     ] {
         let out = std::process::Command::new("sh")
             .arg("-c")
@@ -730,4 +736,40 @@ fn memory_stays_flat_when_every_line_is_an_event() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(stdout.trim(), events.to_string(), "{how}: {stderr}");
     }
+}
+
+#[test]
+fn a_line_with_its_year_gives_the_year_to_the_lines_before_it() {
+    // Events are printed as soon as their years are known: a line that
+    // says its year settles the year-less ones before it, across New Year.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.log");
+    fs::write(
+        &path,
+        log(&[
+            "Dec 31 23:59:58 h dovecot: imap(a): Fatal: Time just moved backwards by 1 seconds.",
+            "2026-01-01T00:00:03+00:00 h dovecot: imap(b): Fatal: Time just moved backwards by 2 seconds.",
+            "Jan  1 00:00:05 h dovecot: imap(c): Fatal: Time just moved backwards by 3 seconds.",
+        ]),
+    )
+    .unwrap();
+    let out = cmd()
+        .args(["--format", "json", "--year", "2026"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stamps: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["timestamp"].clone())
+        .collect();
+    assert_eq!(
+        stamps,
+        [
+            "2025-12-31T23:59:58",
+            "2026-01-01T00:00:03+00:00",
+            // After the last line with a year, the year is --year's.
+            "2026-01-01T00:00:05",
+        ]
+    );
 }
