@@ -2,10 +2,11 @@
 //!
 //! When no timestamp is needed (lines, `-c`, `-l`, `-q` without `--since`
 //! or `--until`), each event is printed or counted as it comes and not kept:
-//! memory stays flat however many events a file holds.  Otherwise a file's
-//! events are kept to its end, because a year-less timestamp's year depends
-//! on the lines after it; they are printed, then dropped.  Only `--summary`
-//! keeps events across files, without their text.
+//! memory stays flat however many events a file holds.  Otherwise events
+//! are kept until their years are known, because a year-less timestamp's
+//! year depends on the lines after it: up to the next event that says its
+//! year, or the end of the file.  Then they are printed, and dropped.  Only
+//! `--summary` keeps events across files, without their text.
 
 use std::fs::File;
 use std::io::Write;
