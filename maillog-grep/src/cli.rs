@@ -79,7 +79,7 @@ pub struct Cli {
     #[arg(short = 'c', long)]
     pub count: bool,
 
-    /// Print only the names of files with events.
+    /// Print only the names of files with events. Stops reading each file at its first event.
     #[arg(short = 'l', long = "files-with-matches")]
     pub files_with_matches: bool,
 

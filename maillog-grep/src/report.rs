@@ -129,7 +129,8 @@ impl<'r, 'o> Report<'r, 'o> {
     }
 
     /// Counts an event the user asked for, and prints it when lines are
-    /// printed.  `Stop` once `-q` has its answer.
+    /// printed.  `Stop` once `-q` has its answer, `SkipInput` once `-l` has
+    /// this file's.
     fn show(&mut self, f: Found) -> Result<Next> {
         self.found_any = true;
         self.file_any = true;
@@ -142,7 +143,10 @@ impl<'r, 'o> Report<'r, 'o> {
             self.summary_shown.push(f);
             return Ok(Next::Continue);
         }
-        if cli.count || cli.files_with_matches {
+        if cli.files_with_matches {
+            return Ok(Next::SkipInput);
+        }
+        if cli.count {
             return Ok(Next::Continue);
         }
         let name = self.name_prefix(f.file);
@@ -192,8 +196,9 @@ impl<'r, 'o> Report<'r, 'o> {
             return Ok(Next::Continue);
         }
         for f in shown {
-            if self.show(f)? == Next::Stop {
-                return Ok(Next::Stop);
+            let next = self.show(f)?;
+            if next != Next::Continue {
+                return Ok(next);
             }
         }
         Ok(Next::Continue)
@@ -264,9 +269,11 @@ impl Sink for Report<'_, '_> {
                 continue;
             };
             if self.at_once {
-                if self.wanted(&f) && self.show(f)? == Next::Stop {
-                    next = Next::Stop;
-                    break;
+                if self.wanted(&f) {
+                    next = self.show(f)?;
+                    if next != Next::Continue {
+                        break;
+                    }
                 }
                 continue;
             }
@@ -276,9 +283,11 @@ impl Sink for Report<'_, '_> {
             // which read the file again once for all its events.
             let says_year = f.stamp.as_ref().is_some_and(year::has_own_year);
             self.kept.push(f);
-            if says_year && !self.with_context && self.show_kept(input, None)? == Next::Stop {
-                next = Next::Stop;
-                break;
+            if says_year && !self.with_context {
+                next = self.show_kept(input, None)?;
+                if next != Next::Continue {
+                    break;
+                }
             }
         }
         self.classifier = Some(classifier);

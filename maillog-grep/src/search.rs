@@ -64,6 +64,10 @@ pub struct Searched {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {
     Continue,
+    /// Nothing more of this input (`-l` has its answer): its `finished`
+    /// comes next, then the next input.
+    SkipInput,
+    /// Nothing more at all (`-q` has its answer).
     Stop,
 }
 
@@ -93,6 +97,8 @@ enum Extent {
 struct Job {
     /// Position in the order in which the sink reads the jobs.
     seq: usize,
+    /// Set when the sink wants no more of this job's input.
+    skipped: Arc<AtomicBool>,
     file: Arc<File>,
     extent: Extent,
     sender: SyncSender<Message>,
@@ -105,6 +111,7 @@ enum Plan {
         file: Arc<File>,
         parts: bool,
         receivers: Vec<Receiver<Message>>,
+        skipped: Arc<AtomicBool>,
     },
     /// Standard input, a FIFO or a device: read once, on the sink's thread.
     Stream,
@@ -282,15 +289,20 @@ fn deliver_all(
                 file,
                 parts,
                 receivers,
+                skipped,
             } => {
                 searched.file = Some(file);
-                receive_jobs(shared, receivers, parts, index, &mut searched, sink)?
+                let next = receive_jobs(shared, receivers, parts, index, &mut searched, sink)?;
+                if next == Next::SkipInput {
+                    skipped.store(true, Ordering::Relaxed);
+                }
+                next
             }
         };
         if next == Next::Stop {
             return Ok(());
         }
-        // The file is closed here once its jobs are done (the sink may keep it).
+        // The file is closed once its jobs are done (the sink may keep it).
         if sink.finished(index, searched)? == Next::Stop {
             return Ok(());
         }
@@ -313,15 +325,24 @@ fn receive_jobs(
     // before it are added here.  After a part that failed, that count is
     // unknown, and so are the line numbers (better none than wrong ones).
     let mut lines_before = Some(0);
-    for receiver in receivers {
+    let jobs = receivers.len();
+    for (done, receiver) in receivers.into_iter().enumerate() {
         loop {
             match receiver.recv() {
                 Ok(Message::Hits(mut hits)) => {
                     if parts {
                         hits.add_lines_before(lines_before);
                     }
-                    if sink.hits(index, hits)? == Next::Stop {
-                        return Ok(Next::Stop);
+                    match sink.hits(index, hits)? {
+                        Next::Continue => {}
+                        Next::Stop => return Ok(Next::Stop),
+                        Next::SkipInput => {
+                            // The jobs not read count as done: the threads
+                            // drop them (see `skipped`) and take later ones.
+                            shared.lock().jobs_done += jobs - done;
+                            shared.changed.notify_all();
+                            return Ok(Next::SkipInput);
+                        }
                     }
                 }
                 Ok(Message::Done(scanned, error)) => {
@@ -367,8 +388,8 @@ fn read_stream(
     let mut failure = None;
     let mut deliver = |hits: Hits| match sink.hits(index, hits) {
         Ok(Next::Continue) => true,
-        Ok(Next::Stop) => {
-            next = Next::Stop;
+        Ok(stop) => {
+            next = stop;
             false
         }
         Err(e) => {
@@ -439,10 +460,12 @@ fn plan_file(path: &Path, schedule: &mut Schedule) -> Plan {
         extents.push(Extent::Whole);
     }
     let mut receivers = Vec::new();
+    let skipped = Arc::new(AtomicBool::new(false));
     for extent in extents {
         let (sender, receiver) = sync_channel(CHUNKS_IN_FLIGHT);
         schedule.queue.push_back(Job {
             seq: schedule.next_seq,
+            skipped: Arc::clone(&skipped),
             file: Arc::clone(&file),
             extent,
             sender,
@@ -454,16 +477,23 @@ fn plan_file(path: &Path, schedule: &mut Schedule) -> Plan {
         file,
         parts,
         receivers,
+        skipped,
     }
 }
 
 /// Runs one job, sending its hits in batches as they are found, then its
 /// end.  The first hits go at once (for `-q`), the rest by the megabyte.
 fn run_job(job: Job, matcher: &Matcher, count_lines: bool, stopping: &AtomicBool) {
-    let sender = &job.sender;
+    let (sender, skipped) = (&job.sender, &job.skipped);
+    if skipped.load(Ordering::Relaxed) {
+        return;
+    }
     // False once the sink's thread has stopped listening: stop searching.
-    let send =
-        |hits: Hits| !stopping.load(Ordering::Relaxed) && sender.send(Message::Hits(hits)).is_ok();
+    let send = |hits: Hits| {
+        !stopping.load(Ordering::Relaxed)
+            && !skipped.load(Ordering::Relaxed)
+            && sender.send(Message::Hits(hits)).is_ok()
+    };
     let mut batch = Hits::default();
     let mut sent_any = false;
     let mut deliver = |hits: Hits| {
@@ -554,6 +584,8 @@ mod tests {
         finished: Vec<usize>,
         /// Stop after this many hits.
         stop_after: Option<usize>,
+        /// Skip the rest of each input after its first hits.
+        skip_inputs: bool,
     }
 
     impl Sink for Recorder {
@@ -562,7 +594,13 @@ mod tests {
             self.hits
                 .extend(hits.iter().map(|h| (input, h.number, h.offset)));
             let enough = self.stop_after.is_some_and(|n| self.hits.len() >= n);
-            Ok(if enough { Next::Stop } else { Next::Continue })
+            Ok(if enough {
+                Next::Stop
+            } else if self.skip_inputs {
+                Next::SkipInput
+            } else {
+                Next::Continue
+            })
         }
 
         fn finished(&mut self, input: usize, searched: Searched) -> Result<Next> {
@@ -640,5 +678,32 @@ mod tests {
         assert!(sink.hits.iter().all(|h| h.0 == 0));
         assert!(sink.hits.len() < (big_lines / 7) as usize);
         assert!(sink.finished.is_empty());
+    }
+
+    #[test]
+    fn a_sink_that_skips_an_input_gets_the_next_ones_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let big_lines = (SPLIT_AT / 100) * 2;
+        std::fs::write(dir.path().join("big"), numbered(big_lines)).unwrap();
+        std::fs::write(dir.path().join("small"), numbered(30)).unwrap();
+        let big = Input::File(dir.path().join("big"));
+        let small = Input::File(dir.path().join("small"));
+        let inputs = vec![big.clone(), small.clone(), Input::Stdin, big, small];
+        let matcher = Matcher::new(&["needle"]);
+        let stdin = numbered(100);
+        for threads in [1, 2, 3] {
+            let mut sink = Recorder {
+                skip_inputs: true,
+                ..Recorder::default()
+            };
+            search_all(&inputs, &matcher, true, threads, &mut &stdin[..], &mut sink).unwrap();
+            assert_eq!(sink.finished, [0, 1, 2, 3, 4], "{threads} threads");
+            // Each input's first batch, which begins with its first hit.
+            for input in 0..inputs.len() {
+                let first = sink.hits.iter().find(|h| h.0 == input);
+                assert_eq!(first, Some(&(input, Some(7), 600)), "{threads} threads");
+            }
+            assert!(sink.hits.len() < (big_lines / 7) as usize);
+        }
     }
 }

@@ -773,3 +773,43 @@ fn a_line_with_its_year_gives_the_year_to_the_lines_before_it() {
         ]
     );
 }
+
+#[test]
+fn files_with_matches_stops_reading_a_file_at_its_first_event() {
+    // grep -l's contract: one event answers for the file.  An endless
+    // stream shows it (`timeout` turns waiting for its end into a failure).
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"yes "$1" | timeout 60 "$0" -l - "$2""#)
+        .arg(assert_cmd::cargo::cargo_bin!("maillog-grep"))
+        .arg(DOVECOT_FATAL)
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "(standard input)\n");
+    // A file searched in parts, then the files after it, still each named.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.log");
+    let mut text = log(&[DOVECOT_FATAL]);
+    text.push_str(&log(&[NOISE]).repeat(600_000)); // over 32 MiB: in parts
+    text.push_str(&log(&[DOVECOT_FATAL]));
+    fs::write(&big, text).unwrap();
+    let none = dir.path().join("none.log");
+    fs::write(&none, log(&[NOISE])).unwrap();
+    let last = dir.path().join("last.log");
+    fs::write(&last, log(&[NOISE, DOVECOT_FATAL])).unwrap();
+    for threads in ["1", "2"] {
+        cmd()
+            .args(["-l", "-j", threads])
+            .args([&big, &none, &last, &big])
+            .assert()
+            .code(0)
+            .stdout(format!(
+                "{}\n{}\n{}\n",
+                big.display(),
+                last.display(),
+                big.display()
+            ));
+    }
+}
