@@ -29,7 +29,18 @@ fn watch_with_jump(jump: &str) -> (i32, String) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    // Jump once the watcher runs (libfaketime mapped, then a few samples),
+    // not at a fixed time after spawning: on a loaded machine the start
+    // may be late, and a jump before the first sample is never seen.
+    let maps = format!("/proc/{}/maps", child.id());
+    for _ in 0..500 {
+        let loaded = std::fs::read_to_string(&maps).is_ok_and(|m| m.contains("libfaketime"));
+        if loaded {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     std::fs::write(&spec, format!("{jump}\n")).unwrap();
     let out = child.wait_with_output().unwrap();
     (
