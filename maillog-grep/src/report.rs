@@ -43,6 +43,8 @@ pub struct Report<'r, 'o> {
     /// Print the lines around each event (`-A/-B/-C` with line output).
     with_context: bool,
     with_name: bool,
+    /// The line prefix of the file being printed: (input, prefix).
+    prefix: Option<(usize, Option<String>)>,
     /// The file being read: its classifier, and its events when kept.
     classifier: Option<Classifier>,
     kept: Vec<Found>,
@@ -87,6 +89,7 @@ impl<'r, 'o> Report<'r, 'o> {
             at_once: !(needs_time || with_context),
             with_context,
             with_name: !cli.no_filename && (cli.with_filename || names.len() > 1),
+            prefix: None,
             classifier: None,
             kept: Vec::new(),
             anchor: None,
@@ -149,14 +152,16 @@ impl<'r, 'o> Report<'r, 'o> {
         if cli.count {
             return Ok(Next::Continue);
         }
-        let name = self.name_prefix(f.file);
-        write_event(
-            &mut *self.out.stdout,
-            cli,
-            &self.names[f.file],
-            name.as_deref(),
-            &f,
-        )?;
+        // The prefix once per file, not once per line.
+        if self
+            .prefix
+            .as_ref()
+            .is_none_or(|(input, _)| *input != f.file)
+        {
+            self.prefix = Some((f.file, self.name_prefix(f.file)));
+        }
+        let name = self.prefix.as_ref().and_then(|(_, name)| name.as_deref());
+        write_event(&mut *self.out.stdout, cli, &self.names[f.file], name, &f)?;
         Ok(Next::Continue)
     }
 
