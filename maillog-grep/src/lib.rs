@@ -3,7 +3,8 @@
 //!
 //! - [`scan`]: whole-buffer literal search; only lines with a literal are parsed.
 //! - [`probe`]: the default mode's faster search, for backward jumps only.
-//! - [`search`]: one job per file, big plain files in parts, on every core.
+//! - [`search`]: one job per file, big plain files in parts, on every core;
+//!   the hits reach the report in input order while the threads search on.
 //! - [`input`]: compression by magic bytes.  [`files`]: which files, in which order.
 //! - [`record`]: a log line in any common format.  [`event`]: which messages are events.
 //! - [`year`]: years for year-less timestamps.  [`timefilter`]: --since/--until.

@@ -29,9 +29,9 @@ const CHUNKS_IN_FLIGHT: usize = 2;
 /// the sink then waits only when its hits are many (the memory they hold
 /// is bounded), never for a few hits in a long file.
 const BATCH_BYTES: usize = 1024 * 1024;
-/// How many jobs per thread may run ahead of the one the sink reads: a
-/// mapped part hands all its hits over at once, so this is what bounds the
-/// memory held for a sink slower than the search.
+/// How many jobs per thread may be taken ahead of the one the sink reads.
+/// Each holds a few batches at most, so with the lookahead this bounds the
+/// memory held for a sink slower than the search (every line an event).
 const JOBS_AHEAD_PER_THREAD: usize = 2;
 
 /// One input as the user named it.
