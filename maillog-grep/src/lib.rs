@@ -48,9 +48,7 @@ pub const EXIT_ERROR: u8 = 2;
 /// What the logic needs from the outside world, passed in so it reads no
 /// clock and no environment of its own.
 pub struct Env<'a> {
-    pub now_utc: NaiveDateTime,
-    /// Seconds east of UTC of the machine reading the logs.
-    pub local_offset: i32,
+    pub clock: Clock,
     pub threads: usize,
     pub color: bool,
     pub stdin: &'a mut dyn Read,
@@ -76,16 +74,12 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     let count_lines = cli.line_number || cli.format == Format::Json || cli.summary;
     let threads = cli.threads.unwrap_or(env.threads).max(1);
     let names: Vec<String> = inputs.iter().map(Input::display).collect();
-    let clock = Clock {
-        now_utc: env.now_utc,
-        local_offset: env.local_offset,
-    };
     let output = report::Output {
         stdout: &mut *env.stdout,
         stderr: &mut *env.stderr,
         color: env.color,
     };
-    let mut report = report::Report::new(cli, output, clock, &inputs, &names, since, until);
+    let mut report = report::Report::new(cli, output, env.clock, &inputs, &names, since, until);
     search::search_all(
         &inputs,
         &matcher,
@@ -100,7 +94,8 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     if cli.summary && !cli.quiet {
         let shown: Vec<&Found> = summary_shown.iter().collect();
         let steps: Vec<&Found> = summary_steps.iter().collect();
-        let summaries = summary::summarize(&shown, &steps, &names, cli.window, env.local_offset);
+        let summaries =
+            summary::summarize(&shown, &steps, &names, cli.window, env.clock.local_offset);
         match cli.format {
             Format::Json => {
                 for s in &summaries {
@@ -122,8 +117,10 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
 }
 
 fn parse_when(text: Option<&str>, env: &Env<'_>) -> Result<Option<timefilter::Instant>> {
-    text.map(|t| timefilter::parse(t, env.now_utc, env.local_offset).map_err(anyhow::Error::msg))
-        .transpose()
+    text.map(|t| {
+        timefilter::parse(t, env.clock.now_utc, env.clock.local_offset).map_err(anyhow::Error::msg)
+    })
+    .transpose()
 }
 
 /// The files to read, in order.  Missing paths are reported and skipped.
@@ -177,11 +174,11 @@ fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Ve
     Ok(inputs)
 }
 
-/// What year inference needs to know of the machine reading the logs.
+/// The time now, and the time zone of the machine reading the logs.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
     pub now_utc: NaiveDateTime,
-    /// Seconds east of UTC.
+    /// Seconds east of UTC of the machine reading the logs.
     pub local_offset: i32,
 }
 

@@ -4,7 +4,7 @@ use chrono::{Local, Offset, Utc};
 use clap::{CommandFactory, Parser};
 use maillog_grep::cli::Cli;
 use maillog_grep::conventions::{finish, generate, use_color_for};
-use maillog_grep::{EXIT_ERROR, Env, man_page, run};
+use maillog_grep::{Clock, EXIT_ERROR, Env, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -22,8 +22,10 @@ fn main() -> ExitCode {
         );
     }
     let mut env = Env {
-        now_utc: Utc::now().naive_utc(),
-        local_offset: Local::now().offset().fix().local_minus_utc(),
+        clock: Clock {
+            now_utc: Utc::now().naive_utc(),
+            local_offset: Local::now().offset().fix().local_minus_utc(),
+        },
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         color: use_color_for(cli.color, &std::io::stdout()),
         stdin: &mut std::io::stdin().lock(),

@@ -40,6 +40,8 @@ pub struct Report<'r, 'o> {
     until: Option<timefilter::Instant>,
     /// Print (or count) events as they come, keeping none.
     at_once: bool,
+    /// Events keep their line: it is printed (lines or JSON).
+    keep_text: bool,
     /// Print the lines around each event (`-A/-B/-C` with line output).
     with_context: bool,
     with_name: bool,
@@ -73,8 +75,10 @@ impl<'r, 'o> Report<'r, 'o> {
         since: Option<timefilter::Instant>,
         until: Option<timefilter::Instant>,
     ) -> Report<'r, 'o> {
-        let prints_lines = cli.format == Format::Text
-            && !(cli.count || cli.files_with_matches || cli.quiet || cli.summary);
+        // Only the line output and JSON print an event's text: counts and
+        // summaries do not keep it.
+        let keep_text = !(cli.count || cli.files_with_matches || cli.quiet || cli.summary);
+        let prints_lines = cli.format == Format::Text && keep_text;
         let with_context = prints_lines && !cli.around().is_none();
         let needs_time =
             cli.format == Format::Json || cli.summary || since.is_some() || until.is_some();
@@ -87,6 +91,7 @@ impl<'r, 'o> Report<'r, 'o> {
             since,
             until,
             at_once: !(needs_time || with_context),
+            keep_text,
             with_context,
             with_name: !cli.no_filename && (cli.with_filename || names.len() > 1),
             prefix: None,
@@ -135,9 +140,7 @@ impl<'r, 'o> Report<'r, 'o> {
     /// printed.  `Stop` once `-q` has its answer, `SkipInput` once `-l` has
     /// this file's.
     fn show(&mut self, f: Found) -> Result<Next> {
-        self.found_any = true;
-        self.file_any = true;
-        self.file_count += f.count;
+        self.note_shown(f.count);
         let cli = self.cli;
         if cli.quiet {
             return Ok(Next::Stop);
@@ -152,6 +155,20 @@ impl<'r, 'o> Report<'r, 'o> {
         if cli.count {
             return Ok(Next::Continue);
         }
+        self.print_event(&f)?;
+        Ok(Next::Continue)
+    }
+
+    /// Counts events shown (`count` with repeats), for `-c`, `-l` and the
+    /// exit status.
+    fn note_shown(&mut self, count: u64) {
+        self.found_any = true;
+        self.file_any = true;
+        self.file_count += count;
+    }
+
+    /// Prints one event, as JSON or as its line with grep's prefixes.
+    fn print_event(&mut self, f: &Found) -> Result<()> {
         // The prefix once per file, not once per line.
         if self
             .prefix
@@ -161,8 +178,13 @@ impl<'r, 'o> Report<'r, 'o> {
             self.prefix = Some((f.file, self.name_prefix(f.file)));
         }
         let name = self.prefix.as_ref().and_then(|(_, name)| name.as_deref());
-        write_event(&mut *self.out.stdout, cli, &self.names[f.file], name, &f)?;
-        Ok(Next::Continue)
+        write_event(
+            &mut *self.out.stdout,
+            self.cli,
+            &self.names[f.file],
+            name,
+            f,
+        )
     }
 
     /// The kept events, at the end of their file or at an event that says
@@ -185,18 +207,9 @@ impl<'r, 'o> Report<'r, 'o> {
         let shown: Vec<Found> = kept.into_iter().filter(|f| self.wanted(f)).collect();
         if self.with_context && !shown.is_empty() {
             let alone = self.print_with_context(input, file, &shown)?;
-            self.file_any = true;
-            self.found_any = true;
-            self.file_count += shown.iter().map(|f| f.count).sum::<u64>();
+            self.note_shown(shown.iter().map(|f| f.count).sum());
             for f in alone {
-                let name = self.name_prefix(f.file);
-                write_event(
-                    &mut *self.out.stdout,
-                    self.cli,
-                    &self.names[input],
-                    name.as_deref(),
-                    f,
-                )?;
+                self.print_event(f)?;
             }
             return Ok(Next::Continue);
         }
@@ -260,14 +273,10 @@ impl<'r, 'o> Report<'r, 'o> {
 
 impl Sink for Report<'_, '_> {
     fn hits(&mut self, input: usize, hits: Hits) -> Result<Next> {
-        // Only the line output and JSON print an event's text: counts and
-        // summaries do not keep it.
-        let cli = self.cli;
-        let keep_text = !(cli.count || cli.files_with_matches || cli.quiet || cli.summary);
         let mut classifier = self
             .classifier
             .take()
-            .unwrap_or_else(|| Classifier::new(input, keep_text, !self.at_once));
+            .unwrap_or_else(|| Classifier::new(input, self.keep_text, !self.at_once));
         let mut next = Next::Continue;
         for hit in &hits {
             let Some(f) = classifier.event(hit) else {

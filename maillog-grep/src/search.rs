@@ -132,7 +132,6 @@ struct Schedule {
     /// Jobs the sink has read to their end.
     jobs_done: usize,
     plans: Vec<Option<Plan>>,
-    stop: bool,
 }
 
 struct Shared<'a> {
@@ -141,6 +140,8 @@ struct Shared<'a> {
     schedule: Mutex<Schedule>,
     /// Signalled when a plan is made, an input delivered, or the search stops.
     changed: Condvar,
+    /// Set once the sink's thread is done (or wants no more): the workers
+    /// quit, and running jobs stop sending.
     stopping: AtomicBool,
 }
 
@@ -175,7 +176,6 @@ impl Shared<'_> {
     fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
         let mut schedule = self.lock();
-        schedule.stop = true;
         schedule.queue.clear();
         schedule.plans.clear();
         self.changed.notify_all();
@@ -204,7 +204,6 @@ pub fn search_all(
             next_seq: 0,
             jobs_done: 0,
             plans: inputs.iter().map(|_| None).collect(),
-            stop: false,
         }),
         changed: Condvar::new(),
         stopping: AtomicBool::new(false),
@@ -224,7 +223,8 @@ pub fn search_all(
 fn work(shared: &Shared<'_>, matcher: &Matcher, count_lines: bool) {
     let mut schedule = shared.lock();
     loop {
-        if schedule.stop {
+        // Set before `stop` takes the lock, so seen once it is released.
+        if shared.stopping.load(Ordering::Relaxed) {
             return;
         }
         let may_run = schedule
