@@ -13,10 +13,8 @@ pub mod packet;
 pub mod query;
 pub mod watch;
 
-#[path = "../../common/atomic_write.rs"]
-pub mod atomic_write;
-#[path = "../../common/conventions.rs"]
-pub mod conventions;
+pub use mailhost_common::atomic_write;
+pub use mailhost_common::conventions;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -28,8 +28,7 @@ pub mod summary;
 pub mod timefilter;
 pub mod year;
 
-#[path = "../../common/conventions.rs"]
-pub mod conventions;
+pub use mailhost_common::conventions;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -14,10 +14,8 @@ pub mod edit;
 pub mod model;
 pub mod tinker;
 
-#[path = "../../common/atomic_write.rs"]
-pub mod atomic_write;
-#[path = "../../common/conventions.rs"]
-pub mod conventions;
+pub use mailhost_common::atomic_write;
+pub use mailhost_common::conventions;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};

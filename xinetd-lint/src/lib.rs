@@ -18,10 +18,8 @@ pub mod lex;
 pub mod pipeline;
 pub mod rules;
 
-#[path = "../../common/atomic_write.rs"]
-pub mod atomic_write;
-#[path = "../../common/conventions.rs"]
-pub mod conventions;
+pub use mailhost_common::atomic_write;
+pub use mailhost_common::conventions;
 
 use std::io::{Read, Write};
 use std::path::Path;

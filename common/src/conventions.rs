@@ -1,6 +1,6 @@
 //! The command-line conventions every tool of the workspace follows.
 //!
-//! Written once and compiled into each tool with `#[path]`, so the four crates
+//! Written once, in this crate, and used by each tool, so the four crates
 //! stay independent (each builds, tests and packages on its own) while their
 //! behaviour cannot drift apart.  The README's "Conventions" section is the
 //! user-facing description of the same rules; the CLI tests of every crate

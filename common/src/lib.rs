@@ -1,0 +1,13 @@
+//! `mailhost-common`: the conventions every tool of the mailhost toolkit
+//! follows, written once so the four tools cannot drift apart (as ripgrep's
+//! `grep-cli` and uutils' `uucore` serve their tools).
+//!
+//! - [`conventions`]: `--format`, `--color`, `--generate`, diagnostics in the
+//!   `path:line:col: severity: message [CODE]` form, bounded reads, exit handling.
+//! - [`atomic_write`]: replacing a file so that it is never lost.
+//!
+//! The README's "Conventions" section is the user-facing description of the
+//! same rules; each tool's CLI tests check its binary against it.
+
+pub mod atomic_write;
+pub mod conventions;
