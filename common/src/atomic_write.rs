@@ -72,6 +72,22 @@ pub fn replace_file(
     Ok(target)
 }
 
+/// `replace_file` for a file named by its jail path inside `root`: the file
+/// (or the symlink's target, resolved inside the root) is replaced, and
+/// nothing outside the root is ever written.  Returns the path written, as
+/// shown in messages.
+pub fn replace_in_root(
+    root: &crate::root::Root,
+    jail: &Path,
+    contents: &[u8],
+    backup_suffix: Option<&str>,
+    fail_at: Option<FailAt>,
+) -> io::Result<PathBuf> {
+    // The file must resolve inside the root before anything is written.
+    root.metadata(jail)?;
+    replace_file(&root.display_path(jail), contents, backup_suffix, fail_at)
+}
+
 /// Writes `contents` to `path`, replacing the file (or a symlink's target)
 /// as `replace_file` does, or creating it with mode 0644 when it does not
 /// exist yet (an output file such as a node_exporter collector).
