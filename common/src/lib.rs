@@ -6,10 +6,12 @@
 //!   `path:line:col: severity: message [CODE]` form, bounded reads, exit handling.
 //! - [`atomic_write`]: replacing a file so that it is never lost.
 //! - [`root`]: `--root DIR`, a tree no path can leave.
+//! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //!
 //! The README's "Conventions" section is the user-facing description of the
 //! same rules; each tool's CLI tests check its binary against it.
 
 pub mod atomic_write;
 pub mod conventions;
+pub mod rcconf;
 pub mod root;

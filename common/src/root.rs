@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
         // An absolute link to a jail path works as it does inside the jail.
         symlink("/etc/ntp.conf", jail.path().join("etc/link")).unwrap();
-        assert_eq!(root.read_config(Path::new("/etc/link")).unwrap(), b"server a\n");
+        assert_eq!(
+            root.read_config(Path::new("/etc/link")).unwrap(),
+            b"server a\n"
+        );
     }
 
     #[test]
@@ -310,7 +313,10 @@ mod tests {
         let deep = Path::new("/../../../../etc/ntp.conf");
         assert_eq!(root.read_config(deep).unwrap(), b"server a\n");
         symlink("../../../../../../etc/ntp.conf", jail.path().join("etc/up")).unwrap();
-        assert_eq!(root.read_config(Path::new("/etc/up")).unwrap(), b"server a\n");
+        assert_eq!(
+            root.read_config(Path::new("/etc/up")).unwrap(),
+            b"server a\n"
+        );
     }
 
     #[test]
@@ -318,7 +324,7 @@ mod tests {
         let (jail, _host) = tree();
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &jail.path().join("etc/fifo"),
+            jail.path().join("etc/fifo"),
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,
@@ -345,7 +351,10 @@ mod tests {
         fs::write(jail.path().join("etc/big"), vec![b'x'; 100]).unwrap();
         let root = Root::new(jail.path()).unwrap();
         assert!(root.read_limited(Path::new("/etc/big"), 99).is_err());
-        assert_eq!(root.read_limited(Path::new("/etc/big"), 100).unwrap().len(), 100);
+        assert_eq!(
+            root.read_limited(Path::new("/etc/big"), 100).unwrap().len(),
+            100
+        );
     }
 
     #[test]
@@ -353,7 +362,10 @@ mod tests {
         let (jail, host) = tree();
         symlink(host.path(), jail.path().join("hostdir")).unwrap();
         let root = Root::new(jail.path()).unwrap();
-        assert_eq!(root.read_dir(Path::new("/etc")).unwrap(), vec![OsString::from("ntp.conf")]);
+        assert_eq!(
+            root.read_dir(Path::new("/etc")).unwrap(),
+            vec![OsString::from("ntp.conf")]
+        );
         assert!(root.read_dir(Path::new("/hostdir")).is_err());
     }
 
