@@ -241,6 +241,65 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Text from a file (a name, a value, a quoted line) made safe to print on a
+/// terminal or into a line-oriented log: control characters, including
+/// newlines and escape sequences, become `\n`, `\t`, `\r`, `\e`, or
+/// `\xNN` (as `ls -b` shows them), and a backslash becomes `\\`, so a
+/// file name cannot forge a diagnostic line or erase earlier ones.  JSON
+/// output needs none of this: serde escapes.
+pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A path as `escape_text` would print it; bytes that are not UTF-8 become
+/// `\xNN` (not U+FFFD, so two different names never print alike).
+pub fn escape_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    escape_bytes(path.as_os_str().as_bytes())
+}
+
+/// Bytes as `escape_text` would print them, invalid UTF-8 as `\xNN`.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_escaped(&mut out, c);
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\\'
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\x1b' => out.push_str("\\e"),
+        '\\' => out.push_str("\\\\"),
+        c if c.is_control() => {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{byte:02x}"));
+            }
+        }
+        c => out.push(c),
+    }
+}
+
 /// Shortens text quoted in a message (a 100 MB token must not become a
 /// 100 MB diagnostic line).
 pub fn shorten(text: &str, max: usize) -> String {
@@ -320,6 +379,21 @@ mod conventions_tests {
             under_root(Path::new("/"), Path::new("/etc/x")),
             Path::new("/etc/x")
         );
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_lines() {
+        assert_eq!(escape_text("plain name.conf"), "plain name.conf");
+        assert_eq!(
+            escape_text("a\nb:1:1: error: forged [XL001]"),
+            "a\\nb:1:1: error: forged [XL001]"
+        );
+        assert_eq!(escape_text("\x1b[2K\x1b[1A"), "\\e[2K\\e[1A");
+        assert_eq!(escape_text("tab\there\\"), "tab\\there\\\\");
+        assert_eq!(escape_text("\u{7f}\u{85}"), "\\x7f\\xc2\\x85");
+        use std::os::unix::ffi::OsStrExt;
+        let name = Path::new(std::ffi::OsStr::from_bytes(b"caf\xe9\n"));
+        assert_eq!(escape_path(name), "caf\\xe9\\n");
     }
 
     #[test]
