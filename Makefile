@@ -7,6 +7,9 @@ PREFIX = /usr/local
 BINDIR = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share
 MANDIR = $(DATADIR)/man
+BASHCOMPDIR = $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR = $(DATADIR)/zsh/site-functions
+FISHCOMPDIR = $(DATADIR)/fish/vendor_completions.d
 CARGO = cargo
 INSTALL = install
 # Cargo profile to build and the directory it writes to.
@@ -18,13 +21,18 @@ TOOLS = xinetd-lint ntpconf-edit maillog-grep clockcheck
 all:
 	$(CARGO) build --profile $(PROFILE) --locked
 
-# Installs what the tests need that is missing (xinetd, chrony, libfaketime,
-# compressors, bmake, NTPsec's ntpd unpacked), then runs every test.
+# Installs what the tests need that is missing (never removing or replacing
+# an installed package; chrony and NTPsec only unpacked under
+# target/test-tools), runs every test, then lists the tests that skipped.
+SKIP_LOG = target/test-skips.log
 test:
 	sh scripts/install-test-deps.sh
-	$(CARGO) test --workspace --locked
+	mkdir -p target && : > $(SKIP_LOG)
+	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" $(CARGO) test --workspace --locked
 	sh tests/hostile.sh
-	sh scripts/test-install.sh
+	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" sh scripts/test-install.sh
+	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" sh scripts/test-packaging.sh
+	@sh scripts/report-skips.sh $(SKIP_LOG)
 
 check:
 	$(CARGO) fmt --all -- --check
@@ -44,28 +52,26 @@ demo: all
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(DATADIR)/bash-completion/completions \
-		$(DESTDIR)$(DATADIR)/zsh/site-functions \
-		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	for t in $(TOOLS); do \
 		$(INSTALL) -m 755 $(BUILDDIR)/$$t $(DESTDIR)$(BINDIR)/$$t && \
 		$(BUILDDIR)/$$t --generate man > $(DESTDIR)$(MANDIR)/man8/$$t.8 && \
-		$(BUILDDIR)/$$t --generate bash > $(DESTDIR)$(DATADIR)/bash-completion/completions/$$t && \
-		$(BUILDDIR)/$$t --generate zsh > $(DESTDIR)$(DATADIR)/zsh/site-functions/_$$t && \
-		$(BUILDDIR)/$$t --generate fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish && \
+		$(BUILDDIR)/$$t --generate bash > $(DESTDIR)$(BASHCOMPDIR)/$$t && \
+		$(BUILDDIR)/$$t --generate zsh > $(DESTDIR)$(ZSHCOMPDIR)/_$$t && \
+		$(BUILDDIR)/$$t --generate fish > $(DESTDIR)$(FISHCOMPDIR)/$$t.fish && \
 		chmod 644 $(DESTDIR)$(MANDIR)/man8/$$t.8 \
-			$(DESTDIR)$(DATADIR)/bash-completion/completions/$$t \
-			$(DESTDIR)$(DATADIR)/zsh/site-functions/_$$t \
-			$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish \
+			$(DESTDIR)$(BASHCOMPDIR)/$$t \
+			$(DESTDIR)$(ZSHCOMPDIR)/_$$t \
+			$(DESTDIR)$(FISHCOMPDIR)/$$t.fish \
 		|| exit 1; \
 	done
 
 uninstall:
 	for t in $(TOOLS); do \
 		rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(MANDIR)/man8/$$t.8 \
-			$(DESTDIR)$(DATADIR)/bash-completion/completions/$$t \
-			$(DESTDIR)$(DATADIR)/zsh/site-functions/_$$t \
-			$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish; \
+			$(DESTDIR)$(BASHCOMPDIR)/$$t \
+			$(DESTDIR)$(ZSHCOMPDIR)/_$$t \
+			$(DESTDIR)$(FISHCOMPDIR)/$$t.fish; \
 	done
 
 clean:

@@ -7,9 +7,16 @@
 # start is in place while apt runs (chronyd or ntpd started by a package's
 # postinst could try to set the clock, and xinetd would take real ports).
 #
-# NTPsec and chrony conflict as Debian packages (both provide time-daemon),
-# so NTPsec is only unpacked, with dpkg-deb -x, under $TOOLS_DIR; the tests
-# run its ntpd from there, parse-only and without CAP_SYS_TIME.
+# Safe on a real host: it never removes, replaces or upgrades an installed
+# package.  Time daemons conflict with each other as Debian packages
+# (installing chrony removes systemd-timesyncd, ntp or ntpsec), so chrony and
+# NTPsec are only unpacked, with dpkg-deb -x, under $TOOLS_DIR; the tests run
+# chronyd (on 127.0.0.1, -x) and ntpd (parse-only) from there, without
+# CAP_SYS_TIME.  Everything else is installed with --no-remove, after a dry
+# run (apt-get -s) has shown that it would remove or upgrade nothing.
+#
+# The SARIF validator (npm's @microsoft/sarif-multitool) goes under
+# $TOOLS_DIR/sarif.
 set -eu
 
 TOOLS_DIR=${TOOLS_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target/test-tools}
@@ -17,7 +24,6 @@ TOOLS_DIR=${TOOLS_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target/test-tools}
 # Debian package name -> a file that proves it is installed.
 PACKAGES="
 xinetd:/usr/sbin/xinetd
-chrony:/usr/sbin/chronyd
 libfaketime:/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 faketime:/usr/bin/faketime
 gzip:/bin/gzip
@@ -37,7 +43,26 @@ bc:/usr/bin/bc
 libssl3:/usr/share/doc/libssl3
 libbsd0:/usr/share/doc/libbsd0
 libcap2:/usr/share/doc/libcap2
+libedit2:/usr/share/doc/libedit2
+libgnutls30:/usr/share/doc/libgnutls30
+libnettle8:/usr/share/doc/libnettle8
+libseccomp2:/usr/share/doc/libseccomp2
+libicu72:/usr/share/doc/libicu72
+dpkg-dev:/usr/bin/dpkg-buildpackage
+debhelper:/usr/bin/dh
+fakeroot:/usr/bin/fakeroot
+lintian:/usr/bin/lintian
+npm:/usr/bin/npm
 "
+
+# Time daemons: unpacked under $TOOLS_DIR/NAME, never installed.
+# Debian package -> the program the tests run from the unpacked tree.
+UNPACKED="
+ntpsec:usr/sbin/ntpd
+chrony:usr/sbin/chronyd
+"
+SARIF_VERSION=5.7.0
+SARIF_TOOL=$TOOLS_DIR/sarif/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 
 missing=""
 for entry in $PACKAGES; do
@@ -49,15 +74,19 @@ for entry in $PACKAGES; do
     [ -e "$probe" ] || missing="$missing $pkg"
 done
 
-need_ntpsec=no
-[ -x "$TOOLS_DIR/ntpsec/usr/sbin/ntpd" ] || need_ntpsec=yes
+to_unpack=""
+for entry in $UNPACKED; do
+    [ -x "$TOOLS_DIR/${entry%%:*}/${entry#*:}" ] || to_unpack="$to_unpack ${entry%%:*}"
+done
+need_sarif=no
+[ -x "$SARIF_TOOL" ] || need_sarif=yes
 
-if [ -z "$missing" ] && [ $need_ntpsec = no ]; then
+if [ -z "$missing" ] && [ -z "$to_unpack" ] && [ $need_sarif = no ]; then
     exit 0
 fi
 
-if [ "$(id -u)" != 0 ]; then
-    echo "install-test-deps: missing:$missing$( [ $need_ntpsec = yes ] && echo ' ntpsec(unpacked)'); run as root to install them" >&2
+if [ -n "$missing$to_unpack" ] && [ "$(id -u)" != 0 ]; then
+    echo "install-test-deps: missing:$missing${to_unpack:+ (to unpack:$to_unpack)}; run as root to install them" >&2
     exit 1
 fi
 
@@ -84,18 +113,41 @@ apt_update_once() {
 }
 
 if [ -n "$missing" ]; then
-    echo "install-test-deps: installing:$missing" >&2
     apt_update_once
+    # The dry run first: stop, naming the packages, if installing would remove
+    # ("Remv") or replace an installed version ("Inst NAME [OLD]") of anything.
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    plan=$(apt-get -s install --no-install-recommends --no-remove $missing 2>&1) ||
+        { echo "$plan" >&2; echo "install-test-deps: apt-get cannot install:$missing without removing a package; nothing was changed" >&2; exit 1; }
+    in_the_way=$(echo "$plan" | sed -n 's/^Remv \([^ ]*\).*/\1 (removed)/p; s/^Inst \([^ ]*\) \[\([^]]*\)\].*/\1 \2 (replaced)/p')
+    if [ -n "$in_the_way" ]; then
+        echo "install-test-deps: installing$missing would change installed packages:" >&2
+        echo "$in_the_way" | sed 's/^/  /' >&2
+        echo "install-test-deps: nothing was changed; install them yourself if that is what you want" >&2
+        exit 1
+    fi
+    echo "install-test-deps: installing:$missing" >&2
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends --no-remove $missing >/dev/null
 fi
 
-if [ $need_ntpsec = yes ]; then
-    echo "install-test-deps: unpacking ntpsec into $TOOLS_DIR/ntpsec" >&2
+for pkg in $to_unpack; do
+    echo "install-test-deps: unpacking $pkg into $TOOLS_DIR/$pkg (not installed)" >&2
     apt_update_once
     workdir=$(mktemp -d)
-    (cd "$workdir" && apt-get download -qq ntpsec >/dev/null)
-    mkdir -p "$TOOLS_DIR/ntpsec"
-    dpkg-deb -x "$workdir"/ntpsec_*.deb "$TOOLS_DIR/ntpsec"
+    chmod 755 "$workdir"
+    chown _apt "$workdir" 2>/dev/null || true # apt downloads as _apt
+    (cd "$workdir" && apt-get download -qq "$pkg" >/dev/null)
+    mkdir -p "$TOOLS_DIR/$pkg"
+    dpkg-deb -x "$workdir/${pkg}"_*.deb "$TOOLS_DIR/$pkg"
     rm -rf "$workdir"
+done
+
+if [ $need_sarif = yes ]; then
+    echo "install-test-deps: npm: @microsoft/sarif-multitool@$SARIF_VERSION into $TOOLS_DIR/sarif" >&2
+    mkdir -p "$TOOLS_DIR/sarif"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR/sarif" \
+        "@microsoft/sarif-multitool@$SARIF_VERSION" >/dev/null
+    # Its postinstall only sets this bit; newer npm versions skip install scripts.
+    chmod u+x "$SARIF_TOOL"
 fi

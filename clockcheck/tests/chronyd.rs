@@ -11,14 +11,31 @@ use assert_cmd::cargo::cargo_bin_cmd;
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 const CHECK_NTP_TIME: &str = "/usr/lib/nagios/plugins/check_ntp_time";
 
+/// chronyd unpacked by scripts/install-test-deps.sh (installing chrony would
+/// remove the host's own time daemon), or an installed one.
+fn chronyd() -> PathBuf {
+    let unpacked =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools/chrony/usr/sbin/chronyd");
+    if unpacked.exists() {
+        unpacked
+    } else {
+        PathBuf::from("/usr/sbin/chronyd")
+    }
+}
+
 fn available() -> bool {
-    let found = ["/usr/sbin/chronyd", LIBFAKETIME, CHECK_NTP_TIME]
-        .iter()
-        .all(|p| Path::new(p).exists());
+    let chronyd = chronyd();
+    let found = [
+        chronyd.as_path(),
+        Path::new(LIBFAKETIME),
+        Path::new(CHECK_NTP_TIME),
+    ]
+    .iter()
+    .all(|p| p.exists());
     if !found {
         let msg = "chrony, libfaketime or monitoring-plugins-basic is not installed: run scripts/install-test-deps.sh";
         assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED chronyd tests: {msg} ***\n");
+        mailhost_common::testing::skipped("chronyd tests", msg);
     }
     found
 }
@@ -57,16 +74,10 @@ fn start(port: u16, faketime: Option<&str>, synchronised: bool) -> Chronyd {
     )
     .unwrap();
     let mut cmd = Command::new("setpriv");
-    cmd.args([
-        "--bounding-set=-sys_time",
-        "chronyd",
-        "-x",
-        "-d",
-        "-u",
-        "root",
-        "-f",
-    ])
-    .arg(&conf);
+    cmd.args(["--bounding-set=-sys_time"])
+        .arg(chronyd())
+        .args(["-x", "-d", "-u", "root", "-f"])
+        .arg(&conf);
     if let Some(f) = faketime {
         // The library itself, not the faketime wrapper: one PID to stop.
         cmd.env("LD_PRELOAD", LIBFAKETIME)

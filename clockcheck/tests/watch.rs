@@ -66,8 +66,9 @@ fn available() -> bool {
             std::env::var_os("CI").is_none(),
             "libfaketime is not installed"
         );
-        eprintln!(
-            "\n*** SKIPPED watch tests: libfaketime is not installed: run scripts/install-test-deps.sh ***\n"
+        mailhost_common::testing::skipped(
+            "watch tests",
+            "libfaketime is not installed: run scripts/install-test-deps.sh",
         );
     }
     found

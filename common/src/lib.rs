@@ -7,6 +7,7 @@
 //! - [`atomic_write`]: replacing a file so that it is never lost.
 //! - [`root`]: `--root DIR`, a tree no path can leave.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
+//! - [`testing`]: a test's skip, reported where `make test` shows it.
 //!
 //! The README's "Conventions" section is the user-facing description of the
 //! same rules; each tool's CLI tests check its binary against it.
@@ -15,3 +16,4 @@ pub mod atomic_write;
 pub mod conventions;
 pub mod rcconf;
 pub mod root;
+pub mod testing;

@@ -27,7 +27,7 @@ fn ntpd() -> Option<PathBuf> {
     if std::env::var_os("CI").is_some() {
         panic!("{msg}");
     }
-    eprintln!("\n*** SKIPPED ntpsec oracle test: {msg} ***\n");
+    mailhost_common::testing::skipped("ntpsec oracle test", msg);
     None
 }
 

@@ -23,7 +23,7 @@ fn available() -> bool {
     if !found {
         let msg = "xinetd, script or ip is not installed: run scripts/install-test-deps.sh";
         assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED xinetd oracle test: {msg} ***\n");
+        mailhost_common::testing::skipped("xinetd oracle test", msg);
     }
     found
 }

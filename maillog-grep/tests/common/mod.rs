@@ -26,7 +26,7 @@ pub fn have(program: &str) -> bool {
     if !found {
         let msg = format!("{program} is not installed: run scripts/install-test-deps.sh");
         assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED: {msg} ***\n");
+        mailhost_common::testing::skipped("maillog-grep test", &msg);
     }
     found
 }

@@ -1,0 +1,53 @@
+//! Telling that a test skipped, where `make test` shows it.
+//!
+//! A test whose real program (xinetd, chronyd, ntpd, a compressor) is missing
+//! skips on a developer's machine and fails in CI. Cargo's harness hides what
+//! a passing test printed, so a skip is also appended, one line, to the file
+//! named by `MAILHOST_TEST_SKIPS` (`make test` sets it to
+//! `target/test-skips.log` and prints that file at the end).
+
+use std::io::Write;
+use std::path::Path;
+
+/// The environment variable naming the skip log.
+pub const SKIP_LOG_VAR: &str = "MAILHOST_TEST_SKIPS";
+
+/// Reports that `what` skipped because of `why`: on standard error and in
+/// the skip log. The caller has already failed when `CI` is set.
+pub fn skipped(what: &str, why: &str) {
+    eprintln!("\n*** SKIPPED {what}: {why} ***\n");
+    if let Some(log) = std::env::var_os(SKIP_LOG_VAR) {
+        append_skip(Path::new(&log), what, why);
+    }
+}
+
+fn append_skip(log: &Path, what: &str, why: &str) {
+    // One write of one line in append mode: tests running in parallel
+    // cannot interleave their lines.
+    let line = format!("SKIPPED {what}: {why}\n");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skip_is_appended_as_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("skips.log");
+        append_skip(&log, "first test", "a program is missing");
+        append_skip(&log, "second test", "another one");
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            text,
+            "SKIPPED first test: a program is missing\nSKIPPED second test: another one\n"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+#!/bin/sh
+# The packaging checks `make test` runs after the cargo tests: crates,
+# the Debian package, the FreeBSD port, SARIF output against the validator.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/test-packages.sh
