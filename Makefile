@@ -47,6 +47,15 @@ FUZZ_SECONDS = 15
 fuzz:
 	sh scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# The Debian package, built by debian/rules with debhelper, written to
+# target/debian/.  DEB_BUILD_OPTIONS=noopt builds from target/debug.
+DEBDIR = target/debian
+deb:
+	mkdir -p $(DEBDIR)
+	dpkg-buildpackage -b --no-sign \
+		--buildinfo-option=-u$(DEBDIR) --buildinfo-option=-O$(DEBDIR)/mailhost-toolkit.buildinfo \
+		--changes-option=-u$(DEBDIR) --changes-option=-O$(DEBDIR)/mailhost-toolkit.changes
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
@@ -77,4 +86,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz demo install uninstall clean
+.PHONY: all test check bench fuzz deb demo install uninstall clean

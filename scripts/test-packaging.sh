@@ -4,3 +4,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/test-packages.sh
+sh scripts/test-deb.sh
