@@ -56,6 +56,14 @@ deb:
 		--buildinfo-option=-u$(DEBDIR) --buildinfo-option=-O$(DEBDIR)/mailhost-toolkit.buildinfo \
 		--changes-option=-u$(DEBDIR) --changes-option=-O$(DEBDIR)/mailhost-toolkit.changes
 
+# The source tarball the FreeBSD port builds from (packaging/freebsd/),
+# from the committed tree.
+VERSION = 0.1.0
+dist:
+	mkdir -p target
+	git archive --format=tar.gz --prefix=mailhost-toolkit-$(VERSION)/ \
+		-o target/mailhost-toolkit-$(VERSION).tar.gz HEAD
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
@@ -86,4 +94,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz deb demo install uninstall clean
+.PHONY: all test check bench fuzz deb dist demo install uninstall clean

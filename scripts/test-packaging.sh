@@ -5,3 +5,4 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/test-packages.sh
 sh scripts/test-deb.sh
+sh scripts/test-freebsd-port.sh

@@ -1,0 +1,46 @@
+#!/bin/sh
+# What can be checked of the FreeBSD port without a FreeBSD machine:
+# CARGO_CRATES (Makefile.crates) is what cargo-crates.sh makes of Cargo.lock
+# now, and pkg-plist lists exactly the files that the port's do-install
+# (`make install DESTDIR=... PREFIX=/usr/local CARGO=:`, run by bmake as
+# FreeBSD's make would) stages, man pages compressed as the ports framework
+# compresses them.
+set -eu
+cd "$(dirname "$0")/.."
+
+port=packaging/freebsd/sysutils/mailhost-toolkit
+fail() { echo "test-freebsd-port: FAIL: $*" >&2; exit 1; }
+if ! command -v bmake >/dev/null 2>&1; then
+    [ -z "${CI:-}" ] || fail "bmake is not installed (run scripts/install-test-deps.sh)"
+    echo "test-freebsd-port: SKIPPED: bmake is not installed" >&2
+    if [ -n "${MAILHOST_TEST_SKIPS:-}" ]; then echo "SKIPPED test-freebsd-port: bmake is not installed" >> "$MAILHOST_TEST_SKIPS"; fi
+    exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+
+sh packaging/freebsd/cargo-crates.sh Cargo.lock > "$work/Makefile.crates"
+if ! cmp -s "$work/Makefile.crates" $port/Makefile.crates; then
+    diff -u $port/Makefile.crates "$work/Makefile.crates" >&2 || true
+    fail "$port/Makefile.crates is out of date: run packaging/freebsd/cargo-crates.sh > $port/Makefile.crates"
+fi
+locked=$(grep -c '^source = "registry+' Cargo.lock)
+listed=$(grep -vc '^#' $port/Makefile.crates)
+[ "$locked" -eq "$listed" ] || fail "Cargo.lock has $locked crates.io packages, CARGO_CRATES $listed"
+grep -q '^USES=.*cargo' $port/Makefile || fail "the port does not use USES=cargo"
+grep -q 'Makefile.crates' $port/Makefile || fail "the port does not include Makefile.crates"
+[ -s $port/pkg-descr ] || fail "no pkg-descr"
+
+# The port's do-install, with the dev build `make test` already has.
+bmake -s install DESTDIR="$work/stage" PREFIX=/usr/local CARGO=: \
+    PROFILE=dev BUILDDIR=target/debug >/dev/null
+(cd "$work/stage/usr/local" && find . -type f -o -type l) | sed 's|^\./||' |
+    sed 's|^\(share/man/man[1-9]/.*\.[1-9]\)$|\1.gz|' | sort > "$work/staged"
+grep -v '^@' $port/pkg-plist | sort > "$work/plist"
+if ! cmp -s "$work/staged" "$work/plist"; then
+    diff -u "$work/plist" "$work/staged" >&2 || true
+    fail "pkg-plist (-) and the staged files (+) differ"
+fi
+outside=$(cd "$work/stage" && find . -type f ! -path './usr/local/*' | head -n 1)
+[ -z "$outside" ] || fail "install staged $outside outside PREFIX"
+echo "test-freebsd-port: CARGO_CRATES matches Cargo.lock ($listed crates); pkg-plist = the $(wc -l < "$work/plist") staged files"
