@@ -102,33 +102,34 @@ pub fn exit_code(env: &TimeEnv) -> u8 {
 
 /// The terminal form: the facts, then each item with why and what to run.
 pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
-    let show = |v: &Option<String>| {
-        v.as_deref()
-            .map_or("-".to_string(), |s| escape_text(s).into_owned())
-    };
-    writeln!(
-        out,
-        "hypervisor:     {}",
-        env.hypervisor.as_deref().unwrap_or("none detected")
-    )?;
-    writeln!(out, "host time sync: {}", show(&env.host_time_sync))?;
-    writeln!(out, "clocksource:    {}", show(&env.clocksource))?;
-    writeln!(
-        out,
-        "time daemons:   {}",
-        if env.ntp_daemons.is_empty() {
-            "none".to_string()
-        } else {
-            env.ntp_daemons.join(", ")
+    let show = |v: &Option<String>| v.as_deref().unwrap_or("-").to_string();
+    // `label:` padded to 16 columns, the value wrapped under itself.
+    let mut fact = |label: &str, value: &str| -> io::Result<()> {
+        for (i, line) in wrap(&escape_text(value), 62).iter().enumerate() {
+            let label = if i == 0 {
+                format!("{label}:")
+            } else {
+                String::new()
+            };
+            writeln!(out, "{label:<16}{line}")?;
         }
+        Ok(())
+    };
+    fact(
+        "hypervisor",
+        env.hypervisor.as_deref().unwrap_or("none detected"),
     )?;
-    writeln!(
-        out,
-        "boot sync:      {}",
-        escape_text(&env.boot_sync.summary)
-    )?;
+    fact("host time sync", &show(&env.host_time_sync))?;
+    fact("clocksource", &show(&env.clocksource))?;
+    let daemons = if env.ntp_daemons.is_empty() {
+        "none".to_string()
+    } else {
+        env.ntp_daemons.join(", ")
+    };
+    fact("time daemons", &daemons)?;
+    fact("boot sync", &env.boot_sync.summary)?;
     for problem in &env.unreadable {
-        writeln!(out, "unreadable:     {}", escape_text(problem))?;
+        fact("unreadable", problem)?;
     }
     let warnings = env
         .items
@@ -136,10 +137,12 @@ pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
         .filter(|i| i.level == Level::Warning)
         .count();
     let infos = env.items.len() - warnings;
-    writeln!(
-        out,
-        "status:         {} ({warnings} to fix, {infos} for information)",
-        env.status
+    fact(
+        "status",
+        &format!(
+            "{} ({warnings} to fix, {infos} for information)",
+            env.status
+        ),
     )?;
     for item in &env.items {
         writeln!(out)?;
@@ -147,23 +150,29 @@ pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
             Level::Warning => "WARNING",
             Level::Info => "INFO",
         };
-        writeln!(
-            out,
-            "{level} {} (on the {}): {}",
-            item.id,
-            match item.applies_to {
-                advice::AppliesTo::Guest => "guest",
-                advice::AppliesTo::HypervisorHost => "Hyper-V host",
-            },
-            escape_text(&item.problem)
-        )?;
-        for line in wrap(&item.why, 76) {
-            writeln!(out, "    {}", escape_text(&line))?;
+        let place = match item.applies_to {
+            advice::AppliesTo::Guest => "on the guest",
+            advice::AppliesTo::HypervisorHost => "on the Hyper-V host",
+        };
+        writeln!(out, "{level} {} ({place})", item.id)?;
+        for line in wrap(&escape_text(&item.problem), 76) {
+            writeln!(out, "    {line}")?;
+        }
+        writeln!(out, "  why:")?;
+        for line in wrap(&escape_text(&item.why), 76) {
+            writeln!(out, "    {line}")?;
         }
         if !item.commands.is_empty() {
             writeln!(out, "  run:")?;
             for command in &item.commands {
-                writeln!(out, "    {}", escape_text(command))?;
+                // Commands are ready to paste: a Windows path keeps its
+                // backslashes; only control characters are escaped.
+                let shown = if command.chars().any(char::is_control) {
+                    escape_text(command)
+                } else {
+                    command.into()
+                };
+                writeln!(out, "    {shown}")?;
             }
         }
     }
@@ -393,6 +402,13 @@ mod tests {
         let root = Root::new(dir.path()).unwrap();
         let env = inspect(&root, &kernel::NoKernel);
         assert_eq!(env.hypervisor, None);
+        assert!(
+            env.unreadable
+                .iter()
+                .any(|e| e.contains("sys_vendor") && e.contains("more than 65536 bytes")),
+            "{:?}",
+            env.unreadable
+        );
     }
 
     #[test]

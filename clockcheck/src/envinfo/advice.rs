@@ -239,7 +239,12 @@ fn freebsd_boot_sync(rc: &RcTime, slewing: bool, conf: &str) -> BootSync {
             slew_seconds_for_40s: slews.then(|| slew_seconds(ERRATA_OFFSET_SECS)),
             summary: if slews {
                 format!(
-                    "ntpd_sync_on_start (ntpd -g) reads {conf}, whose `step 0` (or -x) makes it slew"
+                    "ntpd_sync_on_start (ntpd -g) reads {conf} at boot, and {} makes it slew",
+                    if slewing {
+                        "its `step 0`"
+                    } else {
+                        "-x in ntpd_flags"
+                    }
                 )
             } else {
                 "ntpd_sync_on_start (ntpd -g) steps once ntpd has samples, seconds after boot"
@@ -276,10 +281,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
 
     if let Some(rc) = &facts.rc {
         if !rc.ntpdate_enable {
-            let mut command = "sysrc ntpdate_enable=YES".to_string();
-            if !has_flag(&rc.ntpdate_flags, "-b") {
-                command.push_str(" ntpdate_flags=-b");
-            }
+            // ntpdate_flags=-b is FreeBSD's default; set explicitly, so an
+            // older -B elsewhere in the chain cannot make it slew.
+            let command = "sysrc ntpdate_enable=YES ntpdate_flags=-b".to_string();
             items.push(Item {
                 id: "freebsd-ntpdate-at-boot",
                 applies_to: AppliesTo::Guest,

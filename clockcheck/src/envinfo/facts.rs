@@ -141,7 +141,7 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
     } else {
         Os::Unknown
     });
-    facts.hypervisor = hypervisor(&reader, kernel);
+    facts.hypervisor = hypervisor(&reader, kernel, &mut facts.unreadable);
     if facts.hypervisor.as_deref() == Some("Hyper-V") {
         facts.host_time_sync = hyperv_time_sync(&reader, kernel);
     }
@@ -298,7 +298,11 @@ impl Reader<'_> {
     }
 }
 
-fn hypervisor(reader: &Reader<'_>, kernel: &dyn Kernel) -> Option<String> {
+fn hypervisor(
+    reader: &Reader<'_>,
+    kernel: &dyn Kernel,
+    unreadable: &mut Vec<String>,
+) -> Option<String> {
     let from_sysctl = match kernel.sysctl("kern.vm_guest").as_deref() {
         Some("hv") => Some("Hyper-V"),
         Some("vmware") => Some("VMware"),
@@ -311,12 +315,11 @@ fn hypervisor(reader: &Reader<'_>, kernel: &dyn Kernel) -> Option<String> {
     if let Some(name) = from_sysctl {
         return Some(name.into());
     }
-    let mut ignored = Vec::new();
     let vendor = reader
-        .pseudo("/sys/class/dmi/id/sys_vendor", &mut ignored)
+        .pseudo("/sys/class/dmi/id/sys_vendor", unreadable)
         .unwrap_or_default();
     let product = reader
-        .pseudo("/sys/class/dmi/id/product_name", &mut ignored)
+        .pseudo("/sys/class/dmi/id/product_name", unreadable)
         .unwrap_or_default();
     let name = if vendor.contains("Microsoft") && product.contains("Virtual") {
         "Hyper-V"
@@ -325,10 +328,7 @@ fn hypervisor(reader: &Reader<'_>, kernel: &dyn Kernel) -> Option<String> {
     } else if vendor.contains("QEMU") || product.contains("KVM") {
         "KVM"
     } else if vendor.contains("Xen")
-        || reader
-            .pseudo("/sys/hypervisor/type", &mut ignored)
-            .as_deref()
-            == Some("xen")
+        || reader.pseudo("/sys/hypervisor/type", unreadable).as_deref() == Some("xen")
     {
         "Xen"
     } else {
