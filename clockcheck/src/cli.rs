@@ -126,7 +126,8 @@ pub enum Command {
         threshold: String,
     },
     /// What keeps this machine's time, and the errata's advice with exact commands.
-    #[command(long_about = "What keeps this machine's (or --root's) time, and the advice of the errata \
+    #[command(
+        long_about = "What keeps this machine's (or --root's) time, and the advice of the errata \
 this toolkit is built from, as items: each with a stable id, where it applies (guest or \
 hypervisor-host), the problem, why, and the exact commands.\n\n\
 Read: the hypervisor and its time sync (FreeBSD: kern.vm_guest, hw.hvtimesync.* through \
@@ -137,7 +138,8 @@ the kernel.\n\n\
 The errata's fix: keep the Hyper-V host's clock right (a reachable NTP server, 1 hour instead \
 of 7 days), step the guest at boot with ntpdate before dovecot starts, keep it right with ntpd, \
 and no `tinker step 0` (40 s take 22 h to slew). Exit 1 (WARNING) while an item on the guest \
-is open; the informational items do not raise it.")]
+is open; the informational items do not raise it."
+    )]
     Env,
 }
 

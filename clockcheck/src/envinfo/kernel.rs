@@ -115,9 +115,14 @@ pub fn process_names(
 }
 
 /// The running FreeBSD kernel.  Only this module is platform code; what it
-/// returns is decoded by the functions above, which the tests cover.
-#[cfg(target_os = "freebsd")]
+/// returns is decoded by the functions above.  Linux test builds compile it
+/// too, against a stand-in for the three libc items it uses
+/// (`tests::mock_libc`), so it is type-checked and its retry logic tested
+/// where no FreeBSD target can be built.
+#[cfg(any(target_os = "freebsd", test))]
 pub mod freebsd {
+    #[cfg(all(test, not(target_os = "freebsd")))]
+    use super::tests::mock_libc as libc;
     use super::{KNOWN_SYSCTLS, Kernel, decode_value, process_names};
 
     pub struct LiveKernel;
@@ -197,6 +202,138 @@ pub fn live() -> Box<dyn Kernel> {
 pub(crate) mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    /// The libc items `freebsd::LiveKernel` uses, with FreeBSD's shapes, and a
+    /// `sysctlbyname` that answers from a table and grows the process table
+    /// between the size query and the read (as a busy system does).
+    #[allow(non_camel_case_types, unsafe_code, dead_code)]
+    pub mod mock_libc {
+        use std::cell::RefCell;
+        pub type c_char = std::ffi::c_char;
+        pub type c_int = std::ffi::c_int;
+        pub type c_void = std::ffi::c_void;
+        pub type size_t = usize;
+        pub const ENOMEM: c_int = 12;
+        pub const COMMLEN: usize = 19;
+
+        #[repr(C)]
+        pub struct kinfo_proc {
+            pub ki_structsize: c_int,
+            pub ki_layout: c_int,
+            pub ki_other: [u8; 440],
+            pub ki_comm: [c_char; COMMLEN + 1],
+            pub ki_rest: [u8; 580],
+        }
+
+        thread_local! {
+            pub static VALUES: RefCell<Vec<(String, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
+            /// Grow the answer by this many bytes after each size query.
+            pub static GROW: RefCell<usize> = const { RefCell::new(0) };
+        }
+
+        unsafe extern "C" {
+            fn __errno_location() -> *mut c_int;
+        }
+
+        /// # Safety
+        /// As sysctlbyname(3): `oldp` has `*oldlenp` writable bytes.
+        pub unsafe fn sysctlbyname(
+            name: *const c_char,
+            oldp: *mut c_void,
+            oldlenp: *mut size_t,
+            _newp: *const c_void,
+            _newlen: size_t,
+        ) -> c_int {
+            let name = unsafe { std::ffi::CStr::from_ptr(name) }
+                .to_string_lossy()
+                .into_owned();
+            let Some(value) = VALUES.with(|v| {
+                v.borrow()
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, b)| b.clone())
+            }) else {
+                unsafe { *__errno_location() = 2 };
+                return -1;
+            };
+            if oldp.is_null() {
+                unsafe { *oldlenp = value.len() };
+                // The table grows before the caller reads it.
+                let table = name == "kern.proc.all";
+                let grow = GROW.with(|g| {
+                    if table {
+                        std::mem::take(&mut *g.borrow_mut())
+                    } else {
+                        0
+                    }
+                });
+                if grow > 0 {
+                    VALUES.with(|v| {
+                        for (n, b) in v.borrow_mut().iter_mut() {
+                            if *n == name {
+                                let record = b[..grow].to_vec();
+                                b.extend(record);
+                            }
+                        }
+                    });
+                }
+                return 0;
+            }
+            if unsafe { *oldlenp } < value.len() {
+                unsafe { *__errno_location() = ENOMEM };
+                return -1;
+            }
+            unsafe {
+                std::ptr::copy_nonoverlapping(value.as_ptr(), oldp.cast::<u8>(), value.len());
+                *oldlenp = value.len();
+            }
+            0
+        }
+    }
+
+    fn record(name: &str) -> Vec<u8> {
+        let size = std::mem::size_of::<mock_libc::kinfo_proc>();
+        let mut record = vec![0u8; size];
+        record[..4].copy_from_slice(&(size as i32).to_ne_bytes());
+        let at = std::mem::offset_of!(mock_libc::kinfo_proc, ki_comm);
+        record[at..at + name.len()].copy_from_slice(name.as_bytes());
+        record
+    }
+
+    #[test]
+    fn the_live_kernel_code_reads_values_and_a_growing_process_table() {
+        let kernel = freebsd::LiveKernel;
+        let mut table = Vec::new();
+        // Many processes, so the 1/8 slack is less than what appears.
+        for i in 0..64 {
+            table.extend(record(if i == 7 { "ntpd" } else { "sh" }));
+        }
+        table.extend(record("dovecot"));
+        let one = record("xinetd").len();
+        mock_libc::VALUES.with(|v| {
+            *v.borrow_mut() = vec![
+                ("kern.vm_guest".into(), b"hv\0".to_vec()),
+                (
+                    "hw.hvtimesync.sample_thresh".into(),
+                    100i32.to_ne_bytes().to_vec(),
+                ),
+                ("kern.proc.all".into(), table),
+            ]
+        });
+        mock_libc::GROW.with(|g| *g.borrow_mut() = one * 40);
+        assert_eq!(kernel.sysctl("kern.vm_guest").as_deref(), Some("hv"));
+        assert_eq!(
+            kernel.sysctl("hw.hvtimesync.sample_thresh").as_deref(),
+            Some("100")
+        );
+        assert_eq!(kernel.sysctl("hw.hvtimesync.ignore_sync"), None);
+        assert_eq!(kernel.sysctl("kern.not_listed"), None);
+        assert_eq!(
+            kernel.processes().unwrap(),
+            ["dovecot", "ntpd", "sh"],
+            "read again after the table grew"
+        );
+    }
 
     /// The test double: a kernel that answers from a table.
     #[derive(Default)]
