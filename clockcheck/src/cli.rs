@@ -22,7 +22,8 @@ echo, transmit time, leap and stratum, and root distance check out; Kiss-o'-Deat
 honoured; timestamps are era-safe across 2036.\n\n\
 `watch` compares the wall clock with the monotonic clock and reports every jump: a backward jump \
 over 5 s is what kills dovecot. `env` says what keeps this machine's time (hypervisor and its time \
-sync, clocksource, NTP daemons) and what to change.",
+sync, clocksource, NTP daemons, the boot-time sync) and gives the errata's advice, item by item, \
+with the exact commands.",
     after_help = "Exit status (Nagios): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage errors too)."
 )]
 pub struct Cli {
@@ -124,7 +125,21 @@ pub enum Command {
         #[arg(long, default_value = "0.5s")]
         threshold: String,
     },
-    /// What keeps this machine's time, and what the notes advise.
+    /// What keeps this machine's time, and the errata's advice with exact commands.
+    #[command(
+        long_about = "What keeps this machine's (or --root's) time, and the advice of the errata \
+this toolkit is built from, as items: each with a stable id, where it applies (guest or \
+hypervisor-host), the problem, why, and the exact commands.\n\n\
+Read: the hypervisor and its time sync (FreeBSD: kern.vm_guest, hw.hvtimesync.* through \
+sysctlbyname; Linux: /sys DMI, hv_utils), running daemons (FreeBSD's process table, /proc), \
+FreeBSD's rc.conf chain or Linux's enabled systemd units, the tinker values ntpd applies, and \
+xinetd's dovecot services. Under --root, $ROOT/sysctl.out (saved `sysctl -a`) stands in for \
+the kernel.\n\n\
+The errata's fix: keep the Hyper-V host's clock right (a reachable NTP server, 1 hour instead \
+of 7 days), step the guest at boot with ntpdate before dovecot starts, keep it right with ntpd, \
+and no `tinker step 0` (40 s take 22 h to slew). Exit 1 (WARNING) while an item on the guest \
+is open; the informational items do not raise it."
+    )]
     Env,
 }
 
@@ -170,7 +185,11 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "clockcheck env",
-        "Hypervisor, its time sync, clocksource, NTP daemons, and advice.",
+        "Hypervisor, its time sync, the boot-time sync, and the errata's advice with exact commands.",
+    ),
+    (
+        "clockcheck env --root /mnt/guest --format json",
+        "The same for a copied FreeBSD tree ($ROOT/etc/rc.conf, $ROOT/sysctl.out).",
     ),
 ];
 

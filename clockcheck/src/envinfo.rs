@@ -1,218 +1,358 @@
-//! `clockcheck env`: what keeps this machine's time, read from `$ROOT/sys`,
-//! `$ROOT/proc` and (FreeBSD) sysctl, and what the user's notes advise.
+//! `clockcheck env`: what keeps this machine's time, and what to change, as
+//! a list of advice items that agree with the errata this toolkit is built
+//! from (see the developers' guide, "The problem we solve").
+//!
+//! - [`kernel`]: FreeBSD's sysctl values and process table, behind a trait
+//!   (a saved `sysctl.out` stands in for a copied tree).
+//! - [`facts`]: what the tree says: hypervisor, rc.conf or systemd units,
+//!   the tinker values ntpd applies, xinetd's dovecot services.
+//! - [`advice`]: the items, with the errata's reasoning and exact commands.
+//!
+//! This module puts them together and writes text, JSON or Prometheus.
 
-use std::path::{Path, PathBuf};
+pub mod advice;
+pub mod facts;
+pub mod kernel;
+
+use std::io::{self, Write};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::check::Status;
+use crate::conventions::escape_text;
+use advice::{BootSync, Item, Level};
+use facts::Facts;
+use kernel::Kernel;
+use mailhost_common::root::Root;
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct TimeEnv {
     pub hypervisor: Option<String>,
     /// Whether the hypervisor's own time sync can step the clock, and why we think so.
     pub host_time_sync: Option<String>,
     pub clocksource: Option<String>,
     pub ntp_daemons: Vec<String>,
+    /// One line per item (problem: commands).
     pub advice: Vec<String>,
     pub status: String,
+    pub os: Option<facts::Os>,
+    pub boot_sync: BootSync,
+    pub items: Vec<Item>,
+    /// What could not be read (`path: error`).
+    pub unreadable: Vec<String>,
 }
 
-/// Where the facts come from: a root directory, and sysctl values (FreeBSD).
-pub trait Source {
-    fn read(&self, path: &str) -> Option<String>;
-    fn list(&self, dir: &str) -> Vec<String>;
-    fn sysctl(&self, name: &str) -> Option<String>;
-}
-
-pub struct RootSource {
-    pub root: PathBuf,
-}
-
-impl RootSource {
-    fn path(&self, p: &str) -> PathBuf {
-        self.root.join(p.trim_start_matches('/'))
+/// The kernel to ask for `root`: the live one for the host, a saved
+/// `sysctl -a` for a copied tree (`$ROOT/sysctl.out`), else none.
+pub fn kernel_for(root: &Root) -> io::Result<Box<dyn Kernel>> {
+    if root.is_host() {
+        return Ok(kernel::live());
+    }
+    match root.read_limited(Path::new("/sysctl.out"), facts::MAX_SYSCTL_OUT_BYTES) {
+        Ok(bytes) => Ok(Box::new(kernel::SavedSysctl::new(
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Box::new(kernel::NoKernel)),
+        Err(e) => Err(e),
     }
 }
 
-impl Source for RootSource {
-    fn read(&self, path: &str) -> Option<String> {
-        std::fs::read(self.path(path))
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+/// Everything `clockcheck env` says about `root`.
+pub fn inspect(root: &Root, kernel: &dyn Kernel) -> TimeEnv {
+    let facts = facts::gather(root, kernel);
+    from_facts(&facts)
+}
+
+pub fn from_facts(facts: &Facts) -> TimeEnv {
+    let items = advice::items(facts);
+    let status = if items.iter().any(|i| i.level == Level::Warning) {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    TimeEnv {
+        hypervisor: facts.hypervisor.clone(),
+        host_time_sync: facts.host_time_sync.as_ref().map(|s| s.description.clone()),
+        clocksource: facts.clocksource.clone(),
+        ntp_daemons: advice::time_daemons(facts),
+        advice: items.iter().map(one_line).collect(),
+        status: status.as_str().to_string(),
+        os: facts.os,
+        boot_sync: advice::boot_sync(facts),
+        items,
+        unreadable: facts.unreadable.clone(),
     }
-    fn list(&self, dir: &str) -> Vec<String> {
-        std::fs::read_dir(self.path(dir))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect()
-    }
-    /// The live system asks `sysctl -n`; a copied tree answers from a saved
-    /// `sysctl -a` output in `$ROOT/sysctl.out` (`name: value` lines).
-    fn sysctl(&self, name: &str) -> Option<String> {
-        if let Some(saved) = self.read("/sysctl.out") {
-            return saved.lines().find_map(|l| {
-                l.strip_prefix(name)?
-                    .strip_prefix(": ")
-                    .map(|v| v.trim().to_string())
-            });
+}
+
+fn one_line(item: &Item) -> String {
+    format!(
+        "[{}] {}: {}: {}",
+        item.applies_to.as_str(),
+        item.id,
+        item.problem,
+        item.commands.join(" ; ")
+    )
+}
+
+/// The exit status: 0 OK, 1 WARNING (Nagios).
+pub fn exit_code(env: &TimeEnv) -> u8 {
+    if env.status == "OK" { 0 } else { 1 }
+}
+
+/// The terminal form: the facts, then each item with why and what to run.
+pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
+    let show = |v: &Option<String>| v.as_deref().unwrap_or("-").to_string();
+    // `label:` padded to 16 columns, the value wrapped under itself.
+    let mut fact = |label: &str, value: &str| -> io::Result<()> {
+        for (i, line) in wrap(&escape_text(value), 62).iter().enumerate() {
+            let label = if i == 0 {
+                format!("{label}:")
+            } else {
+                String::new()
+            };
+            writeln!(out, "{label:<16}{line}")?;
         }
-        if self.root != Path::new("/") || !cfg!(target_os = "freebsd") {
-            return None;
-        }
-        let out = std::process::Command::new("sysctl")
-            .args(["-n", name])
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        Ok(())
+    };
+    fact(
+        "hypervisor",
+        env.hypervisor.as_deref().unwrap_or("none detected"),
+    )?;
+    fact("host time sync", &show(&env.host_time_sync))?;
+    fact("clocksource", &show(&env.clocksource))?;
+    let daemons = if env.ntp_daemons.is_empty() {
+        "none".to_string()
+    } else {
+        env.ntp_daemons.join(", ")
+    };
+    fact("time daemons", &daemons)?;
+    fact("boot sync", &env.boot_sync.summary)?;
+    for problem in &env.unreadable {
+        fact("unreadable", problem)?;
     }
-}
-
-const DAEMONS: &[&str] = &[
-    "ntpd",
-    "chronyd",
-    "systemd-timesyn",
-    "openntpd",
-    "ntpdate",
-    "vmtoolsd",
-];
-
-pub fn inspect(src: &dyn Source) -> TimeEnv {
-    let mut env = TimeEnv::default();
-    // Hypervisor: FreeBSD kern.vm_guest, Linux /sys/hypervisor and DMI.
-    let vendor = src.read("/sys/class/dmi/id/sys_vendor").unwrap_or_default();
-    let product = src
-        .read("/sys/class/dmi/id/product_name")
-        .unwrap_or_default();
-    env.hypervisor = match src.sysctl("kern.vm_guest").as_deref() {
-        Some("hv") => Some("Hyper-V".into()),
-        Some("vmware") => Some("VMware".into()),
-        Some("kvm") => Some("KVM".into()),
-        Some("xen") => Some("Xen".into()),
-        Some("bhyve") => Some("bhyve".into()),
-        _ => None,
-    }
-    .or_else(|| {
-        if vendor.contains("Microsoft") && product.contains("Virtual") {
-            Some("Hyper-V".into())
-        } else if vendor.contains("VMware") {
-            Some("VMware".into())
-        } else if vendor.contains("QEMU") || product.contains("KVM") {
-            Some("KVM".into())
-        } else if vendor.contains("Xen")
-            || src.read("/sys/hypervisor/type").as_deref() == Some("xen")
-        {
-            Some("Xen".into())
-        } else {
-            None
-        }
-    });
-    // Hyper-V's TimeSync integration service.
-    if env.hypervisor.as_deref() == Some("Hyper-V") {
-        let freebsd = (
-            src.sysctl("hw.hvtimesync.ignore_sync"),
-            src.sysctl("hw.hvtimesync.sample_thresh"),
-        );
-        env.host_time_sync = match freebsd {
-            (Some(ignore), Some(thresh)) => {
-                let steps_on_sync = ignore == "0";
-                let steps_on_sample = thresh.parse::<i64>().is_ok_and(|t| t >= 0);
-                Some(format!(
-                    "active: hw.hvtimesync.ignore_sync={ignore} ({}), hw.hvtimesync.sample_thresh={thresh} ({})",
-                    if steps_on_sync { "steps the clock after resume/restore/migration" } else { "host SYNC ignored" },
-                    if steps_on_sample { "steps on drift over that many ms" } else { "sample steps off" }
-                ))
-                .filter(|_| steps_on_sync || steps_on_sample)
-                .or(Some("off (ignore_sync=1, sample_thresh=-1)".into()))
-            }
-            _ => {
-                let modules = src.read("/proc/modules").unwrap_or_default();
-                let loaded = modules.lines().any(|l| l.starts_with("hv_utils "))
-                    || !src.list("/sys/bus/vmbus/drivers/hv_utils").is_empty();
-                loaded.then(|| "active: hv_utils is loaded (TimeSync integration service steps the clock silently)".into())
-            }
-        };
-    }
-    env.clocksource = src
-        .read("/sys/devices/system/clocksource/clocksource0/current_clocksource")
-        .or_else(|| src.sysctl("kern.timecounter.hardware"));
-    // NTP daemons running (Linux /proc).
-    for pid in src
-        .list("/proc")
-        .into_iter()
-        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        if let Some(comm) = src.read(&format!("/proc/{pid}/comm"))
-            && DAEMONS.contains(&comm.as_str())
-            && !env.ntp_daemons.contains(&comm)
-        {
-            env.ntp_daemons.push(comm);
-        }
-    }
-    env.ntp_daemons.sort();
-    // Advice from the user's notes.
-    let mut status = Status::Ok;
-    let syncing: Vec<&String> = env
-        .ntp_daemons
+    let warnings = env
+        .items
         .iter()
-        .filter(|d| d.as_str() != "ntpdate")
-        .collect();
-    if syncing.len() > 1 {
-        env.advice.push(format!(
-            "more than one time daemon runs ({}): keep one time source only",
-            env.ntp_daemons.join(", ")
-        ));
-        status = Status::Warning;
+        .filter(|i| i.level == Level::Warning)
+        .count();
+    let infos = env.items.len() - warnings;
+    fact(
+        "status",
+        &format!(
+            "{} ({warnings} to fix, {infos} for information)",
+            env.status
+        ),
+    )?;
+    for item in &env.items {
+        writeln!(out)?;
+        let level = match item.level {
+            Level::Warning => "WARNING",
+            Level::Info => "INFO",
+        };
+        let place = match item.applies_to {
+            advice::AppliesTo::Guest => "on the guest",
+            advice::AppliesTo::HypervisorHost => "on the Hyper-V host",
+        };
+        writeln!(out, "{level} {} ({place})", item.id)?;
+        for line in wrap(&escape_text(&item.problem), 76) {
+            writeln!(out, "    {line}")?;
+        }
+        writeln!(out, "  why:")?;
+        for line in wrap(&escape_text(&item.why), 76) {
+            writeln!(out, "    {line}")?;
+        }
+        if !item.commands.is_empty() {
+            writeln!(out, "  run:")?;
+            for command in &item.commands {
+                // Commands are ready to paste: a Windows path keeps its
+                // backslashes; only control characters are escaped.
+                let shown = if command.chars().any(char::is_control) {
+                    escape_text(command)
+                } else {
+                    command.into()
+                };
+                writeln!(out, "    {shown}")?;
+            }
+        }
     }
-    if let (Some(sync), false) = (&env.host_time_sync, syncing.is_empty())
-        && sync.starts_with("active")
-    {
-        env.advice.push("the Hyper-V host's time sync and an NTP daemon both set this clock: pick one (FreeBSD: sysctl hw.hvtimesync.ignore_sync=1 hw.hvtimesync.sample_thresh=-1; or turn off Time synchronization for the VM in Hyper-V Manager)".into());
-        status = Status::Warning;
+    Ok(())
+}
+
+/// Splits `text` into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
     }
-    if env.hypervisor.as_deref() == Some("Hyper-V") {
-        env.advice.push("the Hyper-V host's own clock syncs every 7 days by default (w32time); 1 hour is advised, or the guests inherit its drift".into());
+    if !line.is_empty() {
+        lines.push(line);
     }
-    if env.hypervisor.is_some() {
-        env.advice.push("for dovecot on a VM: `tinker step 0` (ntpconf-edit set --preset dovecot) makes ntpd slew instead of step backwards".into());
+    lines
+}
+
+/// Metrics for node_exporter's text-file collector.
+pub fn prometheus(env: &TimeEnv) -> String {
+    let label = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
+    let mut out = String::new();
+    let mut metric = |name: &str, help: &str, rows: Vec<(String, String)>| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for (labels, value) in rows {
+            out.push_str(&format!("{name}{labels} {value}\n"));
+        }
+    };
+    metric(
+        "clockcheck_env_status",
+        "What clockcheck env advises: 0 OK, 1 WARNING (an item to fix on this guest).",
+        vec![(String::new(), exit_code(env).to_string())],
+    );
+    metric(
+        "clockcheck_env_advice",
+        "Advice items that apply, by id, where they apply and whether they raise the status.",
+        env.items
+            .iter()
+            .map(|i| {
+                (
+                    format!(
+                        "{{id=\"{}\",applies_to=\"{}\",level=\"{}\"}}",
+                        i.id,
+                        i.applies_to.as_str(),
+                        match i.level {
+                            Level::Warning => "warning",
+                            Level::Info => "info",
+                        }
+                    ),
+                    "1".to_string(),
+                )
+            })
+            .collect(),
+    );
+    metric(
+        "clockcheck_env_hypervisor_info",
+        "The hypervisor this guest runs on (none: bare metal or not detected).",
+        vec![(
+            format!(
+                "{{hypervisor=\"{}\"}}",
+                label(env.hypervisor.as_deref().unwrap_or("none"))
+            ),
+            "1".into(),
+        )],
+    );
+    metric(
+        "clockcheck_env_host_time_sync_active",
+        "1 when the hypervisor's time sync can set this clock.",
+        vec![(
+            String::new(),
+            u8::from(
+                env.host_time_sync
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with("active")),
+            )
+            .to_string(),
+        )],
+    );
+    metric(
+        "clockcheck_env_time_daemons",
+        "Time daemons in use (enabled or running).",
+        vec![(String::new(), env.ntp_daemons.len().to_string())],
+    );
+    metric(
+        "clockcheck_env_boot_sync_steps",
+        "1 when the clock is stepped at boot, before dovecot starts; 0 when it slews or nothing corrects it.",
+        vec![(
+            format!("{{by=\"{}\"}}", label(&env.boot_sync.by)),
+            u8::from(env.boot_sync.steps).to_string(),
+        )],
+    );
+    out
+}
+
+/// `clockcheck env --root ROOT --format FORMAT`.
+pub fn run(
+    root_path: &Path,
+    format: crate::cli::OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    use crate::cli::OutputFormat;
+    let root = match Root::new(root_path) {
+        Ok(root) => root,
+        Err(e) => {
+            writeln!(
+                out,
+                "CLOCK UNKNOWN: --root {}: {e}",
+                crate::conventions::escape_path(root_path)
+            )?;
+            return Ok(crate::EXIT_UNKNOWN);
+        }
+    };
+    let kernel = match kernel_for(&root) {
+        Ok(kernel) => kernel,
+        Err(e) => {
+            writeln!(out, "CLOCK UNKNOWN: {}", escape_text(&e.to_string()))?;
+            return Ok(crate::EXIT_UNKNOWN);
+        }
+    };
+    let env = inspect(&root, kernel.as_ref());
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer(&mut *out, &env)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Prometheus => write!(out, "{}", prometheus(&env))?,
+        OutputFormat::Text => write_text(&env, out)?,
     }
-    env.status = status.as_str().to_string();
-    env
+    Ok(exit_code(&env))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kernel::tests::FakeKernel;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn ids(env: &TimeEnv) -> Vec<&str> {
+        env.items.iter().map(|i| i.id).collect()
+    }
 
     #[test]
-    fn a_linux_hyper_v_guest_with_two_time_sources() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let write = |p: &str, s: &str| {
-            let path = root.join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, s).unwrap();
-        };
-        write("sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n");
-        write("sys/class/dmi/id/product_name", "Virtual Machine\n");
-        write(
-            "sys/devices/system/clocksource/clocksource0/current_clocksource",
-            "hyperv_clocksource_tsc_page\n",
-        );
-        write(
-            "proc/modules",
-            "hv_utils 45056 0 - Live 0x0000000000000000\n",
-        );
-        write("proc/812/comm", "chronyd\n");
-        write("proc/901/comm", "ntpd\n");
-        write("proc/1/comm", "systemd\n");
-        let env = inspect(&RootSource {
-            root: root.to_path_buf(),
-        });
+    fn a_linux_hyper_v_guest_with_two_time_daemons() {
+        let dir = tree(&[
+            ("sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n"),
+            ("sys/class/dmi/id/product_name", "Virtual Machine\n"),
+            (
+                "sys/devices/system/clocksource/clocksource0/current_clocksource",
+                "hyperv_clocksource_tsc_page\n",
+            ),
+            (
+                "proc/modules",
+                "hv_utils 45056 0 - Live 0x0000000000000000\n",
+            ),
+            ("proc/812/comm", "chronyd\n"),
+            ("proc/901/comm", "ntpd\n"),
+            ("proc/1/comm", "systemd\n"),
+        ]);
+        let root = Root::new(dir.path()).unwrap();
+        let env = inspect(&root, &kernel::NoKernel);
         assert_eq!(env.hypervisor.as_deref(), Some("Hyper-V"));
         assert!(env.host_time_sync.as_deref().unwrap().starts_with("active"));
         assert_eq!(
@@ -221,32 +361,68 @@ mod tests {
         );
         assert_eq!(env.ntp_daemons, ["chronyd", "ntpd"]);
         assert_eq!(env.status, "WARNING");
-        assert!(env.advice.iter().any(|a| a.contains("7 days")));
+        assert!(ids(&env).contains(&"one-time-daemon"), "{:?}", ids(&env));
+        assert!(ids(&env).contains(&"linux-hwclock"));
+        assert!(env.advice.iter().all(|a| !a.contains("pick one")));
     }
 
     #[test]
-    fn a_freebsd_guest_from_saved_sysctl_output() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("sysctl.out"), "kern.vm_guest: hv\nhw.hvtimesync.ignore_sync: 1\nhw.hvtimesync.sample_thresh: -1\nkern.timecounter.hardware: Hyper-V-TSC\n").unwrap();
-        let env = inspect(&RootSource {
-            root: dir.path().to_path_buf(),
-        });
-        assert_eq!(env.hypervisor.as_deref(), Some("Hyper-V"));
-        assert_eq!(
-            env.host_time_sync.as_deref(),
-            Some("off (ignore_sync=1, sample_thresh=-1)")
+    fn the_live_freebsd_kernel_is_asked_through_the_trait() {
+        let dir = tree(&[("etc/rc.conf", "ntpdate_enable=YES\nntpd_enable=YES\n")]);
+        let mut kernel = FakeKernel::default();
+        for (k, v) in [
+            ("kern.ostype", "FreeBSD"),
+            ("kern.vm_guest", "hv"),
+            ("hw.hvtimesync.ignore_sync", "0"),
+            ("hw.hvtimesync.sample_thresh", "100"),
+            ("kern.timecounter.hardware", "Hyper-V-TSC"),
+        ] {
+            kernel.values.insert(k.into(), v.into());
+        }
+        kernel.processes = Some(vec!["init".into(), "ntpd".into()]);
+        let root = Root::new(dir.path()).unwrap();
+        let env = inspect(&root, &kernel);
+        assert_eq!(env.os, Some(facts::Os::FreeBsd));
+        assert_eq!(env.ntp_daemons, ["ntpd"]);
+        assert_eq!(env.status, "OK", "{:?}", env.items);
+        assert_eq!(ids(&env), ["hyperv-host-ntp", "hyperv-time-sync-and-ntpd"]);
+        assert_eq!(env.boot_sync.by, "ntpdate");
+        assert!(env.boot_sync.steps);
+    }
+
+    #[test]
+    fn a_pseudo_file_that_never_ends_is_refused() {
+        let dir = tree(&[("sys/class/dmi/id/product_name", "Virtual Machine\n")]);
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("sys/class/dmi/id/sys_vendor"))
+            .unwrap();
+        // Inside the root /dev/zero does not exist; make it a huge file.
+        std::fs::create_dir_all(dir.path().join("dev")).unwrap();
+        let big = std::fs::File::create(dir.path().join("dev/zero")).unwrap();
+        big.set_len(1 << 30).unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let env = inspect(&root, &kernel::NoKernel);
+        assert_eq!(env.hypervisor, None);
+        assert!(
+            env.unreadable
+                .iter()
+                .any(|e| e.contains("sys_vendor") && e.contains("more than 65536 bytes")),
+            "{:?}",
+            env.unreadable
         );
-        assert_eq!(env.clocksource.as_deref(), Some("Hyper-V-TSC"));
-        assert_eq!(env.status, "OK");
     }
 
     #[test]
     fn bare_metal_says_little() {
         let dir = tempfile::tempdir().unwrap();
-        let env = inspect(&RootSource {
-            root: dir.path().to_path_buf(),
-        });
+        let root = Root::new(dir.path()).unwrap();
+        let env = inspect(&root, &kernel::NoKernel);
         assert_eq!(env.hypervisor, None);
         assert!(env.advice.is_empty());
+        assert_eq!(env.status, "OK");
+    }
+
+    #[test]
+    fn text_wraps_at_words() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
     }
 }

@@ -262,44 +262,7 @@ fn chrono_like(t: f64) -> String {
 }
 
 fn env_command(cli: &Cli, out: &mut dyn Write) -> Result<u8> {
-    let env = envinfo::inspect(&envinfo::RootSource {
-        root: cli.root.clone(),
-    });
-    match cli.format {
-        OutputFormat::Json => {
-            serde_json::to_writer(&mut *out, &env)?;
-            writeln!(out)?;
-        }
-        _ => {
-            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-            writeln!(
-                out,
-                "hypervisor: {}",
-                env.hypervisor
-                    .clone()
-                    .unwrap_or_else(|| "none detected".into())
-            )?;
-            writeln!(out, "host time sync: {}", show(&env.host_time_sync))?;
-            writeln!(out, "clocksource: {}", show(&env.clocksource))?;
-            writeln!(
-                out,
-                "time daemons: {}",
-                if env.ntp_daemons.is_empty() {
-                    "none running".into()
-                } else {
-                    env.ntp_daemons.join(", ")
-                }
-            )?;
-            for advice in &env.advice {
-                writeln!(out, "advice: {advice}")?;
-            }
-        }
-    }
-    Ok(match env.status.as_str() {
-        "OK" => 0,
-        "WARNING" => 1,
-        _ => 2,
-    })
+    envinfo::run(&cli.root, cli.format, out)
 }
 
 /// The extra sections of the man page.

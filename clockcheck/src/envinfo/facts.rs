@@ -1,0 +1,550 @@
+//! What the machine (or the copied tree under `--root`) says about its time:
+//! hypervisor and its time sync, the boot-time and continuous NTP set-up
+//! (FreeBSD's rc.conf chain, or Linux's enabled systemd units), the tinker
+//! settings ntpd applies, and whether xinetd runs dovecot's login processes.
+//! Every file is read through [`Root`], /sys and /proc files with a small
+//! limit (a `sys_vendor` that is a link to /dev/zero is an error, not a read
+//! without end).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use mailhost_common::rcconf::RcConf;
+use mailhost_common::root::Root;
+
+use super::kernel::Kernel;
+
+/// A /sys or /proc file is a few bytes; a larger one is not what we expect.
+pub const MAX_PSEUDO_FILE_BYTES: u64 = 64 * 1024;
+/// A saved `sysctl -a` is about a megabyte on a busy machine.
+pub const MAX_SYSCTL_OUT_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Os {
+    FreeBsd,
+    Linux,
+    Unknown,
+}
+
+/// Hyper-V's TimeSync integration service, as far as the guest can see it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostTimeSync {
+    /// The service is there and can set the clock.
+    pub active: bool,
+    /// FreeBSD `hw.hvtimesync.ignore_sync`: 0 means the host's SYNC
+    /// messages (after resume, restore, migration) set the clock.
+    pub ignore_sync: Option<i64>,
+    /// FreeBSD `hw.hvtimesync.sample_thresh`: steps when the guest is more
+    /// than this many ms off the host; negative turns it off.
+    pub sample_thresh_ms: Option<i64>,
+    pub description: String,
+}
+
+/// The rc.conf variables of FreeBSD's time set-up, with FreeBSD's defaults
+/// where the tree has no /etc/defaults/rc.conf.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RcTime {
+    pub ntpdate_enable: bool,
+    pub ntpdate_flags: String,
+    pub ntpdate_hosts: String,
+    pub ntpd_enable: bool,
+    pub ntpd_flags: String,
+    pub ntpd_sync_on_start: bool,
+    pub ntpd_config: String,
+    pub dovecot_enable: bool,
+    pub xinetd_enable: bool,
+    /// `name -> file:line` of every variable above that a file set.
+    pub set_at: BTreeMap<String, String>,
+}
+
+/// A tinker value ntpd applies, and where it was set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub value: f64,
+    pub at: String,
+}
+
+/// A systemd unit's state as `systemctl is-enabled` would report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unit {
+    pub name: String,
+    /// `enabled` (a `.wants`/`.requires` link), `masked`, or `disabled`
+    /// (the unit file exists but nothing pulls it in).
+    pub state: &'static str,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub os: Option<Os>,
+    pub hypervisor: Option<String>,
+    pub host_time_sync: Option<HostTimeSync>,
+    pub clocksource: Option<String>,
+    /// Command names of running processes, when they can be known.
+    pub processes: Option<Vec<String>>,
+    pub rc: Option<RcTime>,
+    /// Linux: the time and mail units found, with their state.
+    pub units: Vec<Unit>,
+    /// The ntp.conf ntpd reads (jail path), and the tinker values it applies.
+    pub ntp_conf: Option<PathBuf>,
+    pub tinker: BTreeMap<String, Applied>,
+    /// xinetd services (`file: service`) that run dovecot's login processes.
+    pub xinetd_logins: Vec<String>,
+    /// `/etc/chrony.conf` or `/etc/chrony/chrony.conf` has a `makestep` line.
+    pub chrony_makestep: Option<bool>,
+    /// What could not be read, as `path: error` (shown, never fatal).
+    pub unreadable: Vec<String>,
+}
+
+/// Daemons that set the clock, by process name (FreeBSD and Linux).
+pub const TIME_DAEMONS: &[&str] = &["ntpd", "chronyd", "systemd-timesyn", "openntpd", "ntpdate"];
+
+/// Linux units: the time daemons, dovecot, xinetd.
+pub const TIME_UNITS: &[&str] = &[
+    "chrony.service",
+    "chronyd.service",
+    "ntpsec.service",
+    "ntp.service",
+    "ntpd.service",
+    "openntpd.service",
+    "systemd-timesyncd.service",
+];
+pub const DOVECOT_UNIT: &str = "dovecot.service";
+pub const XINETD_UNIT: &str = "xinetd.service";
+
+/// Reads everything under `root`, asking `kernel` what only a kernel knows.
+pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
+    let mut facts = Facts::default();
+    let reader = Reader { root };
+    let rc = RcConf::load(root);
+    let rc = match rc {
+        Ok(rc) => Some(rc),
+        Err(e) => {
+            facts.unreadable.push(e.to_string());
+            None
+        }
+    };
+    let freebsd = kernel.sysctl("kern.ostype").as_deref() == Some("FreeBSD")
+        || kernel.sysctl("kern.vm_guest").is_some()
+        || rc
+            .as_ref()
+            .is_some_and(|rc| rc.files().iter().any(|f| f == Path::new("/etc/rc.conf")));
+    let linux = !freebsd
+        && (reader.exists("/etc/systemd/system")
+            || reader.exists("/lib/systemd/system")
+            || reader.exists("/proc/1"));
+    facts.os = Some(if freebsd {
+        Os::FreeBsd
+    } else if linux {
+        Os::Linux
+    } else {
+        Os::Unknown
+    });
+    facts.hypervisor = hypervisor(&reader, kernel, &mut facts.unreadable);
+    if facts.hypervisor.as_deref() == Some("Hyper-V") {
+        facts.host_time_sync = hyperv_time_sync(&reader, kernel);
+    }
+    facts.clocksource = reader
+        .pseudo(
+            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            &mut facts.unreadable,
+        )
+        .or_else(|| kernel.sysctl("kern.timecounter.hardware"));
+    facts.processes = kernel
+        .processes()
+        .or_else(|| reader.proc_names(&mut facts.unreadable));
+    if freebsd && let Some(rc) = &rc {
+        facts.rc = Some(rc_time(rc));
+    }
+    if !freebsd {
+        facts.units = units(&reader);
+        facts.chrony_makestep = ["/etc/chrony/chrony.conf", "/etc/chrony.conf"]
+            .iter()
+            .find_map(|p| reader.config(p, &mut facts.unreadable))
+            .map(|text| {
+                text.lines()
+                    .any(|l| l.split_whitespace().next() == Some("makestep"))
+            });
+    }
+    let ntp_conf = match &facts.rc {
+        Some(rc) => vec![rc.ntpd_config.clone()],
+        None => vec![
+            "/etc/ntpsec/ntp.conf".to_string(),
+            "/etc/ntp.conf".to_string(),
+        ],
+    };
+    for conf in ntp_conf {
+        let path = PathBuf::from(&conf);
+        match applied_tinker(root, &path) {
+            Ok(tinker) => {
+                facts.tinker = tinker;
+                facts.ntp_conf = Some(path);
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                facts.unreadable.push(e.to_string());
+                break;
+            }
+        }
+    }
+    facts.xinetd_logins = xinetd_logins(&reader, &mut facts.unreadable);
+    facts
+}
+
+/// The tinker values ntpd applies from `conf`, read with ntpconf-edit's own
+/// model of ntpd (includes followed inside the root, `end` honoured, the
+/// last occurrence winning).  The one call into ntpconf-edit's library.
+pub fn applied_tinker(root: &Root, conf: &Path) -> io::Result<BTreeMap<String, Applied>> {
+    use ntpconf_edit::model;
+    struct InRoot<'a>(&'a Root);
+    impl model::Files for InRoot<'_> {
+        fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+            self.0.read_config(path)
+        }
+        fn resolve(&self, including: &Path, argument: &str) -> PathBuf {
+            including.parent().unwrap_or(Path::new("/")).join(argument)
+        }
+    }
+    let bytes = root.read_config(conf)?;
+    let settings = model::effective(&model::read(conf, &bytes, &InRoot(root)));
+    Ok(settings
+        .into_iter()
+        .map(|(key, s)| {
+            let at = format!("{}:{}", s.file.display(), s.line);
+            (
+                key,
+                Applied {
+                    value: s.applied,
+                    at,
+                },
+            )
+        })
+        .collect())
+}
+
+struct Reader<'a> {
+    root: &'a Root,
+}
+
+impl Reader<'_> {
+    fn exists(&self, path: &str) -> bool {
+        self.root.metadata(Path::new(path)).is_ok()
+    }
+
+    /// A /sys or /proc value, trimmed; a missing file is `None`, any other
+    /// failure is noted.
+    fn pseudo(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
+        match self
+            .root
+            .read_limited(Path::new(path), MAX_PSEUDO_FILE_BYTES)
+        {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                unreadable.push(e.to_string());
+                None
+            }
+        }
+    }
+
+    fn config(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
+        match self.root.read_config(Path::new(path)) {
+            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                unreadable.push(e.to_string());
+                None
+            }
+        }
+    }
+
+    fn list(&self, dir: &str) -> Vec<String> {
+        self.root
+            .read_dir(Path::new(dir))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Linux's process names from /proc/PID/comm; `None` without /proc.
+    fn proc_names(&self, unreadable: &mut Vec<String>) -> Option<Vec<String>> {
+        let pids: Vec<String> = self
+            .list("/proc")
+            .into_iter()
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        if pids.is_empty() {
+            return None;
+        }
+        let mut names = Vec::new();
+        for pid in pids {
+            // A process that ended since the listing is simply gone.
+            let mut ignored = Vec::new();
+            if let Some(comm) = self.pseudo(&format!("/proc/{pid}/comm"), &mut ignored) {
+                names.push(comm);
+            }
+            unreadable.extend(
+                ignored
+                    .into_iter()
+                    .filter(|e| !e.contains("No such process")),
+            );
+        }
+        names.sort();
+        names.dedup();
+        Some(names)
+    }
+}
+
+fn hypervisor(
+    reader: &Reader<'_>,
+    kernel: &dyn Kernel,
+    unreadable: &mut Vec<String>,
+) -> Option<String> {
+    let from_sysctl = match kernel.sysctl("kern.vm_guest").as_deref() {
+        Some("hv") => Some("Hyper-V"),
+        Some("vmware") => Some("VMware"),
+        Some("kvm") => Some("KVM"),
+        Some("xen") => Some("Xen"),
+        Some("bhyve") => Some("bhyve"),
+        Some("generic") => Some("a hypervisor"),
+        _ => None,
+    };
+    if let Some(name) = from_sysctl {
+        return Some(name.into());
+    }
+    let vendor = reader
+        .pseudo("/sys/class/dmi/id/sys_vendor", unreadable)
+        .unwrap_or_default();
+    let product = reader
+        .pseudo("/sys/class/dmi/id/product_name", unreadable)
+        .unwrap_or_default();
+    let name = if vendor.contains("Microsoft") && product.contains("Virtual") {
+        "Hyper-V"
+    } else if vendor.contains("VMware") {
+        "VMware"
+    } else if vendor.contains("QEMU") || product.contains("KVM") {
+        "KVM"
+    } else if vendor.contains("Xen")
+        || reader.pseudo("/sys/hypervisor/type", unreadable).as_deref() == Some("xen")
+    {
+        "Xen"
+    } else {
+        return None;
+    };
+    Some(name.into())
+}
+
+fn hyperv_time_sync(reader: &Reader<'_>, kernel: &dyn Kernel) -> Option<HostTimeSync> {
+    let number = |name: &str| kernel.sysctl(name).and_then(|v| v.parse::<i64>().ok());
+    let (ignore, thresh) = (
+        number("hw.hvtimesync.ignore_sync"),
+        number("hw.hvtimesync.sample_thresh"),
+    );
+    if ignore.is_some() || thresh.is_some() {
+        let on_sync = ignore == Some(0);
+        let on_sample = thresh.is_some_and(|t| t >= 0);
+        let mut parts = Vec::new();
+        if on_sync {
+            parts.push("sets the clock to the host's after a resume, restore or migration (hw.hvtimesync.ignore_sync=0)".to_string());
+        }
+        if let Some(t) = thresh.filter(|_| on_sample) {
+            parts.push(format!(
+                "steps it whenever it is over {t} ms off the host's (hw.hvtimesync.sample_thresh={t})"
+            ));
+        }
+        let active = on_sync || on_sample;
+        let description = if active {
+            format!("active: {}", parts.join("; "))
+        } else {
+            format!(
+                "off (hw.hvtimesync.ignore_sync={}, hw.hvtimesync.sample_thresh={})",
+                ignore.map_or("-".into(), |v| v.to_string()),
+                thresh.map_or("-".into(), |v| v.to_string())
+            )
+        };
+        return Some(HostTimeSync {
+            active,
+            ignore_sync: ignore,
+            sample_thresh_ms: thresh,
+            description,
+        });
+    }
+    let mut ignored = Vec::new();
+    let modules = reader
+        .pseudo("/proc/modules", &mut ignored)
+        .unwrap_or_default();
+    let loaded = modules.lines().any(|l| l.starts_with("hv_utils "))
+        || !reader.list("/sys/bus/vmbus/drivers/hv_utils").is_empty();
+    loaded.then(|| HostTimeSync {
+        active: true,
+        ignore_sync: None,
+        sample_thresh_ms: None,
+        description: "active: hv_utils is loaded (the TimeSync integration service sets the clock to the host's)".into(),
+    })
+}
+
+/// FreeBSD's defaults (/etc/defaults/rc.conf) for what a tree may not carry.
+const RC_DEFAULTS: &[(&str, &str)] = &[
+    ("ntpdate_enable", "NO"),
+    ("ntpdate_flags", "-b"),
+    ("ntpdate_hosts", ""),
+    ("ntpd_enable", "NO"),
+    ("ntpd_flags", ""),
+    ("ntpd_sync_on_start", "NO"),
+    ("ntpd_config", "/etc/ntp.conf"),
+    ("dovecot_enable", "NO"),
+    ("xinetd_enable", "NO"),
+];
+
+fn rc_time(rc: &RcConf) -> RcTime {
+    let value = |name: &str| {
+        rc.get(name)
+            .map(str::to_string)
+            .or_else(|| {
+                RC_DEFAULTS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap_or_default()
+    };
+    let yes = |name: &str| mailhost_common::rcconf::is_yes(&value(name));
+    let set_at = RC_DEFAULTS
+        .iter()
+        .filter_map(|(name, _)| {
+            let a = rc.assignment(name)?;
+            Some((name.to_string(), format!("{}:{}", a.file.display(), a.line)))
+        })
+        .collect();
+    RcTime {
+        ntpdate_enable: yes("ntpdate_enable"),
+        ntpdate_flags: value("ntpdate_flags"),
+        ntpdate_hosts: value("ntpdate_hosts"),
+        ntpd_enable: yes("ntpd_enable"),
+        ntpd_flags: value("ntpd_flags"),
+        ntpd_sync_on_start: yes("ntpd_sync_on_start"),
+        ntpd_config: value("ntpd_config"),
+        dovecot_enable: yes("dovecot_enable"),
+        xinetd_enable: yes("xinetd_enable"),
+        set_at,
+    }
+}
+
+/// Where `systemctl is-enabled` looks: the admin's links in /etc, and the
+/// links the distribution ships enabled (`.wants` in the vendor directory).
+const ENABLE_DIRS: &[&str] = &[
+    "/etc/systemd/system",
+    "/lib/systemd/system",
+    "/usr/lib/systemd/system",
+];
+
+fn units(reader: &Reader<'_>) -> Vec<Unit> {
+    let mut wanted: Vec<String> = Vec::new();
+    for dir in ENABLE_DIRS {
+        for sub in reader.list(dir) {
+            if sub.ends_with(".wants") || sub.ends_with(".requires") {
+                wanted.extend(reader.list(&format!("{dir}/{sub}")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for name in TIME_UNITS.iter().chain([&DOVECOT_UNIT, &XINETD_UNIT]) {
+        let admin = format!("/etc/systemd/system/{name}");
+        // A mask is a link to /dev/null (or an empty file) in /etc.
+        let masked = reader.root.metadata(Path::new(&admin)).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            m.file_type().is_char_device() || (m.is_file() && m.len() == 0)
+        });
+        let exists = ENABLE_DIRS
+            .iter()
+            .any(|d| reader.exists(&format!("{d}/{name}")));
+        let state = if masked {
+            "masked"
+        } else if wanted.iter().any(|w| w == name) {
+            "enabled"
+        } else if exists {
+            "disabled"
+        } else {
+            continue;
+        };
+        out.push(Unit {
+            name: name.to_string(),
+            state,
+        });
+    }
+    out
+}
+
+/// The xinetd services that start dovecot's imap-login or pop3-login and are
+/// not disabled, from the directories xinetd's packages include (FreeBSD's
+/// port: /usr/local/etc/xinetd.d; Debian: /etc/xinetd.d).  File names with a
+/// dot or a tilde are skipped, as xinetd's includedir does.
+fn xinetd_logins(reader: &Reader<'_>, unreadable: &mut Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["/etc/xinetd.d", "/usr/local/etc/xinetd.d"] {
+        for name in reader.list(dir) {
+            if name.contains('.') || name.contains('~') {
+                continue;
+            }
+            let path = format!("{dir}/{name}");
+            let Some(text) = reader.config(&path, unreadable) else {
+                continue;
+            };
+            for service in login_services(&text) {
+                out.push(format!("{path}: {service}"));
+            }
+        }
+    }
+    out
+}
+
+/// `service NAME { ... }` blocks whose `server` is imap-login or pop3-login
+/// and which do not say `disable = yes`.
+fn login_services(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, bool, bool)> = None; // name, login, disabled
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(name) = line.strip_prefix("service") {
+            if name.starts_with([' ', '\t']) {
+                current = Some((name.trim().to_string(), false, false));
+            }
+            continue;
+        }
+        if line.starts_with('}') {
+            if let Some((name, true, false)) = current.take() {
+                out.push(name);
+            }
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if let Some((_, login, disabled)) = current.as_mut() {
+            if key.eq_ignore_ascii_case("server") {
+                *login = value.ends_with("/imap-login") || value.ends_with("/pop3-login");
+            } else if key.eq_ignore_ascii_case("disable") {
+                *disabled = value.eq_ignore_ascii_case("yes");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_services_skip_disabled_and_other_servers() {
+        let text = "service imap\n{\n server = /usr/local/libexec/dovecot/imap-login\n disable = no\n}\n\
+                    service pop3\n{\n server= /usr/local/libexec/dovecot/pop3-login\n disable = yes\n}\n\
+                    service sieve\n{\n server = /usr/local/libexec/dovecot/managesieve-login\n}\n\
+                    service imaps # tls\n{\n server = /usr/lib/dovecot/imap-login\n}\n";
+        assert_eq!(login_services(text), ["imap", "imaps"]);
+    }
+}

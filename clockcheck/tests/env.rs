@@ -1,0 +1,670 @@
+//! `clockcheck env` on copied host trees: the FreeBSD guest set up exactly as
+//! the errata says (OK, only informational items), each thing it warns
+//! against (the item is named with its exact command), Linux guests, the
+//! bundled example, the output forms, and hostile /sys files.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cmd() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("clockcheck"));
+    cmd.timeout(Duration::from_secs(30));
+    cmd
+}
+
+struct Tree(tempfile::TempDir);
+
+impl Tree {
+    fn new() -> Tree {
+        Tree(tempfile::tempdir().unwrap())
+    }
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+    fn write(&self, path: &str, text: &str) -> &Tree {
+        let path = self.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+    fn link(&self, target: &str, at: &str) -> &Tree {
+        let at = self.path().join(at);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, at).unwrap();
+        self
+    }
+    /// `clockcheck env --root TREE --format json`: (exit code, report).
+    fn env_json(&self) -> (i32, Value) {
+        let out = cmd()
+            .args(["env", "--format", "json", "--root"])
+            .arg(self.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        (out.status.code().unwrap(), v)
+    }
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn item<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no item {id} in {:?}", ids(v)))
+}
+
+fn commands(v: &Value, id: &str) -> Vec<String> {
+    item(v, id)["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+const NTP_CONF: &str = "pool 0.freebsd.pool.ntp.org iburst\ntinker panic 0\n";
+
+/// A FreeBSD 14 guest on Hyper-V, set up exactly as the errata says: the
+/// host's time sync left on, ntpdate -b at boot, ntpd, dovecot's logins from
+/// xinetd and the standalone dovecot off.
+fn errata_guest(rc_extra: &str) -> Tree {
+    let tree = Tree::new();
+    let sysctl = std::fs::read_to_string(repo().join("examples/host/sysctl.out")).unwrap();
+    tree.write("sysctl.out", &sysctl)
+        .write(
+            "etc/rc.conf",
+            &format!(
+                "hostname=\"mail1.example.org\"\nntpdate_enable=\"YES\"\nntpdate_flags=\"-b\"\n\
+                 ntpd_enable=\"YES\"\nxinetd_enable=\"YES\"\ndovecot_enable=\"NO\"\n{rc_extra}"
+            ),
+        )
+        .write("etc/ntp.conf", NTP_CONF);
+    for service in ["imap", "imaps", "pop3", "pop3s"] {
+        let text =
+            std::fs::read_to_string(repo().join("examples/errata/xinetd.d").join(service)).unwrap();
+        tree.write(&format!("etc/xinetd.d/{service}"), &text);
+    }
+    tree
+}
+
+#[test]
+fn the_errata_configuration_is_ok_with_two_notes() {
+    let (code, v) = errata_guest("").env_json();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["status"], "OK");
+    assert_eq!(ids(&v), ["hyperv-host-ntp", "hyperv-time-sync-and-ntpd"]);
+    for i in v["items"].as_array().unwrap() {
+        assert_eq!(i["level"], "info");
+    }
+    assert_eq!(item(&v, "hyperv-host-ntp")["applies_to"], "hypervisor-host");
+    assert_eq!(item(&v, "hyperv-time-sync-and-ntpd")["applies_to"], "guest");
+    assert_eq!(v["boot_sync"]["by"], "ntpdate");
+    assert_eq!(v["boot_sync"]["steps"], true);
+    assert_eq!(v["hypervisor"], "Hyper-V");
+    assert_eq!(v["clocksource"], "Hyper-V-TSC");
+    assert_eq!(v["ntp_daemons"], serde_json::json!(["ntpd"]));
+    // The existing fields stay; `advice` is one line per item.
+    for field in [
+        "hypervisor",
+        "host_time_sync",
+        "clocksource",
+        "ntp_daemons",
+        "advice",
+        "status",
+    ] {
+        assert!(v.get(field).is_some(), "{field}");
+    }
+    assert_eq!(v["advice"].as_array().unwrap().len(), 2);
+    assert!(
+        v["advice"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| !a.as_str().unwrap().contains('\n'))
+    );
+    for i in v["items"].as_array().unwrap() {
+        for field in ["id", "applies_to", "problem", "why", "commands"] {
+            assert!(i.get(field).is_some(), "{field} in {i}");
+        }
+    }
+}
+
+#[test]
+fn the_hyper_v_host_commands_take_effect() {
+    let (_, v) = errata_guest("").env_json();
+    assert_eq!(
+        commands(&v, "hyperv-host-ntp"),
+        [
+            "w32tm /config /manualpeerlist:\"ntp.nict.jp,0x9\" /syncfromflags:manual /update",
+            "reg add HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\NtpClient /v SpecialPollInterval /t REG_DWORD /d 3600 /f",
+            "net stop w32time",
+            "net start w32time",
+            "w32tm /resync",
+            "w32tm /query /status",
+            "w32tm /query /configuration",
+        ]
+    );
+    let why = item(&v, "hyperv-host-ntp")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for needle in [
+        "604800 = 0x93a80",
+        "3600 = 0xe10",
+        "nearly 40 s",
+        "0x1",
+        "ntp.nict.jp",
+    ] {
+        assert!(why.contains(needle), "{needle}: {why}");
+    }
+}
+
+#[test]
+fn no_ntpdate_at_boot_is_named_with_sysrc() {
+    let tree = errata_guest("ntpdate_enable=\"NO\"\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(v["status"], "WARNING");
+    assert_eq!(
+        commands(&v, "freebsd-ntpdate-at-boot"),
+        ["sysrc ntpdate_enable=YES ntpdate_flags=-b"]
+    );
+    assert_eq!(item(&v, "freebsd-ntpdate-at-boot")["applies_to"], "guest");
+    assert_eq!(v["boot_sync"]["by"], "ntpd");
+}
+
+#[test]
+fn rc_conf_local_wins_as_sh_reads_it() {
+    let tree = errata_guest("");
+    tree.write("etc/rc.conf.local", "ntpdate_enable=NO\n");
+    let (_, v) = tree.env_json();
+    assert!(ids(&v).contains(&"freebsd-ntpdate-at-boot".to_string()));
+    tree.write("etc/rc.conf.d/ntpdate", "ntpdate_enable=YES\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+}
+
+#[test]
+fn no_ntpd_is_named() {
+    let (code, v) = errata_guest("ntpd_enable=\"NO\"\n").env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "freebsd-ntpd-enable"),
+        ["sysrc ntpd_enable=YES", "service ntpd start"]
+    );
+}
+
+#[test]
+fn neither_ntpdate_nor_ntpd() {
+    let tree = errata_guest("ntpdate_enable=NO\nntpd_enable=NO\n");
+    let (_, v) = tree.env_json();
+    assert!(ids(&v).contains(&"freebsd-ntpdate-at-boot".into()));
+    assert!(ids(&v).contains(&"freebsd-ntpd-enable".into()));
+    assert_eq!(v["boot_sync"]["by"], "none");
+    // The host's time sync alone is not "both": no such note.
+    assert!(!ids(&v).contains(&"hyperv-time-sync-and-ntpd".into()));
+}
+
+#[test]
+fn tinker_step_0_is_undone_with_ntpconf_edit() {
+    let tree = errata_guest("");
+    tree.write(
+        "etc/ntp.conf",
+        "pool 0.freebsd.pool.ntp.org iburst\ntinker panic 0 step 0\n",
+    );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "tinker-step-0"),
+        ["ntpconf-edit -i unset step"]
+    );
+    let why = item(&v, "tinker-step-0")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(why.contains("80,000 s (about 22 h)"), "{why}");
+    assert!(why.contains("ntpdate -b still steps at boot"), "{why}");
+    // ntpdate steps at boot even so.
+    assert_eq!(v["boot_sync"]["steps"], true);
+}
+
+#[test]
+fn step_0_with_sync_on_start_slews_at_boot() {
+    let tree = errata_guest("ntpdate_enable=NO\nntpd_sync_on_start=YES\n");
+    tree.write("etc/ntp.conf", "tinker stepback 0\nserver a iburst\n");
+    let (_, v) = tree.env_json();
+    assert_eq!(
+        commands(&v, "tinker-step-0"),
+        ["ntpconf-edit -i unset stepback"]
+    );
+    assert_eq!(v["boot_sync"]["by"], "ntpd -g");
+    assert_eq!(v["boot_sync"]["steps"], false);
+    assert_eq!(v["boot_sync"]["slew_seconds_for_40s"], 80000.0);
+    let why = item(&v, "tinker-step-0")["why"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains("ntpd_sync_on_start=\"YES\" (ntpd -g) reads this file"),
+        "{why}"
+    );
+}
+
+#[test]
+fn step_0_in_an_included_file_counts_and_a_dropped_line_does_not() {
+    let tree = errata_guest("");
+    tree.write("etc/ntp.conf", "server a\nincludefile /etc/ntp.d/vm.conf\n")
+        .write("etc/ntp.d/vm.conf", "tinker step 0\n");
+    let (_, v) = tree.env_json();
+    let problem = item(&v, "tinker-step-0")["problem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(problem.contains("/etc/ntp.d/vm.conf:1"), "{problem}");
+    // `tinker panic 0 step` is dropped whole by ntpd: nothing is in force.
+    tree.write("etc/ntp.conf", "server a\ntinker panic 0 step\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+}
+
+#[test]
+fn ntpd_x_is_named() {
+    let (_, v) = errata_guest("ntpd_flags=\"-x -p /var/db/ntp/ntpd.pid\"\n").env_json();
+    assert_eq!(
+        commands(&v, "freebsd-ntpd-x"),
+        [
+            "sysrc ntpd_flags=\"-p /var/db/ntp/ntpd.pid\"",
+            "service ntpd restart"
+        ]
+    );
+}
+
+#[test]
+fn ntpdate_slewing_is_named() {
+    let (_, v) = errata_guest("ntpdate_flags=\"-B\"\n").env_json();
+    assert_eq!(
+        commands(&v, "freebsd-ntpdate-slews"),
+        ["sysrc ntpdate_flags=-b"]
+    );
+    assert_eq!(v["boot_sync"]["steps"], false);
+}
+
+#[test]
+fn standalone_dovecot_beside_xinetd_is_named() {
+    let (code, v) = errata_guest("dovecot_enable=\"YES\"\n").env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "dovecot-standalone-and-xinetd"),
+        [
+            "service dovecot stop",
+            "sysrc dovecot_enable=NO",
+            "service xinetd restart"
+        ]
+    );
+    let problem = item(&v, "dovecot-standalone-and-xinetd")["problem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for service in ["imap", "imaps", "pop3", "pop3s"] {
+        assert!(
+            problem.contains(&format!("/etc/xinetd.d/{service}: {service}")),
+            "{problem}"
+        );
+    }
+    // Without xinetd, the standalone dovecot is the right one.
+    let (code, v) = errata_guest("dovecot_enable=YES\nxinetd_enable=NO\n").env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+}
+
+#[test]
+fn the_host_time_sync_turned_off_leaves_only_the_host_item() {
+    let tree = errata_guest("");
+    let sysctl = std::fs::read_to_string(repo().join("examples/host/sysctl.out"))
+        .unwrap()
+        .replace(
+            "hw.hvtimesync.ignore_sync: 0",
+            "hw.hvtimesync.ignore_sync: 1",
+        )
+        .replace(
+            "hw.hvtimesync.sample_thresh: 100",
+            "hw.hvtimesync.sample_thresh: -1",
+        );
+    tree.write("sysctl.out", &sysctl);
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0);
+    assert_eq!(ids(&v), ["hyperv-host-ntp"]);
+    assert!(v["host_time_sync"].as_str().unwrap().starts_with("off"));
+}
+
+#[test]
+fn the_bundled_example_names_each_problem() {
+    let (code, v) = {
+        let out = cmd()
+            .args(["env", "--format", "json", "--root"])
+            .arg(repo().join("examples/host"))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        )
+    };
+    assert_eq!(code, 1);
+    assert_eq!(
+        ids(&v),
+        [
+            "freebsd-ntpdate-at-boot",
+            "tinker-step-0",
+            "dovecot-standalone-and-xinetd",
+            "hyperv-host-ntp",
+            "hyperv-time-sync-and-ntpd"
+        ]
+    );
+}
+
+#[test]
+fn no_output_recommends_step_0_or_turning_the_host_sync_off() {
+    for tree in [
+        errata_guest(""),
+        errata_guest("ntpdate_enable=NO\nntpd_sync_on_start=YES\n"),
+    ] {
+        let out = cmd()
+            .args(["env", "--root"])
+            .arg(tree.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for bad in [
+            "preset dovecot",
+            "set step",
+            "step=0",
+            "pick one",
+            "ignore_sync=1",
+            "Hyper-V Manager",
+        ] {
+            assert!(!text.contains(bad), "{bad} in:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn text_is_for_a_terminal() {
+    let tree = errata_guest("dovecot_enable=YES\n");
+    let out = cmd()
+        .args(["env", "--root"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("status:         WARNING (1 to fix, 2 for information)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nWARNING dovecot-standalone-and-xinetd (on the guest)\n    the standalone dovecot is enabled"),
+        "{text}"
+    );
+    assert!(text.contains("\n    sysrc dovecot_enable=NO\n"), "{text}");
+    // Windows commands keep their backslashes.
+    assert!(
+        text.contains("reg add HKLM\\SYSTEM\\CurrentControlSet"),
+        "{text}"
+    );
+    // Prose wraps at 80 columns; commands stay whole, ready to paste.
+    let (_, v) = tree.env_json();
+    let commands: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["commands"].as_array().unwrap().iter())
+        .map(|c| format!("    {}", c.as_str().unwrap()))
+        .collect();
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80 || commands.iter().any(|c| c == line),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn prometheus_metrics_for_the_text_file_collector() {
+    let tree = errata_guest("dovecot_enable=YES\n");
+    let out = cmd()
+        .args(["env", "--format", "prometheus", "--root"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "clockcheck_env_status 1",
+        "clockcheck_env_advice{id=\"dovecot-standalone-and-xinetd\",applies_to=\"guest\",level=\"warning\"} 1",
+        "clockcheck_env_advice{id=\"hyperv-host-ntp\",applies_to=\"hypervisor-host\",level=\"info\"} 1",
+        "clockcheck_env_hypervisor_info{hypervisor=\"Hyper-V\"} 1",
+        "clockcheck_env_host_time_sync_active 1",
+        "clockcheck_env_boot_sync_steps{by=\"ntpdate\"} 1",
+        "# TYPE clockcheck_env_status gauge",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
+    // Every sample line is NAME{labels} VALUE.
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            l.starts_with("clockcheck_env_")
+                && l.rsplit(' ').next().unwrap().parse::<f64>().is_ok(),
+            "{l}"
+        );
+    }
+}
+
+/// A Linux guest on Hyper-V (DMI says so, hv_utils loaded).
+fn linux_guest() -> Tree {
+    let tree = Tree::new();
+    tree.write("sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n")
+        .write("sys/class/dmi/id/product_name", "Virtual Machine\n")
+        .write(
+            "proc/modules",
+            "hv_utils 45056 0 - Live 0x0000000000000000\n",
+        )
+        .write("lib/systemd/system/chrony.service", "[Unit]\n")
+        .write("lib/systemd/system/systemd-timesyncd.service", "[Unit]\n")
+        .write("lib/systemd/system/dovecot.service", "[Unit]\n")
+        .write("lib/systemd/system/xinetd.service", "[Unit]\n");
+    tree
+}
+
+#[test]
+fn a_linux_guest_without_a_time_daemon() {
+    let (code, v) = linux_guest().env_json();
+    assert_eq!(code, 1);
+    assert_eq!(v["os"], "linux");
+    assert_eq!(
+        commands(&v, "linux-time-daemon"),
+        ["systemctl enable --now chrony.service"]
+    );
+    assert_eq!(commands(&v, "linux-hwclock")[0], "hwclock --systohc");
+    assert_eq!(item(&v, "linux-hwclock")["level"], "info");
+    assert_eq!(v["boot_sync"]["by"], "none");
+}
+
+#[test]
+fn a_linux_guest_with_chrony_is_ok() {
+    let tree = linux_guest();
+    tree.link(
+        "/lib/systemd/system/chrony.service",
+        "etc/systemd/system/multi-user.target.wants/chrony.service",
+    )
+    .write(
+        "etc/chrony/chrony.conf",
+        "pool 2.debian.pool.ntp.org iburst\nmakestep 1 3\nrtcsync\n",
+    );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+    assert_eq!(
+        ids(&v),
+        [
+            "linux-hwclock",
+            "hyperv-host-ntp",
+            "hyperv-time-sync-and-ntpd"
+        ]
+    );
+    assert_eq!(v["ntp_daemons"], serde_json::json!(["chronyd"]));
+    assert_eq!(v["boot_sync"]["by"], "chronyd");
+    assert_eq!(v["boot_sync"]["steps"], true);
+}
+
+#[test]
+fn a_linux_guest_with_two_time_daemons_keeps_one() {
+    let tree = linux_guest();
+    tree.link(
+        "/lib/systemd/system/chrony.service",
+        "etc/systemd/system/multi-user.target.wants/chrony.service",
+    )
+    .link(
+        "/lib/systemd/system/systemd-timesyncd.service",
+        "etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service",
+    );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "one-time-daemon"),
+        ["systemctl disable --now systemd-timesyncd.service"]
+    );
+    // A masked timesyncd is not in use.
+    tree.write("etc/systemd/system/systemd-timesyncd.service", "");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+}
+
+#[test]
+fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
+    let tree = linux_guest();
+    tree.link("/lib/systemd/system/chrony.service", "etc/systemd/system/multi-user.target.wants/chrony.service")
+        .link("/lib/systemd/system/dovecot.service", "etc/systemd/system/multi-user.target.wants/dovecot.service")
+        .link("/lib/systemd/system/xinetd.service", "etc/systemd/system/multi-user.target.wants/xinetd.service")
+        .write(
+            "etc/xinetd.d/imap",
+            "service imap\n{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tserver = /usr/lib/dovecot/imap-login\n}\n",
+        );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "dovecot-standalone-and-xinetd"),
+        [
+            "systemctl disable --now dovecot.service",
+            "systemctl restart xinetd.service"
+        ]
+    );
+}
+
+#[test]
+fn a_linux_guest_with_ntpsec_and_step_0() {
+    let tree = linux_guest();
+    tree.link(
+        "/lib/systemd/system/ntpsec.service",
+        "etc/systemd/system/multi-user.target.wants/ntpsec.service",
+    )
+    .write("lib/systemd/system/ntpsec.service", "[Unit]\n")
+    .write(
+        "etc/ntpsec/ntp.conf",
+        "pool 0.debian.pool.ntp.org iburst\ntinker step 0\n",
+    );
+    let (_, v) = tree.env_json();
+    assert_eq!(
+        commands(&v, "tinker-step-0"),
+        ["ntpconf-edit -i unset step /etc/ntpsec/ntp.conf"]
+    );
+    assert_eq!(v["boot_sync"]["by"], "ntpd");
+    assert_eq!(v["boot_sync"]["steps"], false);
+}
+
+#[test]
+fn hostile_pseudo_files_neither_hang_nor_eat_memory() {
+    let tree = linux_guest();
+    // sys_vendor -> /dev/zero (inside the root: a real character device).
+    std::fs::remove_file(tree.path().join("sys/class/dmi/id/sys_vendor")).unwrap();
+    tree.link("/dev/zero", "sys/class/dmi/id/sys_vendor");
+    std::fs::create_dir_all(tree.path().join("dev")).unwrap();
+    let made_device = std::process::Command::new("mknod")
+        .arg(tree.path().join("dev/zero"))
+        .args(["c", "1", "5"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made_device {
+        // Not root: a file far over the limit stands in.
+        std::fs::File::create(tree.path().join("dev/zero"))
+            .unwrap()
+            .set_len(1 << 32)
+            .unwrap();
+    }
+    // A FIFO where the clocksource belongs.
+    let fifo = tree
+        .path()
+        .join("sys/devices/system/clocksource/clocksource0/current_clocksource");
+    std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let (code, v) = tree.env_json();
+    // Without a readable sys_vendor the hypervisor is unknown: nothing to fix.
+    assert_eq!(code, 0);
+    let unreadable = v["unreadable"].to_string();
+    assert!(unreadable.contains("sys_vendor"), "{unreadable}");
+    assert!(
+        unreadable.contains("current_clocksource") && unreadable.contains("FIFO"),
+        "{unreadable}"
+    );
+    assert_eq!(v["hypervisor"], Value::Null);
+}
+
+#[test]
+fn a_link_out_of_the_root_is_not_followed() {
+    // The host's rc.conf is the errata's; the jail's rc.conf links to it.
+    let outside = tempfile::tempdir().unwrap();
+    let good = "ntpdate_enable=YES\nntpd_enable=YES\nxinetd_enable=YES\ndovecot_enable=NO\n";
+    std::fs::write(outside.path().join("rc.conf"), good).unwrap();
+    let tree = errata_guest("");
+    std::fs::remove_file(tree.path().join("etc/rc.conf")).unwrap();
+    tree.link(
+        outside.path().join("rc.conf").to_str().unwrap(),
+        "etc/rc.conf",
+    );
+    let (code, v) = tree.env_json();
+    // Inside the root the link leads nowhere: FreeBSD's defaults apply.
+    assert_eq!(code, 1);
+    assert!(
+        ids(&v).contains(&"freebsd-ntpdate-at-boot".into()),
+        "{:?}",
+        ids(&v)
+    );
+    assert!(
+        ids(&v).contains(&"freebsd-ntpd-enable".into()),
+        "{:?}",
+        ids(&v)
+    );
+}

@@ -1,0 +1,163 @@
+//! The errata's four xinetd.d files for dovecot (examples/errata/xinetd.d):
+//! lint-clean on the example host with the standalone dovecot off, and all
+//! four really started by Debian's xinetd (login paths stubbed with
+//! /bin/true), run as tests/xinetd_oracle.rs runs it: a private network
+//! namespace, debug mode under `script`, stopped by its process group.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const SERVICES: [&str; 4] = ["imap", "imaps", "pop3", "pop3s"];
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn errata_file(service: &str) -> String {
+    std::fs::read_to_string(repo().join("examples/errata/xinetd.d").join(service)).unwrap()
+}
+
+#[test]
+fn the_errata_files_are_lint_clean_on_the_example_host() {
+    let tree = tempfile::tempdir().unwrap();
+    let host = repo().join("examples/host");
+    let status = Command::new("cp")
+        .arg("-Rp")
+        .arg(&host)
+        .arg(tree.path().join("h"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = tree.path().join("h");
+    let xinetd_d = root.join("etc/xinetd.d");
+    std::fs::remove_dir_all(&xinetd_d).unwrap();
+    std::fs::create_dir(&xinetd_d).unwrap();
+    for service in SERVICES {
+        std::fs::write(xinetd_d.join(service), errata_file(service)).unwrap();
+    }
+    // The errata's rc.conf: the standalone dovecot off.
+    let rc = std::fs::read_to_string(root.join("etc/rc.conf"))
+        .unwrap()
+        .replace("dovecot_enable=\"YES\"", "dovecot_enable=\"NO\"");
+    std::fs::write(root.join("etc/rc.conf"), rc).unwrap();
+
+    let bin = assert_cmd::cargo::cargo_bin!("xinetd-lint");
+    let out = Command::new(bin).arg("--root").arg(&root).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        !text.contains(": warning: ") && !text.contains(": error: "),
+        "{text}"
+    );
+    let out = Command::new(bin)
+        .args(["--services", "--format", "json", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let active: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["status"] == "active")
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(active, SERVICES.iter().map(|s| s.to_string()).collect());
+}
+
+fn xinetd_available() -> bool {
+    let found = Path::new("/usr/sbin/xinetd").exists()
+        && Path::new("/usr/bin/script").exists()
+        && Path::new("/usr/sbin/ip").exists();
+    if !found {
+        let msg = "xinetd, script or ip is not installed: run scripts/install-test-deps.sh";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("\n*** SKIPPED errata xinetd test: {msg} ***\n");
+    }
+    found
+}
+
+#[test]
+fn the_real_xinetd_starts_all_four() {
+    if !xinetd_available() {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("xinetd.d");
+    std::fs::create_dir(&dir).unwrap();
+    for service in SERVICES {
+        // The FreeBSD login paths do not exist here: /bin/true stands in.
+        let text = errata_file(service)
+            .replace("/usr/local/libexec/dovecot/imap-login", "/bin/true")
+            .replace("/usr/local/libexec/dovecot/pop3-login", "/bin/true");
+        assert!(!text.contains("/usr/local/libexec"), "{text}");
+        std::fs::write(dir.join(service), text).unwrap();
+    }
+    let conf = scratch.path().join("xinetd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "defaults\n{{\n\tinstances\t= 60\n\tlog_type\t= SYSLOG daemon info\n}}\n\nincludedir {}\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let pidfile = scratch.path().join("xinetd.pid");
+    let inner = format!(
+        "timeout -k 2 -s TERM 60 xinetd -d -dontfork -f '{}' -pidfile '{}'",
+        conf.display(),
+        pidfile.display()
+    );
+    let mut child = Command::new("unshare")
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            &format!("ip link set lo up; exec script -qec \"{inner}\" /dev/null"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("start xinetd");
+    let pgid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut started = BTreeSet::new();
+    let mut log = String::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(40)) {
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(at) = line.find("Started service: ") {
+            started.insert(line[at + 17..].trim().to_string());
+        }
+        if line.contains("Started working") || line.contains("no services. Exiting") {
+            break;
+        }
+    }
+    // Stop xinetd, script and sh: the process group we started.
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{pgid}")])
+        .status();
+    let _ = child.wait();
+    assert_eq!(
+        started,
+        SERVICES
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
+        "{log}"
+    );
+    assert!(log.contains("Started working"), "{log}");
+}
