@@ -307,6 +307,7 @@ pub const DNS_DEADLINE: Duration = Duration::from_secs(3);
 /// resolving (as for xinetd on an offline host).
 pub struct Resolver {
     enabled: bool,
+    lookup: Lookup,
     deadline: Duration,
     started: OnceCell<Instant>,
     pending: RefCell<HashMap<String, mpsc::Receiver<bool>>>,
@@ -315,10 +316,22 @@ pub struct Resolver {
     pub lookups: Arc<Mutex<usize>>,
 }
 
+/// How one name is looked up (the system resolver; a test's stand-in).
+pub type Lookup = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+fn system_lookup(name: &str) -> bool {
+    std::net::ToSocketAddrs::to_socket_addrs(&(name, 0)).is_ok_and(|mut a| a.next().is_some())
+}
+
 impl Resolver {
     pub fn new(enabled: bool, deadline: Duration) -> Resolver {
+        Resolver::with_lookup(enabled, deadline, Arc::new(system_lookup))
+    }
+
+    pub fn with_lookup(enabled: bool, deadline: Duration, lookup: Lookup) -> Resolver {
         Resolver {
             enabled,
+            lookup,
             deadline,
             started: OnceCell::new(),
             pending: RefCell::new(HashMap::new()),
@@ -337,6 +350,27 @@ impl Resolver {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
     }
 
+    /// Without look-ups: a name of digits and dots is what the resolver's
+    /// inet_aton would make of it (`10.0.0`, `127.1`), never a DNS name;
+    /// any other plausible name counts as resolving on the tree's own host.
+    fn offline_answer(name: &str) -> bool {
+        if !name.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return true;
+        }
+        let parts: Vec<&str> = name.split('.').collect();
+        let Ok(numbers) = parts
+            .iter()
+            .map(|p| p.parse::<u64>())
+            .collect::<Result<Vec<u64>, _>>()
+        else {
+            return false; // an empty part: `127.0.0.`
+        };
+        let (last, head) = numbers.split_last().expect("split gives one part at least");
+        parts.len() <= 4
+            && head.iter().all(|n| *n <= 255)
+            && *last < 1u64 << (8 * (5 - parts.len()))
+    }
+
     /// Starts the look-up of `name` unless it is known or under way.
     pub fn start(&self, name: &str) {
         if !self.enabled || !Self::plausible(name) {
@@ -349,12 +383,11 @@ impl Resolver {
         let (tx, rx) = mpsc::channel();
         let owned = name.to_string();
         let lookups = Arc::clone(&self.lookups);
+        let lookup = Arc::clone(&self.lookup);
         // A detached thread: one that never returns is simply abandoned.
         std::thread::spawn(move || {
             *lookups.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-            let found = std::net::ToSocketAddrs::to_socket_addrs(&(owned.as_str(), 0))
-                .is_ok_and(|mut a| a.next().is_some());
-            let _ = tx.send(found);
+            let _ = tx.send(lookup(&owned));
         });
         self.pending.borrow_mut().insert(name.to_string(), rx);
     }
@@ -367,7 +400,7 @@ impl Resolver {
             return false;
         }
         if !self.enabled {
-            return true;
+            return Self::offline_answer(name);
         }
         if let Some(answer) = self.answers.borrow().get(name) {
             return *answer;
@@ -436,6 +469,67 @@ pub mod tests {
         fn local_address(&self, address: &str) -> bool {
             address == "127.0.0.1"
         }
+    }
+
+    fn slow(delay: Duration) -> Lookup {
+        Arc::new(move |name: &str| {
+            std::thread::sleep(delay);
+            name.ends_with(".example")
+        })
+    }
+
+    #[test]
+    fn each_name_is_resolved_once() {
+        let r = Resolver::with_lookup(true, Duration::from_secs(5), slow(Duration::ZERO));
+        assert!(r.resolves("mail.example"));
+        assert!(r.resolves("mail.example"));
+        assert!(!r.resolves("nowhere.test"));
+        assert!(!r.resolves("nowhere.test"));
+        assert_eq!(*r.lookups.lock().unwrap(), 2);
+    }
+
+    #[test]
+    fn names_are_resolved_in_parallel_within_the_deadline() {
+        let names: Vec<String> = (0..8).map(|n| format!("h{n}.example")).collect();
+        // Eight look-ups of 300 ms each: in parallel, well under 8 × 300 ms.
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_secs(5),
+            slow(Duration::from_millis(300)),
+        );
+        let t = Instant::now();
+        for n in &names {
+            r.start(n);
+        }
+        assert!(names.iter().all(|n| r.resolves(n)));
+        assert!(
+            t.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            t.elapsed()
+        );
+        // A resolver that never answers: every name fails once the deadline passed.
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_millis(300),
+            slow(Duration::from_secs(30)),
+        );
+        let t = Instant::now();
+        assert!(names.iter().all(|n| !r.resolves(n)));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_foreign_root_resolves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = RootHost::new(dir.path());
+        assert!(
+            host.resolves("mail.example"),
+            "names in a foreign tree count as resolving"
+        );
+        assert!(!host.resolves("127.0.0."), "not a host name at all");
+        assert!(host.resolves("10.0.0"), "inet_aton's short form");
+        assert!(!host.resolves("10.0.0.256"));
+        assert_eq!(*host.resolver.lookups.lock().unwrap(), 0);
     }
 
     #[test]
