@@ -344,7 +344,8 @@ fn fix_files(
             write!(io.stdout, "{}", diff.unified_diff().header(&name, &name))?;
             continue;
         }
-        atomic_write::replace_in_root(root, jail, &after, None, io.fail_at)
+        refuse_links_out_of(root, jail)
+            .and_then(|()| atomic_write::replace_in_root(root, jail, &after, None, io.fail_at))
             .with_context(|| format!("{}: not changed", escape_text(&shown)))?;
         for fix in &applied {
             writeln!(
@@ -379,6 +380,25 @@ fn fix_files(
     } else {
         EXIT_CLEAN
     })
+}
+
+/// The writer replaces the file a path names as the host resolves it; a
+/// link inside the tree whose target, read on the host, leaves the tree
+/// (an absolute link: inside the jail it means the jail's own file) is
+/// refused rather than followed out.
+fn refuse_links_out_of(root: &Root, jail: &Path) -> std::io::Result<()> {
+    if root.is_host() {
+        return Ok(());
+    }
+    let top = std::fs::canonicalize(root.path())?;
+    let target = std::fs::canonicalize(root.display_path(jail))?;
+    if target.starts_with(&top) {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            "a link whose target, as the host resolves it, is outside the root: --fix writes only inside the root (edit the link's target by hand)",
+        ))
+    }
 }
 
 fn lint_again(cli: &Cli, host: &RootHost) -> Result<Lint> {
