@@ -898,3 +898,26 @@ fn skip_to_close(lines: &[&[u8]], from: usize, reader: &mut Reader<'_>, shown: &
 }
 
 use std::os::unix::ffi::OsStrExt;
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn suppression_comments() {
+        assert_eq!(
+            suppression(b"# xinetd-lint: ignore XL016"),
+            Some(vec!["XL016".to_string()])
+        );
+        assert_eq!(
+            suppression(b"\t#xinetd-lint: ignore xl016, trailing-comment XL011"),
+            Some(vec!["XL016".into(), "XL016".into(), "XL011".into()])
+        );
+        assert_eq!(suppression(b"# xinetd-lint: ignore"), None);
+        assert_eq!(suppression(b"# a comment about xinetd-lint"), None);
+        assert_eq!(
+            suppression(b"user = root # xinetd-lint: ignore XL016"),
+            None
+        );
+    }
+}

@@ -321,3 +321,22 @@ fn a_foreign_root_is_not_resolved_unless_asked() {
         .code(1)
         .stdout(predicate::str::contains("[XL020]"));
 }
+
+#[test]
+fn the_file_budget_stops_a_flood_with_a_clear_error() {
+    let jail = jail();
+    let root = jail.path();
+    let dir = root.join("etc/xinetd.d");
+    for n in 0..4200 {
+        fs::write(dir.join(format!("f{n:04}")), "\n").unwrap();
+    }
+    let started = Instant::now();
+    let (code, text) = output(&["--format", "json"], root);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(text.matches("\"XL061\"").count(), 1, "reported once");
+    assert!(
+        text.contains("include budget exceeded (more than 4096 files"),
+        "{text}"
+    );
+}
