@@ -6,6 +6,26 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::conventions::{ColorChoice, Format, Generate};
+use crate::rules::Severity;
+
+/// The lowest severity shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeverityFloor {
+    Info,
+    Warning,
+    Error,
+}
+
+impl SeverityFloor {
+    pub fn admits(self, severity: Severity) -> bool {
+        let floor = match self {
+            SeverityFloor::Info => Severity::Info,
+            SeverityFloor::Warning => Severity::Warning,
+            SeverityFloor::Error => Severity::Error,
+        };
+        severity >= floor
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,13 +42,40 @@ imap-login or pop3-login, that `disable = yes` is not left in, and that the stan
 not enabled for the same ports (FreeBSD rc.conf, systemd).\n\n\
 Diagnostics read `path:line:col: severity: message [CODE]`; --explain CODE says what a rule \
 checks, why it matters and how to fix it.",
-    after_help = "Exit status: 0 clean (info only), 1 warnings or errors found, 2 could not run."
+    after_help = "Exit status: 0 nothing shown (no finding at or above --severity), 1 findings shown (or left after --fix), 2 could not run."
 )]
 pub struct Cli {
     /// Files (read as xinetd's -f file), directories (read as an includedir) or - for
-    /// standard input.  Default: $ROOT/etc/xinetd.conf.
+    /// standard input.  With --root, a path is looked up inside the root (`/etc/x` and
+    /// `ROOT/etc/x` both name the root's /etc/x).  Default: the `-f FILE` of rc.conf's
+    /// xinetd_flags, else $ROOT/usr/local/etc/xinetd.conf (FreeBSD's port), else
+    /// $ROOT/etc/xinetd.conf.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Show findings of this severity and above; the exit status follows what is shown.
+    #[arg(long, value_enum, default_value_t = SeverityFloor::Warning)]
+    pub severity: SeverityFloor,
+
+    /// Leave out findings with these codes (or rule names), comma-separated.
+    #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// Show only findings with these codes (or rule names), comma-separated.
+    #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Print the files the dovecot services' records go to (log_type FILE, or the files
+    /// syslog.conf / rsyslog.conf send the log_type's facility to), one per line:
+    /// `maillog-grep --rotated --summary $(xinetd-lint --log-files) /var/log/maillog`.
+    #[arg(long, conflicts_with_all = ["services", "fix", "diff"])]
+    pub log_files: bool,
+
+    /// Resolve host names (only_from, no_access, bind, redirect) even for a --root other
+    /// than /.  They are resolved on this machine, which may not be the tree's.  Without
+    /// it, names in a foreign tree count as resolving.
+    #[arg(long)]
+    pub resolve: bool,
 
     /// One row per service: id, name, protocol, port, server, where, and the verdict
     /// (active, disabled, rejected) with its reasons.
@@ -44,7 +91,8 @@ pub struct Cli {
     pub list_rules: bool,
 
     /// Rewrite the files, atomically, fixing only: a missing space before `=`, a trailing
-    /// comment (moved to its own line), CRLF line ends, a UTF-8 BOM.
+    /// comment (moved to its own line), CRLF line ends, a UTF-8 BOM.  Prints one line per
+    /// fix, then the findings that remain (exit 1 while any remain).
     #[arg(long)]
     pub fix: bool,
 
@@ -73,9 +121,9 @@ pub struct Cli {
 pub const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "0",
-        "Clean: no warning or error (info findings, such as a disabled service, may be printed).",
+        "Clean: no finding at or above --severity (warning by default) after --ignore, --select and `# xinetd-lint: ignore` comments.",
     ),
-    ("1", "Warnings or errors were found."),
+    ("1", "Findings were shown (after --fix: findings remain)."),
     (
         "2",
         "Could not run: bad arguments, an unreadable main file, an unknown rule code.",
@@ -92,8 +140,16 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "Which services xinetd will start, which it rejects, and why.",
     ),
     (
-        "xinetd-lint --root /usr/local /usr/local/etc/xinetd.conf",
-        "FreeBSD's ports layout.",
+        "xinetd-lint --root /jails/mail",
+        "A FreeBSD jail: its rc.conf xinetd_flags -f, or /usr/local/etc/xinetd.conf.",
+    ),
+    (
+        "maillog-grep --rotated --summary $(xinetd-lint --log-files) /var/log/maillog",
+        "Search the log dovecot writes to under xinetd, with the maillog.",
+    ),
+    (
+        "xinetd-lint --severity info --format json",
+        "Everything, info findings included, as JSON Lines.",
     ),
     (
         "xinetd-lint --root $STAGEDIR",

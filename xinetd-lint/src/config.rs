@@ -4,7 +4,8 @@
 //! `}`), and every per-line check xinetd makes while reading (§2–§4).
 //! What it cannot tell from one line is left to `pipeline`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::attrs::{self, Count, Parsed};
@@ -12,8 +13,13 @@ use crate::host::Host;
 use crate::lex::{self, AttrLine, Op};
 use crate::rules::{self, Severity};
 
-/// Nesting limit for include/includedir (xinetd has none; loops must end).
-pub const MAX_DEPTH: usize = 16;
+/// Nesting limit for include/includedir (xinetd has none; loops are found
+/// by identity, this only bounds a long chain of distinct files).
+pub const MAX_DEPTH: usize = 64;
+/// How many files one expansion may read (includes and includedir entries).
+pub const MAX_FILES: usize = 4096;
+/// How many bytes one expansion may read in all.
+pub const MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Diagnostic {
@@ -83,7 +89,7 @@ pub struct Model {
     pub services: Vec<Service>,
     pub defaults: Defaults,
     pub diagnostics: Vec<Diagnostic>,
-    /// Every file read, in order (for --fix).
+    /// Every file read, in order, by jail path (for --fix).
     pub files: Vec<PathBuf>,
 }
 
@@ -95,11 +101,26 @@ enum Block {
     Ignored,
 }
 
+/// A file's identity: the same file reached by two names, or through a
+/// link, is one file.
+type FileId = (u64, u64);
+
 pub struct Reader<'h> {
     host: &'h dyn Host,
     pub model: Model,
-    /// Files being read (include loops).
-    stack: Vec<PathBuf>,
+    /// Files being read, innermost last: an include of one of them is a loop.
+    stack: Vec<FileId>,
+    /// Every file read so far, with the name it was read by: none is read twice.
+    seen: HashMap<FileId, String>,
+    files_read: usize,
+    bytes_read: u64,
+    /// The first time the budget ran out (reported once).
+    over_budget: bool,
+    /// A file includes itself: the real xinetd recurses until it crashes,
+    /// so no service starts.
+    pub include_loop: bool,
+    /// Codes silenced per file by `# xinetd-lint: ignore CODE,...`.
+    pub suppressed: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl<'h> Reader<'h> {
@@ -108,6 +129,12 @@ impl<'h> Reader<'h> {
             host,
             model: Model::default(),
             stack: Vec::new(),
+            seen: HashMap::new(),
+            files_read: 0,
+            bytes_read: 0,
+            over_budget: false,
+            include_loop: false,
+            suppressed: BTreeMap::new(),
         }
     }
 
@@ -131,31 +158,98 @@ impl<'h> Reader<'h> {
         });
     }
 
-    /// Reads a file as xinetd reads its `-f` file or an `include`.
-    pub fn read_file(&mut self, path: &Path, shown: &str, fragment: bool) {
-        match crate::conventions::read_limited(path, crate::conventions::MAX_CONFIG_BYTES) {
-            Ok(bytes) => {
-                self.model.files.push(path.to_path_buf());
-                self.read_bytes(&bytes, shown, path, fragment)
+    /// Reads a file as xinetd reads its `-f` file or an `include`, by its
+    /// jail path (looked up inside the host's tree).  `at` is the include
+    /// line that names it.
+    pub fn read_file(&mut self, jail: &Path, fragment: bool, at: Option<(&str, usize, usize)>) {
+        let shown = self.host.display(jail).display().to_string();
+        let (file, line, col) = at.map_or((shown.clone(), 1, 1), |(f, l, c)| (f.to_string(), l, c));
+        let what = if fragment {
+            "Unable to open included configuration file"
+        } else {
+            "cannot read"
+        };
+        let opened = self.host.open_config(jail).and_then(|f| {
+            let meta = f.metadata()?;
+            Ok((f, (meta.dev(), meta.ino())))
+        });
+        let (handle, id) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.diag(&file, line, col, "XL006", None, format!("{what}: {e}"));
+                return;
+            }
+        };
+        if self.stack.contains(&id) {
+            self.include_loop = true;
+            self.diag(&file, line, col, "XL060", None, format!(
+                "include loop: {shown} is already being read, so it includes itself; the real xinetd recurses until it crashes (segmentation fault) and no service starts"));
+            return;
+        }
+        if let Some(first) = self.seen.get(&id) {
+            let first = first.clone();
+            self.diag(&file, line, col, "XL062", None, format!(
+                "{shown} was already read (as {first}); it is not read again (xinetd would read it twice, and each of its services would clash with itself)"));
+            return;
+        }
+        if self.stack.len() >= MAX_DEPTH || self.files_read >= MAX_FILES {
+            self.budget_exceeded(
+                &file,
+                line,
+                col,
+                &format!("more than {MAX_FILES} files or {MAX_DEPTH} levels of include"),
+            );
+            return;
+        }
+        let left = MAX_TOTAL_BYTES.saturating_sub(self.bytes_read);
+        let limit = left.min(crate::conventions::MAX_CONFIG_BYTES);
+        let bytes = match mailhost_common::root::read_at_most(handle, limit) {
+            Ok(bytes) => bytes,
+            Err(_) if limit < crate::conventions::MAX_CONFIG_BYTES => {
+                self.budget_exceeded(
+                    &file,
+                    line,
+                    col,
+                    &format!("more than {MAX_TOTAL_BYTES} bytes in all"),
+                );
+                return;
             }
             Err(e) => {
-                let code = "XL006";
-                let what = if fragment {
-                    "Unable to open included configuration file"
-                } else {
-                    "cannot read"
-                };
-                self.diag(shown, 1, 1, code, None, format!("{what}: {shown}: {e}"));
+                self.diag(
+                    &file,
+                    line,
+                    col,
+                    "XL006",
+                    None,
+                    format!("{what}: {shown}: {e}"),
+                );
+                return;
             }
+        };
+        self.files_read += 1;
+        self.bytes_read += bytes.len() as u64;
+        self.seen.insert(id, shown.clone());
+        self.model.files.push(jail.to_path_buf());
+        self.stack.push(id);
+        self.read_bytes(&bytes, &shown, jail, fragment);
+        self.stack.pop();
+    }
+
+    fn budget_exceeded(&mut self, file: &str, line: usize, col: usize, what: &str) {
+        if !self.over_budget {
+            self.over_budget = true;
+            self.diag(file, line, col, "XL061", None, format!(
+                "include budget exceeded ({what}): the rest is not read, so this verdict is incomplete"));
         }
     }
 
-    /// Reads a directory as xinetd's `includedir` does.
-    pub fn read_dir(&mut self, dir: &Path, shown: &str, at: Option<(&str, usize, usize)>) {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
+    /// Reads a directory as xinetd's `includedir` does, by its jail path.
+    pub fn read_dir(&mut self, dir: &Path, at: Option<(&str, usize, usize)>) {
+        let shown = self.host.display(dir).display().to_string();
+        let names = match self.host.read_dir(dir) {
+            Ok(names) => names,
             Err(e) => {
-                let (file, line, col) = at.unwrap_or((shown, 1, 1));
+                let (file, line, col) = at.unwrap_or((&shown, 1, 1));
                 let file = file.to_string();
                 self.diag(
                     &file,
@@ -163,17 +257,13 @@ impl<'h> Reader<'h> {
                     col,
                     "XL006",
                     None,
-                    format!("Unable to read included directory: {shown}: {e}"),
+                    format!("Unable to read included directory: {e}"),
                 );
                 return;
             }
         };
-        let mut names: Vec<Vec<u8>> = entries
-            .flatten()
-            .map(|e| std::os::unix::ffi::OsStrExt::as_bytes(e.file_name().as_os_str()).to_vec())
-            .collect();
-        names.sort(); // strcmp order
         for name in names {
+            let name = name.as_bytes().to_vec();
             let text = String::from_utf8_lossy(&name).into_owned();
             let path = dir.join(std::ffi::OsStr::from_bytes(&name));
             let shown_path = format!("{}/{}", shown.trim_end_matches('/'), text);
@@ -183,8 +273,8 @@ impl<'h> Reader<'h> {
                     if name.ends_with(b"~") { "ends in `~`" } else { "contains a `.`" }));
                 continue;
             }
-            match std::fs::metadata(&path) {
-                Ok(m) if m.is_file() => self.read_file(&path, &shown_path, true),
+            match self.host.metadata(&path) {
+                Ok(m) if m.is_file() => self.read_file(&path, true, None),
                 Ok(_) => self.diag(
                     &shown_path,
                     1,
@@ -199,25 +289,44 @@ impl<'h> Reader<'h> {
                     1,
                     "XL006",
                     None,
-                    format!("Unable to stat includedir file {shown_path}: {e}"),
+                    format!("Unable to stat includedir file: {e}"),
                 ),
             }
         }
     }
 
-    pub fn read_bytes(&mut self, bytes: &[u8], shown: &str, path: &Path, fragment: bool) {
-        if self.stack.len() >= MAX_DEPTH || self.stack.iter().any(|p| p == path) {
-            self.diag(
-                shown,
-                1,
-                1,
-                "XL006",
-                None,
-                format!("{shown}: include loop or nesting deeper than {MAX_DEPTH}; not read again"),
-            );
-            return;
+    /// Records `# xinetd-lint: ignore CODE,...` (a comment line to xinetd,
+    /// at top level or inside a block) and starts resolving the host names
+    /// of address lists, all of a file's at once.
+    fn scan_comments_and_names(&mut self, lines: &[&[u8]], shown: &str) {
+        let mut names = Vec::new();
+        for line in lines {
+            if lex::is_blank_or_comment(line) {
+                if let Some(codes) = suppression(line) {
+                    self.suppressed
+                        .entry(shown.to_string())
+                        .or_default()
+                        .extend(codes);
+                }
+                continue;
+            }
+            if let AttrLine::Ok { name, values, .. } = lex::attribute(line)
+                && matches!(
+                    name.as_str().to_ascii_lowercase().as_str(),
+                    "only_from" | "no_access" | "bind" | "interface" | "redirect"
+                )
+            {
+                names.extend(values.iter().map(|v| v.as_str().into_owned()));
+            }
         }
-        self.stack.push(path.to_path_buf());
+        if !names.is_empty() {
+            self.host.prefetch(&names);
+        }
+    }
+
+    /// Reads one file's bytes (`path` is its jail path, or `-`).
+    pub fn read_bytes(&mut self, bytes: &[u8], shown: &str, path: &Path, fragment: bool) {
+        let _ = path;
         if bytes.starts_with(b"\xEF\xBB\xBF") {
             self.diag(
                 shown,
@@ -234,6 +343,7 @@ impl<'h> Reader<'h> {
         } else {
             &lines[..]
         };
+        self.scan_comments_and_names(lines, shown);
         if let Some(n) = lines.iter().position(|l| l.ends_with(b"\r")) {
             self.diag(
                 shown,
@@ -317,13 +427,12 @@ impl<'h> Reader<'h> {
                         i = self.missing_argument(lines, i, words[0].column, shown);
                         continue;
                     };
-                    // Shown by its real path (under --root), for editors.
-                    let real = self.host.path(&target);
-                    let real_shown = real.display().to_string();
+                    // A jail path: resolved inside the tree, never on the host.
+                    let at = Some((shown, i + 1, words[1].column));
                     if keyword == "include" {
-                        self.read_file(&real, &real_shown, true);
+                        self.read_file(Path::new(&target), true, at);
                     } else {
-                        self.read_dir(&real, &real_shown, Some((shown, i + 1, words[1].column)));
+                        self.read_dir(Path::new(&target), at);
                     }
                     i += 1;
                 }
@@ -335,7 +444,6 @@ impl<'h> Reader<'h> {
                 }
             }
         }
-        self.stack.pop();
     }
 
     /// `service`, `include` or `includedir` without its argument: xinetd says
@@ -755,6 +863,20 @@ enum Flow {
     StopDisabled,
 }
 
+/// The codes of a `# xinetd-lint: ignore XL016, XL017` comment line.
+pub fn suppression(line: &[u8]) -> Option<Vec<String>> {
+    let text = String::from_utf8_lossy(line);
+    let rest = text.trim_start().strip_prefix('#')?.trim_start();
+    let rest = rest.strip_prefix("xinetd-lint:")?.trim_start();
+    let rest = rest.strip_prefix("ignore")?;
+    let codes: Vec<String> = rest
+        .split([',', ' ', '\t', '\r'])
+        .filter(|c| !c.is_empty())
+        .map(|c| rules::find(c).map_or_else(|| c.to_ascii_uppercase(), |r| r.code.to_string()))
+        .collect();
+    (!codes.is_empty()).then_some(codes)
+}
+
 /// xinetd's recovery: skip to the line after the next lone `}`.
 fn skip_to_close(lines: &[&[u8]], from: usize, reader: &mut Reader<'_>, shown: &str) -> usize {
     match (from..lines.len()).find(|&i| lex::is_lone(lines[i], b'}')) {
@@ -776,3 +898,26 @@ fn skip_to_close(lines: &[&[u8]], from: usize, reader: &mut Reader<'_>, shown: &
 }
 
 use std::os::unix::ffi::OsStrExt;
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn suppression_comments() {
+        assert_eq!(
+            suppression(b"# xinetd-lint: ignore XL016"),
+            Some(vec!["XL016".to_string()])
+        );
+        assert_eq!(
+            suppression(b"\t#xinetd-lint: ignore xl016, trailing-comment XL011"),
+            Some(vec!["XL016".into(), "XL016".into(), "XL011".into()])
+        );
+        assert_eq!(suppression(b"# xinetd-lint: ignore"), None);
+        assert_eq!(suppression(b"# a comment about xinetd-lint"), None);
+        assert_eq!(
+            suppression(b"user = root # xinetd-lint: ignore XL016"),
+            None
+        );
+    }
+}

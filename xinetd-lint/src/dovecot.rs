@@ -2,59 +2,51 @@
 //! starting dovecot's login processes directly, which works only while the
 //! standalone dovecot is stopped.
 
+use std::path::Path;
+
+use mailhost_common::rcconf::RcConf;
+
 use crate::config::{Diagnostic, Model};
 use crate::host::Host;
+use crate::logdest::{self, SyslogConf};
 use crate::pipeline::{Status, TakenPort, Verdict};
 use crate::rules;
 
-/// The login process each service needs.
+/// The login process each service needs (the errata names imap3 among
+/// the services imap-login serves).
 fn login_for(name: &str) -> Option<&'static str> {
     match name {
-        "imap" | "imaps" | "imap2" | "imap4" => Some("imap-login"),
+        "imap" | "imaps" | "imap2" | "imap3" | "imap4" => Some("imap-login"),
         "pop3" | "pop3s" => Some("pop3-login"),
         _ => None,
     }
 }
 
-/// Where the standalone dovecot is enabled, if it is: FreeBSD rc.conf and
-/// rc.conf.d, or systemd units enabled under /etc/systemd/system.
+/// Where the standalone dovecot is enabled, if it is: FreeBSD's rc.conf
+/// chain (rc.conf, rc.conf.local, rc.conf.d; the last assignment wins), or
+/// systemd units enabled under /etc/systemd/system.  Read inside the tree.
 pub fn standalone_enabled(host: &dyn Host) -> Option<String> {
-    for file in [
-        "/etc/rc.conf",
-        "/etc/rc.conf.local",
-        "/etc/rc.conf.d/dovecot",
-    ] {
-        let path = host.path(file);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let mut found = None;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if let Some(value) = line.strip_prefix("dovecot_enable=") {
-                let value = value.trim_matches(|c| c == '"' || c == '\'');
-                // The last assignment wins, as in sh.
-                found = value
-                    .eq_ignore_ascii_case("yes")
-                    .then(|| format!("dovecot_enable=\"YES\" in {}:{}", path.display(), n + 1));
-            }
-        }
-        if found.is_some() {
-            return found;
-        }
+    if let Some(root) = host.root()
+        && let Ok(rc) = RcConf::load(root)
+        && rc.is_yes("dovecot_enable")
+        && let Some(at) = rc.assignment("dovecot_enable")
+    {
+        return Some(format!(
+            "dovecot_enable=\"{}\" in {}:{}",
+            at.value,
+            host.display(&at.file).display(),
+            at.line
+        ));
     }
-    let units = host.path("/etc/systemd/system");
-    for wants in std::fs::read_dir(&units).into_iter().flatten().flatten() {
-        for unit in ["dovecot.service", "dovecot.socket"] {
-            let link = wants.path().join(unit);
-            if wants.file_name().to_string_lossy().ends_with(".wants")
-                && std::fs::symlink_metadata(&link).is_ok()
-            {
-                return Some(format!("systemd {unit} is enabled ({})", link.display()));
-            }
-        }
-    }
-    None
+    let unit = crate::host::enabled_unit(host, &["dovecot.service", "dovecot.socket"])?;
+    let name = unit
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(format!(
+        "systemd {name} is enabled ({})",
+        host.display(Path::new(&unit)).display()
+    ))
 }
 
 /// Ports the standalone dovecot listens on by default.
@@ -73,7 +65,24 @@ pub fn taken_ports(host: &dyn Host) -> Vec<TakenPort> {
         .collect()
 }
 
-pub fn check(model: &Model, verdicts: &[Verdict], out: &mut Vec<Diagnostic>) {
+/// The files the active dovecot services log to (jail paths, in order,
+/// each once): what `--log-files` prints.
+pub fn log_files(model: &Model, verdicts: &[Verdict], syslog: &SyslogConf) -> Vec<String> {
+    let mut files: Vec<String> = Vec::new();
+    for (service, verdict) in model.services.iter().zip(verdicts) {
+        if login_for(&service.name).is_none() || verdict.status != Status::Active {
+            continue;
+        }
+        for file in logdest::place(service, &model.defaults, syslog).files {
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    files
+}
+
+pub fn check(model: &Model, verdicts: &[Verdict], syslog: &SyslogConf, out: &mut Vec<Diagnostic>) {
     for (service, verdict) in model.services.iter().zip(verdicts) {
         let Some(login) = login_for(&service.name) else {
             continue;
@@ -116,13 +125,14 @@ pub fn check(model: &Model, verdicts: &[Verdict], out: &mut Vec<Diagnostic>) {
             }
         }
         if verdict.status == Status::Active {
+            let place = logdest::place(service, &model.defaults, syslog);
             push(
                 service.line,
                 service.column,
                 "XL044",
                 format!(
-                    "{}: dovecot's {login} now logs through xinetd (its log_type, syslog facility daemon by default), not /var/log/maillog",
-                    service.name
+                    "{}: dovecot's {login} now logs through xinetd {}, not /var/log/maillog",
+                    service.name, place.sentence
                 ),
             );
         }

@@ -4,30 +4,98 @@
 
 use crate::lex::{self, AttrLine};
 
+/// One fix made, where it was (line and column of the original file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub line: usize,
+    pub column: usize,
+    pub code: &'static str,
+    pub what: &'static str,
+}
+
 /// The fixed text of one file.
 pub fn fix(bytes: &[u8]) -> Vec<u8> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    fix_report(bytes).0
+}
+
+/// The fixed text of one file, and each fix made (for `--fix`'s report).
+pub fn fix_report(bytes: &[u8]) -> (Vec<u8>, Vec<Applied>) {
+    let mut applied = Vec::new();
+    let body = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(body) => {
+            applied.push(Applied {
+                line: 1,
+                column: 1,
+                code: "XL026",
+                what: "removed the UTF-8 byte-order mark",
+            });
+            body
+        }
+        None => bytes,
+    };
     let mut out = Vec::with_capacity(body.len());
     let mut lines = body.split(|b| *b == b'\n').peekable();
+    let mut crlf = false;
+    let mut number = 0;
     while let Some(raw) = lines.next() {
+        number += 1;
         let last = lines.peek().is_none();
         // Every CR before the newline: `x\r\r\n` is fixed in one run.
         let line = &raw[..raw.iter().rposition(|b| *b != b'\r').map_or(0, |i| i + 1)];
-        out.extend(fix_line(line));
+        if line.len() != raw.len() && !crlf {
+            crlf = true;
+            applied.push(Applied {
+                line: number,
+                column: raw.len(),
+                code: "XL025",
+                what: "converted CRLF line ends to LF",
+            });
+        }
+        let (fixed, fixes) = fix_line(line);
+        out.extend(fixed);
+        applied.extend(fixes.into_iter().map(|(column, code, what)| Applied {
+            line: number,
+            column,
+            code,
+            what,
+        }));
         if !last {
             out.push(b'\n');
         }
     }
-    out
+    (out, applied)
 }
 
-fn fix_line(line: &[u8]) -> Vec<u8> {
+type LineFix = (usize, &'static str, &'static str);
+
+fn fix_line(line: &[u8]) -> (Vec<u8>, Vec<LineFix>) {
     if lex::is_blank_or_comment(line) || lex::is_lone(line, b'{') || lex::is_lone(line, b'}') {
-        return line.to_vec();
+        return (line.to_vec(), Vec::new());
     }
+    let mut fixes = Vec::new();
     // Each fix is applied at most once: no loop on input that stays odd.
-    let spaced = space_before_operator(line).unwrap_or_else(|| line.to_vec());
-    comment_to_own_line(&spaced).unwrap_or(spaced)
+    let spaced = match space_before_operator(line) {
+        Some(spaced) => {
+            let column = match lex::attribute(line) {
+                AttrLine::NoSpaceBeforeOp { op_column, .. } => op_column,
+                _ => 1,
+            };
+            fixes.push((column, "XL009", "inserted a space before the operator"));
+            spaced
+        }
+        None => line.to_vec(),
+    };
+    match comment_to_own_line(&spaced) {
+        Some((fixed, column)) => {
+            fixes.push((
+                column,
+                "XL016",
+                "moved the trailing comment to its own line",
+            ));
+            (fixed, fixes)
+        }
+        None => (spaced, fixes),
+    }
 }
 
 /// `name=v` or `name+=v` becomes `name = v` / `name += v`.
@@ -53,8 +121,9 @@ fn space_before_operator(line: &[u8]) -> Option<Vec<u8>> {
     matches!(lex::attribute(&fixed), AttrLine::Ok { .. }).then_some(fixed)
 }
 
-/// `name = value # note` becomes `# note` on its own line above it.
-fn comment_to_own_line(line: &[u8]) -> Option<Vec<u8>> {
+/// `name = value # note` becomes `# note` on its own line above it (and
+/// the comment's column).
+fn comment_to_own_line(line: &[u8]) -> Option<(Vec<u8>, usize)> {
     let AttrLine::Ok { values, .. } = lex::attribute(line) else {
         return None;
     };
@@ -69,7 +138,7 @@ fn comment_to_own_line(line: &[u8]) -> Option<Vec<u8>> {
     fixed.extend_from_slice(&line[at..]);
     fixed.push(b'\n');
     fixed.extend_from_slice(line[..at].trim_ascii_end());
-    Some(fixed)
+    Some((fixed, comment.column))
 }
 
 #[cfg(test)]

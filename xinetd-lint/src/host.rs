@@ -1,13 +1,26 @@
 //! What the verdict depends on besides the files: /etc/services,
 //! /etc/protocols, /etc/rpc, /etc/networks, accounts, executables and name
 //! resolution.  `RootHost` answers from a root directory (`--root`), so a
-//! jail, a ports STAGEDIR or a mounted image is checked as it is.
+//! jail, a ports STAGEDIR or a mounted image is checked as it is: every file
+//! is opened through [`Root`], so no path or link inside the tree reaches the
+//! host's files.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
 
-use crate::conventions::under_root;
+use mailhost_common::root::{Expect, Root};
+
+/// The host itself, for the default file access of hosts that have no tree.
+fn host_root() -> &'static Root {
+    static HOST: OnceLock<Root> = OnceLock::new();
+    HOST.get_or_init(Root::host)
+}
 
 pub trait Host {
     fn has_protocol(&self, name: &str) -> bool;
@@ -27,6 +40,32 @@ pub trait Host {
     /// False when `address` is certainly not an address of the host xinetd
     /// runs on (only knowable for the live system).
     fn local_address(&self, address: &str) -> bool;
+
+    /// Opens a configuration file (a regular file only: a FIFO or a device
+    /// is refused without blocking) by its jail path.
+    fn open_config(&self, jail: &Path) -> io::Result<std::fs::File> {
+        host_root().open(jail, Expect::Regular)
+    }
+    /// The names in a directory, sorted bytewise (strcmp order).
+    fn read_dir(&self, jail: &Path) -> io::Result<Vec<OsString>> {
+        host_root().read_dir(jail)
+    }
+    /// What a jail path names, links followed inside the tree.
+    fn metadata(&self, jail: &Path) -> io::Result<std::fs::Metadata> {
+        host_root().metadata(jail)
+    }
+    /// The name to show for a jail path (`ROOT/etc/x`).
+    fn display(&self, jail: &Path) -> PathBuf {
+        host_root().display_path(jail)
+    }
+    /// The tree files are read from (rc.conf, syslog.conf, --fix); `None`
+    /// when it could not be opened.
+    fn root(&self) -> Option<&Root> {
+        Some(host_root())
+    }
+    /// Starts resolving these names (in parallel) so that the `resolves`
+    /// calls that follow find the answer waiting.
+    fn prefetch(&self, _names: &[String]) {}
 }
 
 /// One line of a services-style table: name, number field, aliases.
@@ -50,7 +89,10 @@ fn table(text: &str) -> Vec<Entry> {
 }
 
 pub struct RootHost {
-    root: PathBuf,
+    /// `None` when the tree could not be opened: then no file exists.
+    root: Option<Root>,
+    root_path: PathBuf,
+    resolver: Resolver,
     /// (name or alias, protocol) -> port; the first entry wins, as in getservbyname.
     services: OnceCell<std::collections::HashMap<(String, String), u16>>,
     protocols: OnceCell<Vec<Entry>>,
@@ -61,9 +103,21 @@ pub struct RootHost {
 }
 
 impl RootHost {
+    /// A host read from the tree at `root`; host names are resolved only
+    /// for the live system (`/`).  A tree that cannot be opened has no files.
     pub fn new(root: &Path) -> RootHost {
+        let opened = Root::new(root).ok();
+        let live = opened.as_ref().is_some_and(Root::is_host);
+        RootHost::with_root(opened, root, live)
+    }
+
+    /// A host read from `root`; `resolve` decides whether host names (in
+    /// only_from, no_access, bind, redirect) are looked up here at all.
+    pub fn with_root(root: Option<Root>, shown: &Path, resolve: bool) -> RootHost {
         RootHost {
-            root: root.to_path_buf(),
+            root,
+            root_path: shown.to_path_buf(),
+            resolver: Resolver::new(resolve, DNS_DEADLINE),
             services: OnceCell::new(),
             protocols: OnceCell::new(),
             rpc: OnceCell::new(),
@@ -73,8 +127,19 @@ impl RootHost {
         }
     }
 
+    fn tree(&self) -> io::Result<&Root> {
+        self.root.as_ref().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: cannot open the root", self.root_path.display()),
+            )
+        })
+    }
+
+    /// A table such as /etc/services, read inside the tree; missing is empty.
     fn read(&self, path: &str) -> String {
-        std::fs::read(under_root(&self.root, Path::new(path)))
+        self.tree()
+            .and_then(|root| root.read_config(Path::new(path)))
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
     }
@@ -116,8 +181,7 @@ impl Host for RootHost {
                 "Unable to stat: {path}. (a relative server path is not looked up in PATH)"
             ));
         }
-        let real = under_root(&self.root, Path::new(path));
-        match std::fs::metadata(&real) {
+        match self.metadata(Path::new(path)) {
             Err(_) => Err(format!("Unable to stat: {path}.")),
             Ok(m) if !m.is_file() || m.permissions().mode() & 0o111 == 0 => {
                 Err(format!("Server {path} is not executable"))
@@ -158,41 +222,30 @@ impl Host for RootHost {
             .any(|e| e.names.iter().any(|n| n == name))
     }
     fn resolves(&self, name: &str) -> bool {
-        // Only plausible host names are looked up (xinetd does the same
-        // lookup when it starts, on the machine it runs on).
-        let plausible = !name.is_empty()
-            && name.len() < 254
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-        plausible
-            && std::net::ToSocketAddrs::to_socket_addrs(&(name, 0))
-                .is_ok_and(|mut a| a.next().is_some())
+        self.resolver.resolves(name)
+    }
+    fn prefetch(&self, names: &[String]) {
+        for name in names {
+            self.resolver.start(name);
+        }
     }
     fn path(&self, absolute: &str) -> PathBuf {
-        under_root(&self.root, Path::new(absolute))
+        self.display(Path::new(absolute))
     }
     fn portmapper(&self) -> bool {
-        let rc = ["/etc/rc.conf", "/etc/rc.conf.local"].iter().any(|f| {
-            self.read(f).lines().any(|l| {
-                let l = l.split('#').next().unwrap_or("").trim();
-                l.strip_prefix("rpcbind_enable=")
-                    .is_some_and(|v| v.trim_matches('"').eq_ignore_ascii_case("yes"))
-            })
-        });
-        let units = std::fs::read_dir(self.path("/etc/systemd/system"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|wants| {
-                ["rpcbind.service", "rpcbind.socket", "portmap.service"]
-                    .iter()
-                    .any(|u| std::fs::symlink_metadata(wants.path().join(u)).is_ok())
-            });
-        rc || units
+        let rc = self
+            .tree()
+            .ok()
+            .and_then(|root| mailhost_common::rcconf::RcConf::load(root).ok())
+            .is_some_and(|rc| rc.is_yes("rpcbind_enable"));
+        rc || enabled_unit(
+            self,
+            &["rpcbind.service", "rpcbind.socket", "portmap.service"],
+        )
+        .is_some()
     }
     fn local_address(&self, address: &str) -> bool {
-        if self.root != Path::new("/") {
+        if !self.root.as_ref().is_some_and(Root::is_host) {
             return true; // another system's interfaces cannot be known here
         }
         match address.parse::<std::net::IpAddr>() {
@@ -203,6 +256,164 @@ impl Host for RootHost {
             ),
             Err(_) => true,
         }
+    }
+    fn open_config(&self, jail: &Path) -> io::Result<std::fs::File> {
+        self.tree()?.open(jail, Expect::Regular)
+    }
+    fn read_dir(&self, jail: &Path) -> io::Result<Vec<OsString>> {
+        self.tree()?.read_dir(jail)
+    }
+    fn metadata(&self, jail: &Path) -> io::Result<std::fs::Metadata> {
+        self.tree()?.metadata(jail)
+    }
+    fn display(&self, jail: &Path) -> PathBuf {
+        match &self.root {
+            Some(root) => root.display_path(jail),
+            None => mailhost_common::conventions::under_root(&self.root_path, jail),
+        }
+    }
+    fn root(&self) -> Option<&Root> {
+        self.root.as_ref()
+    }
+}
+
+/// The first of `units` enabled under /etc/systemd/system/*.wants, as
+/// `WANTS_DIR/UNIT` (jail path).  Only names are read: a link is never
+/// followed, so a link to a host file cannot be used to probe it.
+pub fn enabled_unit(host: &dyn Host, units: &[&str]) -> Option<PathBuf> {
+    let system = Path::new("/etc/systemd/system");
+    for wants in host.read_dir(system).ok()? {
+        if !wants.to_string_lossy().ends_with(".wants") {
+            continue;
+        }
+        let dir = system.join(&wants);
+        let Ok(names) = host.read_dir(&dir) else {
+            continue;
+        };
+        if let Some(unit) = units.iter().find(|u| names.iter().any(|n| n == **u)) {
+            return Some(dir.join(unit));
+        }
+    }
+    None
+}
+
+/// How long all name look-ups of one run may take together: xinetd
+/// resolves at start-up, and a resolver that does not answer must not hang
+/// a cron job.
+pub const DNS_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Host-name look-ups: each name once, in parallel threads, all within one
+/// deadline; a name whose answer has not come by then counts as not
+/// resolving (as for xinetd on an offline host).
+pub struct Resolver {
+    enabled: bool,
+    lookup: Lookup,
+    deadline: Duration,
+    started: OnceCell<Instant>,
+    pending: RefCell<HashMap<String, mpsc::Receiver<bool>>>,
+    answers: RefCell<HashMap<String, bool>>,
+    /// How many look-ups were really made (a test counts them).
+    pub lookups: Arc<Mutex<usize>>,
+}
+
+/// How one name is looked up (the system resolver; a test's stand-in).
+pub type Lookup = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+fn system_lookup(name: &str) -> bool {
+    std::net::ToSocketAddrs::to_socket_addrs(&(name, 0)).is_ok_and(|mut a| a.next().is_some())
+}
+
+impl Resolver {
+    pub fn new(enabled: bool, deadline: Duration) -> Resolver {
+        Resolver::with_lookup(enabled, deadline, Arc::new(system_lookup))
+    }
+
+    pub fn with_lookup(enabled: bool, deadline: Duration, lookup: Lookup) -> Resolver {
+        Resolver {
+            enabled,
+            lookup,
+            deadline,
+            started: OnceCell::new(),
+            pending: RefCell::new(HashMap::new()),
+            answers: RefCell::new(HashMap::new()),
+            lookups: Arc::new(Mutex::new(0)),
+        }
+    }
+
+    /// Only plausible host names are looked up (xinetd does the same lookup
+    /// when it starts, on the machine it runs on).
+    fn plausible(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() < 254
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    }
+
+    /// Without look-ups: a name of digits and dots is what the resolver's
+    /// inet_aton would make of it (`10.0.0`, `127.1`), never a DNS name;
+    /// any other plausible name counts as resolving on the tree's own host.
+    fn offline_answer(name: &str) -> bool {
+        if !name.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return true;
+        }
+        let parts: Vec<&str> = name.split('.').collect();
+        let Ok(numbers) = parts
+            .iter()
+            .map(|p| p.parse::<u64>())
+            .collect::<Result<Vec<u64>, _>>()
+        else {
+            return false; // an empty part: `127.0.0.`
+        };
+        let (last, head) = numbers.split_last().expect("split gives one part at least");
+        parts.len() <= 4
+            && head.iter().all(|n| *n <= 255)
+            && *last < 1u64 << (8 * (5 - parts.len()))
+    }
+
+    /// Starts the look-up of `name` unless it is known or under way.
+    pub fn start(&self, name: &str) {
+        if !self.enabled || !Self::plausible(name) {
+            return;
+        }
+        if self.answers.borrow().contains_key(name) || self.pending.borrow().contains_key(name) {
+            return;
+        }
+        self.started.get_or_init(Instant::now);
+        let (tx, rx) = mpsc::channel();
+        let owned = name.to_string();
+        let lookups = Arc::clone(&self.lookups);
+        let lookup = Arc::clone(&self.lookup);
+        // A detached thread: one that never returns is simply abandoned.
+        std::thread::spawn(move || {
+            *lookups.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            let _ = tx.send(lookup(&owned));
+        });
+        self.pending.borrow_mut().insert(name.to_string(), rx);
+    }
+
+    /// Whether `name` resolves; without resolution (a foreign --root) every
+    /// plausible name counts as resolving, since only the tree's own host
+    /// could say.
+    pub fn resolves(&self, name: &str) -> bool {
+        if !Self::plausible(name) {
+            return false;
+        }
+        if !self.enabled {
+            return Self::offline_answer(name);
+        }
+        if let Some(answer) = self.answers.borrow().get(name) {
+            return *answer;
+        }
+        self.start(name);
+        let Some(rx) = self.pending.borrow_mut().remove(name) else {
+            return false;
+        };
+        let started = *self.started.get_or_init(Instant::now);
+        let left = self.deadline.saturating_sub(started.elapsed());
+        let answer = rx.recv_timeout(left).unwrap_or(false);
+        self.answers.borrow_mut().insert(name.to_string(), answer);
+        answer
     }
 }
 
@@ -258,6 +469,67 @@ pub mod tests {
         fn local_address(&self, address: &str) -> bool {
             address == "127.0.0.1"
         }
+    }
+
+    fn slow(delay: Duration) -> Lookup {
+        Arc::new(move |name: &str| {
+            std::thread::sleep(delay);
+            name.ends_with(".example")
+        })
+    }
+
+    #[test]
+    fn each_name_is_resolved_once() {
+        let r = Resolver::with_lookup(true, Duration::from_secs(5), slow(Duration::ZERO));
+        assert!(r.resolves("mail.example"));
+        assert!(r.resolves("mail.example"));
+        assert!(!r.resolves("nowhere.test"));
+        assert!(!r.resolves("nowhere.test"));
+        assert_eq!(*r.lookups.lock().unwrap(), 2);
+    }
+
+    #[test]
+    fn names_are_resolved_in_parallel_within_the_deadline() {
+        let names: Vec<String> = (0..8).map(|n| format!("h{n}.example")).collect();
+        // Eight look-ups of 300 ms each: in parallel, well under 8 × 300 ms.
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_secs(5),
+            slow(Duration::from_millis(300)),
+        );
+        let t = Instant::now();
+        for n in &names {
+            r.start(n);
+        }
+        assert!(names.iter().all(|n| r.resolves(n)));
+        assert!(
+            t.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            t.elapsed()
+        );
+        // A resolver that never answers: every name fails once the deadline passed.
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_millis(300),
+            slow(Duration::from_secs(30)),
+        );
+        let t = Instant::now();
+        assert!(names.iter().all(|n| !r.resolves(n)));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_foreign_root_resolves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = RootHost::new(dir.path());
+        assert!(
+            host.resolves("mail.example"),
+            "names in a foreign tree count as resolving"
+        );
+        assert!(!host.resolves("127.0.0."), "not a host name at all");
+        assert!(host.resolves("10.0.0"), "inet_aton's short form");
+        assert!(!host.resolves("10.0.0.256"));
+        assert_eq!(*host.resolver.lookups.lock().unwrap(), 0);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`pipeline`]: xinetd's post-parse checks and start-up: the verdicts.
 //! - [`dovecot`]: imap/pop3 from xinetd.  [`host`]: what depends on the machine.
 //! - [`rules`]: stable codes and explanations.  [`fix`]: `--fix`.
+//! - [`logdest`]: where the services' log records go (log_type, syslog.conf).
 
 pub mod attrs;
 pub mod cli;
@@ -15,22 +16,24 @@ pub mod dovecot;
 pub mod fix;
 pub mod host;
 pub mod lex;
+pub mod logdest;
 pub mod pipeline;
 pub mod rules;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use mailhost_common::root::Root;
 
 use crate::atomic_write::FailAt;
 use crate::cli::Cli;
-use crate::conventions::{Format, under_root};
+use crate::conventions::{Format, escape_text};
 use crate::host::{Host, RootHost};
-use crate::rules::Severity;
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -48,40 +51,108 @@ pub struct Io<'a> {
 pub struct Lint {
     pub diagnostics: Vec<config::Diagnostic>,
     pub verdicts: Vec<pipeline::Verdict>,
-    pub files: Vec<std::path::PathBuf>,
+    /// The files read, by jail path (for --fix).
+    pub files: Vec<PathBuf>,
+    /// Codes silenced per file (as shown) by `# xinetd-lint: ignore`.
+    pub suppressed: BTreeMap<String, BTreeSet<String>>,
+    /// The files the dovecot services log to (jail paths).
+    pub log_files: Vec<String>,
+}
+
+/// Where xinetd reads its configuration on this tree, in the order the
+/// real program decides: the `-f FILE` of FreeBSD's rc.conf `xinetd_flags`,
+/// then the port's compiled-in /usr/local/etc/xinetd.conf, then Linux's
+/// /etc/xinetd.conf.
+pub fn default_config(host: &dyn Host) -> PathBuf {
+    if let Some(root) = host.root()
+        && let Ok(rc) = mailhost_common::rcconf::RcConf::load(root)
+        && let Some(flags) = rc.get("xinetd_flags")
+    {
+        let words: Vec<&str> = flags.split_whitespace().collect();
+        if let Some(at) = words.iter().position(|w| *w == "-f")
+            && let Some(file) = words.get(at + 1)
+        {
+            return Path::new("/").join(file);
+        }
+    }
+    for candidate in DEFAULT_CONFIGS {
+        if host.metadata(Path::new(candidate)).is_ok() {
+            return PathBuf::from(candidate);
+        }
+    }
+    PathBuf::from(DEFAULT_CONFIGS[1])
+}
+
+/// The configuration files xinetd is built to read: FreeBSD's port, Linux.
+pub const DEFAULT_CONFIGS: [&str; 2] = ["/usr/local/etc/xinetd.conf", "/etc/xinetd.conf"];
+
+/// A path from the command line as a jail path: with a root, `ROOT/etc/x`
+/// and `/etc/x` both mean the tree's /etc/x (and a relative path is taken
+/// from the root's top); for the host it stays as given.
+pub fn jail_path(root: &Path, is_host: bool, given: &Path) -> PathBuf {
+    if is_host {
+        return given.to_path_buf();
+    }
+    if let Ok(rest) = given.strip_prefix(root) {
+        return Path::new("/").join(rest);
+    }
+    Path::new("/").join(given)
 }
 
 /// Reads the inputs and runs every check.  `stdin` is read for `-`.
 pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
     let mut reader = config::Reader::new(host);
-    let default = under_root(&cli.root, Path::new("/etc/xinetd.conf"));
+    let is_host = host.root().is_some_and(|r| r.is_host());
     let paths = if cli.paths.is_empty() {
-        vec![default]
+        vec![default_config(host)]
     } else {
-        cli.paths.clone()
+        cli.paths
+            .iter()
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    p.clone()
+                } else {
+                    jail_path(&cli.root, is_host, p)
+                }
+            })
+            .collect()
     };
     for path in &paths {
-        let shown = path.display().to_string();
         if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            stdin
-                .read_to_end(&mut bytes)
-                .context("reading standard input")?;
+            let bytes =
+                mailhost_common::root::read_at_most(&mut *stdin, conventions::MAX_CONFIG_BYTES)
+                    .context("reading standard input")?;
             reader.read_bytes(&bytes, "-", Path::new("-"), false);
-        } else if path.is_dir() {
-            reader.read_dir(path, &shown, None);
+            continue;
+        }
+        let meta = host.metadata(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if meta.is_dir() {
+            reader.read_dir(path, None);
         } else {
-            let bytes = conventions::read_limited(path, conventions::MAX_CONFIG_BYTES)
-                .with_context(|| shown.clone())?;
-            reader.model.files.push(path.clone());
-            reader.read_bytes(&bytes, &shown, path, false);
+            // The main file must open (a FIFO or a device is refused here).
+            host.open_config(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            reader.read_file(path, false, None);
         }
     }
+    let include_loop = reader.include_loop;
+    let suppressed = std::mem::take(&mut reader.suppressed);
     let model = reader.model;
     let mut diagnostics = model.diagnostics.clone();
     let taken = dovecot::taken_ports(host);
-    let verdicts = pipeline::verdicts(&model, host, &taken, &mut diagnostics);
-    dovecot::check(&model, &verdicts, &mut diagnostics);
+    let mut verdicts = pipeline::verdicts(&model, host, &taken, &mut diagnostics);
+    if include_loop {
+        // xinetd crashed while reading: nothing starts.
+        for v in verdicts
+            .iter_mut()
+            .filter(|v| v.status == pipeline::Status::Active)
+        {
+            v.status = pipeline::Status::Rejected;
+            v.reasons.push("XL060");
+        }
+    }
+    let syslog = logdest::SyslogConf::load(host);
+    dovecot::check(&model, &verdicts, &syslog, &mut diagnostics);
+    let log_files = dovecot::log_files(&model, &verdicts, &syslog);
     diagnostics.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
     });
@@ -92,7 +163,70 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
         diagnostics,
         verdicts,
         files: model.files,
+        suppressed,
+        log_files,
     })
+}
+
+/// Which findings are shown: --severity, --select, --ignore and the
+/// files' own `# xinetd-lint: ignore CODE` comments.
+pub struct Filter {
+    floor: cli::SeverityFloor,
+    select: Vec<&'static str>,
+    ignore: Vec<&'static str>,
+}
+
+impl Filter {
+    pub fn new(cli: &Cli) -> Result<Filter> {
+        let codes = |list: &[String]| -> Result<Vec<&'static str>> {
+            list.iter()
+                .map(|c| c.trim())
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    rules::find(c)
+                        .map(|r| r.code)
+                        .with_context(|| format!("unknown rule code `{c}` (see --list-rules)"))
+                })
+                .collect()
+        };
+        Ok(Filter {
+            floor: cli.severity,
+            select: codes(&cli.select)?,
+            ignore: codes(&cli.ignore)?,
+        })
+    }
+
+    pub fn shows(&self, d: &config::Diagnostic, lint: &Lint) -> bool {
+        self.floor.admits(d.severity)
+            && (self.select.is_empty() || self.select.contains(&d.code))
+            && !self.ignore.contains(&d.code)
+            && !lint
+                .suppressed
+                .get(&d.file)
+                .is_some_and(|codes| codes.contains(d.code))
+    }
+}
+
+fn write_finding(io: &mut Io<'_>, format: Format, d: &config::Diagnostic) -> Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut *io.stdout, d)?;
+            writeln!(io.stdout)?;
+        }
+        Format::Text => {
+            let line = conventions::finding_line(
+                &escape_text(&d.file),
+                d.line,
+                d.column,
+                d.severity,
+                &escape_text(&d.message),
+                d.code,
+                io.color,
+            );
+            writeln!(io.stdout, "{line}")?;
+        }
+    }
+    Ok(())
 }
 
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
@@ -122,10 +256,21 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
         )?;
         return Ok(EXIT_CLEAN);
     }
-    let host = RootHost::new(&cli.root);
+    let filter = Filter::new(cli)?;
+    let root = Root::new(&cli.root).with_context(|| format!("--root {}", cli.root.display()))?;
+    // Names are resolved for the live system, or for a tree when asked.
+    let resolve = root.is_host() || cli.resolve;
+    let host = RootHost::with_root(Some(root), &cli.root, resolve);
     let lint = lint(cli, &host, io.stdin)?;
+    if cli.log_files {
+        for file in &lint.log_files {
+            writeln!(io.stdout, "{}", escape_text(file))?;
+        }
+        io.stdout.flush()?;
+        return Ok(EXIT_CLEAN);
+    }
     if cli.fix || cli.diff {
-        return fix_files(cli, &lint, io);
+        return fix_files(cli, &host, &filter, lint, io);
     }
     if cli.services {
         for v in &lint.verdicts {
@@ -145,70 +290,120 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
                         io.stdout,
                         "{:<9} {:<16} {:<16} {:<4} {:<6} {:<40} {}:{}{}",
                         v.status.as_str(),
-                        v.id,
-                        v.name,
-                        v.protocol.as_deref().unwrap_or("-"),
+                        escape_text(&v.id),
+                        escape_text(&v.name),
+                        escape_text(v.protocol.as_deref().unwrap_or("-")),
                         port,
-                        v.server.as_deref().unwrap_or("-"),
-                        v.file,
+                        escape_text(v.server.as_deref().unwrap_or("-")),
+                        escape_text(&v.file),
                         v.line,
                         reasons
                     )?;
                 }
             }
         }
-    } else {
-        for d in &lint.diagnostics {
-            match cli.format {
-                Format::Json => {
-                    serde_json::to_writer(&mut *io.stdout, d)?;
-                    writeln!(io.stdout)?;
-                }
-                Format::Text => {
-                    let line = conventions::finding_line(
-                        &d.file, d.line, d.column, d.severity, &d.message, d.code, io.color,
-                    );
-                    writeln!(io.stdout, "{line}")?;
-                }
-            }
+    }
+    let mut shown = 0;
+    for d in lint.diagnostics.iter().filter(|d| filter.shows(d, &lint)) {
+        shown += 1;
+        if !cli.services {
+            write_finding(io, cli.format, d)?;
         }
     }
     io.stdout.flush()?;
-    let findings = lint
-        .diagnostics
-        .iter()
-        .any(|d| d.severity >= Severity::Warning);
-    Ok(if findings { EXIT_FINDINGS } else { EXIT_CLEAN })
+    Ok(if shown > 0 { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
-fn fix_files(cli: &Cli, lint: &Lint, io: &mut Io<'_>) -> Result<u8> {
+/// `--fix` and `--diff`.  --fix writes each file inside the root only
+/// (`replace_in_root`), prints one line per fix, then the findings that
+/// remain, and exits 1 while any remain; --diff prints and writes nothing.
+fn fix_files(
+    cli: &Cli,
+    host: &RootHost,
+    filter: &Filter,
+    lint: Lint,
+    io: &mut Io<'_>,
+) -> Result<u8> {
+    let root = host.root().context("the root could not be opened")?;
     let mut changed = false;
-    for path in &lint.files {
-        let before = std::fs::read(path).with_context(|| path.display().to_string())?;
-        let after = fix::fix(&before);
+    for jail in &lint.files {
+        let shown = host.display(jail).display().to_string();
+        let before = root.read_config(jail).with_context(|| shown.clone())?;
+        let (after, applied) = fix::fix_report(&before);
         if after == before {
             continue;
         }
         changed = true;
         if cli.diff {
-            let name = path.display().to_string();
             let (old, new) = (
                 String::from_utf8_lossy(&before),
                 String::from_utf8_lossy(&after),
             );
             let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+            let name = escape_text(&shown);
             write!(io.stdout, "{}", diff.unified_diff().header(&name, &name))?;
-        } else {
-            atomic_write::replace_file(path, &after, None, io.fail_at)
-                .with_context(|| format!("{}: not changed", path.display()))?;
+            continue;
+        }
+        refuse_links_out_of(root, jail)
+            .and_then(|()| atomic_write::replace_in_root(root, jail, &after, None, io.fail_at))
+            .with_context(|| format!("{}: not changed", escape_text(&shown)))?;
+        for fix in &applied {
+            writeln!(
+                io.stdout,
+                "{}:{}:{}: fixed: {} [{}]",
+                escape_text(&shown),
+                fix.line,
+                fix.column,
+                fix.what,
+                fix.code
+            )?;
         }
     }
+    if cli.diff {
+        io.stdout.flush()?;
+        return Ok(if changed { EXIT_FINDINGS } else { EXIT_CLEAN });
+    }
+    // What remains, read again from the files as they are now.
+    let again = if changed {
+        lint_again(cli, host)?
+    } else {
+        lint
+    };
+    let mut remaining = 0;
+    for d in again.diagnostics.iter().filter(|d| filter.shows(d, &again)) {
+        remaining += 1;
+        write_finding(io, cli.format, d)?;
+    }
     io.stdout.flush()?;
-    Ok(if changed && cli.diff {
+    Ok(if remaining > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
     })
+}
+
+/// The writer replaces the file a path names as the host resolves it; a
+/// link inside the tree whose target, read on the host, leaves the tree
+/// (an absolute link: inside the jail it means the jail's own file) is
+/// refused rather than followed out.
+fn refuse_links_out_of(root: &Root, jail: &Path) -> std::io::Result<()> {
+    if root.is_host() {
+        return Ok(());
+    }
+    let top = std::fs::canonicalize(root.path())?;
+    let target = std::fs::canonicalize(root.display_path(jail))?;
+    if target.starts_with(&top) {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            "a link whose target, as the host resolves it, is outside the root: --fix writes only inside the root (edit the link's target by hand)",
+        ))
+    }
+}
+
+fn lint_again(cli: &Cli, host: &RootHost) -> Result<Lint> {
+    // Standard input was consumed by the first pass; it has nothing to fix.
+    lint(cli, host, &mut std::io::empty())
 }
 
 /// The extra sections of the man page.
@@ -217,7 +412,14 @@ pub fn man_page() -> conventions::ManPage<'static> {
         exit_status: cli::EXIT_STATUS,
         examples: cli::EXAMPLES,
         files: &[
-            ("/etc/xinetd.conf", "The default input (under --root)."),
+            (
+                "/usr/local/etc/xinetd.conf, /etc/xinetd.conf",
+                "The default input (under --root), unless rc.conf's xinetd_flags names -f FILE.",
+            ),
+            (
+                "/etc/syslog.conf, /etc/syslog.d, /usr/local/etc/syslog.d, /etc/rsyslog.conf, /etc/rsyslog.d",
+                "Where a log_type SYSLOG facility goes (XL044, --log-files).",
+            ),
             (
                 "/etc/services, /etc/protocols, /etc/rpc",
                 "Service, protocol and RPC names, as xinetd looks them up.",

@@ -310,6 +310,24 @@ pub const RULES: &[Rule] = &[
         Error,
         "`bind` names an address this host does not have: xinetd cannot bind it at start-up (Cannot assign requested address) and deactivates the service. Checked only for the live system (--root /).",
     ),
+    r(
+        "XL060",
+        "include-loop",
+        Error,
+        "A file includes itself, directly or through other files or an includedir (an xinetd.d fragment saying `includedir /etc/xinetd.d`). xinetd has no loop check: it recurses until it crashes with a segmentation fault, so not one service starts (verified with Debian's xinetd 2.3.15.3). Remove the include.",
+    ),
+    r(
+        "XL061",
+        "include-budget",
+        Error,
+        "The includes fan out beyond what xinetd-lint reads in one run (4096 files, 64 levels, 256 MiB in all); the rest is not read and the verdict is incomplete. A real configuration is nowhere near this: look for an include that multiplies.",
+    ),
+    r(
+        "XL062",
+        "included-twice",
+        Warning,
+        "The same file (device and inode: also through another name or a link) is included a second time. xinetd reads it again, and every service in it then clashes with its own first copy (a duplicate id). xinetd-lint reads each file once. Remove the second include.",
+    ),
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

@@ -64,7 +64,7 @@ fn codes(root: &Path, files: &[(&str, &[u8])]) -> Vec<String> {
         fs::write(path, text).unwrap();
     }
     let out = cmd()
-        .args(["--format", "json", "--root"])
+        .args(["--format", "json", "--severity", "info", "--root"])
         .arg(root)
         .output()
         .unwrap();
@@ -142,6 +142,20 @@ fn case(code: &str) -> (Files, Files) {
         "XL046" => (
             one("service rstatd\n{\n\ttype = RPC\n\trpc_version = 1\n\tprotocol = udp\n\tsocket_type = dgram\n\twait = yes\n\tuser = root\n\tserver = /bin/true\n}\n".into()),
             vec![("etc/xinetd.d/svc", b"service rstatd\n{\n\ttype = RPC\n\trpc_version = 1\n\tprotocol = udp\n\tsocket_type = dgram\n\twait = yes\n\tuser = root\n\tserver = /bin/true\n}\n".to_vec()), ("etc/rc.conf", b"rpcbind_enable=\"YES\"\n".to_vec())],
+        ),
+        "XL060" => (vec![("etc/xinetd.d/svc", format!("{VALID}include /etc/xinetd.d/svc\n").into_bytes())], valid()),
+        "XL061" => {
+            // A chain of includes deeper than the budget allows.
+            let mut chain: Files = (0..70).map(|n| {
+                let name: &'static str = Box::leak(format!("etc/chain/c{n}").into_boxed_str());
+                (name, format!("include /etc/chain/c{}\n", n + 1).into_bytes())
+            }).collect();
+            chain.push(("etc/xinetd.d/svc", b"include /etc/chain/c0\n".to_vec()));
+            (chain, valid())
+        }
+        "XL062" => (
+            vec![("etc/xinetd.d/svc", b"include /etc/extra\ninclude /etc/extra\n".to_vec()), ("etc/extra", VALID.as_bytes().to_vec())],
+            vec![("etc/xinetd.d/svc", b"include /etc/extra\n".to_vec()), ("etc/extra", VALID.as_bytes().to_vec())],
         ),
         other => panic!("no test case for {other}"),
     }
@@ -229,7 +243,8 @@ fn diagnostics_in_the_editor_form_and_exit_codes() {
             "{}:4:6: error: Attribute wait needs a space before operator [XL009]\n",
             path.display()
         ));
-    // Info only (a disabled service) is clean.
+    // Info only (a disabled service) is clean and quiet by default; shown,
+    // and then counted, with --severity info.
     fs::write(
         root.path().join("etc/xinetd.d/rsync"),
         rsync_with("\tdisable = yes\n"),
@@ -240,6 +255,13 @@ fn diagnostics_in_the_editor_form_and_exit_codes() {
         .arg(root.path())
         .assert()
         .code(0)
+        .stdout("")
+        .stderr("");
+    cmd()
+        .args(["--severity", "info", "--root"])
+        .arg(root.path())
+        .assert()
+        .code(1)
         .stdout(predicate::str::contains("info:"));
 }
 

@@ -1,0 +1,399 @@
+//! Where a service's log records end up: its `log_type` (or the defaults',
+//! or xinetd's own default, `SYSLOG daemon info`) and, for syslog, the files
+//! syslogd sends that facility and level to, from the tree's syslog.conf
+//! (FreeBSD's, with its `include` directories and `!prog` blocks) and
+//! rsyslog's rsyslog.conf + rsyslog.d/*.conf selector lines, matched as
+//! syslogd matches them.  XL044 and `--log-files` say this.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Defaults, Service, Setting};
+use crate::host::Host;
+
+/// xinetd's default when neither the service nor the defaults say
+/// (`DEFAULT_SYSLOG_FACILITY` daemon, `DEFAULT_SYSLOG_LEVEL` info).
+pub const DEFAULT_FACILITY: &str = "daemon";
+pub const DEFAULT_LEVEL: &str = "info";
+/// The ident xinetd logs with (what a `!prog` block of syslog.conf names).
+pub const PROGRAM: &str = "xinetd";
+
+/// A service's `log_type`, as xinetd applies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    File(String),
+    Syslog { facility: String, level: String },
+}
+
+/// The destination and where it was set (`None`: xinetd's default).
+pub struct LogType {
+    pub destination: Destination,
+    pub set_at: Option<(String, usize)>,
+}
+
+fn from_setting(setting: &Setting) -> Option<Destination> {
+    let kind = setting.values.first()?;
+    if kind.eq_ignore_ascii_case("FILE") {
+        return setting.values.get(1).map(|p| Destination::File(p.clone()));
+    }
+    if kind.eq_ignore_ascii_case("SYSLOG") {
+        let facility = setting.values.get(1)?.to_ascii_lowercase();
+        let level = setting
+            .values
+            .get(2)
+            .map_or(DEFAULT_LEVEL.to_string(), |l| l.to_ascii_lowercase());
+        return Some(Destination::Syslog { facility, level });
+    }
+    None
+}
+
+/// The log_type that applies to `service`: its own, else the defaults'.
+pub fn log_type(service: &Service, defaults: &Defaults) -> LogType {
+    if let Some(setting) = service.attrs.get("log_type")
+        && let Some(destination) = from_setting(setting)
+    {
+        return LogType {
+            destination,
+            set_at: Some((service.file.clone(), setting.line)),
+        };
+    }
+    if let Some(setting) = defaults.attrs.get("log_type")
+        && let Some(destination) = from_setting(setting)
+    {
+        return LogType {
+            destination,
+            set_at: Some((defaults.file.clone().unwrap_or_default(), setting.line)),
+        };
+    }
+    LogType {
+        destination: Destination::Syslog {
+            facility: DEFAULT_FACILITY.into(),
+            level: DEFAULT_LEVEL.into(),
+        },
+        set_at: None,
+    }
+}
+
+/// syslog priorities, most severe first (syslog.h numbering).
+const LEVELS: [&str; 8] = [
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+];
+
+fn level_number(name: &str) -> Option<usize> {
+    let name = name.to_ascii_lowercase();
+    let name = match name.as_str() {
+        "panic" => "emerg",
+        "error" => "err",
+        "warn" => "warning",
+        other => other,
+    };
+    LEVELS.iter().position(|l| *l == name)
+}
+
+/// Whether one selector's level part (`info`, `=info`, `!info`, `<=notice`,
+/// `*`, `none`) takes a message of priority `p`.
+fn level_matches(spec: &str, p: usize) -> bool {
+    let spec = spec.trim();
+    match spec {
+        "*" => return true,
+        "none" => return false,
+        _ => {}
+    }
+    // FreeBSD's comparison flags and rsyslog's `!` and `=`.
+    let (negate, rest) = match spec.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, spec),
+    };
+    let flag_len = rest
+        .find(|c: char| !matches!(c, '<' | '=' | '>'))
+        .unwrap_or(rest.len());
+    let (flags, name) = rest.split_at(flag_len);
+    let level = if name == "*" {
+        Some(LEVELS.len() - 1)
+    } else {
+        level_number(name)
+    };
+    let Some(level) = level else {
+        return false; // an unknown level selects nothing
+    };
+    // Lower numbers are more severe: `>` means more severe than.
+    let (lt, eq, gt) = (p > level, p == level, p < level);
+    let hit = match flags {
+        "" => eq || gt,
+        "=" => eq,
+        "<" => lt,
+        ">" => gt,
+        "<=" | "=<" => lt || eq,
+        ">=" | "=>" => gt || eq,
+        "<>" | "><" => lt || gt,
+        _ => false,
+    };
+    hit != negate
+}
+
+/// Whether a selector field (`*.info;mail.none;daemon.=debug`) takes
+/// facility `facility` at priority `p`: the last part naming the facility
+/// (or `*`) decides, as syslogd builds its masks.
+pub fn selector_matches(selector: &str, facility: &str, p: usize) -> bool {
+    let mut taken = false;
+    for part in selector.split(';') {
+        let Some((facilities, level)) = part.rsplit_once('.') else {
+            continue;
+        };
+        let names_it = facilities
+            .split(',')
+            .any(|f| f.trim() == "*" || f.trim().eq_ignore_ascii_case(facility));
+        if names_it {
+            taken = level_matches(level, p);
+        }
+    }
+    taken
+}
+
+/// One selector line that writes to a file.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub selector: String,
+    /// The log file, as the tree's own system names it.
+    pub file: String,
+    /// The configuration file (as shown) and line it is on.
+    pub origin: String,
+    pub line: usize,
+}
+
+/// The selector lines of the tree's syslog configuration.
+#[derive(Default)]
+pub struct SyslogConf {
+    pub rules: Vec<Rule>,
+    /// The configuration files read (as shown).
+    pub read: Vec<String>,
+}
+
+/// Where syslogd and rsyslogd read their configuration, in order.
+const MAIN_FILES: [&str; 2] = ["/etc/syslog.conf", "/etc/rsyslog.conf"];
+/// Directories read whether or not the main file names them: FreeBSD's
+/// syslog.d (its syslog.conf includes both) and rsyslog.d.
+const CONF_DIRS: [&str; 3] = ["/etc/syslog.d", "/usr/local/etc/syslog.d", "/etc/rsyslog.d"];
+
+impl SyslogConf {
+    pub fn load(host: &dyn Host) -> SyslogConf {
+        let mut conf = SyslogConf::default();
+        let mut done: Vec<PathBuf> = Vec::new();
+        for file in MAIN_FILES {
+            conf.read_file(host, Path::new(file), &mut done, 0);
+        }
+        for dir in CONF_DIRS {
+            conf.read_dir(host, Path::new(dir), &mut done, 0);
+        }
+        conf
+    }
+
+    fn read_dir(&mut self, host: &dyn Host, dir: &Path, done: &mut Vec<PathBuf>, depth: usize) {
+        let Ok(names) = host.read_dir(dir) else {
+            return;
+        };
+        for name in names {
+            if name.to_string_lossy().ends_with(".conf") {
+                self.read_file(host, &dir.join(name), done, depth);
+            }
+        }
+    }
+
+    fn read_file(&mut self, host: &dyn Host, file: &Path, done: &mut Vec<PathBuf>, depth: usize) {
+        if depth > 4 || done.iter().any(|d| d == file) {
+            return;
+        }
+        done.push(file.to_path_buf());
+        let Ok(handle) = host.open_config(file) else {
+            return;
+        };
+        let Ok(bytes) =
+            mailhost_common::root::read_at_most(handle, crate::conventions::MAX_CONFIG_BYTES)
+        else {
+            return;
+        };
+        let shown = host.display(file).display().to_string();
+        self.read.push(shown.clone());
+        // A `!prog` block: its lines apply only to the programs it names.
+        let mut for_xinetd = true;
+        for (n, raw) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+            let line = raw.trim();
+            let block = block_line(line);
+            if let Some((kind, spec)) = block {
+                let spec = spec.trim();
+                match kind {
+                    '!' => for_xinetd = program_matches(spec),
+                    // A host block: only the local host (`@`) or all (`*`).
+                    _ => for_xinetd = kind == '+' && matches!(spec, "*" | "@" | ""),
+                }
+                continue;
+            }
+            if line.is_empty() || line.starts_with('#') || line.starts_with('$') {
+                continue;
+            }
+            if let Some(target) = line
+                .strip_prefix("include")
+                .filter(|r| r.starts_with([' ', '\t']))
+            {
+                let target = Path::new(target.trim());
+                match host.metadata(target) {
+                    Ok(m) if m.is_dir() => self.read_dir(host, target, done, depth + 1),
+                    Ok(_) => self.read_file(host, target, done, depth + 1),
+                    Err(_) => {}
+                }
+                continue;
+            }
+            if !for_xinetd {
+                continue;
+            }
+            let Some((selector, action)) = line.split_once([' ', '\t']) else {
+                continue;
+            };
+            // rsyslog's legacy form: `-/var/log/x;Template`; sysklogd's `-` (no sync).
+            let action = action.trim();
+            let action = action.strip_prefix('-').unwrap_or(action);
+            let action = action.split(';').next().unwrap_or(action);
+            if !selector.contains('.') || !action.starts_with('/') || action.starts_with("/dev/") {
+                continue;
+            }
+            self.rules.push(Rule {
+                selector: selector.to_string(),
+                file: action.to_string(),
+                origin: shown.clone(),
+                line: n + 1,
+            });
+        }
+    }
+
+    /// The rules that take `facility.level`, in file order.
+    pub fn files_for(&self, facility: &str, level: &str) -> Vec<&Rule> {
+        let Some(p) = level_number(level) else {
+            return Vec::new();
+        };
+        self.rules
+            .iter()
+            .filter(|r| selector_matches(&r.selector, facility, p))
+            .collect()
+    }
+}
+
+/// A FreeBSD block line: `!prog` (or `#!prog`), `+host`, `-host`.
+fn block_line(line: &str) -> Option<(char, &str)> {
+    let hostish = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_@*".contains(&b))
+    };
+    if let Some(spec) = line.strip_prefix("#!").or_else(|| line.strip_prefix('!')) {
+        let spec = spec.trim();
+        return (!spec.is_empty() && !spec.contains([' ', '\t'])).then_some(('!', spec));
+    }
+    if let Some(host) = line.strip_prefix('+') {
+        return hostish(host.trim()).then_some(('+', host.trim()));
+    }
+    if let Some(host) = line.strip_prefix('-') {
+        return hostish(host.trim()).then_some(('-', host.trim()));
+    }
+    None
+}
+
+/// `!prog,prog2` applies to xinetd when it names it; `!-prog` when it does
+/// not; `!*` to everything.
+fn program_matches(spec: &str) -> bool {
+    if spec == "*" || spec.is_empty() {
+        return true;
+    }
+    match spec.strip_prefix('-') {
+        Some(excluded) => !excluded.split(',').any(|p| p.trim() == PROGRAM),
+        None => spec.split(',').any(|p| p.trim() == PROGRAM),
+    }
+}
+
+/// Where one service's records go: the log files (jail paths) and the
+/// sentence XL044 prints.
+pub struct Place {
+    pub files: Vec<String>,
+    pub sentence: String,
+}
+
+pub fn place(service: &Service, defaults: &Defaults, syslog: &SyslogConf) -> Place {
+    let log = log_type(service, defaults);
+    let source = match &log.set_at {
+        Some((file, line)) => format!("log_type at {file}:{line}"),
+        None => "xinetd's default log_type".to_string(),
+    };
+    match log.destination {
+        Destination::File(path) => Place {
+            sentence: format!("to the file {path} ({source})"),
+            files: vec![path],
+        },
+        Destination::Syslog { facility, level } => {
+            let rules = syslog.files_for(&facility, &level);
+            let mut files: Vec<String> = Vec::new();
+            for rule in &rules {
+                if !files.contains(&rule.file) {
+                    files.push(rule.file.clone());
+                }
+            }
+            let whither = if syslog.read.is_empty() {
+                "; no syslog.conf or rsyslog.conf in the tree says which file that is".to_string()
+            } else if rules.is_empty() {
+                format!(
+                    ", which no selector line of {} sends to a file",
+                    syslog.read.join(", ")
+                )
+            } else {
+                let parts: Vec<String> = rules
+                    .iter()
+                    .map(|r| format!("{} ({}:{})", r.file, r.origin, r.line))
+                    .collect();
+                format!(", which syslogd writes to {}", parts.join(", "))
+            };
+            Place {
+                sentence: format!("to syslog {facility}.{level} ({source}){whither}"),
+                files,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_match_as_syslogd_does() {
+        let info = level_number("info").unwrap();
+        let debug = level_number("debug").unwrap();
+        assert!(selector_matches("*.info", "daemon", info));
+        assert!(
+            !selector_matches("*.notice", "daemon", info),
+            "FreeBSD's /var/log/messages line"
+        );
+        assert!(!selector_matches("*.info;daemon.none", "daemon", info));
+        assert!(selector_matches("daemon.none;*.info", "daemon", info));
+        assert!(selector_matches("mail,daemon.info", "daemon", info));
+        assert!(selector_matches("daemon.*", "daemon", debug));
+        assert!(!selector_matches("daemon.=debug", "daemon", info));
+        assert!(selector_matches("daemon.=info", "daemon", info));
+        assert!(!selector_matches("daemon.!info", "daemon", info));
+        assert!(selector_matches("daemon.!notice", "daemon", info));
+        assert!(selector_matches("daemon.<=info", "daemon", info));
+        assert!(!selector_matches("daemon.>info", "daemon", info));
+        assert!(!selector_matches("mail.info", "daemon", info));
+        assert!(selector_matches(
+            "daemon.warn",
+            "daemon",
+            level_number("err").unwrap()
+        ));
+    }
+
+    #[test]
+    fn program_blocks() {
+        assert!(program_matches("xinetd"));
+        assert!(program_matches("ppp,xinetd"));
+        assert!(!program_matches("ppp"));
+        assert!(program_matches("-ppp"));
+        assert!(!program_matches("-xinetd"));
+        assert!(program_matches("*"));
+    }
+}

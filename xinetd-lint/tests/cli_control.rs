@@ -1,0 +1,528 @@
+//! Issue 12 through the real interface: quiet when clean, non-zero when
+//! not, rule control, FreeBSD's own paths, explicit paths under --root,
+//! imap3, and the log files dovecot writes to under xinetd.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+
+fn cmd() -> assert_cmd::Command {
+    let mut c = cargo_bin_cmd!("xinetd-lint");
+    c.env_remove("TOOLKIT_FAIL_AT").env_remove("NO_COLOR");
+    c
+}
+
+fn write(root: &Path, name: &str, text: &str) {
+    let path = root.join(name);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// The errata's dovecot service, FreeBSD paths.
+fn dovecot(name: &str, login: &str) -> String {
+    format!(
+        "service {name}\n{{\n\tsocket_type = stream\n\tprotocol = tcp\n\twait = no\n\tuser = root\n\tserver = /usr/local/libexec/dovecot/{login}\n}}\n"
+    )
+}
+
+/// The errata's clean FreeBSD host: the port's /usr/local/etc/xinetd.conf,
+/// the four dovecot files in /usr/local/etc/xinetd.d, FreeBSD's tables,
+/// xinetd enabled and the standalone dovecot not.
+fn freebsd_host() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "etc/services",
+        "pop3 110/tcp\nimap 143/tcp imap2\nimap3 220/tcp\nimaps 993/tcp\npop3s 995/tcp\n",
+    );
+    write(root, "etc/protocols", "tcp 6 TCP\nudp 17 UDP\n");
+    write(root, "etc/passwd", "root:*:0:0::/root:/bin/sh\n");
+    write(root, "etc/group", "wheel:*:0:root\n");
+    write(
+        root,
+        "etc/rc.conf",
+        "xinetd_enable=\"YES\"\ndovecot_enable=\"NO\"\n",
+    );
+    for login in ["imap-login", "pop3-login"] {
+        let exe = root.join("usr/local/libexec/dovecot").join(login);
+        write(
+            root,
+            &format!("usr/local/libexec/dovecot/{login}"),
+            "#!/bin/sh\n",
+        );
+        fs::set_permissions(exe, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    write(
+        root,
+        "usr/local/etc/xinetd.conf",
+        "defaults\n{\n\tinstances = 60\n}\nincludedir /usr/local/etc/xinetd.d\n",
+    );
+    for (name, login) in [
+        ("imap", "imap-login"),
+        ("imaps", "imap-login"),
+        ("pop3", "pop3-login"),
+        ("pop3s", "pop3-login"),
+    ] {
+        write(
+            root,
+            &format!("usr/local/etc/xinetd.d/{name}"),
+            &dovecot(name, login),
+        );
+    }
+    dir
+}
+
+fn json_codes(out: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_errata_clean_host_is_quiet_and_found_by_default() {
+    let host = freebsd_host();
+    // No /etc/xinetd.conf in the tree: FreeBSD's port file is found.
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("");
+    cmd()
+        .args(["--format", "json", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("");
+    // The four info findings are there when asked for, and then count.
+    let out = cmd()
+        .args(["--severity", "info", "--root"])
+        .arg(host.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.contains(": info: ") && l.ends_with("[XL044]")),
+        "{text}"
+    );
+    let out = cmd()
+        .args(["--severity", "info", "--format", "json", "--root"])
+        .arg(host.path())
+        .output()
+        .unwrap();
+    assert_eq!(json_codes(&out.stdout), ["XL044"; 4]);
+    // The services table sees the four services active.
+    let out = cmd()
+        .args(["--services", "--format", "json", "--root"])
+        .arg(host.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let active = String::from_utf8_lossy(&out.stdout)
+        .matches("\"status\":\"active\"")
+        .count();
+    assert_eq!(active, 4);
+}
+
+#[test]
+fn non_zero_on_each_kind_of_finding_and_the_floor_decides() {
+    let host = freebsd_host();
+    let imap = host.path().join("usr/local/etc/xinetd.d/imap");
+    // A warning alone.
+    let warned = dovecot("imap", "imap-login")
+        .replace("\twait = no\n", "\twait = no\n\tper_source = 5 # limit\n");
+    fs::write(&imap, &warned).unwrap();
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("warning:").and(predicate::str::contains("[XL016]")));
+    cmd()
+        .args(["--severity", "error", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(0)
+        .stdout("");
+    // An error alone.
+    fs::write(
+        &imap,
+        dovecot("imap", "imap-login").replace("wait = no", "wait=no"),
+    )
+    .unwrap();
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error:").and(predicate::str::contains("[XL009]")));
+    cmd()
+        .args(["--severity", "error", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(1);
+    // The dovecot rules: a wrong login, a disabled service, the standalone daemon.
+    fs::write(&imap, dovecot("imap", "pop3-login")).unwrap();
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("[XL041]"));
+    fs::write(
+        &imap,
+        dovecot("imap", "imap-login").replace("\twait = no\n", "\tdisable = yes\n\twait = no\n"),
+    )
+    .unwrap();
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("[XL042]"));
+    fs::write(&imap, dovecot("imap", "imap-login")).unwrap();
+    write(host.path(), "etc/rc.conf.local", "dovecot_enable=\"YES\"\n");
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("[XL043]").and(predicate::str::contains("rc.conf.local:1")),
+        );
+}
+
+#[test]
+fn ignore_select_and_the_suppression_comment() {
+    let host = freebsd_host();
+    let imap = host.path().join("usr/local/etc/xinetd.d/imap");
+    let both = dovecot("imap", "imap-login").replace(
+        "\twait = no\n",
+        "\twait = no\n\tper_source = 5 # limit\n\tfrobnicate = 1\n",
+    );
+    fs::write(&imap, &both).unwrap();
+    let codes = |args: &[&str]| {
+        let out = cmd()
+            .args(args)
+            .args(["--format", "json", "--root"])
+            .arg(host.path())
+            .output()
+            .unwrap();
+        (out.status.code(), json_codes(&out.stdout))
+    };
+    assert_eq!(codes(&[]), (Some(1), vec!["XL016".into(), "XL011".into()]));
+    assert_eq!(
+        codes(&["--ignore", "XL016"]),
+        (Some(1), vec!["XL011".into()])
+    );
+    assert_eq!(
+        codes(&["--ignore", "XL016,unknown-attribute"]),
+        (Some(0), vec![])
+    );
+    assert_eq!(
+        codes(&["--select", "XL016"]),
+        (Some(1), vec!["XL016".into()])
+    );
+    assert_eq!(
+        codes(&["--select", "XL016,XL011", "--ignore", "XL011"]),
+        (Some(1), vec!["XL016".into()])
+    );
+    assert_eq!(
+        codes(&["--select", "XL044", "--severity", "info"]),
+        (Some(1), vec!["XL044".into(); 4])
+    );
+    cmd()
+        .args(["--ignore", "XL999", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule code `XL999`"));
+    // The comment silences its codes in its own file, at top level or inside the block.
+    fs::write(&imap, format!("# xinetd-lint: ignore XL016\n{both}")).unwrap();
+    assert_eq!(codes(&[]), (Some(1), vec!["XL011".into()]));
+    fs::write(
+        &imap,
+        both.replace(
+            "\tper_source",
+            "\t# xinetd-lint: ignore XL016, XL011\n\tper_source",
+        ),
+    )
+    .unwrap();
+    assert_eq!(codes(&[]), (Some(0), vec![]));
+    // ... and not in another file.
+    let pop3 = host.path().join("usr/local/etc/xinetd.d/pop3");
+    fs::write(
+        &pop3,
+        dovecot("pop3", "pop3-login")
+            .replace("\twait = no\n", "\twait = no\n\tper_source = 5 # limit\n"),
+    )
+    .unwrap();
+    assert_eq!(codes(&[]), (Some(1), vec!["XL016".into()]));
+}
+
+#[test]
+fn freebsd_paths_in_the_order_xinetd_uses_them() {
+    let host = freebsd_host();
+    let root = host.path();
+    // Both files present: FreeBSD's port reads /usr/local/etc/xinetd.conf.
+    write(root, "etc/xinetd.conf", "servce broken\n");
+    cmd().arg("--root").arg(root).assert().code(0).stdout("");
+    // rc.conf's xinetd_flags -f FILE decides before both.
+    write(
+        root,
+        "etc/rc.conf",
+        "xinetd_enable=\"YES\"\nxinetd_flags=\"-f /usr/local/etc/xinetd-mail.conf -pidfile /var/run/x.pid\"\n",
+    );
+    write(root, "usr/local/etc/xinetd-mail.conf", "servce other\n");
+    cmd().arg("--root").arg(root).assert().code(1).stdout(
+        predicate::str::contains("xinetd-mail.conf:1:1:").and(predicate::str::contains("[XL001]")),
+    );
+    // A Linux tree: /etc/xinetd.conf.
+    let linux = tempfile::tempdir().unwrap();
+    write(linux.path(), "etc/xinetd.conf", "servce broken\n");
+    cmd()
+        .arg("--root")
+        .arg(linux.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(format!(
+            "{}/etc/xinetd.conf:1:1:",
+            linux.path().display()
+        )));
+}
+
+#[test]
+fn explicit_paths_are_looked_up_under_the_root() {
+    let host = freebsd_host();
+    let root = host.path();
+    write(
+        root,
+        "usr/local/etc/xinetd.d/imap",
+        &dovecot("imap", "imap-login").replace("wait = no", "wait=no"),
+    );
+    let expected = format!(
+        "{}/usr/local/etc/xinetd.d/imap:5:6: error: Attribute wait needs a space before operator [XL009]\n",
+        root.display()
+    );
+    for given in [
+        Path::new("/usr/local/etc/xinetd.conf").to_path_buf(),
+        root.join("usr/local/etc/xinetd.conf"),
+    ] {
+        cmd()
+            .arg("--root")
+            .arg(root)
+            .arg(&given)
+            .assert()
+            .code(1)
+            .stdout(expected.clone());
+    }
+    // A directory given explicitly is read as an includedir, under the root too.
+    cmd()
+        .arg("--root")
+        .arg(root)
+        .arg("/usr/local/etc/xinetd.d")
+        .assert()
+        .code(1)
+        .stdout(expected.clone());
+    cmd()
+        .arg("--root")
+        .arg(root)
+        .arg("/usr/local/etc/nonexistent.conf")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("usr/local/etc/nonexistent.conf"));
+}
+
+#[test]
+fn imap3_is_served_by_imap_login() {
+    let host = freebsd_host();
+    write(
+        host.path(),
+        "usr/local/etc/xinetd.d/imap3",
+        &dovecot("imap3", "pop3-login"),
+    );
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("imap3:").and(predicate::str::contains("[XL041]")));
+    write(
+        host.path(),
+        "usr/local/etc/xinetd.d/imap3",
+        &dovecot("imap3", "imap-login"),
+    );
+    cmd()
+        .arg("--root")
+        .arg(host.path())
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn log_files_with_file_and_syslog_destinations() {
+    let host = freebsd_host();
+    let root = host.path();
+    let log_files = |root: &Path| {
+        let out = cmd()
+            .args(["--log-files", "--root"])
+            .arg(root)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // No syslog configuration in the tree: xinetd's default (daemon.info) names no file.
+    assert_eq!(log_files(root), "");
+    // FreeBSD's stock syslog.conf sends *.notice (not daemon.info) to messages;
+    // a !xinetd block and the port's syslog.d decide.
+    write(
+        root,
+        "etc/syslog.conf",
+        "*.err;kern.warning;auth.notice;mail.crit\t\t/dev/console\n*.notice;authpriv.none;kern.debug;lpr.info;mail.crit;news.err\t/var/log/messages\nmail.info\t\t\t\t\t/var/log/maillog\n!ppp\n*.*\t\t\t\t\t\t/var/log/ppp.log\n!*\ninclude\t\t\t\t\t\t/etc/syslog.d\ninclude\t\t\t\t\t\t/usr/local/etc/syslog.d\n",
+    );
+    assert_eq!(log_files(root), "");
+    write(
+        root,
+        "usr/local/etc/syslog.d/xinetd.conf",
+        "!xinetd\ndaemon.info\t/var/log/xinetd.log\n",
+    );
+    assert_eq!(log_files(root), "/var/log/xinetd.log\n");
+    let out = cmd()
+        .args(["--severity", "info", "--select", "XL044", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("to syslog daemon.info (xinetd's default log_type), which syslogd writes to /var/log/xinetd.log (")
+            && text.contains("usr/local/etc/syslog.d/xinetd.conf:2)"),
+        "{text}"
+    );
+    // SYSLOG facility and level from the defaults, through rsyslog.
+    let rsys = freebsd_host();
+    let root = rsys.path();
+    write(
+        root,
+        "usr/local/etc/xinetd.conf",
+        "defaults\n{\n\tlog_type = SYSLOG local3 notice\n}\nincludedir /usr/local/etc/xinetd.d\n",
+    );
+    write(
+        root,
+        "etc/rsyslog.conf",
+        "*.info;mail.none;local3.none\t-/var/log/syslog\n$IncludeConfig /etc/rsyslog.d/*.conf\n",
+    );
+    write(
+        root,
+        "etc/rsyslog.d/30-xinetd.conf",
+        "local3.=debug\t/var/log/xinetd-debug.log\nlocal3.notice\t/var/log/xinetd.log;RSYSLOG_FileFormat\n",
+    );
+    assert_eq!(log_files(root), "/var/log/xinetd.log\n");
+    // log_type FILE in a service: that file, for that service.
+    write(
+        root,
+        "usr/local/etc/xinetd.d/pop3",
+        &dovecot("pop3", "pop3-login").replace(
+            "\twait = no\n",
+            "\twait = no\n\tlog_type = FILE /var/log/pop3-xinetd.log\n",
+        ),
+    );
+    assert_eq!(
+        log_files(root),
+        "/var/log/xinetd.log\n/var/log/pop3-xinetd.log\n"
+    );
+    let out = cmd()
+        .args(["--severity", "info", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pop3: dovecot's pop3-login now logs through xinetd to the file /var/log/pop3-xinetd.log (log_type at "));
+}
+
+#[test]
+fn fix_reports_each_fix_then_what_remains() {
+    let host = freebsd_host();
+    let imap = host.path().join("usr/local/etc/xinetd.d/imap");
+    let shown = imap.display().to_string();
+    // Two fixable mistakes and one that --fix cannot fix (an unknown user).
+    let broken = dovecot("imap", "imap-login")
+        .replace("wait = no", "wait=no")
+        .replace(
+            "\tuser = root\n",
+            "\tuser = root\n\tper_source = 5 # limit\n\tgroup = nosuchgroup\n",
+        );
+    fs::write(&imap, &broken).unwrap();
+    let out = cmd()
+        .args(["--fix", "--root"])
+        .arg(host.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "an error remains");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("{shown}:5:6: fixed: inserted a space before the operator [XL009]"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[1],
+        format!("{shown}:7:17: fixed: moved the trailing comment to its own line [XL016]"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{shown}:"))
+            && lines[2].contains("error:")
+            && lines[2].contains("nosuchgroup"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        fs::read_to_string(&imap)
+            .unwrap()
+            .contains("\twait = no\n\tuser = root\n\t# limit\n\tper_source = 5\n")
+    );
+    // Once the rest is fixed by hand: nothing to fix, nothing remains, silence.
+    fs::write(
+        &imap,
+        dovecot("imap", "imap-login").replace("wait = no", "wait=no"),
+    )
+    .unwrap();
+    cmd()
+        .args(["--fix", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(0)
+        .stdout(format!(
+            "{shown}:5:6: fixed: inserted a space before the operator [XL009]\n"
+        ));
+    cmd()
+        .args(["--fix", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("");
+}
