@@ -95,18 +95,25 @@ fn a_full_disk_during_the_backup_keeps_the_older_backup_and_the_file() {
     let dir = mount.path();
     let conf = dir.join("big.conf");
     fs::write(&conf, vec![b'c'; 300 * 1024]).unwrap();
-    fs::write(dir.join("big.conf.bak"), vec![b'o'; 300 * 1024]).unwrap();
+    // An older, smaller backup: a writer that truncates it first frees its
+    // space and still runs out (the "not changed", backup lost).
+    fs::write(dir.join("big.conf.bak"), vec![b'o'; 100 * 1024]).unwrap();
     // Fill the rest but for room for one more copy.
     let free = rustix::fs::statvfs(dir).unwrap();
     let room = free.f_bavail * free.f_frsize;
-    fs::write(dir.join("filler"), vec![0; (room - 360 * 1024) as usize]).unwrap();
+    fs::write(dir.join("filler"), vec![0; (room - 350 * 1024) as usize]).unwrap();
 
     let err = replace_file(&conf, &vec![b'n'; 300 * 1024], Some(".bak"), None).unwrap_err();
     assert!(err.to_string().contains("space"), "{err}");
-    assert_eq!(fs::read(&conf).unwrap(), vec![b'c'; 300 * 1024]);
-    assert_eq!(
-        fs::read(dir.join("big.conf.bak")).unwrap(),
-        vec![b'o'; 300 * 1024]
+    assert!(
+        fs::read(&conf).unwrap() == vec![b'c'; 300 * 1024],
+        "the file changed"
+    );
+    let backup = fs::read(dir.join("big.conf.bak")).unwrap();
+    assert!(
+        backup == vec![b'o'; 100 * 1024],
+        "the older backup was lost ({} bytes left)",
+        backup.len()
     );
     let mut names: Vec<_> = fs::read_dir(dir)
         .unwrap()
@@ -121,10 +128,15 @@ fn a_full_disk_during_the_backup_keeps_the_older_backup_and_the_file() {
     let room = free.f_bavail * free.f_frsize;
     fs::write(dir.join("filler"), vec![0; (room - 100 * 1024) as usize]).unwrap();
     assert!(replace_file(&conf, &vec![b'n'; 300 * 1024], Some(".bak"), None).is_err());
-    assert_eq!(fs::read(&conf).unwrap(), vec![b'c'; 300 * 1024]);
-    assert_eq!(
-        fs::read(dir.join("big.conf.bak")).unwrap(),
-        vec![b'o'; 300 * 1024]
+    assert!(
+        fs::read(&conf).unwrap() == vec![b'c'; 300 * 1024],
+        "the file changed"
+    );
+    let backup = fs::read(dir.join("big.conf.bak")).unwrap();
+    assert!(
+        backup == vec![b'o'; 100 * 1024],
+        "the older backup was lost ({} bytes left)",
+        backup.len()
     );
 }
 
