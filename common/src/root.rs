@@ -752,31 +752,40 @@ mod tests {
         let (jail, host) = tree();
         let j = jail.path().to_path_buf();
         fs::write(j.join("etc/secret"), "jail copy\n").unwrap();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let swaps = Arc::new(AtomicU32::new(0));
         let swapper = {
-            let (j, host, stop) = (j.clone(), host.path().to_path_buf(), stop.clone());
+            let (j, host) = (j.clone(), host.path().to_path_buf());
+            let (stop, swaps) = (stop.clone(), swaps.clone());
             std::thread::spawn(move || {
-                let mut swaps = 0u32;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                while !stop.load(Ordering::Relaxed) {
                     fs::rename(j.join("etc"), j.join("etc.real")).unwrap();
                     symlink(&host, j.join("etc")).unwrap();
                     fs::remove_file(j.join("etc")).unwrap();
                     fs::rename(j.join("etc.real"), j.join("etc")).unwrap();
-                    swaps += 1;
+                    swaps.fetch_add(1, Ordering::Relaxed);
                 }
-                swaps
             })
         };
         let root = Root::new(&j).unwrap().with_resolver(Resolver::Walk);
         let mut read = 0;
-        for _ in 0..20_000 {
+        // 20,000 reads at least, on until the race ran, at most a minute.
+        let started = std::time::Instant::now();
+        for i in 0.. {
+            let raced = swaps.load(Ordering::Relaxed) > 100 && read > 0;
+            if (i >= 20_000 && raced) || started.elapsed().as_secs() > 60 {
+                break;
+            }
             if let Ok(bytes) = root.read_config(Path::new("/etc/secret")) {
                 assert_eq!(bytes, b"jail copy\n", "read outside the root");
                 read += 1;
             }
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let swaps = swapper.join().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        let swaps = swaps.load(Ordering::Relaxed);
         assert!(
             swaps > 100 && read > 0,
             "no race happened: {swaps} swaps, {read} reads"
