@@ -1,19 +1,41 @@
-//! Replacing a file so that it is never lost: temporary file in the same
-//! directory, write, fsync, rename over the original, fsync the directory.
-//! Mode, owner and group are kept; a symlink edits its target and stays a
-//! symlink.  Any failure leaves the original as it was and no temporary file
-//! behind (the temporary file removes itself unless it was renamed).
+//! Replacing a file so that it is never lost, and so that nobody who can
+//! write its directory can turn the edit against another file.
+//!
+//! The steps: find the file (a symlink is followed, inside the `--root`
+//! when there is one, and stays a symlink; the file edited is its final
+//! target); hold its directory open; from then on work only by name in that
+//! directory, never by path: a new temporary file (`O_EXCL`, `O_NOFOLLOW`)
+//! gets the original's owner, group and mode through its descriptor
+//! (`fchown`, then `fchmod`, as chown clears set-id bits), the new contents,
+//! the original's extended attributes (ACLs, SELinux labels, `user.*`;
+//! after the write, which drops `security.capability`), fsync; the backup
+//! (`--backup`) is made the same way from the original's open descriptor and
+//! renamed over `NAME.bak` (a link planted there is replaced, never
+//! followed, and an older backup survives any failure); then the rename
+//! over the original and an fsync of the directory.  Any failure leaves the
+//! original as it was and no temporary file behind.
+//!
+//! A file with more than one hard link is refused: a rename would split it
+//! (the other names keep the old text), and writing in place would write
+//! through to the other names, which may be outside the root.
 //!
 //! Each step can be made to fail on purpose (`FailAt`), so tests can prove the
 //! promise step by step.  The binaries read `TOOLKIT_FAIL_AT` for their CLI
 //! tests; nothing else sets it.
 #![allow(dead_code)]
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::root::Root;
 
 /// A step of the replacement that a test may make fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +79,7 @@ fn step(fail_at: Option<FailAt>, this: FailAt) -> io::Result<()> {
 }
 
 /// Replaces the contents of `path` with `contents`.  With `backup_suffix`,
-/// the original is first copied to the target's name plus that suffix.
+/// the original is first kept as the target's name plus that suffix.
 /// Returns the path that was really written (the symlink's target).  A
 /// missing file is an error: an editor replaces, it does not create.
 pub fn replace_file(
@@ -66,116 +88,361 @@ pub fn replace_file(
     backup_suffix: Option<&str>,
     fail_at: Option<FailAt>,
 ) -> io::Result<PathBuf> {
-    let target = fs::canonicalize(path)?;
-    let meta = fs::metadata(&target)?;
-    write_via_temp(&target, Some(&meta), contents, backup_suffix, fail_at)?;
-    Ok(target)
+    replace_located(&Root::host(), path, contents, backup_suffix, fail_at)
 }
 
 /// `replace_file` for a file named by its jail path inside `root`: the file
-/// (or the symlink's target, resolved inside the root) is replaced, and
-/// nothing outside the root is ever written.  Returns the path written, as
-/// shown in messages.
+/// (or the symlink's final target, resolved inside the root) is replaced
+/// through its directory, opened inside the root, and nothing outside the
+/// root is ever written, even when a directory on the way is swapped for a
+/// link during the edit.  Returns the path written, as shown in messages.
 pub fn replace_in_root(
-    root: &crate::root::Root,
+    root: &Root,
     jail: &Path,
     contents: &[u8],
     backup_suffix: Option<&str>,
     fail_at: Option<FailAt>,
 ) -> io::Result<PathBuf> {
-    // The file must resolve inside the root before anything is written.
-    root.metadata(jail)?;
-    replace_file(&root.display_path(jail), contents, backup_suffix, fail_at)
+    replace_located(root, jail, contents, backup_suffix, fail_at)
 }
 
-/// Writes `contents` to `path`, replacing the file (or a symlink's target)
-/// as `replace_file` does, or creating it with mode 0644 when it does not
-/// exist yet (an output file such as a node_exporter collector).
+fn replace_located(
+    root: &Root,
+    path: &Path,
+    contents: &[u8],
+    backup_suffix: Option<&str>,
+    fail_at: Option<FailAt>,
+) -> io::Result<PathBuf> {
+    root.locate(path, true, |found| {
+        let Some(name) = found.name.clone() else {
+            return Err(io::Error::other("is a directory"));
+        };
+        found.stat.map_err(io::Error::from)?;
+        let original = Original::open(found.dir(), &name)?;
+        write_in_dir(
+            found.dir(),
+            &name,
+            Some(&original),
+            contents,
+            backup_suffix,
+            fail_at,
+        )?;
+        let jail = found.jail_path();
+        Ok(if root.is_host() {
+            jail
+        } else {
+            root.display_path(&jail)
+        })
+    })
+}
+
+/// Writes `contents` to `path`, replacing the file or creating it with mode
+/// 0644 when it does not exist yet (an output file such as a node_exporter
+/// collector, in a directory others may write).  `path`'s directory is
+/// taken as given; the file is the last name in it and nothing else: a
+/// symlink there is replaced by the new file, its target never written, so
+/// no file outside that directory can be reached.
 pub fn create_or_replace(
     path: &Path,
     contents: &[u8],
     fail_at: Option<FailAt>,
 ) -> io::Result<PathBuf> {
-    match fs::canonicalize(path) {
-        Ok(target) => {
-            let meta = fs::metadata(&target)?;
-            write_via_temp(&target, Some(&meta), contents, None, fail_at)?;
-            Ok(target)
+    let Some(name) = path.file_name() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not the name of a file in a directory",
+        ));
+    };
+    let dir_path = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir = rustix::fs::open(
+        dir_path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let original = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::NOENT) => None,
+        Err(e) => return Err(e.into()),
+        // A link planted at the name: replaced, never followed.
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => None,
+        Ok(_) => Some(Original::open(dir.as_fd(), name)?),
+    };
+    write_in_dir(
+        dir.as_fd(),
+        name,
+        original.as_ref(),
+        contents,
+        None,
+        fail_at,
+    )?;
+    Ok(dir_path.join(name))
+}
+
+/// The file being replaced, open, with what it carries.
+struct Original {
+    file: fs::File,
+    stat: rustix::fs::Stat,
+}
+
+impl Original {
+    /// Opens `name` in `dir` without following a link (the walk already
+    /// followed links; one there now was swapped in during the edit) and
+    /// without blocking on a FIFO; only a regular file with one link is
+    /// accepted.
+    fn open(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Original> {
+        let fd = rustix::fs::openat(
+            dir,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            Errno::LOOP | Errno::MLINK => {
+                io::Error::other("became a symlink during the edit; not changed")
+            }
+            e => e.into(),
+        })?;
+        let stat = rustix::fs::fstat(&fd)?;
+        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+            return Err(io::Error::other("not a regular file"));
         }
-        // Not a dangling symlink: nothing there yet.
-        Err(e) if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_err() => {
-            write_via_temp(path, None, contents, None, fail_at)?;
-            Ok(path.to_path_buf())
+        if stat.st_nlink > 1 {
+            return Err(io::Error::other(format!(
+                "has {} hard links: replacing it would split them (the other names keep \
+                 the old text) and writing in place would change the other names too; \
+                 make it a file of its own first",
+                stat.st_nlink
+            )));
         }
-        Err(e) => Err(e),
+        Ok(Original {
+            file: fs::File::from(fd),
+            stat,
+        })
     }
 }
 
-/// Temporary file beside `target`, write, keep `meta`'s mode and owner (or
-/// 0644 for a new file), fsync, optional backup, rename, fsync the directory.
-fn write_via_temp(
-    target: &Path,
-    meta: Option<&fs::Metadata>,
+/// Temporary file beside the target in `dir`, owner and mode from
+/// `original` (or 0644), contents, extended attributes, fsync, optional
+/// backup, rename, fsync the directory.
+fn write_in_dir(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    original: Option<&Original>,
     contents: &[u8],
     backup_suffix: Option<&str>,
     fail_at: Option<FailAt>,
 ) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = match target.parent() {
-        Some(d) if d.as_os_str().is_empty() => Path::new("."),
-        Some(d) => d,
-        None => Path::new("/"),
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-
     step(fail_at, FailAt::Create)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let temp = TempFile::create(dir, name)?;
+    match original {
+        Some(original) => keep_owner_and_mode(temp.fd(), &original.stat, true)?,
+        None => rustix::fs::fchmod(temp.fd(), Mode::from_raw_mode(0o644))?,
+    }
 
     step(fail_at, FailAt::Write)?;
-    temp.write_all(contents)?;
-    match meta {
-        Some(meta) => {
-            temp.as_file().set_permissions(meta.permissions())?;
-            if let Err(err) =
-                std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid()))
-            {
-                // Only root can give a file away; a user editing their own file
-                // already has the right owner, so only a real change fails here.
-                let temp_meta = temp.as_file().metadata()?;
-                if temp_meta.uid() != meta.uid() || temp_meta.gid() != meta.gid() {
-                    return Err(err);
-                }
-            }
-        }
-        None => temp
-            .as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644))?,
+    temp.file().write_all(contents)?;
+    if let Some(original) = original {
+        copy_xattrs(original.file.as_fd(), temp.fd(), true)?;
     }
 
     step(fail_at, FailAt::Fsync)?;
-    temp.as_file().sync_all()?;
+    temp.file().sync_all()?;
 
-    if let (Some(suffix), Some(_)) = (backup_suffix, meta) {
+    if let (Some(suffix), Some(original)) = (backup_suffix, original) {
         step(fail_at, FailAt::Backup)?;
-        let mut backup = OsString::from(target.as_os_str());
-        backup.push(suffix);
-        fs::copy(target, &backup)?;
+        let mut backup_name = name.to_os_string();
+        backup_name.push(suffix);
+        write_backup(dir, &backup_name, original)?;
     }
 
     step(fail_at, FailAt::Rename)?;
-    temp.persist(target).map_err(|e| e.error)?;
+    temp.rename_to(name)?;
     // The rename is durable only once the directory is synced; a failure
     // here cannot undo anything, so it is not reported.
-    if let Ok(dir) = fs::File::open(dir) {
-        let _ = dir.sync_all();
+    if let Ok(d) = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        let _ = rustix::fs::fsync(d);
     }
     Ok(())
+}
+
+/// The backup: a copy of the original made as a new file and renamed over
+/// `backup_name`, so whatever was there (an older backup, a planted link)
+/// is replaced whole or not at all.  It keeps owner, group, permissions and
+/// extended attributes, but not set-id bits or file capabilities: an old
+/// copy of a set-id program would be a second, unpatched one.
+fn write_backup(dir: BorrowedFd<'_>, backup_name: &OsStr, original: &Original) -> io::Result<()> {
+    let temp = TempFile::create(dir, backup_name)?;
+    keep_owner_and_mode(temp.fd(), &original.stat, false)?;
+    let mut buffer = vec![0; 64 * 1024];
+    let mut offset = 0u64;
+    loop {
+        let n = original.file.read_at(&mut buffer, offset)?;
+        if n == 0 {
+            break;
+        }
+        temp.file().write_all(&buffer[..n])?;
+        offset += n as u64;
+    }
+    copy_xattrs(original.file.as_fd(), temp.fd(), false)?;
+    temp.file().sync_all()?;
+    temp.rename_to(backup_name)
+}
+
+/// Owner and group first (only root can give a file away; a user editing a
+/// file of their own already has the right owner, so only a real change
+/// fails), then the mode, as chown clears set-id bits.
+fn keep_owner_and_mode(
+    fd: BorrowedFd<'_>,
+    stat: &rustix::fs::Stat,
+    set_id: bool,
+) -> io::Result<()> {
+    let uid = rustix::fs::Uid::from_raw(stat.st_uid);
+    let gid = rustix::fs::Gid::from_raw(stat.st_gid);
+    if let Err(err) = rustix::fs::fchown(fd, Some(uid), Some(gid)) {
+        let now = rustix::fs::fstat(fd)?;
+        if now.st_uid != stat.st_uid || now.st_gid != stat.st_gid {
+            return Err(err.into());
+        }
+    }
+    let keep = if set_id { 0o7777 } else { 0o1777 };
+    rustix::fs::fchmod(
+        fd,
+        Mode::from_raw_mode(stat.st_mode as rustix::fs::RawMode & keep),
+    )?;
+    Ok(())
+}
+
+/// Copies every extended attribute (ACLs, SELinux labels, `user.*`) from
+/// `from` to `to`; `security.capability` only with `capabilities`.  One that
+/// cannot be kept stops the edit: the file would lose it.
+fn copy_xattrs(from: BorrowedFd<'_>, to: BorrowedFd<'_>, capabilities: bool) -> io::Result<()> {
+    let names = match read_growing(|buf| rustix::fs::flistxattr(from, buf)) {
+        Ok(names) => names,
+        // A file system without extended attributes: nothing to keep.
+        Err(Errno::OPNOTSUPP) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for attr in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let attr = OsStr::from_bytes(attr);
+        if !capabilities && attr == "security.capability" {
+            continue;
+        }
+        let value = match read_growing(|buf| rustix::fs::fgetxattr(from, attr, buf)) {
+            Ok(value) => value,
+            Err(Errno::NODATA) => continue, // removed meanwhile
+            Err(e) => return Err(e.into()),
+        };
+        rustix::fs::fsetxattr(to, attr, &value, rustix::fs::XattrFlags::empty()).map_err(|e| {
+            io::Error::new(
+                io::Error::from(e).kind(),
+                format!(
+                    "cannot keep the extended attribute {}: {e}",
+                    attr.to_string_lossy()
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Calls a `*xattr` function with a buffer large enough for its answer.
+fn read_growing(mut call: impl FnMut(&mut [u8]) -> Result<usize, Errno>) -> Result<Vec<u8>, Errno> {
+    let mut size = 256;
+    loop {
+        let mut buffer = vec![0; size];
+        match call(&mut buffer) {
+            Ok(n) => {
+                buffer.truncate(n);
+                return Ok(buffer);
+            }
+            Err(Errno::RANGE) if size < 1 << 24 => size *= 4,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A new file `.NAME.XXXXXXXX.tmp` in `dir`, created with `O_EXCL` (never
+/// an existing file, never through a link) and removed again unless it was
+/// renamed into place.
+struct TempFile<'d> {
+    dir: BorrowedFd<'d>,
+    name: OsString,
+    file: fs::File,
+    renamed: bool,
+}
+
+impl<'d> TempFile<'d> {
+    fn create(dir: BorrowedFd<'d>, target: &OsStr) -> io::Result<TempFile<'d>> {
+        use std::hash::{BuildHasher, Hasher};
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut last = Errno::EXIST;
+        for _ in 0..100 {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u32(std::process::id());
+            hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let mut name = OsString::from(".");
+            name.push(target);
+            name.push(format!(".{:016x}.tmp", hasher.finish()));
+            match rustix::fs::openat(
+                dir,
+                name.as_os_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            ) {
+                Ok(fd) => {
+                    return Ok(TempFile {
+                        dir,
+                        name,
+                        file: fs::File::from(fd),
+                        renamed: false,
+                    });
+                }
+                Err(Errno::EXIST) => last = Errno::EXIST,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last.into())
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
+    fn file(&self) -> &fs::File {
+        &self.file
+    }
+
+    /// Renames the file over `target` in the same directory, then checks
+    /// that what now carries the name is this file: whoever can write the
+    /// directory could have put something else at the temporary name.
+    fn rename_to(mut self, target: &OsStr) -> io::Result<()> {
+        rustix::fs::renameat(self.dir, self.name.as_os_str(), self.dir, target)?;
+        self.renamed = true;
+        let mine = rustix::fs::fstat(&self.file)?;
+        let there = rustix::fs::statat(self.dir, target, AtFlags::SYMLINK_NOFOLLOW)?;
+        if (there.st_dev, there.st_ino) != (mine.st_dev, mine.st_ino) {
+            return Err(io::Error::other(format!(
+                "{}: the directory was changed during the edit (another file was put in place)",
+                Path::new(target).display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempFile<'_> {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = rustix::fs::unlinkat(self.dir, self.name.as_os_str(), AtFlags::empty());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,21 @@ pub struct Root {
     path: PathBuf,
     /// The open top directory; `None` for the host, which is not contained.
     dir: Option<OwnedFd>,
+    /// How paths are looked up in it.
+    resolver: Resolver,
+}
+
+/// How a contained root looks paths up.  Both keep every path inside the
+/// root; the choice exists so the portable walk is tested (and fuzzed) on
+/// Linux too, against the kernel's answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Resolver {
+    /// `openat2(RESOLVE_IN_ROOT)` where the kernel has it (Linux 5.6+), the
+    /// portable walk elsewhere.
+    #[default]
+    Kernel,
+    /// Always the portable walk ([`walk`]), as on FreeBSD.
+    Walk,
 }
 
 /// What a caller accepts at the end of a path.
@@ -53,6 +68,7 @@ impl Root {
         Root {
             path: PathBuf::from("/"),
             dir: None,
+            resolver: Resolver::Kernel,
         }
     }
 
@@ -70,7 +86,14 @@ impl Root {
         Ok(Root {
             path: path.to_path_buf(),
             dir: Some(dir),
+            resolver: Resolver::Kernel,
         })
+    }
+
+    /// The same root, looking paths up with `resolver`.
+    pub fn with_resolver(mut self, resolver: Resolver) -> Root {
+        self.resolver = resolver;
+        self
     }
 
     /// The root as given.
@@ -173,12 +196,68 @@ impl Root {
         Ok(names)
     }
 
+    /// The jail path of what `jail` names, every symlink followed inside the
+    /// root (as `realpath` would inside the jail).  For the host, the real
+    /// path.  The target must exist.
+    pub fn resolve(&self, jail: &Path) -> io::Result<PathBuf> {
+        self.locate(jail, true, |found| match &found.stat {
+            Ok(_) => Ok(found.jail_path()),
+            Err(e) => Err(io::Error::from(*e)),
+        })
+        .map_err(|e| with_path(e, &self.display_path(jail)))
+    }
+
+    /// Walks to the directory holding `jail`'s last name (every link on the
+    /// way followed inside the root, the last one too when `follow_last`) and
+    /// hands that directory, held open, to `then`.  Writers work in that
+    /// directory only, by name, so nothing swapped in the tree afterwards
+    /// can send them elsewhere.  On the host, relative paths start at the
+    /// working directory and the walk starts at `/`.
+    pub fn locate<T>(
+        &self,
+        jail: &Path,
+        follow_last: bool,
+        then: impl FnOnce(walk::Located<'_>) -> io::Result<T>,
+    ) -> io::Result<T> {
+        match &self.dir {
+            Some(dir) => then(walk::locate(
+                dir.as_fd(),
+                &root_relative(jail),
+                follow_last,
+            )?),
+            None => {
+                let slash = rustix::fs::open(
+                    "/",
+                    rustix::fs::OFlags::PATH
+                        | rustix::fs::OFlags::DIRECTORY
+                        | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )?;
+                let absolute = if jail.is_absolute() {
+                    jail.to_path_buf()
+                } else {
+                    std::env::current_dir()?.join(jail)
+                };
+                then(walk::locate(
+                    slash.as_fd(),
+                    &root_relative(&absolute),
+                    follow_last,
+                )?)
+            }
+        }
+    }
+
     /// Opens `jail` with `flags`, every component resolved inside the root.
     fn open_fd(&self, jail: &Path, flags: rustix::fs::OFlags) -> io::Result<OwnedFd> {
         let Some(dir) = &self.dir else {
             return Ok(rustix::fs::open(jail, flags, rustix::fs::Mode::empty())?);
         };
         let relative = root_relative(jail);
+        if self.resolver == Resolver::Walk
+            || cfg!(not(any(target_os = "linux", target_os = "android")))
+        {
+            return walk::open_in_root(dir.as_fd(), &relative, flags);
+        }
         match rustix::fs::openat2(
             dir.as_fd(),
             &relative,
@@ -257,28 +336,263 @@ fn with_path(err: io::Error, path: &Path) -> io::Error {
 
 /// The portable resolver: one component at a time with `openat(O_NOFOLLOW)`,
 /// symlinks read and followed by hand inside the root.
-mod walk {
+///
+/// It never asks the kernel to look up more than one name, and never opens
+/// `..`: the walk keeps the stack of directories it went through, so `..`
+/// goes back to the one before (and at the top stays there), whatever was
+/// renamed in the meantime.  A symlink's target is read with `readlinkat`
+/// and its components are walked in its place, an absolute target from the
+/// top of the root.  It gives the errors `openat2(RESOLVE_IN_ROOT)` gives:
+/// `ENOENT`, `ENOTDIR`, `ELOOP` after [`MAX_LINK_HOPS`](walk::MAX_LINK_HOPS)
+/// links, and `EACCES` where a directory may not be searched.
+pub mod walk {
     use super::*;
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    use rustix::io::Errno;
+    use std::collections::VecDeque;
+    use std::ffi::OsStr;
+    use std::os::fd::BorrowedFd;
+    use std::os::unix::ffi::OsStrExt;
 
-    pub(super) fn open_in_root(
-        root: std::os::fd::BorrowedFd<'_>,
+    /// Linux's limit (`MAXSYMLINKS`): the 41st link of one look-up is `ELOOP`.
+    pub const MAX_LINK_HOPS: usize = 40;
+
+    /// How a directory on the way is held: only to look names up in it.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const DIR_FLAGS: OFlags = OFlags::PATH
+        .union(OFlags::DIRECTORY)
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::CLOEXEC);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const DIR_FLAGS: OFlags = OFlags::RDONLY
+        .union(OFlags::DIRECTORY)
+        .union(OFlags::NOFOLLOW)
+        .union(OFlags::CLOEXEC);
+
+    /// Where a walk ended: the directory the last name is in (held open,
+    /// with the stack of directories above it) and that name.
+    pub struct Located<'r> {
+        top: BorrowedFd<'r>,
+        /// The directories below the top, outermost first, with their names.
+        stack: Vec<(OwnedFd, OsString)>,
+        /// The last name; `None` when the path ends at a directory (the top,
+        /// `.` or `..`).
+        pub name: Option<OsString>,
+        /// What the last name is (never a symlink when links are followed),
+        /// or the error looking it up gave (`ENOENT` when nothing is there).
+        pub stat: Result<rustix::fs::Stat, Errno>,
+    }
+
+    impl Located<'_> {
+        /// The directory the last name is in.
+        pub fn dir(&self) -> BorrowedFd<'_> {
+            match self.stack.last() {
+                Some((fd, _)) => fd.as_fd(),
+                None => self.top,
+            }
+        }
+
+        /// That directory's path as the jail sees it (`/`, `/etc`).
+        pub fn dir_jail_path(&self) -> PathBuf {
+            let mut path = PathBuf::from("/");
+            for (_, name) in &self.stack {
+                path.push(name);
+            }
+            path
+        }
+
+        /// The jail path of what the walk ended at, every link resolved.
+        pub fn jail_path(&self) -> PathBuf {
+            let mut path = self.dir_jail_path();
+            if let Some(name) = &self.name {
+                path.push(name);
+            }
+            path
+        }
+    }
+
+    /// Opens `relative` under `root` as `openat2(root, relative, flags,
+    /// RESOLVE_IN_ROOT)` would.
+    pub fn open_in_root(
+        root: BorrowedFd<'_>,
         relative: &Path,
-        flags: rustix::fs::OFlags,
+        flags: OFlags,
     ) -> io::Result<OwnedFd> {
-        // Written with the rest of the resolver hardening (issue 13); until then
-        // this refuses rather than risk leaving the root.
-        let _ = (root, relative, flags);
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "openat2 is not available and the portable resolver is not built yet",
-        ))
+        let follow_last =
+            !flags.contains(OFlags::NOFOLLOW) && !flags.contains(OFlags::CREATE | OFlags::EXCL);
+        let mut hops = 0;
+        loop {
+            let found = locate_counting(root, relative.as_os_str(), follow_last, &mut hops)?;
+            let Some(name) = &found.name else {
+                return Ok(rustix::fs::openat(
+                    found.dir(),
+                    ".",
+                    flags | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?);
+            };
+            match &found.stat {
+                Ok(_) => {}
+                Err(Errno::NOENT) if flags.contains(OFlags::CREATE) => {}
+                Err(e) => return Err((*e).into()),
+            }
+            let opened = rustix::fs::openat(
+                found.dir(),
+                name.as_os_str(),
+                flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            );
+            // The name became a symlink after it was looked at: a rename
+            // race in the tree.  Walk again (it counts as a link, so a racer
+            // cannot keep the walk going for ever).
+            let raced = match &opened {
+                Err(Errno::LOOP) | Err(Errno::MLINK) => follow_last,
+                Ok(fd) if flags.contains(OFlags::PATH) && follow_last => {
+                    FileType::from_raw_mode(rustix::fs::fstat(fd)?.st_mode) == FileType::Symlink
+                }
+                _ => false,
+            };
+            if !raced {
+                return Ok(opened?);
+            }
+            hops += 1;
+            if hops > MAX_LINK_HOPS {
+                return Err(Errno::LOOP.into());
+            }
+        }
+    }
+
+    /// Walks `relative` inside `root` up to its last name, following every
+    /// symlink on the way (and the last one too when `follow_last`).
+    pub fn locate<'r>(
+        root: BorrowedFd<'r>,
+        relative: &Path,
+        follow_last: bool,
+    ) -> io::Result<Located<'r>> {
+        let mut hops = 0;
+        Ok(locate_counting(
+            root,
+            relative.as_os_str(),
+            follow_last,
+            &mut hops,
+        )?)
+    }
+
+    fn locate_counting<'r>(
+        root: BorrowedFd<'r>,
+        relative: &OsStr,
+        follow_last: bool,
+        hops: &mut usize,
+    ) -> Result<Located<'r>, Errno> {
+        let mut at = Located {
+            top: root,
+            stack: Vec::new(),
+            name: None,
+            stat: Err(Errno::NOENT),
+        };
+        if relative.is_empty() {
+            return Err(Errno::NOENT);
+        }
+        let mut pending = VecDeque::new();
+        push_components(&mut pending, relative.as_bytes());
+        while let Some(part) = pending.pop_front() {
+            match part.as_slice() {
+                b"." => {}
+                // The walk's own stack, never the directory's `..` entry: at
+                // the top it stays at the top.
+                b".." => {
+                    at.stack.pop();
+                }
+                name => {
+                    let name = OsStr::from_bytes(name);
+                    let is_last = pending.is_empty();
+                    let stat = rustix::fs::statat(at.dir(), name, AtFlags::SYMLINK_NOFOLLOW);
+                    let kind = stat.as_ref().map(|s| FileType::from_raw_mode(s.st_mode));
+                    match kind {
+                        Ok(FileType::Symlink) if !is_last || follow_last => {
+                            *hops += 1;
+                            if *hops > MAX_LINK_HOPS {
+                                return Err(Errno::LOOP);
+                            }
+                            let target = match rustix::fs::readlinkat(at.dir(), name, Vec::new()) {
+                                Ok(target) => target.into_bytes(),
+                                // No longer a link (a rename race): look again.
+                                Err(Errno::INVAL) => {
+                                    pending.push_front(name.as_bytes().to_vec());
+                                    continue;
+                                }
+                                Err(e) => return Err(e),
+                            };
+                            if target.is_empty() {
+                                return Err(Errno::NOENT);
+                            }
+                            if target[0] == b'/' {
+                                at.stack.clear();
+                            }
+                            let mut expanded = VecDeque::new();
+                            push_components(&mut expanded, &target);
+                            while let Some(p) = expanded.pop_back() {
+                                pending.push_front(p);
+                            }
+                        }
+                        _ if is_last => {
+                            at.name = Some(name.to_os_string());
+                            at.stat = stat;
+                        }
+                        Ok(FileType::Directory) => {
+                            match rustix::fs::openat(at.dir(), name, DIR_FLAGS, Mode::empty()) {
+                                Ok(fd) => at.stack.push((fd, name.to_os_string())),
+                                // Swapped for a link or a file since the stat:
+                                // look again (bounded as a link hop).
+                                Err(Errno::NOTDIR | Errno::LOOP | Errno::MLINK) => {
+                                    *hops += 1;
+                                    if *hops > MAX_LINK_HOPS {
+                                        return Err(Errno::LOOP);
+                                    }
+                                    pending.push_front(name.as_bytes().to_vec());
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        Ok(_) => return Err(Errno::NOTDIR),
+                        Err(e) => return Err(*e),
+                    }
+                }
+            }
+        }
+        if at.name.is_none() {
+            at.stat = rustix::fs::fstat(at.dir());
+        }
+        Ok(at)
+    }
+
+    /// The components of a path, in order.  A trailing `/` becomes a last
+    /// `.`, so the name before it must be a directory (`file/` is
+    /// `ENOTDIR`, `link/` follows the link), as the kernel has it.
+    fn push_components(out: &mut VecDeque<Vec<u8>>, path: &[u8]) {
+        for part in path.split(|b| *b == b'/') {
+            if !part.is_empty() {
+                out.push_back(part.to_vec());
+            }
+        }
+        if path.ends_with(b"/") {
+            out.push_back(b".".to_vec());
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{MetadataExt, symlink};
+
+    /// The root with each resolver: every containment test runs on both.
+    fn both(path: &Path) -> [Root; 2] {
+        [
+            Root::new(path).unwrap(),
+            Root::new(path).unwrap().with_resolver(Resolver::Walk),
+        ]
+    }
 
     fn tree() -> (tempfile::TempDir, tempfile::TempDir) {
         let jail = tempfile::tempdir().unwrap();
@@ -295,28 +609,30 @@ mod tests {
         // A link to the host's file: inside the root it names ROOT/<host path>,
         // which does not exist, so the read fails and never shows the secret.
         symlink(host.path().join("secret"), jail.path().join("etc/evil")).unwrap();
-        let root = Root::new(jail.path()).unwrap();
-        let err = root.read_config(Path::new("/etc/evil")).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
-        // An absolute link to a jail path works as it does inside the jail.
         symlink("/etc/ntp.conf", jail.path().join("etc/link")).unwrap();
-        assert_eq!(
-            root.read_config(Path::new("/etc/link")).unwrap(),
-            b"server a\n"
-        );
+        for root in both(jail.path()) {
+            let err = root.read_config(Path::new("/etc/evil")).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+            // An absolute link to a jail path works as it does inside the jail.
+            assert_eq!(
+                root.read_config(Path::new("/etc/link")).unwrap(),
+                b"server a\n"
+            );
+        }
     }
 
     #[test]
     fn dot_dot_stays_at_the_top() {
         let (jail, _host) = tree();
-        let root = Root::new(jail.path()).unwrap();
-        let deep = Path::new("/../../../../etc/ntp.conf");
-        assert_eq!(root.read_config(deep).unwrap(), b"server a\n");
         symlink("../../../../../../etc/ntp.conf", jail.path().join("etc/up")).unwrap();
-        assert_eq!(
-            root.read_config(Path::new("/etc/up")).unwrap(),
-            b"server a\n"
-        );
+        for root in both(jail.path()) {
+            let deep = Path::new("/../../../../etc/ntp.conf");
+            assert_eq!(root.read_config(deep).unwrap(), b"server a\n");
+            assert_eq!(
+                root.read_config(Path::new("/etc/up")).unwrap(),
+                b"server a\n"
+            );
+        }
     }
 
     #[test]
@@ -361,12 +677,13 @@ mod tests {
     fn directories_list_inside_the_root() {
         let (jail, host) = tree();
         symlink(host.path(), jail.path().join("hostdir")).unwrap();
-        let root = Root::new(jail.path()).unwrap();
-        assert_eq!(
-            root.read_dir(Path::new("/etc")).unwrap(),
-            vec![OsString::from("ntp.conf")]
-        );
-        assert!(root.read_dir(Path::new("/hostdir")).is_err());
+        for root in both(jail.path()) {
+            assert_eq!(
+                root.read_dir(Path::new("/etc")).unwrap(),
+                vec![OsString::from("ntp.conf")]
+            );
+            assert!(root.read_dir(Path::new("/hostdir")).is_err());
+        }
     }
 
     #[test]
@@ -374,5 +691,236 @@ mod tests {
         let root = Root::new(Path::new("/")).unwrap();
         assert!(root.is_host());
         assert_eq!(root.display_path(Path::new("/etc/x")), Path::new("/etc/x"));
+    }
+
+    #[test]
+    fn the_walk_follows_links_inside_the_root_and_names_the_target() {
+        let (jail, host) = tree();
+        let j = jail.path();
+        fs::create_dir_all(j.join("usr/local/etc")).unwrap();
+        fs::write(j.join("usr/local/etc/real.conf"), "real\n").unwrap();
+        symlink("/usr/local/etc", j.join("etc/local")).unwrap(); // absolute dir link
+        symlink("local/real.conf", j.join("etc/rel")).unwrap(); // relative, through it
+        symlink(
+            "../../../../../../usr/local/etc/real.conf",
+            j.join("etc/climb"),
+        )
+        .unwrap();
+        symlink(host.path().join("secret"), j.join("etc/out")).unwrap();
+        for root in both(j) {
+            assert_eq!(root.read_config(Path::new("/etc/rel")).unwrap(), b"real\n");
+            assert_eq!(root.read_config(Path::new("etc/climb")).unwrap(), b"real\n");
+            assert_eq!(
+                root.resolve(Path::new("/etc/rel")).unwrap(),
+                Path::new("/usr/local/etc/real.conf")
+            );
+            assert_eq!(
+                root.resolve(Path::new("/etc/local/../../..")).unwrap(),
+                Path::new("/")
+            );
+            assert!(root.resolve(Path::new("/etc/out")).is_err());
+            let meta = root.metadata(Path::new("/etc/local/..")).unwrap();
+            assert_eq!(meta.ino(), fs::metadata(j.join("usr/local")).unwrap().ino());
+        }
+    }
+
+    #[test]
+    fn forty_links_resolve_and_the_forty_first_is_a_loop() {
+        let (jail, _host) = tree();
+        let j = jail.path();
+        // l0 -> l1 -> ... -> l40 -> etc/ntp.conf: 41 links from l0, 40 from l1.
+        for i in 0..=40 {
+            let target = if i == 40 {
+                "etc/ntp.conf".to_string()
+            } else {
+                format!("l{}", i + 1)
+            };
+            symlink(target, j.join(format!("l{i}"))).unwrap();
+        }
+        for root in both(j) {
+            assert_eq!(root.read_config(Path::new("/l1")).unwrap(), b"server a\n");
+            let err = root.read_config(Path::new("/l0")).unwrap_err();
+            assert!(err.to_string().contains("symbolic links"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_walk_never_leaves_the_root_while_a_directory_is_swapped_for_a_link() {
+        // The attacker owns the jail: he keeps replacing /etc by a symlink
+        // to the host directory holding the secret (and back) while root reads
+        // /etc/secret through the walk.  No read may ever return the secret.
+        let (jail, host) = tree();
+        let j = jail.path().to_path_buf();
+        fs::write(j.join("etc/secret"), "jail copy\n").unwrap();
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let swaps = Arc::new(AtomicU32::new(0));
+        let swapper = {
+            let (j, host) = (j.clone(), host.path().to_path_buf());
+            let (stop, swaps) = (stop.clone(), swaps.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    fs::rename(j.join("etc"), j.join("etc.real")).unwrap();
+                    symlink(&host, j.join("etc")).unwrap();
+                    fs::remove_file(j.join("etc")).unwrap();
+                    fs::rename(j.join("etc.real"), j.join("etc")).unwrap();
+                    swaps.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        let root = Root::new(&j).unwrap().with_resolver(Resolver::Walk);
+        let mut read = 0;
+        // 20,000 reads at least, on until the race ran, at most a minute.
+        let started = std::time::Instant::now();
+        for i in 0.. {
+            let raced = swaps.load(Ordering::Relaxed) > 100 && read > 0;
+            if (i >= 20_000 && raced) || started.elapsed().as_secs() > 60 {
+                break;
+            }
+            if let Ok(bytes) = root.read_config(Path::new("/etc/secret")) {
+                assert_eq!(bytes, b"jail copy\n", "read outside the root");
+                read += 1;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        let swaps = swaps.load(Ordering::Relaxed);
+        assert!(
+            swaps > 100 && read > 0,
+            "no race happened: {swaps} swaps, {read} reads"
+        );
+    }
+
+    mod versus_openat2 {
+        //! The portable walk against the kernel: on random trees of files,
+        //! directories and links (relative, absolute, with `..`), every look-up
+        //! gives the same file or the same error, and never a file outside.
+        use super::super::walk;
+        use proptest::prelude::*;
+        use rustix::fs::{OFlags, ResolveFlags};
+        use std::collections::HashSet;
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::{MetadataExt, symlink};
+        use std::path::{Path, PathBuf};
+
+        #[derive(Clone, Debug)]
+        enum Entry {
+            Dir,
+            File,
+            Link(String),
+        }
+
+        fn link_path() -> impl Strategy<Value = String> {
+            (
+                any::<bool>(),
+                prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "..", "."]), 1..5),
+                any::<bool>(),
+            )
+                .prop_map(|(absolute, parts, slash)| {
+                    let mut text = if absolute {
+                        "/".to_string()
+                    } else {
+                        String::new()
+                    };
+                    text.push_str(&parts.join("/"));
+                    if slash {
+                        text.push('/');
+                    }
+                    text
+                })
+        }
+
+        fn entry() -> impl Strategy<Value = (Vec<&'static str>, Entry)> {
+            (
+                prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..4),
+                prop_oneof![
+                    2 => Just(Entry::Dir),
+                    1 => Just(Entry::File),
+                    3 => link_path().prop_map(Entry::Link),
+                ],
+            )
+        }
+
+        const FLAGS: [OFlags; 6] = [
+            OFlags::PATH,
+            OFlags::PATH.union(OFlags::NOFOLLOW),
+            OFlags::RDONLY,
+            OFlags::RDONLY.union(OFlags::DIRECTORY),
+            OFlags::PATH.union(OFlags::DIRECTORY),
+            OFlags::RDONLY.union(OFlags::NOFOLLOW),
+        ];
+
+        /// Every inode in the tree, links not followed.
+        fn inodes(dir: &Path, out: &mut HashSet<(u64, u64)>) {
+            let meta = std::fs::symlink_metadata(dir).unwrap();
+            out.insert((meta.dev(), meta.ino()));
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                if meta.is_dir() {
+                    inodes(&path, out);
+                } else {
+                    out.insert((meta.dev(), meta.ino()));
+                }
+            }
+        }
+
+        fn answer(fd: std::io::Result<std::os::fd::OwnedFd>) -> Result<(u64, u64), i32> {
+            match fd {
+                Ok(fd) => {
+                    let st = rustix::fs::fstat(&fd).unwrap();
+                    Ok((st.st_dev as u64, st.st_ino as u64))
+                }
+                Err(e) => Err(e.raw_os_error().unwrap()),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+            #[test]
+            fn walk_and_openat2_agree(
+                entries in prop::collection::vec(entry(), 1..14),
+                queries in prop::collection::vec((link_path(), 0..FLAGS.len()), 1..10),
+            ) {
+                let outer = tempfile::tempdir().unwrap();
+                let jail = outer.path().join("jail");
+                std::fs::create_dir(&jail).unwrap();
+                // The same names outside the root: a walk that escaped would
+                // find them and answer differently.
+                for name in ["a", "b", "c"] {
+                    std::fs::create_dir_all(outer.path().join(name).join(name)).unwrap();
+                }
+                for (parts, kind) in &entries {
+                    let path: PathBuf = parts.iter().collect();
+                    let path = jail.join(path);
+                    let _ = match kind {
+                        Entry::Dir => std::fs::create_dir(&path),
+                        Entry::File => std::fs::write(&path, "x"),
+                        Entry::Link(target) => symlink(target, &path),
+                    };
+                }
+                let mut inside = HashSet::new();
+                inodes(&jail, &mut inside);
+                let top = rustix::fs::open(&jail, OFlags::PATH | OFlags::DIRECTORY, rustix::fs::Mode::empty()).unwrap();
+                for (query, flags) in &queries {
+                    let mut flags = FLAGS[*flags] | OFlags::CLOEXEC;
+                    if !flags.contains(OFlags::PATH) {
+                        flags |= OFlags::NONBLOCK; // (openat2 refuses it with O_PATH)
+                    }
+                    let relative = query.trim_start_matches('/');
+                    let relative = if relative.is_empty() { "." } else { relative };
+                    let kernel = answer(rustix::fs::openat2(
+                        top.as_fd(), relative, flags, rustix::fs::Mode::empty(),
+                        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+                    ).map_err(Into::into));
+                    let walked = answer(walk::open_in_root(top.as_fd(), Path::new(relative), flags));
+                    prop_assert_eq!(walked, kernel, "{} with {:?}", query, flags);
+                    if let Ok(inode) = walked {
+                        prop_assert!(inside.contains(&inode), "{} opened a file outside the root", query);
+                    }
+                }
+            }
+        }
     }
 }
