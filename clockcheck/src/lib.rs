@@ -229,7 +229,10 @@ fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8
         Family::Any
     };
     let pairs: Vec<(String, u16)> = hosts.iter().map(|h| host_port(h, cli.port)).collect();
-    let targets = resolve::resolve_all(&pairs, family, deadline, resolve::system_resolver);
+    // Names get at most half of -t, so the servers that did resolve (and
+    // literal addresses) still have time to answer.
+    let names_deadline = started + Duration::from_secs_f64(cli.timeout / 2.0);
+    let targets = resolve::resolve_all(&pairs, family, names_deadline, resolve::system_resolver);
     let addrs: Vec<SocketAddr> = targets
         .iter()
         .filter_map(|t| t.as_ref().ok().copied())

@@ -156,7 +156,7 @@ impl ServerResult {
         let best = self.best()?;
         let half = best.distance + self.jitter();
         half.is_finite()
-            .then(|| (best.offset - half, best.offset + half))
+            .then_some((best.offset - half, best.offset + half))
     }
 }
 
@@ -349,7 +349,7 @@ pub fn query(
                             + packet::short(p.root_dispersion)
                             + dispersion)
                             .max(MIN_DISTANCE);
-                        if !(distance <= MAX_ROOT_DISTANCE) {
+                        if distance.is_nan() || distance > MAX_ROOT_DISTANCE {
                             // ntpd's maxdist test on the whole error bound:
                             // a claimed precision of 2^127 s must not make an
                             // interval that agrees with everything.
