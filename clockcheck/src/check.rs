@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use crate::query::{Sample, ServerResult};
+use crate::conventions::escape_text;
+use crate::exposition::Exposition;
+use crate::query::{MAX_ROOT_DISTANCE, ServerResult};
+pub use crate::range::Range;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -25,43 +28,202 @@ impl Status {
     }
 }
 
-/// Thresholds on the absolute offset, as check_ntp_time applies them.
-pub fn classify(offset: f64, warn: f64, crit: f64) -> Status {
+/// `-w` and `-c`: Nagios ranges on the absolute offset, as check_ntp_time
+/// applies them (`get_status(fabs(offset), ...)`: CRITICAL first).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    pub warning: Range,
+    pub critical: Range,
+}
+
+impl Thresholds {
+    /// check_ntp_time's defaults, `-w 60 -c 120`.
+    pub fn default_ntp_time() -> Thresholds {
+        Thresholds {
+            warning: Range::up_to(60.0),
+            critical: Range::up_to(120.0),
+        }
+    }
+}
+
+pub fn classify(offset: f64, t: &Thresholds) -> Status {
     let a = offset.abs();
-    if a > crit {
+    if t.critical.alerts(a) {
         Status::Critical
-    } else if a > warn {
+    } else if t.warning.alerts(a) {
         Status::Warning
     } else {
         Status::Ok
     }
 }
 
+/// Text from the network or a file, made safe for the Nagios line: control
+/// characters escaped (`escape_text`), and `|`, which would start perfdata.
+pub fn shown(text: &str) -> String {
+    escape_text(text).replace('|', "\\x7c")
+}
+
+/// The largest set of intervals that share a point (Marzullo's algorithm,
+/// the core of ntpd's clock selection): their indices and the common part.
+/// Touching intervals count as overlapping.
+pub fn largest_clique(intervals: &[(f64, f64)]) -> (Vec<usize>, f64, f64) {
+    // Starts sort before ends at the same value, so touching ends count.
+    let mut edges: Vec<(f64, u8)> = Vec::with_capacity(intervals.len() * 2);
+    for &(low, high) in intervals {
+        edges.push((low, 0));
+        edges.push((high, 1));
+    }
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut count, mut best, mut low, mut high) = (0usize, 0usize, 0.0, 0.0);
+    for (i, &(value, kind)) in edges.iter().enumerate() {
+        if kind == 0 {
+            count += 1;
+            if count > best {
+                best = count;
+                low = value;
+                // The region lasts until the next edge (an end, or a start
+                // that will raise the count again).
+                high = edges.get(i + 1).map_or(value, |e| e.0);
+            }
+        } else {
+            count -= 1;
+        }
+    }
+    let members = intervals
+        .iter()
+        .enumerate()
+        .filter(|(_, (l, h))| *l <= low && *h >= high)
+        .map(|(i, _)| i)
+        .collect();
+    (members, low, high)
+}
+
+/// A server, as the selection saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerView {
+    #[serde(flatten)]
+    pub result: ServerResult,
+    /// `offset ± (distance + jitter)` of the best sample.
+    pub interval: Option<[f64; 2]>,
+    /// In the majority (or, without one, among the servers considered).
+    pub selected: bool,
+}
+
+/// A server that did not take part in the verdict, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeftOut {
+    pub server: String,
+    /// `falseticker`, `no-reply`, `error`, `kiss`, or the reason of its last
+    /// rejected reply (`unsynchronized`, `origin`, ...).
+    pub reason: String,
+    pub detail: String,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub status: Status,
-    /// The one-line summary (without the perfdata).
+    /// The one-line summary (without the perfdata), safe to print.
     pub message: String,
     pub offset: Option<f64>,
     pub delay: Option<f64>,
+    /// The server that decided the status.
     pub server: Option<String>,
     pub stratum: Option<u8>,
-    pub warning: f64,
-    pub critical: f64,
-    pub servers: Vec<ServerResult>,
+    pub warning: Range,
+    pub critical: Range,
+    /// Servers with a usable sample.
+    pub usable: usize,
+    /// Servers in the largest group whose intervals intersect.
+    pub agreeing: usize,
+    /// True when that group is more than half of the usable servers.
+    pub majority: bool,
+    /// The part every interval of that group shares.
+    pub common_interval: Option<[f64; 2]>,
+    pub left_out: Vec<LeftOut>,
+    pub servers: Vec<ServerView>,
 }
 
-/// The best server decides: lowest stratum, then root distance, then delay.
-pub fn evaluate(servers: Vec<ServerResult>, warn: f64, crit: f64, quiet: bool) -> Report {
-    let best: Option<(&ServerResult, &Sample)> = servers
-        .iter()
-        .filter_map(|s| s.best().map(|b| (s, b)))
-        .min_by(|(_, a), (_, b)| {
-            (a.stratum, a.root_distance)
-                .partial_cmp(&(b.stratum, b.root_distance))
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(a.delay.total_cmp(&b.delay))
+/// Why a server without a usable sample is left out.
+fn why_unusable(s: &ServerResult) -> LeftOut {
+    let (reason, detail) = if let Some(kiss) = &s.kiss {
+        ("kiss".to_string(), format!("Kiss-o'-Death {kiss}"))
+    } else if let Some(r) = s.rejected.last() {
+        (r.reason.to_string(), r.detail.clone())
+    } else if let Some(e) = &s.error {
+        ("error".to_string(), e.clone())
+    } else if s.silent {
+        ("no-reply".to_string(), "no reply within -t".to_string())
+    } else {
+        (
+            "root-distance".to_string(),
+            format!("error bound over {MAX_ROOT_DISTANCE} s"),
+        )
+    };
+    LeftOut {
+        server: s.server.clone(),
+        reason,
+        detail,
+    }
+}
+
+/// At most this many servers are named in the status line; the rest are
+/// counted (20,000 servers must not make a 2 MB line).
+const NAMED_IN_LINE: usize = 5;
+
+/// Selection as ntpd does it in spirit: each server's interval is its offset
+/// ± its error bound; the largest group of intersecting intervals is the
+/// majority if it has more than half of the usable servers, and the others
+/// are falsetickers, left out.  Within the majority the server whose offset
+/// gives the worst status decides (so no server hides another that is
+/// still consistent with it); without a majority the worst server decides
+/// and the status is at least WARNING.
+pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Report {
+    let intervals: Vec<Option<(f64, f64)>> = servers.iter().map(|s| s.interval()).collect();
+    let usable: Vec<usize> = (0..servers.len())
+        .filter(|&i| intervals[i].is_some())
+        .collect();
+    let usable_intervals: Vec<(f64, f64)> = usable.iter().filter_map(|&i| intervals[i]).collect();
+    let (clique, low, high) = largest_clique(&usable_intervals);
+    let clique: Vec<usize> = clique.into_iter().map(|k| usable[k]).collect();
+    let majority = !usable.is_empty() && clique.len() * 2 > usable.len();
+
+    let mut selected = vec![false; servers.len()];
+    let mut left_out = Vec::new();
+    let common = format!("[{low:.6}, {high:.6}]");
+    for (i, s) in servers.iter().enumerate() {
+        match intervals[i] {
+            None => left_out.push(why_unusable(s)),
+            Some(_) if !majority || clique.contains(&i) => selected[i] = true,
+            Some((l, h)) => left_out.push(LeftOut {
+                server: s.server.clone(),
+                reason: "falseticker".into(),
+                detail: format!(
+                    "offset {:.6} ± {:.6} s does not meet the majority's {common} ({} of {} servers)",
+                    (l + h) / 2.0,
+                    (h - l) / 2.0,
+                    clique.len(),
+                    usable.len()
+                ),
+            }),
+        }
+    }
+
+    // The decider: the worst status among the selected servers, then the
+    // narrowest interval (within a majority) or the largest offset (without).
+    let decider = (0..servers.len())
+        .filter(|&i| selected[i])
+        .max_by(|&a, &b| {
+            let (sa, sb) = (servers[a].best().unwrap(), servers[b].best().unwrap());
+            let width = |i: usize| intervals[i].map_or(f64::INFINITY, |(l, h)| h - l);
+            classify(sa.offset, t)
+                .cmp(&classify(sb.offset, t))
+                .then(if majority {
+                    width(b).total_cmp(&width(a))
+                } else {
+                    sa.offset.abs().total_cmp(&sb.offset.abs())
+                })
         });
+
     let mut report = Report {
         status: Status::Unknown,
         message: String::new(),
@@ -69,34 +231,59 @@ pub fn evaluate(servers: Vec<ServerResult>, warn: f64, crit: f64, quiet: bool) -
         delay: None,
         server: None,
         stratum: None,
-        warning: warn,
-        critical: crit,
+        warning: t.warning,
+        critical: t.critical,
+        usable: usable.len(),
+        agreeing: if majority { clique.len() } else { 0 },
+        majority,
+        common_interval: (majority && usable.len() > 1).then_some([low, high]),
+        left_out: Vec::new(),
         servers: Vec::new(),
     };
-    match best {
-        Some((server, sample)) => {
-            report.status = classify(sample.offset, warn, crit);
-            report.message = format!(
+    match decider {
+        Some(i) => {
+            let (server, sample) = (&servers[i], servers[i].best().unwrap());
+            report.status = classify(sample.offset, t);
+            let mut message = format!(
                 "Offset {:.6} secs, delay {:.6} secs, server {}, stratum {}",
-                sample.offset, sample.delay, server.server, sample.stratum
+                sample.offset,
+                sample.delay,
+                shown(&server.server),
+                sample.stratum
             );
+            if !majority {
+                report.status = report.status.max(Status::Warning);
+                message.push_str(&format!(
+                    "; servers disagree: no majority ({} servers, at most {} agree)",
+                    usable.len(),
+                    clique.len()
+                ));
+            } else if usable.len() > 1 {
+                message.push_str(&format!(
+                    "; {} of {} servers agree",
+                    clique.len(),
+                    usable.len()
+                ));
+            }
+            if !left_out.is_empty() {
+                message.push_str(&format!("; left out: {}", name_left_out(&left_out)));
+            }
+            report.message = message;
             report.offset = Some(sample.offset);
             report.delay = Some(sample.delay);
             report.server = Some(server.server.clone());
             report.stratum = Some(sample.stratum);
         }
         None => {
-            let answered: Vec<&ServerResult> = servers.iter().filter(|s| !s.silent).collect();
-            if answered.is_empty() {
+            let answered = servers.iter().any(|s| !s.silent);
+            if !answered {
                 report.status = Status::Critical;
-                let errors: Vec<String> = servers
-                    .iter()
-                    .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.server)))
-                    .collect();
+                let errors: Vec<&LeftOut> =
+                    left_out.iter().filter(|l| l.reason == "error").collect();
                 report.message = if errors.is_empty() {
                     "No response from NTP server".into()
                 } else {
-                    format!("No response from NTP server ({})", errors.join("; "))
+                    format!("No response from NTP server ({})", name_some(&errors))
                 };
             } else {
                 report.status = if quiet {
@@ -104,25 +291,71 @@ pub fn evaluate(servers: Vec<ServerResult>, warn: f64, crit: f64, quiet: bool) -
                 } else {
                     Status::Critical
                 };
-                let why: Vec<String> = answered
+                let answering: Vec<&LeftOut> = left_out
                     .iter()
-                    .map(|s| {
-                        let reasons: Vec<&str> = s.rejected.iter().map(|r| r.reason).collect();
-                        format!(
-                            "{}: {}",
-                            s.server,
-                            s.rejected
-                                .last()
-                                .map_or_else(|| reasons.join(","), |r| r.detail.clone())
-                        )
-                    })
+                    .zip(servers.iter().filter(|s| s.interval().is_none()))
+                    .filter(|(_, s)| !s.silent)
+                    .map(|(l, _)| l)
                     .collect();
-                report.message = format!("Offset unknown: no usable reply ({})", why.join("; "));
+                report.message = format!(
+                    "Offset unknown: no usable reply ({})",
+                    name_some(&answering)
+                );
             }
         }
     }
-    report.servers = servers;
+    report.left_out = left_out;
+    report.servers = servers
+        .into_iter()
+        .zip(intervals)
+        .zip(selected)
+        .map(|((result, interval), selected)| ServerView {
+            result,
+            interval: interval.map(|(l, h)| [l, h]),
+            selected,
+        })
+        .collect();
     report
+}
+
+/// `A (falseticker), B (no-reply)`, at most [`NAMED_IN_LINE`] named.
+fn name_left_out(left_out: &[LeftOut]) -> String {
+    let mut names: Vec<String> = left_out
+        .iter()
+        .take(NAMED_IN_LINE)
+        .map(|l| format!("{} ({})", shown(&l.server), shown(&l.reason)))
+        .collect();
+    if left_out.len() > NAMED_IN_LINE {
+        names.push(format!("and {} more", left_out.len() - NAMED_IN_LINE));
+    }
+    names.join(", ")
+}
+
+/// `A: detail; B: detail`, at most [`NAMED_IN_LINE`] named.
+fn name_some(left_out: &[&LeftOut]) -> String {
+    let mut names: Vec<String> = left_out
+        .iter()
+        .take(NAMED_IN_LINE)
+        .map(|l| format!("{}: {}", shown(&l.server), l.detail))
+        .collect();
+    if left_out.len() > NAMED_IN_LINE {
+        names.push(format!("and {} more", left_out.len() - NAMED_IN_LINE));
+    }
+    names.join("; ")
+}
+
+/// Nothing but printable text and no `|` in a status line, whatever a
+/// message was built from (idempotent on text that is already safe).
+fn line_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || c == '|' {
+                format!("\\x{:02x}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl Report {
@@ -135,56 +368,127 @@ impl Report {
             ),
             _ => String::new(),
         };
-        format!("CLOCK {}: {}{perf}", self.status.as_str(), self.message)
+        format!(
+            "CLOCK {}: {}{perf}",
+            self.status.as_str(),
+            line_safe(&self.message)
+        )
+    }
+
+    /// One line per server, after the status line (Nagios' long output):
+    /// what it said and whether it took part.
+    pub fn server_lines(&self) -> Vec<String> {
+        let why: std::collections::HashMap<&str, &LeftOut> = self
+            .left_out
+            .iter()
+            .map(|l| (l.server.as_str(), l))
+            .collect();
+        self.servers
+            .iter()
+            .map(|v| {
+                let name = shown(&v.result.server);
+                let measured = match (v.result.best(), v.interval) {
+                    (Some(s), Some([l, h])) => format!(
+                        "offset {:.6} ± {:.6} secs, delay {:.6} secs, stratum {}",
+                        s.offset,
+                        (h - l) / 2.0,
+                        s.delay,
+                        s.stratum
+                    ),
+                    _ => "no usable reply".to_string(),
+                };
+                let role = if self.server.as_deref() == Some(v.result.server.as_str()) {
+                    "decided".to_string()
+                } else if v.selected {
+                    "selected".to_string()
+                } else {
+                    match why.get(v.result.server.as_str()) {
+                        Some(l) => format!("left out, {}: {}", l.reason, l.detail),
+                        None => "left out".to_string(),
+                    }
+                };
+                line_safe(&format!("server {name}: {measured}; {role}"))
+            })
+            .collect()
     }
 
     /// A node_exporter text-file collector (`now` is the time of the run).
     pub fn prometheus(&self, now: i64) -> String {
-        let mut out = String::new();
-        let mut metric = |name: &str, help: &str, labels: &str, value: String| {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{labels} {value}\n"
-            ));
-        };
-        metric(
+        let mut e = Exposition::new();
+        e.gauge(
             "clockcheck_status",
             "Nagios status of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-            "",
-            (self.status as u8).to_string(),
+            f64::from(self.status as u8),
         );
         if let (Some(o), Some(d), Some(server), Some(st)) =
             (self.offset, self.delay, &self.server, self.stratum)
         {
-            let labels = format!(
-                "{{server=\"{}\"}}",
-                server.replace('\\', "\\\\").replace('"', "\\\"")
-            );
-            metric(
+            let labels = || vec![("server", server.as_str())];
+            e.family(
                 "clockcheck_offset_seconds",
-                "Offset of the NTP server from the local clock (positive: the local clock is behind).",
-                &labels,
-                format!("{o:.9}"),
+                "Offset of the server that decided the status from the local clock (positive: the local clock is behind).",
+                "gauge",
+                &[(labels(), o)],
             );
-            metric(
+            e.family(
                 "clockcheck_delay_seconds",
-                "Round-trip delay to the NTP server.",
-                &labels,
-                format!("{d:.9}"),
+                "Round-trip delay to the server that decided the status.",
+                "gauge",
+                &[(labels(), d)],
             );
-            metric(
+            e.family(
                 "clockcheck_stratum",
-                "Stratum of the NTP server.",
-                &labels,
-                st.to_string(),
+                "Stratum of the server that decided the status.",
+                "gauge",
+                &[(labels(), f64::from(st))],
             );
         }
-        metric(
+        let per_server: Vec<(Vec<(&str, &str)>, f64)> = self
+            .servers
+            .iter()
+            .filter_map(|v| {
+                let b = v.result.best()?;
+                Some((vec![("server", v.result.server.as_str())], b.offset))
+            })
+            .collect();
+        e.family(
+            "clockcheck_server_offset_seconds",
+            "Offset measured from each server with a usable reply.",
+            "gauge",
+            &per_server,
+        );
+        let selected: Vec<(Vec<(&str, &str)>, f64)> = self
+            .servers
+            .iter()
+            .map(|v| {
+                (
+                    vec![("server", v.result.server.as_str())],
+                    f64::from(u8::from(v.selected)),
+                )
+            })
+            .collect();
+        e.family(
+            "clockcheck_server_selected",
+            "1 when the server took part in the verdict, 0 when it was left out (falseticker, no usable reply).",
+            "gauge",
+            &selected,
+        );
+        e.gauge(
+            "clockcheck_servers_usable",
+            "Servers with a usable reply.",
+            self.usable as f64,
+        );
+        e.gauge(
+            "clockcheck_servers_agreeing",
+            "Servers in the majority whose offset intervals intersect (0 without a majority).",
+            self.agreeing as f64,
+        );
+        e.gauge(
             "clockcheck_last_run_timestamp_seconds",
             "When the check ran (Unix time).",
-            "",
-            now.to_string(),
+            now as f64,
         );
-        out
+        e.finish()
     }
 }
 
@@ -207,11 +511,20 @@ pub fn servers_from_ntp_conf(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::Rejected;
+    use crate::query::{Rejected, Sample};
 
     fn server(samples: Vec<Sample>, rejected: Vec<Rejected>, silent: bool) -> ServerResult {
+        named("127.0.0.1:123", samples, rejected, silent)
+    }
+
+    fn named(
+        name: &str,
+        samples: Vec<Sample>,
+        rejected: Vec<Rejected>,
+        silent: bool,
+    ) -> ServerResult {
         ServerResult {
-            server: "127.0.0.1:123".into(),
+            server: name.into(),
             samples,
             rejected,
             kiss: None,
@@ -228,14 +541,34 @@ mod tests {
             stratum: 2,
             leap: 0,
             root_distance: 0.01,
+            distance: 0.01 + delay / 2.0,
+        }
+    }
+
+    fn defaults() -> Thresholds {
+        Thresholds::default_ntp_time()
+    }
+
+    fn ranges(w: &str, c: &str) -> Thresholds {
+        Thresholds {
+            warning: Range::parse(w).unwrap(),
+            critical: Range::parse(c).unwrap(),
         }
     }
 
     #[test]
     fn thresholds_on_the_absolute_offset() {
-        assert_eq!(classify(-30.0, 60.0, 120.0), Status::Ok);
-        assert_eq!(classify(90.0, 60.0, 120.0), Status::Warning);
-        assert_eq!(classify(-200.0, 60.0, 120.0), Status::Critical);
+        assert_eq!(classify(-30.0, &defaults()), Status::Ok);
+        assert_eq!(classify(90.0, &defaults()), Status::Warning);
+        assert_eq!(classify(-200.0, &defaults()), Status::Critical);
+        assert_eq!(
+            classify(-60.0, &defaults()),
+            Status::Ok,
+            "the end is inside"
+        );
+        // `@` ranges alert inside: here, offsets of 1..2 s are CRITICAL.
+        assert_eq!(classify(-1.5, &ranges("100", "@1:2")), Status::Critical);
+        assert_eq!(classify(3.0, &ranges("100", "@1:2")), Status::Ok);
     }
 
     #[test]
@@ -246,8 +579,7 @@ mod tests {
                 vec![],
                 false,
             )],
-            60.0,
-            120.0,
+            &defaults(),
             false,
         );
         assert_eq!(r.offset, Some(2.0));
@@ -259,7 +591,7 @@ mod tests {
 
     #[test]
     fn nothing_usable() {
-        let silent = evaluate(vec![server(vec![], vec![], true)], 60.0, 120.0, true);
+        let silent = evaluate(vec![server(vec![], vec![], true)], &defaults(), true);
         assert_eq!(silent.status, Status::Critical);
         assert!(
             silent
@@ -275,10 +607,145 @@ mod tests {
             false,
         )];
         assert_eq!(
-            evaluate(unsync.clone(), 60.0, 120.0, false).status,
+            evaluate(unsync.clone(), &defaults(), false).status,
             Status::Critical
         );
-        assert_eq!(evaluate(unsync, 60.0, 120.0, true).status, Status::Unknown);
+        assert_eq!(evaluate(unsync, &defaults(), true).status, Status::Unknown);
+    }
+
+    #[test]
+    fn marzullo_finds_the_largest_group() {
+        let (members, low, high) =
+            largest_clique(&[(-300.1, -299.9), (0.0, 0.001), (-300.05, -299.95)]);
+        assert_eq!(members, [0, 2]);
+        assert_eq!((low, high), (-300.05, -299.95));
+        // Touching intervals share their end point.
+        assert_eq!(largest_clique(&[(0.0, 1.0), (1.0, 2.0)]).0, [0, 1]);
+        assert_eq!(largest_clique(&[(0.0, 1.0), (2.0, 3.0)]).0, [0]);
+        assert_eq!(largest_clique(&[]).0, Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_lying_stratum_1_is_outvoted() {
+        let liar = ServerResult {
+            samples: vec![Sample {
+                stratum: 1,
+                ..sample(0.0, 0.001)
+            }],
+            ..named("liar", vec![], vec![], false)
+        };
+        let honest = |n: &str, o: f64| named(n, vec![sample(o, 0.002)], vec![], false);
+        let r = evaluate(
+            vec![liar, honest("a", -300.0), honest("b", -300.002)],
+            &defaults(),
+            false,
+        );
+        assert_eq!(r.status, Status::Critical, "{}", r.nagios_line());
+        assert!(r.majority && r.agreeing == 2 && r.usable == 3);
+        assert_eq!(r.left_out.len(), 1);
+        assert_eq!(
+            (r.left_out[0].server.as_str(), r.left_out[0].reason.as_str()),
+            ("liar", "falseticker")
+        );
+        assert!(
+            r.nagios_line().contains("left out: liar (falseticker)"),
+            "{}",
+            r.nagios_line()
+        );
+    }
+
+    #[test]
+    fn without_a_majority_at_least_warning_and_the_worst_decides() {
+        let r = evaluate(
+            vec![
+                named("near", vec![sample(0.0, 0.001)], vec![], false),
+                named("far", vec![sample(-30.0, 0.001)], vec![], false),
+            ],
+            &defaults(),
+            false,
+        );
+        assert_eq!(r.status, Status::Warning);
+        assert!(!r.majority);
+        assert_eq!(r.server.as_deref(), Some("far"));
+        assert!(r.message.contains("servers disagree"), "{}", r.message);
+        let r = evaluate(
+            vec![
+                named("near", vec![sample(0.0, 0.001)], vec![], false),
+                named("far", vec![sample(-300.0, 0.001)], vec![], false),
+            ],
+            &defaults(),
+            false,
+        );
+        assert_eq!(r.status, Status::Critical);
+    }
+
+    #[test]
+    fn within_the_majority_no_server_hides_a_worse_one() {
+        // Both agree within their bounds (59.5 ± 1 and 60.5 ± 1), but only
+        // one is over -w 60: it decides.
+        let wide = |n: &str, o: f64| {
+            named(
+                n,
+                vec![Sample {
+                    distance: 1.0,
+                    ..sample(o, 0.001)
+                }],
+                vec![],
+                false,
+            )
+        };
+        let r = evaluate(vec![wide("a", 59.5), wide("b", 60.5)], &defaults(), false);
+        assert!(r.majority);
+        assert_eq!(
+            (r.status, r.server.as_deref()),
+            (Status::Warning, Some("b"))
+        );
+    }
+
+    #[test]
+    fn names_from_the_network_cannot_forge_the_line() {
+        let r = evaluate(
+            vec![named(
+                "x|offset=0s;1;2;\n\u{1b}[2J",
+                vec![sample(0.5, 0.01)],
+                vec![],
+                false,
+            )],
+            &defaults(),
+            false,
+        );
+        let line = r.nagios_line();
+        assert_eq!(line.matches('|').count(), 1, "{line}");
+        assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+        assert!(line.contains("x\\x7coffset=0s;1;2;\\n\\e[2J"), "{line}");
+    }
+
+    #[test]
+    fn prometheus_families_appear_once() {
+        let r = evaluate(
+            vec![
+                named("a", vec![sample(0.5, 0.01)], vec![], false),
+                named("b", vec![sample(0.5, 0.01)], vec![], false),
+                named("c\"", vec![], vec![], true),
+            ],
+            &defaults(),
+            false,
+        );
+        let text = r.prometheus(1_800_000_000);
+        for family in [
+            "clockcheck_server_selected",
+            "clockcheck_server_offset_seconds",
+        ] {
+            assert_eq!(
+                text.matches(&format!("# TYPE {family} ")).count(),
+                1,
+                "{text}"
+            );
+        }
+        assert!(
+            text.contains("clockcheck_server_selected{server=\"c\\\"\"} 0\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -39,25 +39,34 @@ pub struct Cli {
     #[arg(short = 'p', long, default_value_t = 123)]
     pub port: u16,
 
-    /// WARNING when the absolute offset is over SECS.
+    /// WARNING when the absolute offset is outside RANGE (Nagios range:
+    /// `5` alerts over 5 s, `~:5` the same, `2:5` outside 2..5, `@2:5` inside).
     #[arg(
         short = 'w',
         long = "warning",
-        value_name = "SECS",
-        default_value_t = 60.0
+        value_name = "RANGE",
+        default_value = "60",
+        allow_hyphen_values = true
     )]
-    pub warning: f64,
+    pub warning: String,
 
-    /// CRITICAL when the absolute offset is over SECS.
+    /// CRITICAL when the absolute offset is outside RANGE (checked before -w).
     #[arg(
         short = 'c',
         long = "critical",
-        value_name = "SECS",
-        default_value_t = 120.0
+        value_name = "RANGE",
+        default_value = "120",
+        allow_hyphen_values = true
     )]
-    pub critical: f64,
+    pub critical: String,
 
-    /// Give up after SECS (the whole run, every server at once).
+    /// More detail: one line per server after the status line (which stays
+    /// first); -vv adds every sample and rejected reply.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Give up after SECS (the whole run: name resolution and every server
+    /// at once; at most 86400).
     #[arg(
         short = 't',
         long = "timeout",
@@ -208,7 +217,33 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         (t, 1.0)
     };
     match number.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(std::time::Duration::from_secs_f64(v * scale)),
+        Ok(v) if v.is_finite() && v >= 0.0 => std::time::Duration::try_from_secs_f64(v * scale)
+            .ok()
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(|| format!("`{text}` is too long (at most 100 years)")),
         _ => Err(format!("`{text}` is not a duration (1s, 500ms, 2m, 1h)")),
+    }
+}
+
+/// The longest duration accepted: room for any deadline arithmetic.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_absurd_ones() {
+        assert_eq!(
+            parse_duration("500ms"),
+            Ok(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_duration("2m"),
+            Ok(std::time::Duration::from_secs(120))
+        );
+        for absurd in ["1e300h", "1e20", "inf", "nan", "-1s", "soon"] {
+            assert!(parse_duration(absurd).is_err(), "{absurd}");
+        }
     }
 }

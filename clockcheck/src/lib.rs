@@ -3,50 +3,122 @@
 //!
 //! - [`packet`]: the NTP packet and era-safe timestamp arithmetic.
 //! - [`query`]: the SNTP client and what makes a reply trustworthy.
-//! - [`check`]: the verdict and its output forms.
+//! - [`resolve`]: server names to addresses, within the deadline.
+//! - [`check`]: the selection (which servers agree), the verdict and its
+//!   output forms; [`range`]: Nagios threshold ranges; [`exposition`]:
+//!   Prometheus' text format.
 //! - [`watch`]: wall clock against monotonic clock.  [`envinfo`]: `clockcheck env`.
 
 pub mod check;
 pub mod cli;
 pub mod envinfo;
+pub mod exposition;
 pub mod packet;
 pub mod query;
+pub mod range;
+pub mod resolve;
 pub mod watch;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
 
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use mailhost_common::root::Root;
 
-use crate::check::Status;
+use crate::check::{Range, Status, Thresholds};
 use crate::cli::{Cli, Command, OutputFormat, parse_duration};
-use crate::conventions::under_root;
+use crate::conventions::escape_path;
 use crate::query::Clock;
+use crate::resolve::Family;
 
 pub const EXIT_UNKNOWN: u8 = 3;
 
-/// An UNKNOWN result for a problem with the arguments or the set-up.
-fn unknown(out: &mut dyn Write, message: &str) -> Result<u8> {
-    writeln!(out, "CLOCK UNKNOWN: {message}")?;
+/// The longest `-t` accepted (a check that waits a day is a mistake).
+pub const MAX_TIMEOUT: f64 = 86_400.0;
+
+/// Where the servers come from without -H, in the order tried: FreeBSD's
+/// and Linux's ntpd, then the ports' NTPsec and ntp.
+pub const NTP_CONF_PATHS: [&str; 2] = ["/etc/ntp.conf", "/usr/local/etc/ntp.conf"];
+
+/// An UNKNOWN result for a problem with the arguments or the set-up, in
+/// the form asked for (a status line, a JSON object, or metrics with
+/// `clockcheck_status 3`), so a plugin run always says what happened.
+fn unknown(
+    format: OutputFormat,
+    clock: &dyn Clock,
+    out: &mut dyn Write,
+    message: &str,
+) -> Result<u8> {
+    let message = check::shown(message);
+    match format {
+        OutputFormat::Text => writeln!(out, "CLOCK UNKNOWN: {message}")?,
+        OutputFormat::Json => {
+            serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({"status": "UNKNOWN", "message": message}),
+            )?;
+            writeln!(out)?;
+        }
+        OutputFormat::Prometheus => {
+            let mut e = exposition::Exposition::new();
+            e.gauge(
+                "clockcheck_status",
+                "Nagios status of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+                f64::from(EXIT_UNKNOWN),
+            );
+            e.gauge(
+                "clockcheck_last_run_timestamp_seconds",
+                "When the check ran (Unix time).",
+                clock.realtime().0 as f64,
+            );
+            write!(out, "{}", e.finish())?;
+        }
+    }
     Ok(EXIT_UNKNOWN)
 }
 
 pub fn run(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
-    if cli.output.is_some() {
-        let mut buffer = Vec::new();
-        let code = run_to(cli, clock, &mut buffer)?;
-        // For node_exporter: a reader never sees a half-written file.
-        let path = cli.output.as_deref().unwrap_or(Path::new("-"));
-        atomic_write::create_or_replace(path, &buffer, atomic_write::FailAt::from_env())
-            .with_context(|| path.display().to_string())?;
-        return Ok(code);
+    let Some(path) = cli.output.as_deref() else {
+        return run_guarded(cli, clock, out);
+    };
+    let mut buffer = Vec::new();
+    let code = run_guarded(cli, clock, &mut buffer)?;
+    // For node_exporter: a reader never sees a half-written file.
+    match atomic_write::create_or_replace(path, &buffer, atomic_write::FailAt::from_env()) {
+        Ok(_) => Ok(code),
+        // The file could not be written: say so where a plugin is read.
+        Err(e) => {
+            let why = format!("cannot write {}: {e}", escape_path(path));
+            unknown(OutputFormat::Text, clock, out, &why)
+        }
     }
-    run_to(cli, clock, out)
+}
+
+/// Runs the command; an error (an unreadable file, a failed write) or a
+/// panic becomes an UNKNOWN result with the reason, in the asked form.
+/// (Output is not buffered: `watch` prints each jump as it is seen.)
+fn run_guarded(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_to(cli, clock, &mut *out)
+    }));
+    match outcome {
+        Ok(Ok(code)) => Ok(code),
+        Ok(Err(e)) if conventions::is_broken_pipe(&e) => Err(e),
+        Ok(Err(e)) => unknown(cli.format, clock, out, &format!("{e:#}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            unknown(cli.format, clock, out, &format!("internal error: {what}"))
+        }
+    }
 }
 
 fn run_to(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
@@ -81,85 +153,132 @@ fn host_port(spec: &str, default_port: u16) -> (String, u16) {
     }
 }
 
-fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
-    if !(cli.timeout.is_finite() && cli.timeout > 0.0)
-        || cli.samples == 0
-        || !(cli.warning >= 0.0 && cli.critical >= 0.0)
-    {
-        return unknown(out, "invalid -t, -n, -w or -c (positive numbers expected)");
+/// The servers to ask: `-H`, or the server/pool/peer lines of the first
+/// ntp.conf found (read through the root: a regular file only, so a FIFO
+/// planted there cannot hang the plugin).
+fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
+    if !cli.hosts.is_empty() {
+        return Ok(cli.hosts.clone());
     }
-    let mut hosts = cli.hosts.clone();
-    if hosts.is_empty() {
-        let conf = cli
-            .conf
-            .clone()
-            .unwrap_or_else(|| under_root(&cli.root, Path::new("/etc/ntp.conf")));
-        match conventions::read_limited(&conf, conventions::MAX_CONFIG_BYTES) {
-            Ok(bytes) => hosts = check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes)),
-            Err(e) => {
-                return unknown(
-                    out,
-                    &format!(
-                        "no server given (-H) and {} cannot be read: {e}",
-                        conf.display()
-                    ),
-                );
-            }
-        }
-        if hosts.is_empty() {
-            return unknown(
-                out,
-                &format!(
-                    "no server given (-H) and no server/pool/peer line in {}",
-                    conf.display()
-                ),
-            );
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs_f64(cli.timeout);
-    let mut targets: Vec<Result<SocketAddr, String>> = Vec::new();
-    for spec in &hosts {
-        let (host, port) = host_port(spec, cli.port);
-        match (host.as_str(), port).to_socket_addrs() {
-            Ok(addrs) => {
-                let addrs: Vec<SocketAddr> = addrs
-                    .filter(|a| !(cli.ipv4 && a.is_ipv6() || cli.ipv6 && a.is_ipv4()))
-                    .collect();
-                if addrs.is_empty() {
-                    targets.push(Err(format!("{host}: no address of the asked family")));
+    let candidates: Vec<PathBuf> = match &cli.conf {
+        Some(conf) => vec![conf.clone()],
+        None => NTP_CONF_PATHS.iter().map(PathBuf::from).collect(),
+    };
+    let mut last_error = None;
+    for jail in &candidates {
+        let shown = escape_path(&root.display_path(jail));
+        match root.read_config(jail) {
+            Ok(bytes) => {
+                let hosts = check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes));
+                if hosts.is_empty() {
+                    return Err(format!(
+                        "no server given (-H) and no server/pool/peer line in {shown}"
+                    ));
                 }
-                targets.extend(addrs.into_iter().map(Ok));
+                return Ok(hosts);
             }
-            Err(e) => targets.push(Err(format!("{host}: cannot resolve ({e})"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.conf.is_none() => {
+                last_error = Some(format!("{shown} does not exist"));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "no server given (-H) and {shown} cannot be read: {}",
+                    mailhost_common::conventions::escape_text(&e.to_string())
+                ));
+            }
         }
     }
-    let results: Vec<query::ServerResult> = std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|t| {
-                let t = t.clone();
-                scope.spawn(move || match t {
-                    Ok(addr) => query::query(addr, cli.samples, deadline, clock),
-                    Err(e) => query::ServerResult {
-                        server: e.split(':').next().unwrap_or("").to_string(),
-                        samples: vec![],
-                        rejected: vec![],
-                        kiss: None,
-                        error: Some(e),
-                        silent: true,
-                        rejected_more: 0,
-                    },
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a query thread panicked"))
-            .collect()
-    });
-    let report = check::evaluate(results, cli.warning, cli.critical, cli.quiet);
-    match cli.format {
-        OutputFormat::Text => writeln!(out, "{}", report.nagios_line())?,
+    Err(format!(
+        "no server given (-H) and no ntp.conf ({})",
+        last_error.unwrap_or_default()
+    ))
+}
+
+fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
+    let format = cli.format;
+    let thresholds = match (Range::parse(&cli.warning), Range::parse(&cli.critical)) {
+        (Ok(warning), Ok(critical)) => Thresholds { warning, critical },
+        (Err(e), _) => return unknown(format, clock, out, &format!("-w: {e}")),
+        (_, Err(e)) => return unknown(format, clock, out, &format!("-c: {e}")),
+    };
+    if !(cli.timeout.is_finite() && cli.timeout > 0.0 && cli.timeout <= MAX_TIMEOUT)
+        || cli.samples == 0
+    {
+        return unknown(
+            format,
+            clock,
+            out,
+            &format!("invalid -t or -n (-t: more than 0, at most {MAX_TIMEOUT} s; -n: at least 1)"),
+        );
+    }
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(cli.timeout);
+    let root = match Root::new(&cli.root) {
+        Ok(root) => root,
+        Err(e) => return unknown(format, clock, out, &format!("--root: {e}")),
+    };
+    let hosts = match servers_to_ask(cli, &root) {
+        Ok(hosts) => hosts,
+        Err(why) => return unknown(format, clock, out, &why),
+    };
+    let family = if cli.ipv4 {
+        Family::V4
+    } else if cli.ipv6 {
+        Family::V6
+    } else {
+        Family::Any
+    };
+    let pairs: Vec<(String, u16)> = hosts.iter().map(|h| host_port(h, cli.port)).collect();
+    // Names get at most half of -t, so the servers that did resolve (and
+    // literal addresses) still have time to answer.
+    let names_deadline = started + Duration::from_secs_f64(cli.timeout / 2.0);
+    let targets = resolve::resolve_all(&pairs, family, names_deadline, resolve::system_resolver);
+    let addrs: Vec<SocketAddr> = targets
+        .iter()
+        .filter_map(|t| t.as_ref().ok().copied())
+        .collect();
+    let mut asked = query::query_all(&addrs, cli.samples, deadline, clock).into_iter();
+    // In the order given: a name that did not resolve keeps its place.
+    let results: Vec<query::ServerResult> = targets
+        .into_iter()
+        .filter_map(|t| match t {
+            Ok(_) => asked.next(),
+            Err((host, why)) => Some(query::ServerResult::failed(host, why)),
+        })
+        .collect();
+    let report = check::evaluate(results, &thresholds, cli.quiet);
+    match format {
+        OutputFormat::Text => {
+            writeln!(out, "{}", report.nagios_line())?;
+            if cli.verbose > 0 || report.servers.len() > 1 {
+                for line in report.server_lines() {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            if cli.verbose > 1 {
+                for v in &report.servers {
+                    for s in &v.result.samples {
+                        writeln!(
+                            out,
+                            "  {}: sample offset {:.6} secs, delay {:.6} secs, error bound {:.6} secs",
+                            check::shown(&v.result.server),
+                            s.offset,
+                            s.delay,
+                            s.distance
+                        )?;
+                    }
+                    for r in &v.result.rejected {
+                        writeln!(
+                            out,
+                            "  {}: rejected ({}): {}",
+                            check::shown(&v.result.server),
+                            r.reason,
+                            check::shown(&r.detail)
+                        )?;
+                    }
+                }
+            }
+        }
         OutputFormat::Json => {
             serde_json::to_writer(&mut *out, &report)?;
             writeln!(out)?;
@@ -184,11 +303,25 @@ fn watch_command(
     );
     let (interval, duration, threshold) = match parsed {
         (Ok(i), Ok(d), Ok(t)) if !i.is_zero() => (i, d, t.as_secs_f64()),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return unknown(out, &e),
-        _ => return unknown(out, "--interval must be more than 0"),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return unknown(cli.format, clock, out, &e);
+        }
+        _ => return unknown(cli.format, clock, out, "--interval must be more than 0"),
     };
+    let prometheus = cli.format == OutputFormat::Prometheus;
+    if prometheus && duration.is_none() {
+        return unknown(
+            cli.format,
+            clock,
+            out,
+            "--format prometheus needs --duration (the metrics are written when the watch ends)",
+        );
+    }
     let json = cli.format == OutputFormat::Json;
     let mut report = |j: &watch::Jump| -> std::io::Result<()> {
+        if prometheus {
+            return Ok(()); // The metrics sum the jumps up at the end.
+        }
         if json {
             serde_json::to_writer(&mut *out, j)?;
             writeln!(out)?;
@@ -212,7 +345,14 @@ fn watch_command(
         &mut report,
     )?;
     let status = watch::status(&jumps);
-    if !json {
+    if prometheus {
+        let watched = duration.unwrap_or_default().as_secs_f64();
+        write!(
+            out,
+            "{}",
+            watch::prometheus(&jumps, watched, threshold, clock.realtime().0)
+        )?;
+    } else if !json {
         let worst = jumps
             .iter()
             .max_by(|a, b| a.seconds.abs().total_cmp(&b.seconds.abs()));

@@ -127,11 +127,24 @@ impl Packet {
     }
 
     /// The Kiss-o'-Death code of a stratum-0 packet (`RATE`, `DENY`, ...).
+    /// Codes are four ASCII letters or digits (RFC 5905 §7.4); any other
+    /// byte is shown as `\xNN`, so a hostile server cannot put `|` (the
+    /// perfdata separator), a newline or an escape sequence into the line.
     pub fn kiss_code(&self) -> String {
-        self.reference_id
-            .iter()
-            .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
-            .collect()
+        let mut code = String::new();
+        for &b in &self.reference_id {
+            if b.is_ascii_uppercase() || b.is_ascii_digit() {
+                code.push(b as char);
+            } else {
+                code.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        code
+    }
+
+    /// Server precision in seconds (2^precision).
+    pub fn precision_seconds(&self) -> f64 {
+        2f64.powi(i32::from(self.precision))
     }
 }
 
@@ -184,6 +197,20 @@ mod tests {
         let (offset, delay) = offset_delay(t1, t2, t3, t4);
         assert!((offset + 30.0).abs() < 1e-6, "{offset}");
         assert!((delay - 0.002).abs() < 1e-6, "{delay}");
+    }
+
+    #[test]
+    fn kiss_codes_are_letters_and_digits_only() {
+        let kiss = |id: [u8; 4]| {
+            Packet {
+                reference_id: id,
+                ..Packet::default()
+            }
+            .kiss_code()
+        };
+        assert_eq!(kiss(*b"RATE"), "RATE");
+        assert_eq!(kiss(*b"|o=1"), "\\x7c\\x6f\\x3d1");
+        assert_eq!(kiss([b'A', b'\n', 0x1b, b'a']), "A\\x0a\\x1b\\x61");
     }
 
     #[test]

@@ -63,6 +63,16 @@ pub const MAX_REJECTED_KEPT: usize = 64;
 /// Largest root distance accepted (ntpd's default `tos maxdist`).
 pub const MAX_ROOT_DISTANCE: f64 = 1.5;
 
+/// ntpd's floor for a root distance (MINDISPERSE): no interval is narrower.
+pub const MIN_DISTANCE: f64 = 0.001;
+
+/// ntpd's frequency tolerance (PHI, 15 ppm): how fast an error bound grows.
+pub const PHI: f64 = 15e-6;
+
+/// Our own clock reading precision (the monotonic clock and the system
+/// clock are read to the nanosecond; 1 µs is a safe bound).
+pub const LOCAL_PRECISION: f64 = 1e-6;
+
 /// One usable measurement.
 #[derive(Clone, Debug, Serialize)]
 pub struct Sample {
@@ -70,7 +80,14 @@ pub struct Sample {
     pub delay: f64,
     pub stratum: u8,
     pub leap: u8,
+    /// What the server claims: root delay / 2 + root dispersion.
     pub root_distance: f64,
+    /// The error bound of this sample, as ntpd's root distance:
+    /// (delay + root delay) / 2 + root dispersion + the dispersion of the
+    /// measurement (both precisions, PHI over the round trip), at least
+    /// [`MIN_DISTANCE`].  The true offset lies within `offset ± distance`
+    /// if the server is honest.
+    pub distance: f64,
 }
 
 /// Why a reply was not used.
@@ -96,11 +113,50 @@ pub struct ServerResult {
 }
 
 impl ServerResult {
+    /// A result with nothing measured, for a server that was never asked.
+    pub fn failed(server: String, error: String) -> ServerResult {
+        ServerResult {
+            server,
+            samples: Vec::new(),
+            rejected: Vec::new(),
+            kiss: None,
+            error: Some(error),
+            silent: true,
+            rejected_more: 0,
+        }
+    }
+
     /// The sample with the least delay.
     pub fn best(&self) -> Option<&Sample> {
         self.samples
             .iter()
             .min_by(|a, b| a.delay.total_cmp(&b.delay))
+    }
+
+    /// ntpd's peer jitter: the RMS of the other samples' offsets from the
+    /// best one's (0 with one sample).
+    pub fn jitter(&self) -> f64 {
+        let Some(best) = self.best() else {
+            return 0.0;
+        };
+        if self.samples.len() < 2 {
+            return 0.0;
+        }
+        let sum: f64 = self
+            .samples
+            .iter()
+            .map(|s| (s.offset - best.offset).powi(2))
+            .sum();
+        (sum / (self.samples.len() - 1) as f64).sqrt()
+    }
+
+    /// The offset interval of this server, `offset ± (distance + jitter)`,
+    /// from its best sample; `None` without a usable sample.
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        let best = self.best()?;
+        let half = best.distance + self.jitter();
+        half.is_finite()
+            .then_some((best.offset - half, best.offset + half))
     }
 }
 
@@ -164,6 +220,15 @@ pub fn validate(reply: &[u8], nonce: Timestamp) -> Result<Packet, Rejected> {
         ));
     }
     Ok(p)
+}
+
+/// Keeps the first [`MAX_REJECTED_KEPT`] rejections, counts the rest.
+fn push_rejected(result: &mut ServerResult, r: Rejected) {
+    if result.rejected.len() < MAX_REJECTED_KEPT {
+        result.rejected.push(r);
+    } else {
+        result.rejected_more += 1;
+    }
 }
 
 fn random_nonce() -> Timestamp {
@@ -265,27 +330,47 @@ pub fn query(
                     }
                     // A flood of bad replies must not hide the good one: keep
                     // reading until the deadline, but keep only the first ones.
-                    if result.rejected.len() < MAX_REJECTED_KEPT {
-                        result.rejected.push(r);
-                    } else {
-                        result.rejected_more += 1;
-                    }
+                    push_rejected(&mut result, r);
                 }
                 Ok(p) => {
                     let t4 = t1.plus((m4 - m1).as_secs_f64());
                     let (offset, delay) = packet::offset_delay(t1, p.receive, p.transmit, t4);
                     if delay < 0.0 {
-                        result.rejected.push(reject(
-                            "negative-delay",
-                            format!("round-trip delay {delay:.6} s is negative"),
-                        ));
+                        push_rejected(
+                            &mut result,
+                            reject(
+                                "negative-delay",
+                                format!("round-trip delay {delay:.6} s is negative"),
+                            ),
+                        );
                     } else {
+                        let dispersion = p.precision_seconds() + LOCAL_PRECISION + PHI * delay;
+                        let distance = ((delay + packet::short(p.root_delay)) / 2.0
+                            + packet::short(p.root_dispersion)
+                            + dispersion)
+                            .max(MIN_DISTANCE);
+                        if distance.is_nan() || distance > MAX_ROOT_DISTANCE {
+                            // ntpd's maxdist test on the whole error bound:
+                            // a claimed precision of 2^127 s must not make an
+                            // interval that agrees with everything.
+                            push_rejected(
+                                &mut result,
+                                reject(
+                                    "root-distance",
+                                    format!(
+                                        "error bound {distance:.3} s (delay, precision, root distance) is over {MAX_ROOT_DISTANCE} s"
+                                    ),
+                                ),
+                            );
+                            continue 'requests;
+                        }
                         result.samples.push(Sample {
                             offset,
                             delay,
                             stratum: p.stratum,
                             leap: p.leap,
                             root_distance: p.root_distance(),
+                            distance,
                         });
                     }
                     continue 'requests;
@@ -294,6 +379,84 @@ pub fn query(
         }
     }
     result
+}
+
+/// Servers asked at once, at most (each worker holds one socket).
+pub const QUERY_WORKERS: usize = 64;
+
+/// Queries every address with a bounded pool of workers.  When there are
+/// more servers than workers, each server gets a share of the time, at
+/// least 1 s (or all of it): a silent server cannot hold a worker for the
+/// whole run while others wait.  Servers whose turn never comes before the
+/// deadline are reported as not asked.
+pub fn query_all(
+    servers: &[SocketAddr],
+    samples: usize,
+    deadline: Instant,
+    clock: &dyn Clock,
+) -> Vec<ServerResult> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let start = Instant::now();
+    let total = deadline.saturating_duration_since(start);
+    let workers = QUERY_WORKERS.min(servers.len());
+    let share = if servers.len() <= workers {
+        total
+    } else {
+        total
+            .mul_f64(workers as f64 / servers.len() as f64)
+            .max(total.min(Duration::from_secs(1)))
+    };
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<ServerResult>>> =
+        servers.iter().map(|_| Mutex::new(None)).collect();
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&server) = servers.get(i) else {
+                return;
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            let until = now.checked_add(share).map_or(deadline, |u| u.min(deadline));
+            let result = query(server, samples, until, clock);
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = Some(result);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("query".into())
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        if handles.is_empty() && workers > 0 {
+            work(); // No thread to be had: ask them one by one.
+        }
+        // Joined here, so a worker's panic stays a missing result (reported
+        // below) instead of ending the run without a status line.
+        for handle in handles {
+            let _ = handle.join();
+        }
+    });
+    servers
+        .iter()
+        .zip(results)
+        .map(|(server, slot)| {
+            slot.into_inner().ok().flatten().unwrap_or_else(|| {
+                ServerResult::failed(
+                    server.to_string(),
+                    "not asked: -t ran out before its turn".into(),
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -94,6 +94,59 @@ pub fn run(
     }
 }
 
+/// node_exporter text-file metrics for a finished watch of `watched`
+/// seconds (`now`: Unix time of the end).
+pub fn prometheus(jumps: &[Jump], watched: f64, threshold: f64, now: i64) -> String {
+    let mut e = crate::exposition::Exposition::new();
+    e.gauge(
+        "clockcheck_watch_status",
+        "Nagios status of the last watch: 0 OK, 1 WARNING (a jump), 2 CRITICAL (a backward jump over 5 s).",
+        f64::from(status(jumps) as u8),
+    );
+    let count = |direction: &str| jumps.iter().filter(|j| j.direction == direction).count() as f64;
+    e.family(
+        "clockcheck_watch_jumps",
+        "Wall-clock jumps over the threshold seen during the last watch.",
+        "gauge",
+        &[
+            (vec![("direction", "backward")], count("backward")),
+            (vec![("direction", "forward")], count("forward")),
+        ],
+    );
+    let largest = |direction: &str| {
+        jumps
+            .iter()
+            .filter(|j| j.direction == direction)
+            .map(|j| j.seconds.abs())
+            .fold(0.0, f64::max)
+    };
+    e.family(
+        "clockcheck_watch_largest_jump_seconds",
+        "The largest wall-clock jump of the last watch (0 without one); dovecot dies of backward jumps over 5 s.",
+        "gauge",
+        &[
+            (vec![("direction", "backward")], largest("backward")),
+            (vec![("direction", "forward")], largest("forward")),
+        ],
+    );
+    e.gauge(
+        "clockcheck_watch_threshold_seconds",
+        "Jumps smaller than this were not counted.",
+        threshold,
+    );
+    e.gauge(
+        "clockcheck_watch_duration_seconds",
+        "How long the last watch ran.",
+        watched,
+    );
+    e.gauge(
+        "clockcheck_watch_last_run_timestamp_seconds",
+        "When the last watch ended (Unix time).",
+        now as f64,
+    );
+    e.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

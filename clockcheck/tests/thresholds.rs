@@ -1,0 +1,444 @@
+//! Issue 12, "Thresholds a dovecot host needs": Nagios ranges for -w and -c,
+//! judged as check_ntp_time judges them (the absolute offset against
+//! monitoring-plugins' ranges), checked against check_ntp_time itself on
+//! the same servers; -v; several servers; the Prometheus text format of
+//! the check and of `watch`, parsed strictly.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+mod support;
+use support::{Claim, honest, serve};
+
+const CHECK_NTP_TIME: &str = "/usr/lib/nagios/plugins/check_ntp_time";
+
+fn check_ntp_time_available() -> bool {
+    let found = Path::new(CHECK_NTP_TIME).exists();
+    if !found {
+        let msg = "monitoring-plugins-basic is not installed: run scripts/install-test-deps.sh";
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("\n*** SKIPPED: {msg} ***\n");
+    }
+    found
+}
+
+#[test]
+fn nagios_ranges_give_check_ntp_time_s_verdicts() {
+    if !check_ntp_time_available() {
+        return;
+    }
+    // Offsets away from every range end (a measurement is within 1 ms).
+    let offsets = [-33.0, -12.0, -0.5, 3.0, 7.5, 15.0, 25.0, 150.0];
+    let pairs = [
+        ("60", "120"),
+        ("10", "20"),
+        ("10:20", "~:30"),
+        ("~:5", "~:20"),
+        ("@10:20", "40"),
+        ("5:", "@0:2"),
+        ("~:5", "10:"),
+        ("-5:5", "-10:10"),
+        ("@~:8", "@20:"),
+        ("0.25", "1e2"),
+    ];
+    let mut seen = HashSet::new();
+    for offset in offsets {
+        let server = serve(honest(offset));
+        let port = server.port.to_string();
+        for (w, c) in pairs {
+            let theirs = Command::new(CHECK_NTP_TIME)
+                .args(["-H", "127.0.0.1", "-p", &port, "-t", "3", "-w", w, "-c", c])
+                .output()
+                .unwrap();
+            let their_line = String::from_utf8_lossy(&theirs.stdout).into_owned();
+            let ours = cargo_bin_cmd!("clockcheck")
+                .args([
+                    "-H",
+                    &format!("127.0.0.1:{port}"),
+                    "-t",
+                    "3",
+                    "-w",
+                    w,
+                    "-c",
+                    c,
+                ])
+                .output()
+                .unwrap();
+            let our_line = String::from_utf8_lossy(&ours.stdout).into_owned();
+            assert_eq!(
+                ours.status.code(),
+                theirs.status.code(),
+                "offset {offset}, -w {w} -c {c}:\n ours:   {our_line} theirs: {their_line}"
+            );
+            let word =
+                ["OK", "WARNING", "CRITICAL", "UNKNOWN"][ours.status.code().unwrap() as usize];
+            assert!(
+                their_line.starts_with(&format!("NTP {word}")),
+                "{their_line}"
+            );
+            assert!(
+                our_line.starts_with(&format!("CLOCK {word}: Offset ")),
+                "{our_line}"
+            );
+            seen.insert(word);
+        }
+    }
+    // The table exercises every verdict, not only one.
+    assert_eq!(seen.len(), 3, "{seen:?}");
+}
+
+#[test]
+fn bad_ranges_are_unknown_with_a_reason() {
+    for (flag, range) in [("-w", "20:10"), ("-c", "abc"), ("-w", "1:2:3")] {
+        let out = cargo_bin_cmd!("clockcheck")
+            .args(["-H", "127.0.0.1:9", flag, range])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            line.starts_with(&format!(
+                "CLOCK UNKNOWN: {flag}: `{range}` is not a Nagios range"
+            )),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn dovecot_thresholds_in_json_and_perfdata() {
+    let server = serve(honest(-3.0));
+    let name = format!("127.0.0.1:{}", server.port);
+    let out = cargo_bin_cmd!("clockcheck")
+        .args(["-H", &name, "-w", "~:1", "-c", "4", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["warning"], "~:1");
+    assert_eq!(json["critical"], 4.0, "a plain range stays a number");
+    let out = cargo_bin_cmd!("clockcheck")
+        .args(["-H", &name, "-w", "~:1", "-c", "4"])
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.contains(";~:1;4; delay="), "{line}");
+}
+
+#[test]
+fn verbose_keeps_the_status_line_first() {
+    let server = serve(honest(0.25));
+    let name = format!("127.0.0.1:{}", server.port);
+    for v in ["-v", "-vv"] {
+        let out = cargo_bin_cmd!("clockcheck")
+            .args(["-H", &name, v, "-n", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("CLOCK OK: Offset 0.2"), "{text}");
+        assert!(
+            lines[1].starts_with(&format!("server {name}: offset 0.2")),
+            "{text}"
+        );
+        assert!(lines[1].ends_with("; decided"), "{text}");
+        if v == "-vv" {
+            assert_eq!(
+                lines
+                    .iter()
+                    .filter(|l| l.contains(": sample offset"))
+                    .count(),
+                2,
+                "{text}"
+            );
+        } else {
+            assert_eq!(lines.len(), 2, "{text}");
+        }
+    }
+    // Without -v one server is one line, as check_ntp_time prints.
+    let out = cargo_bin_cmd!("clockcheck")
+        .args(["-H", &name])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn several_servers_each_reported_and_the_worse_one_decides() {
+    // 0.5 s and 1.5 s apart by their claimed error bounds (root dispersion
+    // 1 s each): they agree, but only one is over -w 1: it decides.
+    let wide = |offset: f64| Claim {
+        root_dispersion: 1 << 16,
+        ..honest(offset)
+    };
+    let a = serve(wide(0.5));
+    let b = serve(wide(1.4));
+    let (na, nb) = (
+        format!("127.0.0.1:{}", a.port),
+        format!("127.0.0.1:{}", b.port),
+    );
+    let out = cargo_bin_cmd!("clockcheck")
+        .args(["-H", &na, "-H", &nb, "-w", "1", "-c", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("CLOCK WARNING: Offset 1.4"), "{text}");
+    assert!(lines[0].contains(&format!("server {nb}")), "{text}");
+    assert!(lines[0].contains("2 of 2 servers agree"), "{text}");
+    assert!(
+        lines[1].starts_with(&format!("server {na}: offset 0.5"))
+            && lines[1].ends_with("; selected"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("server {nb}: offset 1.4"))
+            && lines[2].ends_with("; decided"),
+        "{text}"
+    );
+}
+
+/// A strict reader of Prometheus' text format 0.0.4 (what node_exporter's
+/// text-file collector accepts): every line is a HELP, a TYPE or a sample;
+/// a family's HELP and TYPE come once, before its samples, and its samples
+/// are together; names and labels are well formed; values are floats.
+/// Returns the samples as (name, labels, value).
+fn parse_exposition(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+    fn is_name(s: &str) -> bool {
+        let mut chars = s.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    }
+    assert!(text.ends_with('\n'), "the file ends with a newline");
+    let mut typed: HashSet<String> = HashSet::new();
+    let mut helped: HashSet<String> = HashSet::new();
+    let mut finished: HashSet<String> = HashSet::new();
+    let mut current: Option<String> = None;
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        assert!(!line.is_empty(), "empty line in {text}");
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, _help) = rest.split_once(' ').expect(line);
+            assert!(is_name(name), "{line}");
+            assert!(helped.insert(name.to_string()), "second HELP: {line}");
+            assert!(!typed.contains(name), "HELP after TYPE: {line}");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect(line);
+            assert!(is_name(name), "{line}");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            assert!(typed.insert(name.to_string()), "second TYPE: {line}");
+            if let Some(previous) = current.replace(name.to_string()) {
+                finished.insert(previous);
+            }
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unknown comment: {line}");
+        // name{label="value",...} value
+        let name_end = line.find(['{', ' ']).expect(line);
+        let name = &line[..name_end];
+        assert!(is_name(name), "{line}");
+        assert_eq!(
+            current.as_deref(),
+            Some(name),
+            "sample outside its family: {line}"
+        );
+        assert!(!finished.contains(name), "family split: {line}");
+        let mut rest = &line[name_end..];
+        let mut labels = Vec::new();
+        if let Some(after) = rest.strip_prefix('{') {
+            let mut pos = 0;
+            loop {
+                let eq = after[pos..].find('=').expect(line) + pos;
+                let label = &after[pos..eq];
+                assert!(is_name(label) && !label.starts_with("__"), "{line}");
+                assert_eq!(after.as_bytes().get(eq + 1), Some(&b'"'), "{line}");
+                let mut i = eq + 2;
+                let mut value = String::new();
+                loop {
+                    let c = after[i..].chars().next().expect(line);
+                    match c {
+                        '\\' => {
+                            match after[i + 1..].chars().next().expect(line) {
+                                '\\' => value.push('\\'),
+                                '"' => value.push('"'),
+                                'n' => value.push('\n'),
+                                other => panic!("bad escape \\{other} in {line}"),
+                            }
+                            i += 2;
+                        }
+                        '"' => {
+                            i += 1;
+                            break;
+                        }
+                        c => {
+                            value.push(c);
+                            i += c.len_utf8();
+                        }
+                    }
+                }
+                labels.push((label.to_string(), value));
+                match after[i..].chars().next() {
+                    Some(',') => pos = i + 1,
+                    Some('}') => {
+                        rest = &after[i + 1..];
+                        break;
+                    }
+                    _ => panic!("{line}"),
+                }
+            }
+        }
+        let value_text = rest.strip_prefix(' ').expect(line);
+        let mut parts = value_text.split(' ');
+        let value = parts.next().unwrap();
+        let parsed: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+        };
+        if let Some(ts) = parts.next() {
+            ts.parse::<i64>().expect(line);
+        }
+        assert!(parts.next().is_none(), "{line}");
+        assert!(typed.contains(name) && helped.contains(name), "{line}");
+        samples.push((name.to_string(), labels, parsed));
+    }
+    samples
+}
+
+#[test]
+fn the_exposition_reader_is_strict() {
+    let ok = "# HELP a A.\n# TYPE a gauge\na{x=\"1\\\"\\\\\\n\"} 1.5\na 2\n";
+    assert_eq!(
+        parse_exposition(ok)[0].1,
+        [("x".to_string(), "1\"\\\n".to_string())]
+    );
+    for bad in [
+        "a 1\n",                                                                // no TYPE
+        "# HELP a A.\n# TYPE a gauge\na 1",                                     // no final newline
+        "# HELP a A.\n# TYPE a gauge\na one\n",                                 // bad value
+        "# HELP a A.\n# TYPE a gauge\na{x=\"\\q\"} 1\n",                        // bad escape
+        "# HELP a A.\n# TYPE a gauge\n# HELP b B.\n# TYPE b gauge\nb 1\na 1\n", // split family
+        "# HELP a A.\n# TYPE a gauge\n# TYPE a gauge\na 1\n",                   // TYPE twice
+        "# HELP 1a A.\n# TYPE 1a gauge\n1a 1\n",                                // bad name
+    ] {
+        assert!(
+            std::panic::catch_unwind(|| parse_exposition(bad)).is_err(),
+            "accepted: {bad:?}"
+        );
+    }
+}
+
+#[test]
+fn check_metrics_are_valid_exposition_with_every_server() {
+    let a = serve(honest(0.5));
+    let b = serve(honest(0.5));
+    let liar = serve(Claim {
+        stratum: 1,
+        ..honest(-200.0)
+    });
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let names: Vec<String> = [
+        a.port,
+        b.port,
+        liar.port,
+        silent.local_addr().unwrap().port(),
+    ]
+    .iter()
+    .map(|p| format!("127.0.0.1:{p}"))
+    .collect();
+    let mut cmd = cargo_bin_cmd!("clockcheck");
+    for n in &names {
+        cmd.args(["-H", n]);
+    }
+    let out = cmd
+        .args(["-t", "1", "--format", "prometheus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let samples = parse_exposition(&text);
+    let value = |metric: &str, server: Option<&str>| {
+        samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == metric && server.is_none_or(|s| l.iter().any(|(k, v)| k == "server" && v == s))
+            })
+            .map(|s| s.2)
+    };
+    assert_eq!(value("clockcheck_status", None), Some(0.0));
+    assert_eq!(value("clockcheck_servers_usable", None), Some(3.0));
+    assert_eq!(value("clockcheck_servers_agreeing", None), Some(2.0));
+    assert_eq!(
+        value("clockcheck_server_selected", Some(&names[0])),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("clockcheck_server_selected", Some(&names[2])),
+        Some(0.0)
+    );
+    assert_eq!(
+        value("clockcheck_server_selected", Some(&names[3])),
+        Some(0.0)
+    );
+    let liar_offset = value("clockcheck_server_offset_seconds", Some(&names[2])).unwrap();
+    assert!((liar_offset + 200.0).abs() < 0.01, "{text}");
+}
+
+#[test]
+fn watch_metrics_are_valid_exposition() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("watch.prom");
+    let out = cargo_bin_cmd!("clockcheck")
+        .args([
+            "watch",
+            "--interval",
+            "100ms",
+            "--duration",
+            "300ms",
+            "--format",
+            "prometheus",
+            "--output",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "metrics go to the file only");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let samples = parse_exposition(&text);
+    let names: HashSet<&str> = samples.iter().map(|s| s.0.as_str()).collect();
+    for name in [
+        "clockcheck_watch_status",
+        "clockcheck_watch_jumps",
+        "clockcheck_watch_largest_jump_seconds",
+        "clockcheck_watch_duration_seconds",
+        "clockcheck_watch_last_run_timestamp_seconds",
+    ] {
+        assert!(names.contains(name), "{name} missing: {text}");
+    }
+    assert!(
+        text.contains("clockcheck_watch_jumps{direction=\"backward\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("CLOCK "),
+        "no Nagios line in the metrics: {text}"
+    );
+    // Without --duration there is no end to write metrics at.
+    let out = cargo_bin_cmd!("clockcheck")
+        .args(["watch", "--format", "prometheus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
