@@ -114,6 +114,13 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
+    /// A syslog ident dovecot logs under besides dovecot, dovecot2, imap-login, pop3-login
+    /// (its `instance_name`; repeatable). The `instance_name` of
+    /// $ROOT/usr/local/etc/dovecot/dovecot.conf (FreeBSD) or $ROOT/etc/dovecot/dovecot.conf
+    /// is added by itself.
+    #[arg(long = "dovecot-ident", value_name = "NAME")]
+    pub dovecot_ident: Vec<String>,
+
     /// Output format: text, or JSON Lines (one object per event or per host).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -1,10 +1,11 @@
 //! Which messages are clock events, and what they say: who logged it, which
 //! way the clock went, by how much, and whether dovecot died of it.
 //!
-//! The table follows reference/logs.md §1–2, message by message.  A message
-//! only counts when the program that logged it is the one that writes that
-//! text, so mail that merely quotes the words (a Subject in a postfix
-//! warning) is not an event.
+//! The table follows the census in docs/clock-messages.md, message by
+//! message (each was taken from the program's own source and history).  A
+//! message only counts when the program that logged it is the one that
+//! writes that text, so mail that merely quotes the words (a Subject in a
+//! postfix warning) is not an event.
 
 use serde::Serialize;
 
@@ -22,6 +23,15 @@ pub enum Source {
     Timesyncd,
     Postfix,
     Kernel,
+    /// Hyper-V's time sync (FreeBSD's hv_timesync driver, bootverbose).
+    Hyperv,
+    Journald,
+    /// systemd's PID 1.
+    Systemd,
+    /// FreeBSD's date(1).
+    Date,
+    /// busybox's ntpd.
+    Busybox,
 }
 
 impl Source {
@@ -36,6 +46,11 @@ impl Source {
             Source::Timesyncd => "timesyncd",
             Source::Postfix => "postfix",
             Source::Kernel => "kernel",
+            Source::Hyperv => "hyperv",
+            Source::Journald => "journald",
+            Source::Systemd => "systemd",
+            Source::Date => "date",
+            Source::Busybox => "busybox",
         }
     }
 }
@@ -73,6 +88,11 @@ pub struct Event {
     /// True when a program set the clock (a candidate cause in `--summary`),
     /// as opposed to a program noticing that it moved.
     pub is_step: bool,
+    /// True for a backward event the default mode does not report (only
+    /// `--all` does; `--summary` still uses it as a cause): its line holds
+    /// none of the default mode's probes, and a third probe would slow every
+    /// default search (journald's rotation notes are left out on purpose).
+    pub all_only: bool,
 }
 
 /// What the scanner looks for with `--all` and `--summary`: one short anchor
@@ -84,7 +104,7 @@ pub struct Event {
 /// candidates than "d b" does).  Repeat lines need no anchor: the scanner
 /// keeps every repeat line that follows a hit (see `scan`).
 pub const ANCHORS: &[&str] = &[
-    "d backwards", // dovecot "moved backwards", timesyncd "jumped backwards", kernel "went backwards" is below
+    "d backwards", // dovecot "moved backwards", timesyncd and journald "jumped backwards"
     "d forward",   // dovecot "jumped forwards", "moved forward(s)"
     "e reset ",    // ntpd <= 4.2.4 "time reset"
     "k_step ",     // ntpd/NTPsec "clock_step"
@@ -98,17 +118,31 @@ pub const ANCHORS: &[&str] = &[
     "d time jump", // postfix "backward time jump detected"
     "g clocksource", // Linux "Marking clocksource"
     "g TSC unstable", // Linux "Marking TSC unstable"
-    "e tsc unstable", // Linux "Clocksource tsc unstable"
+    " unstable (delta", // Linux "Clocksource tsc unstable (delta = ...)"
     "m clock to ", // Linux RTC "setting system clock to"
     "t backwards", // FreeBSD "calcru: runtime went backwards"
+    "al time step", // ntpd/NTPsec "Doing intital/initial time step"
+    "p second",    // leap second steps: ntpd, NTPsec, chronyd, Linux
+    "e changed from ", // NTPsec "time changed from DATE to DATE"
+    "k_reset'",    // ntpd <= 4.2.4 "system event 'event_clock_reset'"
+    "l offset : ", // chronyd initstepslew "System's initial offset : "
+    "d. Resyncing", // early timesyncd "System time changed. Resyncing."
+    "e stepped from ", // FreeBSD kernel "Time stepped from A to B (C)"
+    "y sync request", // FreeBSD hv_timesync "apply sync request"
+    "y sample request", // FreeBSD hv_timesync "apply sample request"
+    "k delay of ", // Linux watchdog "read-back delay of N ns ... marking unstable"
+    "g unstable (", // Linux "sched_clock: Marking unstable (...)"
+    "e has been changed", // systemd PID 1 "Time has been changed"
+    "e set by ",   // FreeBSD date(1) "date set by USER"
+    "g time to ",  // busybox ntpd "setting time to DATE (offset -1.5s)"
 ];
 
 /// Three bytes in a row, each within an inclusive range.
 pub type Probe = [(u8, u8); 3];
 
 /// What the scanner looks for in the default mode, where only backward
-/// jumps are reported.  Every line `classify` calls a backward jump holds
-/// one of these two probes:
+/// jumps are reported.  Every line `classify` calls a backward jump (and
+/// does not mark `all_only`) holds one of these two probes:
 /// - `kwa`: dovecot's "moved backwards", postfix's "backward time jump" and
 ///   chronyd's "Backward time jump" all say "backward";
 /// - a space, `-`, then a digit (or `.`): a step program's negative
@@ -145,6 +179,24 @@ fn number_after(text: &[u8], marker: &[u8]) -> Option<f64> {
     number(&text[at..])
 }
 
+/// An unsigned integer at the start of `text`, exactly (nanosecond clock
+/// readings do not fit an f64 exactly).
+fn integer(text: &[u8]) -> Option<u128> {
+    let end = text
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(text.len());
+    std::str::from_utf8(&text[..end]).ok()?.parse().ok()
+}
+
+/// `SECONDS.NANOSECONDS` (FreeBSD's `%jd.%09ld`) as nanoseconds.
+fn seconds_nanos(text: &[u8]) -> Option<i128> {
+    let dot = text.iter().position(|&b| b == b'.')?;
+    let secs = integer(&text[..dot])? as i128;
+    let nanos = integer(&text[dot + 1..])? as i128;
+    Some(secs * 1_000_000_000 + nanos)
+}
+
 /// A signed correction: negative means the clock was set back.
 fn step_event(source: Source, correction: Option<f64>) -> Event {
     let kind = match correction {
@@ -158,6 +210,27 @@ fn step_event(source: Source, correction: Option<f64>) -> Event {
         seconds: correction.map(f64::abs),
         fatal: false,
         is_step: true,
+        all_only: false,
+    }
+}
+
+/// A step the default mode leaves to `--all` (its line holds no probe).
+fn unprobed_step(source: Source, correction: Option<f64>) -> Event {
+    Event {
+        all_only: true,
+        ..step_event(source, correction)
+    }
+}
+
+/// A program noticing that the clock moved (not a cause).
+fn noticed(source: Source, kind: Kind, seconds: Option<f64>) -> Event {
+    Event {
+        source,
+        kind,
+        seconds,
+        fatal: false,
+        is_step: false,
+        all_only: false,
     }
 }
 
@@ -167,10 +240,65 @@ fn program_is(record: &Record<'_>, names: &[&str]) -> bool {
         .is_some_and(|p| names.iter().any(|n| p == n.as_bytes()))
 }
 
-/// Classifies a parsed line.  `None`: not a clock event.
+/// The syslog idents dovecot logs under: `dovecot` (and `dovecot[PID]`
+/// through journald), the `instance_name` setting since 2.3.8, and the
+/// login processes' own tags (`imap-login:`, `pop3-login:`) when xinetd
+/// starts them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Idents {
+    dovecot: Vec<Vec<u8>>,
+}
+
+/// Dovecot's idents when nothing else is known.
+pub const DEFAULT_DOVECOT_IDENTS: &[&str] = &[
+    "dovecot",
+    "dovecot2",
+    "imap-login",
+    "pop3-login",
+    "submission-login",
+    "managesieve-login",
+];
+
+impl Default for Idents {
+    fn default() -> Idents {
+        Idents::with(std::iter::empty::<&str>())
+    }
+}
+
+impl Idents {
+    /// The default idents and `more` (instance names).
+    pub fn with<S: AsRef<str>>(more: impl IntoIterator<Item = S>) -> Idents {
+        let mut dovecot: Vec<Vec<u8>> = DEFAULT_DOVECOT_IDENTS
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        for name in more {
+            let name = name.as_ref().trim().as_bytes().to_vec();
+            if !name.is_empty() && !dovecot.contains(&name) {
+                dovecot.push(name);
+            }
+        }
+        Idents { dovecot }
+    }
+
+    fn is_dovecot(&self, record: &Record<'_>) -> bool {
+        record
+            .program
+            .is_some_and(|p| self.dovecot.iter().any(|n| n == p))
+    }
+}
+
+/// Classifies a parsed line with dovecot's default idents.  `None`: not a
+/// clock event.
 pub fn classify(record: &Record<'_>) -> Option<Event> {
+    static DEFAULT: std::sync::LazyLock<Idents> = std::sync::LazyLock::new(Idents::default);
+    classify_with(record, &DEFAULT)
+}
+
+/// Classifies a parsed line.  `None`: not a clock event.
+pub fn classify_with(record: &Record<'_>, idents: &Idents) -> Option<Event> {
     let msg = record.message;
-    if program_is(record, &["dovecot"]) {
+    if idents.is_dovecot(record) {
         return dovecot(msg);
     }
     if program_is(record, &["ntpd", "ntpdate", "sntp", "ntpdig", "openntpd"]) {
@@ -180,13 +308,32 @@ pub fn classify(record: &Record<'_>) -> Option<Event> {
         return chronyd(msg);
     }
     if program_is(record, &["systemd-timesyncd"]) {
-        return find(msg, b"jumped backwards, restoring").map(|_| Event {
-            source: Source::Timesyncd,
-            kind: Kind::Forward,
-            seconds: None,
-            fatal: false,
-            is_step: true,
+        return timesyncd(msg);
+    }
+    if program_is(record, &["systemd-journald"]) {
+        // "Time jumped backwards, rotating." and, newer,
+        // "PATH: Realtime clock jumped backwards relative to last journal
+        // entry, rotating.": journald noticed, and only says so.
+        let noticed_back = msg.starts_with(b"Time jumped backwards, rotating")
+            || find(
+                msg,
+                b"Realtime clock jumped backwards relative to last journal entry",
+            )
+            .is_some();
+        return noticed_back.then(|| Event {
+            all_only: true,
+            ..noticed(Source::Journald, Kind::Backward, None)
         });
+    }
+    if program_is(record, &["systemd"]) {
+        return msg
+            .starts_with(b"Time has been changed")
+            .then(|| noticed(Source::Systemd, Kind::Step, None));
+    }
+    if program_is(record, &["date"]) {
+        return msg
+            .starts_with(b"date set by ")
+            .then(|| step_event(Source::Date, None));
     }
     if record.program.is_some_and(|p| p.starts_with(b"postfix")) {
         // sane_time.c: "warning: [another ]backward time jump detected -- slewing clock".
@@ -194,13 +341,7 @@ pub fn classify(record: &Record<'_>) -> Option<Event> {
         let text = warning.strip_prefix(b"another ").unwrap_or(warning);
         return text
             .starts_with(b"backward time jump detected")
-            .then_some(Event {
-                source: Source::Postfix,
-                kind: Kind::Backward,
-                seconds: None,
-                fatal: false,
-                is_step: false,
-            });
+            .then(|| noticed(Source::Postfix, Kind::Backward, None));
     }
     if program_is(record, &["kernel"]) {
         return kernel(msg);
@@ -208,15 +349,28 @@ pub fn classify(record: &Record<'_>) -> Option<Event> {
     None
 }
 
+fn timesyncd(msg: &[u8]) -> Option<Event> {
+    // "System clock time unset or jumped backwards, restoring from recorded
+    // timestamp: DATE" (older) / "..., restored from recorded timestamp:
+    // DATE" (newer): the clock is set forward to the saved time.
+    if find(msg, b"jumped backwards, restoring").is_some()
+        || find(msg, b"jumped backwards, restored").is_some()
+    {
+        return Some(step_event(Source::Timesyncd, None)).map(|e| Event {
+            kind: Kind::Forward,
+            ..e
+        });
+    }
+    // Early timesyncd (v213..): someone else set the clock.
+    if msg.starts_with(b"System time changed. Resyncing") {
+        return Some(noticed(Source::Timesyncd, Kind::Step, None));
+    }
+    None
+}
+
 fn dovecot(msg: &[u8]) -> Option<Event> {
     let event = |kind, seconds, fatal| {
-        Some(Event {
-            source: Source::Dovecot,
-            kind,
-            seconds,
-            fatal,
-            is_step: false,
-        })
+        Some(noticed(Source::Dovecot, kind, seconds)).map(|e| Event { fatal, ..e })
     };
     // 1.x puts `Fatal: ` before the child prefix, 2.x after it; either way
     // the level word ends right before "Time".
@@ -235,11 +389,14 @@ fn dovecot(msg: &[u8]) -> Option<Event> {
     if !prefixes_only {
         return None;
     }
-    let fatal = head.ends_with(b"Fatal: ") || head.starts_with(b"Fatal: ");
+    // The level word, or, before 1.1.rc2 (which wrote no level word to
+    // syslog), the message itself: only i_fatal() says it will kill itself.
+    let fatal = head.ends_with(b"Fatal: ")
+        || head.starts_with(b"Fatal: ")
+        || find(text, b"so I'll just kill myself").is_some();
     if let Some(rest) = text.strip_prefix(b"Time just moved backwards") {
         if let Some(by) = rest.strip_prefix(b" by ") {
-            // D2..D7, D11, D12, D20, D21.  The level decides: i_fatal() always
-            // exits, and it is the only call that writes `Fatal: `.
+            // D2..D7, D11, D12, D20, D21.
             return event(Kind::Backward, number(by), fatal);
         }
         // D1 (1.0.rc25): "(OLD -> NEW)!", epoch seconds.
@@ -265,11 +422,32 @@ fn dovecot(msg: &[u8]) -> Option<Event> {
     None
 }
 
+/// The leap-second step lines of ntpd (4.2.8p3+) and NTPsec: a positive
+/// leap second steps the clock back one second, a negative one forward.
+fn leap_step(source: Source, msg: &[u8]) -> Option<Event> {
+    if msg.starts_with(b"Positive leap second, stepped backward") {
+        return Some(step_event(source, Some(-1.0)));
+    }
+    if msg.starts_with(b"Negative leap second, stepped forward") {
+        return Some(step_event(source, Some(1.0)));
+    }
+    None
+}
+
+/// `YYYY-MM-DD` as a day number, for comparing two dates.
+fn day_number(text: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(text.get(..10)?).ok()?;
+    let date = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(i64::from(chrono::Datelike::num_days_from_ce(&date)))
+}
+
 fn ntp_family(msg: &[u8]) -> Option<Event> {
-    // NTPsec prefixes its lines with a facility word (`CLOCK: `, `PROTO: `).
+    // NTPsec prefixes its lines with a facility word (`CLOCK: `, `PROTO: `;
+    // 0.9.8..1.0.0 reported events with `MODE6: `).  Classic ntpd has none.
     let (ntpsec, msg) = match msg
         .strip_prefix(b"CLOCK: ")
         .or_else(|| msg.strip_prefix(b"PROTO: "))
+        .or_else(|| msg.strip_prefix(b"MODE6: "))
     {
         Some(rest) => (true, rest),
         None => (false, msg),
@@ -281,14 +459,46 @@ fn ntp_family(msg: &[u8]) -> Option<Event> {
     if let Some(v) = msg.strip_prefix(b"time stepped by ") {
         return Some(step_event(Source::Ntpsec, number(v)));
     }
+    // NTPsec 1.1.1+, after a step of more than a day: "time changed from
+    // 2024-03-01 to 2023-02-28" (local dates).  Only the direction is sure.
+    if let Some(rest) = msg.strip_prefix(b"time changed from ") {
+        let to = find(rest, b" to ")?;
+        let (old, new) = (day_number(rest)?, day_number(&rest[to + 4..])?);
+        let direction = (new - old).signum() as f64;
+        let event = unprobed_step(Source::Ntpsec, Some(direction));
+        return Some(Event {
+            seconds: None,
+            ..event
+        });
+    }
     // "0.0.0.0 c61c 0c clock_step +2.075483 s" (report_event).
     if let Some(at) = find(msg, b" 0c clock_step ") {
         return Some(step_event(ntpd, number(&msg[at + 15..])));
+    }
+    // ntpd <= 4.2.4: "system event 'event_clock_reset' (0x05) status '...' (0x..)",
+    // right after the "time reset" line that carries the size.
+    if msg.starts_with(b"system event 'event_clock_reset'") {
+        return Some(step_event(Source::Ntpd, None));
+    }
+    // `-G` (ntpd 4.2.8p2+, NTPsec): the first step, whatever its size.
+    // The spelling "intital" is the programs' own until NTPsec 1.2.4.
+    if msg.starts_with(b"Doing intital time step") || msg.starts_with(b"Doing initial time step") {
+        return Some(step_event(ntpd, None));
+    }
+    if let Some(event) = leap_step(ntpd, msg) {
+        return Some(event);
     }
     // One-shot `ntpd -q`: "ntpd: time set +0.5 s" (slews are not jumps).
     let one_shot = msg.strip_prefix(b"ntpd: ").unwrap_or(msg);
     if let Some(v) = one_shot.strip_prefix(b"time set ") {
         return Some(step_event(ntpd, number(v)));
+    }
+    // busybox ntpd: "setting time to 2024-01-07 10:00:00.123456 (offset -1.500000s)".
+    if one_shot.starts_with(b"setting time to ") {
+        return Some(step_event(
+            Source::Busybox,
+            number_after(one_shot, b"(offset "),
+        ));
     }
     // ntpdate: "step time server 203.0.113.5 offset -2835.904150 sec".
     if msg.starts_with(b"step time server ") {
@@ -305,23 +515,20 @@ fn chronyd(msg: &[u8]) -> Option<Event> {
     if let Some(v) = msg.strip_prefix(b"System clock was stepped by ") {
         return Some(step_event(Source::Chronyd, number(v)));
     }
-    if msg.starts_with(b"Backward time jump detected!") {
+    // 2.0+, leapsecmode step: one second, direction not said.
+    if msg.starts_with(b"System clock was stepped for leap second") {
         return Some(Event {
-            source: Source::Chronyd,
-            kind: Kind::Backward,
-            seconds: None,
-            fatal: false,
-            is_step: false,
+            seconds: Some(1.0),
+            ..step_event(Source::Chronyd, None)
         });
     }
+    if let Some(rest) = msg.strip_prefix(b"Backward time jump detected!") {
+        // 1.26..1.29.1: "(correction 35.2 +- 0.5 seconds)", how far it went back.
+        let seconds = number_after(rest, b"(correction ").map(f64::abs);
+        return Some(noticed(Source::Chronyd, Kind::Backward, seconds));
+    }
     if msg.starts_with(b"Forward time jump detected!") {
-        return Some(Event {
-            source: Source::Chronyd,
-            kind: Kind::Forward,
-            seconds: None,
-            fatal: false,
-            is_step: false,
-        });
+        return Some(noticed(Source::Chronyd, Kind::Forward, None));
     }
     // "System clock wrong by -1250.844905 seconds (step)": -offset, so a
     // positive value means the clock was behind and was stepped forward.
@@ -331,7 +538,36 @@ fn chronyd(msg: &[u8]) -> Option<Event> {
     {
         return Some(step_event(Source::Chronyd, number(v)));
     }
+    // initstepslew: "System's initial offset : 12.5 seconds fast of true
+    // (step)": the only line such a step leaves.  Fast means the clock was
+    // ahead, so it went back.
+    if let Some(v) = msg.strip_prefix(b"System's initial offset : ")
+        && find(v, b"(step)").is_some()
+    {
+        let size = number(v)?.abs();
+        return if find(v, b" fast of true").is_some() {
+            Some(unprobed_step(Source::Chronyd, Some(-size)))
+        } else if find(v, b" slow of true").is_some() {
+            Some(step_event(Source::Chronyd, Some(size)))
+        } else {
+            None
+        };
+    }
     None
+}
+
+/// FreeBSD's hv_timesync (bootverbose): "apply sync request, hv: NS, vm:
+/// NS" or "apply sample request, ...": the host's time and the guest's, in
+/// nanoseconds, right before the guest is set to the host's.
+fn hyperv(msg: &[u8]) -> Option<Event> {
+    let at = find(msg, b"apply sync request, hv: ")
+        .map(|a| a + 24)
+        .or_else(|| find(msg, b"apply sample request, hv: ").map(|a| a + 26))?;
+    let rest = &msg[at..];
+    let hv = integer(rest)? as i128;
+    let vm = integer(&rest[find(rest, b", vm: ")? + 6..])? as i128;
+    let correction = (hv - vm) as f64 / 1e9;
+    Some(unprobed_step(Source::Hyperv, Some(correction)))
 }
 
 fn kernel(msg: &[u8]) -> Option<Event> {
@@ -343,36 +579,50 @@ fn kernel(msg: &[u8]) -> Option<Event> {
             .map_or(msg, |p| rest[p + 1..].trim_ascii_start()),
         None => msg,
     };
-    let unstable = || {
-        Some(Event {
-            source: Source::Kernel,
-            kind: Kind::Unstable,
-            seconds: None,
-            fatal: false,
-            is_step: false,
-        })
-    };
+    let unstable = || Some(noticed(Source::Kernel, Kind::Unstable, None));
+    // The clocksource watchdog's read-back forms (5.13+, 6.x, 6.7+) end in
+    // "marking unstable" / "marking tsc unstable"; its "test skipped" and
+    // "retried" lines are not trouble.
+    let read_back_unstable = find(msg, b"read-back delay of ").is_some()
+        && find(msg, b", marking ").is_some()
+        && msg.trim_ascii_end().ends_with(b"unstable");
     if find(msg, b"Marking clocksource").is_some()
         || find(msg, b"Marking TSC unstable").is_some()
-        || msg.starts_with(b"Clocksource tsc unstable")
+        || read_back_unstable
+        || msg.starts_with(b"sched_clock: Marking unstable (")
+        || (msg.starts_with(b"Clocksource ") && find(msg, b" unstable (delta = ").is_some())
         || msg.starts_with(b"calcru: runtime went backwards")
     {
         return unstable();
     }
+    // Leap seconds (kernel/time/ntp.c): inserting repeats 23:59:59, so
+    // the clock goes back one second; deleting skips one.
+    if msg.starts_with(b"Clock: inserting leap second 23:59:60") {
+        return Some(unprobed_step(Source::Kernel, Some(-1.0)));
+    }
+    if msg.starts_with(b"Clock: deleting leap second 23:59:59") {
+        return Some(step_event(Source::Kernel, Some(1.0)));
+    }
+    // FreeBSD kern_tc.c with kern.timecounter.stepwarnings=1: "Time stepped
+    // from OLD to NEW (ASKED)", seconds.nanoseconds since the epoch.
+    if let Some(rest) = msg.strip_prefix(b"Time stepped from ") {
+        let old = seconds_nanos(rest)?;
+        let to = find(rest, b" to ")?;
+        let new = seconds_nanos(&rest[to + 4..])?;
+        return Some(unprobed_step(
+            Source::Kernel,
+            Some((new - old) as f64 / 1e9),
+        ));
+    }
+    if let Some(event) = hyperv(msg) {
+        return Some(event);
+    }
     if find(msg, b": setting system clock to ").is_some() {
-        return Some(Event {
-            source: Source::Kernel,
-            kind: Kind::Step,
-            seconds: None,
-            fatal: false,
-            is_step: true,
-        });
+        return Some(step_event(Source::Kernel, None));
     }
     None
 }
 
-/// What every repeat line says, syslogd's and rsyslog's: the scanner keeps
-/// the lines holding it that follow a hit, and `repeat` reads them.
 pub const REPEAT_MARKER: &[u8] = b"message repeated ";
 
 /// `last message repeated N times` (syslogd) or `message repeated N times:
@@ -647,7 +897,7 @@ mod tests {
                     ANCHORS.iter().any(|a| find(line, a.as_bytes()).is_some()),
                     "no anchor: {shown}"
                 );
-                if event.kind == Kind::Backward {
+                if event.kind == Kind::Backward && !event.all_only {
                     backward += 1;
                     assert!(
                         crate::probe::find_slow(line, 0).is_some(),

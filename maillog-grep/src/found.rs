@@ -1,7 +1,9 @@
 //! One file's hits as events: classify each line, count repeats, and give
 //! year-less timestamps their year once the file's last event is known.
 
-use crate::event::{self, Event};
+use std::sync::Arc;
+
+use crate::event::{self, Event, Idents};
 use crate::record::{self, Stamp};
 use crate::scan::Hit;
 use crate::year::{self, Resolved};
@@ -38,13 +40,16 @@ pub struct Classifier {
     last_event_end: Option<u64>,
     /// The last event, with its program and pid.
     previous: Option<(Event, Option<String>, Option<u32>)>,
+    /// Who logs as dovecot.
+    idents: Arc<Idents>,
 }
 
 impl Classifier {
     /// `keep_text`: whether events keep their line (only printing needs it);
     /// `keep_names`: their host and program (JSON and `--summary` need them).
-    pub fn new(file: usize, keep_text: bool, keep_names: bool) -> Classifier {
+    pub fn new(file: usize, keep_text: bool, keep_names: bool, idents: Arc<Idents>) -> Classifier {
         Classifier {
+            idents,
             file,
             keep_text,
             keep_names,
@@ -67,7 +72,7 @@ impl Classifier {
                 // rsyslog names what it repeats: classify that text.
                 Some(quoted) => {
                     let inner = record::parse_tagged(quoted);
-                    event::classify(&inner)
+                    event::classify_with(&inner, &self.idents)
                         .map(|event| (event, count, inner.program.and_then(text), inner.pid))
                 }
                 // syslogd's repeat: of the event right before it, if any.
@@ -78,7 +83,7 @@ impl Classifier {
                     .map(|(event, program, pid)| (event, count, program, pid)),
             }
         } else {
-            event::classify(&record)
+            event::classify_with(&record, &self.idents)
                 .map(|event| (event, 1, record.program.and_then(text), record.pid))
         };
         let Some((event, count, program, pid)) = said else {

@@ -79,6 +79,7 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
         color: env.color,
     };
     let mut report = report::Report::new(cli, output, env.clock, &inputs, &names, since, until);
+    report.idents = std::sync::Arc::new(dovecot_idents(cli));
     search::search_all(
         &inputs,
         &matcher,
@@ -137,6 +138,15 @@ fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Ve
             ),
         }
     }
+    // Explicit paths are looked up under --root too (a jail's
+    // /var/log/maillog, not the host's).
+    if cli.root != Path::new("/") && !cli.paths.is_empty() {
+        for path in &mut named {
+            if path.as_os_str() != "-" {
+                *path = under_root(&cli.root, path);
+            }
+        }
+    }
     let mut inputs = Vec::new();
     for path in named {
         if path.as_os_str() == "-" {
@@ -171,6 +181,51 @@ fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Ve
         }
     }
     Ok(inputs)
+}
+
+/// Where dovecot.conf is: FreeBSD's port first, then Linux's.
+pub const DOVECOT_CONFS: &[&str] = &[
+    "/usr/local/etc/dovecot/dovecot.conf",
+    "/etc/dovecot/dovecot.conf",
+];
+
+/// Dovecot's idents: the defaults, `--dovecot-ident`, and the
+/// `instance_name` of dovecot.conf under --root (since 2.3.8 dovecot's
+/// syslog ident).  A dovecot.conf that cannot be read adds nothing.
+fn dovecot_idents(cli: &Cli) -> event::Idents {
+    let mut names = cli.dovecot_ident.clone();
+    if let Ok(root) = mailhost_common::root::Root::new(&cli.root) {
+        for conf in DOVECOT_CONFS {
+            if let Ok(text) = root.read_config(Path::new(conf)) {
+                names.extend(instance_names(&String::from_utf8_lossy(&text)));
+                break;
+            }
+        }
+    }
+    event::Idents::with(names)
+}
+
+/// The values of top-level `instance_name = NAME` lines of a dovecot.conf.
+pub fn instance_names(conf: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut names = Vec::new();
+    for line in conf.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(value) = line
+            .strip_prefix("instance_name")
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix('='))
+            && depth == 0
+        {
+            let value = value.trim().trim_matches('"').trim();
+            if !value.is_empty() {
+                names.push(value.to_string());
+            }
+        }
+        depth += line.matches('{').count();
+        depth = depth.saturating_sub(line.matches('}').count());
+    }
+    names
 }
 
 /// The time now, and the time zone of the machine reading the logs.

@@ -37,6 +37,8 @@ pub struct Report<'r, 'o> {
     inputs: &'r [Input],
     names: &'r [String],
     since: Option<timefilter::Instant>,
+    /// Who logs as dovecot (default idents and instance names).
+    pub idents: std::sync::Arc<crate::event::Idents>,
     until: Option<timefilter::Instant>,
     /// Print (or count) events as they come, keeping none.
     at_once: bool,
@@ -102,6 +104,7 @@ impl<'r, 'o> Report<'r, 'o> {
             file_any: false,
             any_group: false,
             summary_shown: Vec::new(),
+            idents: std::sync::Arc::new(crate::event::Idents::default()),
             summary_steps: Vec::new(),
             found_any: false,
             errored: false,
@@ -110,7 +113,7 @@ impl<'r, 'o> Report<'r, 'o> {
 
     /// Whether the user asked for this event.
     fn wanted(&self, f: &Found) -> bool {
-        (self.cli.all || f.event.kind == Kind::Backward)
+        (self.cli.all || (f.event.kind == Kind::Backward && !f.event.all_only))
             && self
                 .since
                 .as_ref()
@@ -273,10 +276,9 @@ impl<'r, 'o> Report<'r, 'o> {
 
 impl Sink for Report<'_, '_> {
     fn hits(&mut self, input: usize, hits: Hits) -> Result<Next> {
-        let mut classifier = self
-            .classifier
-            .take()
-            .unwrap_or_else(|| Classifier::new(input, self.keep_text, !self.at_once));
+        let mut classifier = self.classifier.take().unwrap_or_else(|| {
+            Classifier::new(input, self.keep_text, !self.at_once, self.idents.clone())
+        });
         let mut next = Next::Continue;
         for hit in &hits {
             let Some(f) = classifier.event(hit) else {
