@@ -1,76 +1,109 @@
-//! `check`: where ntpd will do something other than what the file seems to say.
+//! `check`: where ntpd will do something other than what the file seems to
+//! say, and what `tinker step 0` costs on this host.
+//!
+//! Every finding is one [`Diagnostic`] (code, severity, message, file, line,
+//! column) in one list, so another output format (SARIF) is a printer over
+//! that list.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::doc::tokenize;
-use crate::model::{ReadNote, Reading, effective, format_value};
-use crate::tinker::{NOT_TINKER, Tinker};
+use crate::model::{ReadNote, Reading, applied_state, effective, format_value};
+use crate::tinker::{Dialect, NOT_TINKER, Tinker};
 
 pub use crate::conventions::Severity;
 
-/// A stable rule code with its one-line summary.  Codes are never reused.
+/// A stable rule code with its one-line summary and its `--explain` text.
+/// Codes are never reused.
 pub struct Rule {
     pub code: &'static str,
     pub severity: Severity,
     pub summary: &'static str,
+    pub explain: &'static str,
 }
 
 pub const RULES: &[Rule] = &[
     Rule {
         code: "NE001",
         severity: Severity::Error,
-        summary: "ntpd drops this whole tinker line (syntax error)",
+        summary: "syntax error on a tinker line (part or all of it is dropped)",
+        explain: "ntpd reads `tinker KEYWORD NUMBER ...` token by token. An error where a value belongs (a missing value, a word, a hex or quoted number, `=`) drops the whole line, valid pairs included. An error where the next keyword belongs (an unknown keyword, `,`, `}`, a stray word) is reported too, but the pairs before it are already applied and the rest of the line is lost. Keywords are lower case. Fix the line; `ntpconf-edit show` lists what ntpd applies.",
     },
     Rule {
         code: "NE002",
         severity: Severity::Error,
         summary: "tinker line after `end` is never read",
+        explain: "ntpd stops reading at `end`, also at an `end` inside an included file, which ends the including files too. A tinker line after it (often appended by `echo ... >> ntp.conf`) does nothing. Move it before `end`; `ntpconf-edit set` writes before `end` on its own.",
     },
     Rule {
         code: "NE003",
         severity: Severity::Warning,
         summary: "stepout below 300 is raised to 300",
+        explain: "ntpd's loop filter raises a stepout below 300 s to 300 s (CLOCK_MINSTEP), whatever the man page says about small values. Write 300 or more.",
     },
     Rule {
         code: "NE004",
         severity: Severity::Warning,
         summary: "setting overridden by a later tinker line",
+        explain: "ntpd appends the pairs of every tinker line, included files too, and applies them in reading order: the last occurrence of a keyword wins. The earlier one does nothing. `ntpconf-edit set` edits the winning pair and removes the others.",
     },
     Rule {
         code: "NE005",
         severity: Severity::Info,
         summary: "stepback/stepfwd need ntpd 4.2.8p2 or later",
+        explain: "`stepback` and `stepfwd` came with ntp 4.2.8p2 (bug 2763) and NTPsec. Older ntpd reports a syntax error and drops the line.",
     },
     Rule {
         code: "NE006",
         severity: Severity::Error,
-        summary: "not a tinker keyword (tick, minpoll, ...)",
+        summary: "not a tinker keyword (minpoll, ...), or `tick` where it is not one",
+        explain: "`minpoll`, `maxpoll`, `codec` and `maxdist` are not tinker keywords in 4.2.8 or NTPsec: the line is dropped. `tinker tick` is applied by classic 4.2.8 (p15 checked) and NTPsec up to 1.2.3; NTPsec 1.2.4 made `tick` a command of its own and drops `tinker tick` lines (a warning with --dialect ntpsec).",
     },
     Rule {
         code: "NE007",
         severity: Severity::Warning,
         summary: "an included file or NTPsec's ntp.d may override tinker",
+        explain: "Tinker lines in an `includefile` target (and, for NTPsec, in ntp.d/*.conf beside the file, read after it) are applied in reading order, so they can override the main file. A target that cannot be read (missing, not a regular file, too deep) is skipped by ntpd.",
     },
     Rule {
         code: "NE008",
         severity: Severity::Info,
         summary: "boot-time ntpdate steps the clock whatever tinker says",
+        explain: "With ntpdate_enable=\"YES\" and ntpdate_hosts empty, FreeBSD's rc.d/ntpdate takes the hosts of the `server`/`peer`/`pool` lines of this file and steps the clock with `ntpdate -b` before dovecot starts, whatever tinker says. That is the errata's boot-time correction. With ntpdate_hosts set, ntpdate does not read this file at all.",
     },
     Rule {
         code: "NE009",
         severity: Severity::Warning,
         summary: "`;` is not a separator in ntp.conf",
+        explain: "ntp.conf has one command per line. A `;` is a token of its own: ntpd reports a syntax error there; the tinker pairs before it still apply, everything after it on the line is dropped.",
     },
     Rule {
         code: "NE010",
         severity: Severity::Warning,
         summary: "`step` resets stepback and stepfwd set earlier",
+        explain: "`step` sets both step thresholds. A stepback or stepfwd applied before a later `step` is overwritten. Put stepback/stepfwd after the last `step` (`ntpconf-edit set` does).",
+    },
+    Rule {
+        code: "NE011",
+        severity: Severity::Warning,
+        summary: "`step 0`/`stepback 0` in force: corrections crawl at 500 ppm",
+        explain: "With `step 0` (or `stepback 0`) ntpd never steps the clock (back), it slews at most 500 ppm (0.5 ms per second): an offset of 40 s, the drift of a Hyper-V guest over the host's default 7-day sync interval, takes 80,000 s (about 22 h), and the clock is wrong meanwhile. A FreeBSD guest cannot write its clock to the hardware clock, so every boot may start far off. `ntpd -g` (ntpd_sync_on_start=\"YES\") and `ntpd -q` read this file and slew too; only rc.d/ntpdate (`ntpdate -b`) steps. The errata's fix: remove step 0 (`ntpconf-edit -i unset step stepback`), correct the guest at boot with ntpdate before dovecot (`sysrc ntpdate_enable=YES ntpdate_flags=-b`) and continuously with ntpd (`sysrc ntpd_enable=YES`), and cut the Hyper-V host's w32time SpecialPollInterval from 604800 to 3600 s. --offset SECS sets the offset used for the figure.",
+    },
+    Rule {
+        code: "NE012",
+        severity: Severity::Error,
+        summary: "ntpd exits while parsing this file",
+        explain: "ntpd's lexer exits when a number cannot be represented: an integer below the 64-bit range (`-99999999999999999999`), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`. It exits while parsing, so ntpd does not run and nothing of the file applies. This holds for such a token anywhere on a tinker line, even after a syntax error.",
     },
 ];
 
+pub fn rule(code: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.code.eq_ignore_ascii_case(code))
+}
+
+/// One finding.  The field names are the JSON output's.
 #[derive(Clone, Debug, Serialize)]
 pub struct Diagnostic {
     pub file: PathBuf,
@@ -88,10 +121,7 @@ fn diag(
     code: &'static str,
     message: String,
 ) -> Diagnostic {
-    let severity = RULES
-        .iter()
-        .find(|r| r.code == code)
-        .map_or(Severity::Error, |r| r.severity);
+    let severity = rule(code).map_or(Severity::Error, |r| r.severity);
     Diagnostic {
         file: file.to_path_buf(),
         line,
@@ -102,13 +132,95 @@ fn diag(
     }
 }
 
-/// Everything `check` reports for a reading.  `ntp_d_exists` says whether an
-/// NTPsec `ntp.d` directory sits beside the main file.
-pub fn check(reading: &Reading, main: &Path, ntp_d: Option<&Path>) -> Vec<Diagnostic> {
+/// How the boot-time correction treats this file, from FreeBSD's rc.conf.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootSync {
+    /// rc.conf was found (a FreeBSD tree).
+    pub freebsd: bool,
+    /// ntpd_enable="YES".
+    pub ntpd: bool,
+    /// ntpd_sync_on_start="YES": ntpd -g reads this file at boot.
+    pub ntpd_sync_on_start: bool,
+    /// ntpdate_enable="YES".
+    pub ntpdate: bool,
+    /// ntpdate_hosts is set: ntpdate does not read this file.
+    pub ntpdate_hosts: bool,
+    /// ntpdate reads this file's server lines (its ntpdate_config is this file).
+    pub ntpdate_reads_this_file: bool,
+    /// ntpdate_flags has -b (step).
+    pub ntpdate_steps: bool,
+}
+
+impl BootSync {
+    /// From the rc.conf chain, for the ntp.conf at `jail`.  FreeBSD's
+    /// defaults apply where /etc/defaults/rc.conf is missing from the tree.
+    pub fn from_rc(rc: &mailhost_common::rcconf::RcConf, jail: Option<&Path>) -> BootSync {
+        let freebsd = !rc.files().is_empty();
+        let ntpdate_config = rc.get("ntpdate_config").unwrap_or("/etc/ntp.conf");
+        let hosts = rc
+            .get("ntpdate_hosts")
+            .is_some_and(|h| !h.trim().is_empty());
+        BootSync {
+            freebsd,
+            ntpd: rc.is_yes("ntpd_enable"),
+            ntpd_sync_on_start: rc.is_yes("ntpd_sync_on_start"),
+            ntpdate: rc.is_yes("ntpdate_enable"),
+            ntpdate_hosts: hosts,
+            ntpdate_reads_this_file: !hosts && jail.is_some_and(|j| j == Path::new(ntpdate_config)),
+            ntpdate_steps: rc
+                .get("ntpdate_flags")
+                .unwrap_or("-b")
+                .split_whitespace()
+                .any(|f| f.starts_with('-') && f.contains('b')),
+        }
+    }
+}
+
+/// What `check` needs beyond the reading.
+pub struct Context<'a> {
+    pub main: &'a Path,
+    pub dialect: Dialect,
+    pub boot: BootSync,
+    /// The offset whose slew time NE011 states, seconds.
+    pub offset: f64,
+}
+
+/// ntpd's slew limit: 500 ppm.
+pub const SLEW_PPM: f64 = 500.0;
+
+/// Seconds ntpd needs to slew `offset` seconds away at 500 ppm.
+pub fn slew_seconds(offset: f64) -> f64 {
+    offset.abs() / (SLEW_PPM * 1e-6)
+}
+
+fn human_duration(seconds: f64) -> String {
+    if seconds >= 172_800.0 {
+        format!("{:.1} days", seconds / 86_400.0)
+    } else if seconds >= 3_600.0 {
+        format!("{:.1} h", seconds / 3_600.0)
+    } else {
+        format!("{:.0} min", seconds / 60.0)
+    }
+}
+
+/// Everything `check` reports for a reading, in file order.
+pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut last_seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     let mut overridden = Vec::new();
 
+    if let Some(exit) = &reading.exit {
+        out.push(diag(
+            &exit.file,
+            exit.line,
+            exit.column,
+            "NE012",
+            format!(
+                "ntpd exits while parsing here ({}): ntpd does not run and nothing of this file applies",
+                exit.message
+            ),
+        ));
+    }
     for line in &reading.lines {
         match &line.tinker {
             Tinker::Other => {}
@@ -129,16 +241,31 @@ pub fn check(reading: &Reading, main: &Path, ntp_d: Option<&Path>) -> Vec<Diagno
                     format!("ntpd drops this line: {reason}"),
                 ));
             }
-            Tinker::Applied { pairs, semicolon } => {
-                if let Some(at) = semicolon {
-                    out.push(diag(
-                        &line.file,
-                        line.line,
-                        at + 1,
-                        "NE009",
-                        "ntpd reports a syntax error at `;` (the pairs before it still apply)"
-                            .into(),
-                    ));
+            Tinker::Applied { pairs, error } => {
+                if let Some(error) = error {
+                    let kept: Vec<String> = pairs
+                        .iter()
+                        .map(|p| format!("{} {}", p.key, p.value))
+                        .collect();
+                    let (code, message) = if error.semicolon {
+                        (
+                            "NE009",
+                            format!(
+                                "ntpd reports a syntax error at `;` ({} still applied, the rest of the line is dropped)",
+                                kept.join(" ")
+                            ),
+                        )
+                    } else {
+                        (
+                            "NE001",
+                            format!(
+                                "ntpd reports a syntax error here: {}; the pairs before it ({}) still apply, the rest of the line is dropped",
+                                error.reason,
+                                kept.join(" ")
+                            ),
+                        )
+                    };
+                    out.push(diag(&line.file, line.line, error.column + 1, code, message));
                 }
                 for pair in pairs {
                     let col = pair.key_range.start + 1;
@@ -170,14 +297,13 @@ pub fn check(reading: &Reading, main: &Path, ntp_d: Option<&Path>) -> Vec<Diagno
                         }
                     }
                     last_seen.insert(pair.key.clone(), (line.file.clone(), line.line));
-                    let value: f64 = pair.value.parse().unwrap_or(0.0);
                     match pair.key.as_str() {
-                        "stepout" if value < 300.0 => out.push(diag(&line.file, line.line, col, "NE003",
+                        "stepout" if pair.number < 300.0 => out.push(diag(&line.file, line.line, col, "NE003",
                             format!("stepout {} is below 300; ntpd uses 300", pair.value))),
                         "stepback" | "stepfwd" => out.push(diag(&line.file, line.line, col, "NE005",
                             format!("{} needs ntpd 4.2.8p2 or later (or NTPsec); older ntpd drops the line", pair.key))),
-                        "tick" => out.push(diag(&line.file, line.line, col, "NE006",
-                            "tick is accepted on a tinker line only by NTPsec up to 1.2.3; ntpd 4.2.8 and NTPsec 1.2.4+ drop the line".into())),
+                        "tick" if cx.dialect == Dialect::Ntpsec => out.push(diag(&line.file, line.line, col, "NE006",
+                            "NTPsec 1.2.4 and later drop this whole line (`tick` became a command of its own); NTPsec up to 1.2.3 and classic 4.2.8 apply it".into())),
                         _ => {}
                     }
                 }
@@ -222,45 +348,154 @@ pub fn check(reading: &Reading, main: &Path, ntp_d: Option<&Path>) -> Vec<Diagno
             }
         }
     }
-    if let Some(dir) = ntp_d {
-        out.push(diag(
-            main,
-            1,
-            1,
-            "NE007",
-            format!(
-                "NTPsec also reads {}/*.conf after this file; tinker lines there win",
-                dir.display()
-            ),
-        ));
-    }
-    let settings = effective(reading);
-    let never_steps = ["step", "stepback"]
-        .iter()
-        .any(|k| settings.get(*k).is_some_and(|s| s.applied == 0.0));
-    if never_steps && let Some(line) = boot_ntpdate_server_line(reading, main) {
-        out.push(diag(main, line, 1, "NE008", format!(
-            "ntpd will not step back (step/stepback {}), but FreeBSD's boot-time ntpdate -b reads the server lines of this file and steps the clock anyway; that is harmless only while it runs before dovecot",
-            format_value(0.0))));
-    }
+    slew_findings(reading, cx, &mut out);
     out.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
     });
     out
 }
 
+/// NE011 (what `step 0` costs and who corrects the clock at boot) and NE008
+/// (the boot-time ntpdate that steps anyway).
+fn slew_findings(reading: &Reading, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let state = applied_state(reading);
+    let settings = effective(reading);
+    let Some(key) = ["step", "stepback"]
+        .into_iter()
+        .rev()
+        .find(|k| state.get(*k) == Some(&0.0))
+    else {
+        return;
+    };
+    let (file, line) = settings
+        .get(key)
+        .or_else(|| settings.get("step"))
+        .map_or((cx.main.to_path_buf(), 1), |s| (s.file.clone(), s.line));
+    let slew = slew_seconds(cx.offset);
+    let what = if key == "step" {
+        "never steps the clock"
+    } else {
+        "never steps the clock back"
+    };
+    let boot = &cx.boot;
+    let path = if !boot.freebsd {
+        "no FreeBSD rc.conf here: `ntpd -g` and `ntpd -q` read this file and slew as well"
+            .to_string()
+    } else if boot.ntpdate && boot.ntpdate_reads_this_file && boot.ntpdate_steps {
+        "at boot rc.d/ntpdate takes only the server lines of this file and steps (`ntpdate -b`), so the boot is corrected; every later jump crawls".to_string()
+    } else if boot.ntpdate && boot.ntpdate_hosts && boot.ntpdate_steps {
+        "at boot rc.d/ntpdate steps from ntpdate_hosts (it does not read this file), so the boot is corrected; every later jump crawls".to_string()
+    } else if boot.ntpd_sync_on_start {
+        "at boot `ntpd -g` (ntpd_sync_on_start=\"YES\") reads this file and slews too: a guest that boots far off crawls back".to_string()
+    } else {
+        "nothing steps at boot (no ntpdate_enable=\"YES\" with -b): a guest that boots far off crawls back".to_string()
+    };
+    out.push(diag(
+        &file,
+        line,
+        1,
+        "NE011",
+        format!(
+            "{key} 0: ntpd {what} and slews at most 500 ppm, so a {} s offset takes {} s ({}) to correct; {path}. The errata's fix: ntpdate at boot before dovecot, ntpd afterwards, the Hyper-V host's sync interval at 1 h (see --explain NE011)",
+            format_value(cx.offset),
+            format_value(slew.round()),
+            human_duration(slew),
+        ),
+    ));
+    if boot.freebsd
+        && boot.ntpdate
+        && boot.ntpdate_reads_this_file
+        && let Some(line) = boot_ntpdate_server_line(reading, cx.main)
+    {
+        {
+            out.push(diag(cx.main, line, 1, "NE008", format!(
+                "ntpd will not step back ({key} 0), but the boot-time rc.d/ntpdate{} reads the server lines of this file and steps the clock anyway; that is harmless only while it runs before dovecot",
+                if boot.ntpdate_steps { " -b" } else { "" })));
+        }
+    }
+}
+
 /// FreeBSD's rc.d/ntpdate takes hosts from lines that start in column 1 with
-/// `server`, `peer` or `pool`.  Returns the first such line.
+/// `server`, `peer` or `pool` (and skips 127.127.* refclocks).  Returns the
+/// first such line of the main file.
 fn boot_ntpdate_server_line(reading: &Reading, main: &Path) -> Option<usize> {
     reading
         .lines
         .iter()
-        .filter(|l| l.file == main)
+        .filter(|l| l.file == main && l.depth == 0)
         .find_map(|l| {
-            let tokens = tokenize(&l.text);
-            let first = tokens.first()?;
-            let word = &l.text[first.range.clone()];
-            (first.range.start == 0 && matches!(word, b"server" | b"peer" | b"pool"))
-                .then_some(l.line)
+            let text = String::from_utf8_lossy(&l.text);
+            let mut fields = text.split_whitespace();
+            let first = fields.next()?;
+            let mut host = fields.next()?;
+            if host.starts_with('-') {
+                host = fields.next()?;
+            }
+            (text.starts_with(first)
+                && matches!(first, "server" | "peer" | "pool")
+                && !host.starts_with("127.127."))
+            .then_some(l.line)
         })
+}
+
+/// Rule control: `--select`, `--ignore` and the per-file comment
+/// `# ntpconf-edit: ignore NE006[,NE007...]` (a comment, so ntpd ignores it).
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only these codes (empty: all).
+    pub select: BTreeSet<String>,
+    pub ignore: BTreeSet<String>,
+}
+
+pub const SUPPRESS_PREFIX: &str = "ntpconf-edit: ignore";
+
+/// The codes each file suppresses with its comment.
+pub fn suppressions(reading: &Reading) -> BTreeMap<PathBuf, BTreeSet<String>> {
+    let mut out: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let lines = reading
+        .lines
+        .iter()
+        .chain(reading.notes.iter().filter_map(|n| match n {
+            ReadNote::AfterEnd(l) => Some(l),
+            _ => None,
+        }));
+    for line in lines {
+        let text = String::from_utf8_lossy(&line.text);
+        let Some(hash) = text.find('#') else { continue };
+        let comment = text[hash + 1..].trim_start();
+        if let Some(codes) = comment.strip_prefix(SUPPRESS_PREFIX) {
+            let set = out.entry(line.file.clone()).or_default();
+            for code in codes.split([',', ' ', '\t']).filter(|c| !c.is_empty()) {
+                set.insert(code.to_ascii_uppercase());
+            }
+        }
+    }
+    out
+}
+
+impl Filter {
+    pub fn keep(&self, d: &Diagnostic, suppressed: &BTreeMap<PathBuf, BTreeSet<String>>) -> bool {
+        (self.select.is_empty() || self.select.contains(d.code))
+            && !self.ignore.contains(d.code)
+            && !suppressed.get(&d.file).is_some_and(|s| s.contains(d.code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_explains_itself() {
+        for rule in RULES {
+            assert!(rule.explain.len() > 60, "{}", rule.code);
+        }
+        assert!(rule("ne011").is_some());
+    }
+
+    #[test]
+    fn slew_time_at_500_ppm() {
+        assert_eq!(slew_seconds(40.0), 80_000.0);
+        assert_eq!(human_duration(80_000.0), "22.2 h");
+    }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::conventions::{ColorChoice, Format, Generate};
+pub use crate::tinker::Dialect;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,15 +16,25 @@ use crate::conventions::{ColorChoice, Format, Generate};
     about = "Edit the tinker settings of ntp.conf, and nothing else",
     long_about = "Edit the `tinker` lines of ntp.conf exactly as ntpd reads them, keeping every other \
 byte of the file as it was.\n\n\
-ntpd applies tinker pairs in file order and the last one of each key wins, stops reading at `end`, \
-and drops a whole tinker line for one bad token. `set` therefore edits the value that wins, removes \
+ntpd applies tinker pairs in file order and the last one of each key wins, stops reading at `end` \
+(also inside an included file), drops a whole tinker line for an error where a value belongs and \
+the rest of the line after an error where a keyword belongs, and adjusts some values (stepout and \
+huffpuff floors, allan in a byte, freq clamped to +-500 PPM). `set` edits the value that wins, removes \
 earlier occurrences of the key, and adds a missing key to the last valid tinker line (or a new \
-`tinker` line after the leading comments, before `end`). Like sed, `set` and `unset` write the \
-result to standard output unless -i is given.\n\n\
+`tinker` line after the leading comments, before `end`); it judges \"already in the asked state\" by \
+the values ntpd applies, and fails (exit 2) when ntpd would still apply something else. Like sed, \
+`set` and `unset` write the result to standard output unless -i is given.\n\n\
+Default file: rc.conf's ntpd_config, else the first of /etc/ntp.conf, /usr/local/etc/ntp.conf, \
+/etc/ntpsec/ntp.conf, all looked up under --root (an explicit FILE too).\n\n\
 Why: dovecot exits with \"Time just moved backwards\" when the clock is stepped back. \
-`tinker step 0` (--preset dovecot) makes ntpd slew instead of step; `tinker panic 0` \
-(--preset vm) keeps ntpd running after a virtual machine was paused or migrated.",
-    after_help = "Exit status: 0 ok, 1 --check found that a change is needed, 2 error.",
+`tinker panic 0` (--preset vm) keeps ntpd running after a virtual machine was paused or migrated. \
+`tinker step 0` (--preset dovecot) makes ntpd slew instead of step, but on a virtual machine that \
+costs dearly: ntpd slews at most 500 ppm, so a 40 s offset takes 80,000 s (about 22 h) to correct, \
+and `ntpd -g`/`ntpd -q` at boot obey it too. On a FreeBSD guest on Hyper-V (which cannot save its \
+clock to the hardware clock) the errata's fix is instead: ntpdate -b at boot before dovecot \
+(ntpdate_enable=YES), ntpd afterwards, and the Hyper-V host's time sync interval cut to 1 hour \
+(SpecialPollInterval 3600). `ntpconf-edit check` reports this as NE011.",
+    after_help = "Exit status: 0 ok, 1 --check found that a change is needed or `check` reported a warning or an error, 2 error.",
     args_conflicts_with_subcommands = false
 )]
 pub struct Cli {
@@ -33,9 +44,17 @@ pub struct Cli {
     #[command(flatten)]
     pub edit: EditOptions,
 
-    /// Look default paths (/etc/ntp.conf, includefile targets) up under DIR.
+    /// Look every path up under DIR (default files, an explicit FILE, includefile targets, rc.conf); nothing outside it is read or written.
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+
+    /// Which ntpd reads the file: classic (ntp.org 4.2.8) or ntpsec. Default: classic on a FreeBSD tree (rc.conf or /usr/local under the root), else the one installed.
+    #[arg(long, global = true, value_enum, value_name = "DIALECT")]
+    pub dialect: Option<Dialect>,
+
+    /// Explain a check code (NE001...): what it checks, why, how to fix it.
+    #[arg(long, global = true, value_name = "CODE")]
+    pub explain: Option<String>,
 
     /// Output format: text, or JSON Lines (one object per line).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -69,7 +88,7 @@ pub struct EditOptions {
     #[arg(long, global = true)]
     pub check: bool,
 
-    /// Set a common case: dovecot (step=0, never step the clock) or vm (panic=0).
+    /// Set a common case: vm (panic=0), or dovecot (step=0: slew only, a 40 s offset then takes ~22 h; see --help).
     #[arg(long, global = true, value_enum, value_name = "NAME")]
     pub preset: Vec<Preset>,
 }
@@ -93,16 +112,28 @@ pub enum Command {
         #[arg(value_name = "KEY... [FILE]", num_args = 1..)]
         args: Vec<OsString>,
     },
-    /// Report where ntpd will do something other than what the file seems to say.
+    /// Report where ntpd will do something other than what the file seems to say (exit 1 on a warning or an error).
     Check {
         /// ntp.conf to read (default $ROOT/etc/ntp.conf, - for standard input).
         file: Option<OsString>,
+
+        /// The offset whose slew time NE011 states, in seconds (default: 40, the errata's weekly drift).
+        #[arg(long, value_name = "SECS", default_value_t = 40.0)]
+        offset: f64,
+
+        /// Report only these codes (comma-separated).
+        #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
+        select: Vec<String>,
+
+        /// Do not report these codes (comma-separated); a file can say `# ntpconf-edit: ignore NE006`.
+        #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
+        ignore: Vec<String>,
     },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
-    /// `tinker step 0`: never step the clock, so dovecot never sees time go back (dovecot's advice).
+    /// `tinker step 0`: never step the clock (dovecot's own advice). On a VM it makes every correction crawl at 500 ppm (40 s: ~22 h), boot-time `ntpd -g` included; the errata's fix is ntpdate -b at boot before dovecot plus the Hyper-V host's sync interval at 1 h.
     Dovecot,
     /// `tinker panic 0`: keep running after a pause or live migration moved the clock far.
     Vm,
@@ -124,11 +155,11 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "1",
-        "With --check: the file is not in the asked state (a change is needed).",
+        "With --check: the file is not in the asked state (a change is needed). `check`: a warning or an error was reported (info alone gives 0).",
     ),
     (
         "2",
-        "Error: bad arguments, an invalid key or value, an unreadable or unwritable file. Nothing was written.",
+        "Error: bad arguments, an invalid key or value, an unreadable or unwritable file, includes over the reading budget, or a `set` that cannot reach the asked state (ntpd would still apply something else). Nothing was written.",
     ),
 ];
 
@@ -138,8 +169,12 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "List the tinker settings ntpd will apply from /etc/ntp.conf.",
     ),
     (
-        "ntpconf-edit -i --preset dovecot",
-        "Make ntpd slew instead of step (tinker step 0), editing /etc/ntp.conf in place.",
+        "ntpconf-edit -i --preset vm",
+        "Keep ntpd running after a pause or migration (tinker panic 0), editing the file in place.",
+    ),
+    (
+        "ntpconf-edit -i unset step stepback",
+        "Undo --preset dovecot on a VM guest (the errata's fix steps at boot with ntpdate -b instead).",
     ),
     (
         "ntpconf-edit -i --backup set panic=0 stepback=0 /etc/ntp.conf",
@@ -155,7 +190,15 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     (
         "ntpconf-edit check --root /mnt/guest",
-        "Check the ntp.conf of a mounted disk image.",
+        "Check the ntp.conf of a mounted disk image (rc.conf there decides the boot-time path of NE011).",
+    ),
+    (
+        "ntpconf-edit check --ignore NE005 --offset 120",
+        "Skip a rule; state the slew time of a 120 s offset.",
+    ),
+    (
+        "ntpconf-edit --explain NE011",
+        "What `step 0` costs on a VM and the errata's fix.",
     ),
     (
         "ntpconf-edit --format json show | jq .",

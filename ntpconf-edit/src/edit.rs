@@ -17,18 +17,23 @@ pub struct Notice {
     pub message: String,
 }
 
-/// Where ntpd stops reading: the index of the first `end` line.
-fn read_limit(doc: &Document) -> usize {
+/// Lines of the main file that stop ntpd's reading besides `end`: an
+/// `includefile` whose target reached an `end` (the text of that line).
+pub type Stops = [Vec<u8>];
+
+/// Where ntpd stops reading: the index of the first `end` line (or of an
+/// include that ended the reading).
+fn read_limit(doc: &Document, stops: &Stops) -> usize {
     doc.lines
         .iter()
-        .position(|l| is_end(&l.text))
+        .position(|l| is_end(&l.text) || stops.contains(&l.text))
         .unwrap_or(doc.lines.len())
 }
 
 /// Reports tinker lines the edit leaves alone: dropped by ntpd, or after `end`.
 /// Called before editing, so line numbers are those of the input.
-pub fn untouchable_lines(doc: &Document, keys: &[&str]) -> Vec<Notice> {
-    let limit = read_limit(doc);
+pub fn untouchable_lines(doc: &Document, keys: &[&str], stops: &Stops) -> Vec<Notice> {
+    let limit = read_limit(doc, stops);
     let mut out = Vec::new();
     for (index, line) in doc.lines.iter().enumerate() {
         let mentions = |text: &[u8]| {
@@ -43,6 +48,16 @@ pub fn untouchable_lines(doc: &Document, keys: &[&str]) -> Vec<Notice> {
                 line: index + 1,
                 column: column + 1,
                 message: format!("ntpd drops this whole tinker line ({reason}); left as it is"),
+            }),
+            Tinker::Applied {
+                error: Some(error), ..
+            } if index < limit && !error.semicolon && mentions(&line.text) => out.push(Notice {
+                line: index + 1,
+                column: error.column + 1,
+                message: format!(
+                    "ntpd stops this tinker line at a syntax error ({}); what follows is left as it is",
+                    error.reason
+                ),
             }),
             Tinker::Applied { .. } | Tinker::Dropped { .. }
                 if index > limit && mentions(&line.text) =>
@@ -60,28 +75,28 @@ pub fn untouchable_lines(doc: &Document, keys: &[&str]) -> Vec<Notice> {
 }
 
 /// Sets each `(key, value)`, in order.  Keys and values must be valid already.
-pub fn set(doc: &mut Document, assignments: &[(String, String)]) {
+pub fn set(doc: &mut Document, assignments: &[(String, String)], stops: &Stops) {
     // stepback and stepfwd last: `step` resets them, so they must come after
     // it to win (and a second run must find nothing to move).  The rest keep
     // the order they were asked in.
     let mut ordered: Vec<&(String, String)> = assignments.iter().collect();
     ordered.sort_by_key(|(key, _)| matches!(key.as_str(), "stepback" | "stepfwd"));
     for (key, value) in ordered {
-        set_one(doc, key, value);
+        set_one(doc, key, value, stops);
     }
 }
 
 /// Removes every occurrence of each key ntpd would read.
-pub fn unset(doc: &mut Document, keys: &[String]) {
+pub fn unset(doc: &mut Document, keys: &[String], stops: &Stops) {
     for key in keys {
-        let occurrences = occurrences(doc, key);
+        let occurrences = occurrences(doc, key, stops);
         remove_pairs(doc, &occurrences);
     }
 }
 
 /// `(line index, pair index)` of every applied `key`, in reading order.
-fn occurrences(doc: &Document, key: &str) -> Vec<(usize, usize)> {
-    let limit = read_limit(doc);
+fn occurrences(doc: &Document, key: &str, stops: &Stops) -> Vec<(usize, usize)> {
+    let limit = read_limit(doc, stops);
     let mut out = Vec::new();
     for (index, line) in doc.lines[..limit].iter().enumerate() {
         if let Tinker::Applied { pairs, .. } = classify(&line.text) {
@@ -95,11 +110,11 @@ fn occurrences(doc: &Document, key: &str) -> Vec<(usize, usize)> {
     out
 }
 
-fn set_one(doc: &mut Document, key: &str, value: &str) {
-    let found = occurrences(doc, key);
+fn set_one(doc: &mut Document, key: &str, value: &str, stops: &Stops) {
+    let found = occurrences(doc, key, stops);
     // `step` resets both directions, so a stepback/stepfwd that comes before
     // the last `step` does not win: move the key after it instead.
-    let last_step = occurrences(doc, "step").last().copied();
+    let last_step = occurrences(doc, "step", stops).last().copied();
     let reset_by_step = matches!(key, "stepback" | "stepfwd")
         && matches!((found.last(), last_step), (Some(k), Some(s)) if *k < s);
     if reset_by_step {
@@ -113,17 +128,14 @@ fn set_one(doc: &mut Document, key: &str, value: &str) {
         remove_pairs(doc, &found[..found.len() - 1]);
         return;
     }
-    let limit = read_limit(doc);
+    let limit = read_limit(doc, stops);
     let last_tinker = (0..limit)
         .rev()
         // A line with `;` already makes ntpd report an error: add nothing to it.
         .find(|&i| {
             matches!(
                 classify(&doc.lines[i].text),
-                Tinker::Applied {
-                    semicolon: None,
-                    ..
-                }
+                Tinker::Applied { error: None, .. }
             )
         });
     match last_tinker {
@@ -135,7 +147,7 @@ fn set_one(doc: &mut Document, key: &str, value: &str) {
             let insert = format!(" {key} {value}");
             doc.lines[index].text.splice(at..at, insert.bytes());
         }
-        None => insert_new_line(doc, format!("tinker {key} {value}").into_bytes()),
+        None => insert_new_line(doc, format!("tinker {key} {value}").into_bytes(), stops),
     }
 }
 
@@ -144,10 +156,12 @@ fn set_one(doc: &mut Document, key: &str, value: &str) {
 fn remove_pairs(doc: &mut Document, found: &[(usize, usize)]) {
     // Right to left, so earlier byte ranges and line indexes stay valid.
     for &(line, pair) in found.iter().rev() {
-        let Tinker::Applied { pairs, .. } = classify(&doc.lines[line].text) else {
+        let Tinker::Applied { pairs, error } = classify(&doc.lines[line].text) else {
             continue;
         };
-        if pairs.len() == 1 {
+        // A line with a syntax error after its pairs keeps the rest as the
+        // user wrote it (ntpd drops that rest either way).
+        if pairs.len() == 1 && error.is_none() {
             delete_line(doc, line);
             continue;
         }
@@ -172,7 +186,7 @@ fn delete_line(doc: &mut Document, index: usize) {
 }
 
 /// Inserts a new line after the file's leading comment block, before `end`.
-fn insert_new_line(doc: &mut Document, text: Vec<u8>) {
+fn insert_new_line(doc: &mut Document, text: Vec<u8>, stops: &Stops) {
     let is_comment = |l: &Line| {
         let t = &l.text;
         t.iter()
@@ -180,7 +194,7 @@ fn insert_new_line(doc: &mut Document, text: Vec<u8>) {
             .is_some_and(|i| t[i] == b'#')
     };
     let after_comments = doc.lines.iter().take_while(|l| is_comment(l)).count();
-    let at = after_comments.min(read_limit(doc));
+    let at = after_comments.min(read_limit(doc, stops));
     let preferred = doc.preferred_ending().to_vec();
     let mut ending = preferred.clone();
     if at > 0 && doc.lines[at - 1].ending.is_empty() {
@@ -204,14 +218,14 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        set(&mut doc, &pairs);
+        set(&mut doc, &pairs, &[]);
         String::from_utf8(doc.to_bytes()).unwrap()
     }
 
     fn unset_str(input: &str, keys: &[&str]) -> String {
         let mut doc = Document::parse(input.as_bytes());
         let keys: Vec<_> = keys.iter().map(|k| k.to_string()).collect();
-        unset(&mut doc, &keys);
+        unset(&mut doc, &keys, &[]);
         String::from_utf8(doc.to_bytes()).unwrap()
     }
 
@@ -310,7 +324,7 @@ mod tests {
     #[test]
     fn reports_dropped_and_after_end_lines() {
         let doc = Document::parse(b"tinker panic 0 step\nend\ntinker panic 1\n");
-        let notices = untouchable_lines(&doc, &["panic"]);
+        let notices = untouchable_lines(&doc, &["panic"], &[]);
         assert_eq!(notices.len(), 2);
         assert_eq!(notices[0].line, 1);
         assert_eq!(notices[1].line, 3);

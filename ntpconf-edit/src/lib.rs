@@ -2,8 +2,11 @@
 //! reads them, and nothing else.
 //!
 //! - [`doc`]: the lossless line model (bytes, per-line endings).
-//! - [`tinker`]: ntpd's tinker grammar (applied or dropped, never half).
+//! - [`tinker`]: ntpd's tinker grammar, token by token (both dialects).
 //! - [`model`]: what ntpd reads, following includes, stopping at `end`.
+//!
+//! Other tools (clockcheck env) ask [`applied_tinker`] for the tinker values
+//! ntpd applies on a tree.
 //! - [`edit`]: `set` and `unset` on the document.
 //! - [`check`]: where ntpd does something other than what the file says.
 
@@ -26,16 +29,25 @@ use serde::Serialize;
 
 use crate::atomic_write::FailAt;
 use crate::cli::{Cli, Command};
-use crate::conventions::{Format, under_root};
+use crate::conventions::{Format, escape_path, escape_text};
 use crate::doc::Document;
-use crate::tinker::{NOT_TINKER, is_keyword, is_number};
+use crate::model::{FileId, Files, Reading};
+use crate::tinker::{Dialect, NOT_TINKER, is_keyword, is_number};
+use mailhost_common::rcconf::RcConf;
+use mailhost_common::root::{Expect, Root, read_at_most};
 
 /// Exit codes (see the man page's EXIT STATUS).
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_WOULD_CHANGE: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
-const DEFAULT_CONF: &str = "/etc/ntp.conf";
+/// The files ntpd implementations read by default, in the order looked up
+/// (after rc.conf's `ntpd_config`).
+pub const DEFAULT_CONFS: [&str; 3] = [
+    "/etc/ntp.conf",
+    "/usr/local/etc/ntp.conf",
+    "/etc/ntpsec/ntp.conf",
+];
 
 /// Where the process's outside world is: standard streams and the fault hook.
 pub struct Io<'a> {
@@ -47,21 +59,51 @@ pub struct Io<'a> {
 }
 
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
+    if let Some(code) = &cli.explain {
+        let Some(rule) = check::rule(code) else {
+            bail!("unknown check code `{code}` (codes: NE001 to NE012)")
+        };
+        writeln!(
+            io.stdout,
+            "{} ({})\n{}\n\n{}",
+            rule.code,
+            rule.severity.as_str(),
+            rule.summary,
+            rule.explain
+        )?;
+        return Ok(EXIT_OK);
+    }
     let command = match &cli.command {
         Some(command) => command,
         None if !cli.edit.preset.is_empty() => &Command::Set { args: Vec::new() },
         None => bail!("no command given; try `ntpconf-edit --help`"),
     };
+    let root = Root::new(&cli.root).with_context(|| format!("--root {}", cli.root.display()))?;
     match command {
-        Command::Show { file } => show(cli, file.as_deref(), io),
-        Command::Check { file } => check(cli, file.as_deref(), io),
+        Command::Show { file } => show(cli, &root, file.as_deref(), io),
+        Command::Check {
+            file,
+            offset,
+            select,
+            ignore,
+        } => {
+            let filter = check::Filter {
+                select: codes(select)?,
+                ignore: codes(ignore)?,
+            };
+            if !offset.is_finite() || *offset < 0.0 {
+                bail!("--offset takes a number of seconds, 0 or more");
+            }
+            check(cli, &root, file.as_deref(), *offset, &filter, io)
+        }
         Command::Set { args } => {
             let (assignments, file) = parse_set_args(cli, args)?;
             edit_file(
                 cli,
+                &root,
                 file.as_deref(),
                 io,
-                |doc| edit::set(doc, &assignments),
+                |doc, stops| edit::set(doc, &assignments, stops),
                 &keys_of(&assignments),
                 &assignments,
             )
@@ -71,14 +113,26 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
             let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
             edit_file(
                 cli,
+                &root,
                 file.as_deref(),
                 io,
-                |doc| edit::unset(doc, &keys),
+                |doc, stops| edit::unset(doc, &keys, stops),
                 &key_refs,
                 &[],
             )
         }
     }
+}
+
+fn codes(list: &[String]) -> Result<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for code in list.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        let Some(rule) = check::rule(code) else {
+            bail!("unknown check code `{code}` (see --explain CODE)")
+        };
+        out.insert(rule.code.to_string());
+    }
+    Ok(out)
 }
 
 /// A requested `KEY=VALUE`.
@@ -159,55 +213,153 @@ fn parse_unset_args(args: &[OsString]) -> Result<(Vec<String>, Option<OsString>)
     Ok((keys, file))
 }
 
-/// The input: its display name, its path on disk (None for stdin), its bytes.
+/// The input: its jail path (None for stdin), the name shown, its bytes.
 struct Input {
+    jail: Option<PathBuf>,
     name: PathBuf,
-    path: Option<PathBuf>,
     bytes: Vec<u8>,
 }
 
-fn load(cli: &Cli, file: Option<&OsStr>, stdin: &mut dyn Read) -> Result<Input> {
-    let path = match file {
+/// The file to read when none is named: rc.conf's `ntpd_config` (FreeBSD),
+/// then the first of [`DEFAULT_CONFS`] that exists under the root.
+pub fn default_conf(root: &Root) -> Result<PathBuf> {
+    let rc = RcConf::load(root).context("reading rc.conf")?;
+    if let Some(named) = rc.get("ntpd_config").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(named));
+    }
+    for candidate in DEFAULT_CONFS {
+        if root.metadata(Path::new(candidate)).is_ok() {
+            return Ok(PathBuf::from(candidate));
+        }
+    }
+    Ok(PathBuf::from(DEFAULT_CONFS[0]))
+}
+
+fn load(root: &Root, file: Option<&OsStr>, stdin: &mut dyn Read) -> Result<Input> {
+    let jail = match file {
         Some(f) if f == "-" => {
-            let mut bytes = Vec::new();
-            stdin
-                .read_to_end(&mut bytes)
+            let bytes = read_at_most(stdin, conventions::MAX_CONFIG_BYTES)
                 .context("reading standard input")?;
             return Ok(Input {
+                jail: None,
                 name: PathBuf::from("-"),
-                path: None,
                 bytes,
             });
         }
+        // An explicit path is a jail path under --root, as the default is.
         Some(f) => PathBuf::from(f),
-        None => under_root(&cli.root, Path::new(DEFAULT_CONF)),
+        None => default_conf(root)?,
     };
-    let bytes = conventions::read_limited(&path, conventions::MAX_CONFIG_BYTES)
-        .with_context(|| format!("{}", path.display()))?;
+    let name = root.display_path(&jail);
+    let bytes = root.read_config(&jail).map_err(anyhow::Error::new)?;
     Ok(Input {
-        name: path.clone(),
-        path: Some(path),
+        jail: Some(jail),
+        name,
         bytes,
     })
 }
 
-/// Includes resolved the way ntpd does, but under `--root`.
+/// Files as ntpd in the tree sees them: every path resolved inside the root,
+/// regular files only, each read with the configuration size limit.
 struct RootFiles<'a> {
-    root: &'a Path,
+    root: &'a Root,
 }
 
-impl model::Files for RootFiles<'_> {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        conventions::read_limited(path, conventions::MAX_CONFIG_BYTES)
+impl Files for RootFiles<'_> {
+    fn read(&self, jail: &Path) -> std::io::Result<(FileId, Vec<u8>)> {
+        use std::os::unix::fs::MetadataExt;
+        let file = self.root.open(jail, Expect::Regular)?;
+        let meta = file.metadata()?;
+        let bytes = read_at_most(file, conventions::MAX_CONFIG_BYTES)?;
+        Ok(((meta.dev(), meta.ino()), bytes))
     }
-    fn resolve(&self, including: &Path, argument: &str) -> PathBuf {
-        let arg = Path::new(argument);
-        if arg.is_absolute() {
-            under_root(self.root, arg)
-        } else {
-            including.parent().unwrap_or(Path::new(".")).join(arg)
+    fn dir_names(&self, jail: &Path) -> Option<Vec<String>> {
+        if !self.root.metadata(jail).ok()?.is_dir() {
+            return None;
         }
+        let names = self.root.read_dir(jail).ok()?;
+        Some(
+            names
+                .into_iter()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect(),
+        )
     }
+    fn display(&self, jail: &Path) -> PathBuf {
+        self.root.display_path(jail)
+    }
+}
+
+/// The dialect to model: the one asked for; else classic on a FreeBSD tree
+/// (rc.conf or /usr/local under the root); else the one installed (NTPsec
+/// when its files are there, or when the file is NTPsec's own path).
+pub fn detect_dialect(root: &Root, conf: Option<&Path>) -> Dialect {
+    let exists = |p: &str| root.metadata(Path::new(p)).is_ok();
+    if exists("/etc/rc.conf") || exists("/etc/defaults/rc.conf") || exists("/usr/local") {
+        return Dialect::Classic;
+    }
+    if conf.is_some_and(|c| c.starts_with("/etc/ntpsec"))
+        || exists("/etc/ntpsec")
+        || exists("/usr/share/doc/ntpsec")
+        || exists("/usr/lib/python3/dist-packages/ntp")
+    {
+        return Dialect::Ntpsec;
+    }
+    Dialect::Classic
+}
+
+fn dialect_of(cli: &Cli, root: &Root, input: &Input) -> Dialect {
+    cli.dialect
+        .unwrap_or_else(|| detect_dialect(root, input.jail.as_deref()))
+}
+
+fn read_input(root: &Root, input: &Input, bytes: &[u8], dialect: Dialect) -> Result<Reading> {
+    let main = input.jail.clone().unwrap_or_else(|| PathBuf::from("-"));
+    Ok(model::read(&main, bytes, &RootFiles { root }, dialect)?)
+}
+
+/// The tinker values ntpd applies on a tree: for other tools (clockcheck
+/// env).  `conf` is a jail path (None: the default file), `dialect` None
+/// detects it as the command line does.
+pub fn applied_tinker(
+    root: &Root,
+    conf: Option<&Path>,
+    dialect: Option<Dialect>,
+) -> Result<AppliedTinker> {
+    let mut no_stdin = std::io::empty();
+    let input = load(root, conf.map(Path::as_os_str), &mut no_stdin)?;
+    let dialect = dialect.unwrap_or_else(|| detect_dialect(root, input.jail.as_deref()));
+    let reading = read_input(root, &input, &input.bytes, dialect)?;
+    Ok(AppliedTinker {
+        file: input.name.clone(),
+        dialect,
+        settings: model::effective(&reading),
+        state: model::applied_state(&reading),
+        exits: reading.exit.as_ref().map(|e| {
+            format!(
+                "{}:{}:{}: {}",
+                e.file.display(),
+                e.line,
+                e.column,
+                e.message
+            )
+        }),
+    })
+}
+
+/// What [`applied_tinker`] returns.
+#[derive(Clone, Debug)]
+pub struct AppliedTinker {
+    /// The file read, as shown (ROOT/etc/ntp.conf).
+    pub file: PathBuf,
+    pub dialect: Dialect,
+    /// Each key the file sets, with the winning line and the applied value.
+    pub settings: std::collections::BTreeMap<String, model::Setting>,
+    /// The value ntpd runs with for every key set (`step` gives stepback and
+    /// stepfwd too): `state["stepback"] == 0.0` means it never steps back.
+    pub state: std::collections::BTreeMap<String, f64>,
+    /// ntpd exits while parsing (then nothing applies): where and why.
+    pub exits: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -219,9 +371,25 @@ struct ShownSetting<'a> {
     line: usize,
 }
 
-fn show(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
-    let input = load(cli, file, io.stdin)?;
-    let reading = model::read(&input.name, &input.bytes, &RootFiles { root: &cli.root });
+fn warn_exit(reading: &Reading, io: &mut Io<'_>) -> Result<()> {
+    if let Some(exit) = &reading.exit {
+        writeln!(
+            io.stderr,
+            "ntpconf-edit: {}:{}:{}: warning: ntpd exits while parsing ({}); it applies nothing",
+            escape_path(&exit.file),
+            exit.line,
+            exit.column,
+            escape_text(&exit.message)
+        )?;
+    }
+    Ok(())
+}
+
+fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
+    let input = load(root, file, io.stdin)?;
+    let dialect = dialect_of(cli, root, &input);
+    let reading = read_input(root, &input, &input.bytes, dialect)?;
+    warn_exit(&reading, io)?;
     for setting in model::effective(&reading).values() {
         match cli.format {
             Format::Json => {
@@ -238,7 +406,7 @@ fn show(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
             Format::Text => {
                 let applied = model::format_value(setting.applied);
                 let note = if applied != setting.written {
-                    format!(" (written {})", setting.written)
+                    format!(" (written {})", escape_text(&setting.written))
                 } else {
                     String::new()
                 };
@@ -246,7 +414,7 @@ fn show(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
                     io.stdout,
                     "{} {applied}\t{}:{}{note}",
                     setting.key,
-                    setting.file.display(),
+                    escape_path(&setting.file),
                     setting.line
                 )?;
             }
@@ -255,16 +423,33 @@ fn show(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn check(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
-    let input = load(cli, file, io.stdin)?;
-    let reading = model::read(&input.name, &input.bytes, &RootFiles { root: &cli.root });
-    let ntp_d = input
-        .path
-        .as_deref()
-        .and_then(|p| p.parent())
-        .map(|dir| dir.join("ntp.d"))
-        .filter(|dir| dir.is_dir());
-    for d in check::check(&reading, &input.name, ntp_d.as_deref()) {
+fn check(
+    cli: &Cli,
+    root: &Root,
+    file: Option<&OsStr>,
+    offset: f64,
+    filter: &check::Filter,
+    io: &mut Io<'_>,
+) -> Result<u8> {
+    let input = load(root, file, io.stdin)?;
+    let dialect = dialect_of(cli, root, &input);
+    let reading = read_input(root, &input, &input.bytes, dialect)?;
+    let rc = RcConf::load(root).context("reading rc.conf")?;
+    let cx = check::Context {
+        main: &input.name,
+        dialect,
+        boot: check::BootSync::from_rc(&rc, input.jail.as_deref()),
+        offset,
+    };
+    let suppressed = check::suppressions(&reading);
+    let mut status = EXIT_OK;
+    for d in check::check(&reading, &cx)
+        .into_iter()
+        .filter(|d| filter.keep(d, &suppressed))
+    {
+        if d.severity >= check::Severity::Warning {
+            status = EXIT_WOULD_CHANGE;
+        }
         match cli.format {
             Format::Json => {
                 serde_json::to_writer(&mut *io.stdout, &d)?;
@@ -272,11 +457,11 @@ fn check(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
             }
             Format::Text => {
                 let line = conventions::finding_line(
-                    &d.file.display(),
+                    &escape_path(&d.file),
                     d.line,
                     d.column,
                     d.severity,
-                    &d.message,
+                    &escape_text(&d.message),
                     d.code,
                     io.color,
                 );
@@ -284,14 +469,15 @@ fn check(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(status)
 }
 
 fn edit_file(
     cli: &Cli,
+    root: &Root,
     file: Option<&OsStr>,
     io: &mut Io<'_>,
-    apply: impl FnOnce(&mut Document),
+    apply: impl FnOnce(&mut Document, &edit::Stops),
     keys: &[&str],
     asked: &[(String, String)],
 ) -> Result<u8> {
@@ -302,27 +488,56 @@ fn edit_file(
     if opts.backup.is_some() && !opts.in_place {
         bail!("--backup goes with -i");
     }
-    let input = load(cli, file, io.stdin)?;
+    let input = load(root, file, io.stdin)?;
+    let dialect = dialect_of(cli, root, &input);
+    let before = read_input(root, &input, &input.bytes, dialect)?;
     let mut doc = Document::parse(&input.bytes);
-    for notice in edit::untouchable_lines(&doc, keys) {
+    let stops = reading_stops(&doc, &before);
+    let shown = escape_path(&input.name);
+    for notice in edit::untouchable_lines(&doc, keys, &stops) {
         writeln!(
             io.stderr,
-            "ntpconf-edit: {}:{}:{}: warning: {}",
-            input.name.display(),
+            "ntpconf-edit: {shown}:{}:{}: warning: {}",
             notice.line,
             notice.column,
-            notice.message
+            escape_text(&notice.message)
         )?;
     }
-    apply(&mut doc);
+    // `set` judges the asked state by what ntpd applies: a file already
+    // there is left exactly as it is.
+    let already = !asked.is_empty() && unmet(&before, asked).is_empty();
+    if !already {
+        apply(&mut doc, &stops);
+    }
     let output = doc.to_bytes();
     let changed = output != input.bytes;
-    for warning in still_overridden(cli, &input, &output, asked) {
-        writeln!(
-            io.stderr,
-            "ntpconf-edit: {}: warning: {warning}",
-            input.name.display()
-        )?;
+    let after = read_input(root, &input, &output, dialect)?;
+    let missed = unmet(&after, asked);
+    if !missed.is_empty() {
+        for reason in &missed {
+            writeln!(
+                io.stderr,
+                "ntpconf-edit: {shown}: error: {}",
+                escape_text(reason)
+            )?;
+        }
+        if opts.check {
+            return Ok(EXIT_WOULD_CHANGE);
+        }
+        bail!(
+            "{shown}: cannot reach the asked state (ntpd would apply something else); nothing written"
+        );
+    }
+    for key in keys.iter().filter(|_| asked.is_empty()) {
+        if let Some(s) = model::effective(&after).get(*key) {
+            writeln!(
+                io.stderr,
+                "ntpconf-edit: {shown}: warning: {key} stays {} because {}:{} sets it",
+                escape_text(&s.written),
+                escape_path(&s.file),
+                s.line
+            )?;
+        }
     }
 
     if opts.diff {
@@ -336,9 +551,9 @@ fn edit_file(
     } else if opts.check {
         // Nothing is written.
     } else if opts.in_place {
-        if changed && let Some(path) = &input.path {
-            atomic_write::replace_file(path, &output, opts.backup.as_deref(), io.fail_at)
-                .with_context(|| format!("{}: not changed", path.display()))?;
+        if changed && let Some(jail) = &input.jail {
+            atomic_write::replace_in_root(root, jail, &output, opts.backup.as_deref(), io.fail_at)
+                .with_context(|| format!("{shown}: not changed"))?;
         }
     } else {
         io.stdout.write_all(&output)?;
@@ -351,37 +566,55 @@ fn edit_file(
     })
 }
 
-/// Reads the edited text as ntpd will (includes too) and says which asked
-/// settings still do not win: an included file sets the key later, or a later
-/// stepback/stepfwd undoes part of `step`.
-fn still_overridden(
-    cli: &Cli,
-    input: &Input,
-    output: &[u8],
-    asked: &[(String, String)],
-) -> Vec<String> {
-    let reading = model::read(&input.name, output, &RootFiles { root: &cli.root });
-    let settings = model::effective(&reading);
+/// The main file's lines that end ntpd's reading besides `end`: the include
+/// line whose target reached an `end`.
+fn reading_stops(doc: &Document, reading: &Reading) -> Vec<Vec<u8>> {
+    let n = reading.main_read_lines;
+    match doc.lines.get(n.wrapping_sub(1)) {
+        Some(line) if n < doc.lines.len() && !tinker::is_end(&line.text) => {
+            vec![line.text.clone()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Why ntpd would not apply each asked value from this reading (empty: the
+/// file is in the asked state).
+fn unmet(reading: &Reading, asked: &[(String, String)]) -> Vec<String> {
+    let state = model::applied_state(reading);
+    let settings = model::effective(reading);
     let mut out = Vec::new();
     for (key, value) in asked {
-        let wanted = model::applied_value(key, value);
-        let mut check = |k: &str| {
-            if let Some(s) = settings.get(k)
-                && s.applied != wanted
-            {
-                out.push(format!(
-                    "{k} stays {} because {}:{} comes later in ntpd's reading order",
-                    s.written,
+        let tinker::Number::Value(number) = tinker::lex_number(value.as_bytes(), Dialect::Classic)
+        else {
+            continue;
+        };
+        let wanted = tinker::applied_value(key, number);
+        if state.get(key) == Some(&wanted) {
+            continue;
+        }
+        let reason = if let Some(exit) = &reading.exit {
+            format!(
+                "{key}: ntpd exits while parsing {}:{} ({}), so nothing applies",
+                exit.file.display(),
+                exit.line,
+                exit.message
+            )
+        } else {
+            match (
+                state.get(key),
+                settings.get(key).or_else(|| settings.get("step")),
+            ) {
+                (Some(have), Some(s)) => format!(
+                    "{key} would be {} because {}:{} comes later in ntpd's reading order",
+                    model::format_value(*have),
                     s.file.display(),
                     s.line
-                ));
+                ),
+                _ => format!("{key} would not be applied by ntpd"),
             }
         };
-        check(key);
-        if key == "step" {
-            check("stepback");
-            check("stepfwd");
-        }
+        out.push(reason);
     }
     out
 }
@@ -391,10 +624,16 @@ pub fn man_page() -> conventions::ManPage<'static> {
     conventions::ManPage {
         exit_status: cli::EXIT_STATUS,
         examples: cli::EXAMPLES,
-        files: &[(
-            "/etc/ntp.conf",
-            "The default file (looked up under --root).",
-        )],
+        files: &[
+            (
+                "/etc/rc.conf",
+                "FreeBSD: ntpd_config names the default file; ntpdate_enable, ntpdate_hosts, ntpdate_flags and ntpd_sync_on_start decide the boot-time path NE011 reports (the whole rc.conf chain, under --root).",
+            ),
+            (
+                "/etc/ntp.conf",
+                "The default file, then /usr/local/etc/ntp.conf (FreeBSD's port) and /etc/ntpsec/ntp.conf (NTPsec), looked up under --root.",
+            ),
+        ],
         see_also: "ntp.conf(5), ntpd(8), dovecot(1), xinetd-lint(8), maillog-grep(8), clockcheck(8)",
     }
 }

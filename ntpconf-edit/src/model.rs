@@ -1,25 +1,44 @@
 //! What ntpd reads from an ntp.conf: the tinker lines in reading order,
-//! following `includefile`, stopping at `end`, and the settings that win.
+//! following `includefile` (and NTPsec's `ntp.d`), stopping at `end`, and the
+//! settings that win.
+//!
+//! Reading is bounded: each file (device, inode) is read from disk once and
+//! its text reused when it is included again, and the whole expansion stops
+//! at a budget of files and bytes with an error (20 lines of `includefile
+//! ntp.conf` would otherwise expand 20^5 times).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::doc::{Document, tokenize};
-use crate::tinker::{Pair, Tinker, classify, is_end};
+use crate::doc::Document;
+use crate::tinker::{Dialect, Pair, Tinker, applied_value, classify_line, is_end, lex};
 
 /// ntpd's include nesting limit.
 pub const MAX_INCLUDE_DEPTH: usize = 5;
+/// Included files expanded in one reading, at most.
+pub const MAX_EXPANDED_FILES: usize = 2_000;
+/// Bytes expanded in one reading, at most (the main file included).
+pub const MAX_EXPANDED_BYTES: u64 = crate::conventions::MAX_CONFIG_BYTES;
 
-/// How the model reaches files: the real file system under `--root`, or a
-/// map in tests.  `resolve` turns an `includefile` argument into a path.
+/// Identifies a file on disk: (device, inode).
+pub type FileId = (u64, u64);
+
+/// How the model reaches files: a `--root` tree, or a map in tests.  Paths
+/// are jail paths (absolute, as ntpd in the jail sees them).
 pub trait Files {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
-    fn resolve(&self, including_file: &Path, argument: &str) -> PathBuf;
+    /// A regular file's id and bytes (FIFOs and devices are refused).
+    fn read(&self, jail: &Path) -> io::Result<(FileId, Vec<u8>)>;
+    /// The names in a directory, or `None` when `jail` is not a directory.
+    fn dir_names(&self, jail: &Path) -> Option<Vec<String>>;
+    /// The name shown in messages (ROOT/etc/ntp.conf).
+    fn display(&self, jail: &Path) -> PathBuf;
 }
 
 /// One line ntpd reads, with where it came from.
 #[derive(Clone, Debug)]
 pub struct ReadLine {
+    /// The display path of its file.
     pub file: PathBuf,
     /// 1-based.
     pub line: usize,
@@ -34,7 +53,8 @@ pub struct ReadLine {
 pub enum ReadNote {
     /// A line after `end`: ntpd never reads it.  Only tinker lines are kept.
     AfterEnd(ReadLine),
-    /// `includefile` at this place, and what became of it.
+    /// `includefile` at this place (or NTPsec's `ntp.d` at line 1), and what
+    /// became of it.
     Include {
         file: PathBuf,
         line: usize,
@@ -43,93 +63,256 @@ pub enum ReadNote {
     },
 }
 
+/// ntpd exits while parsing: nothing of the file applies.
+#[derive(Clone, Debug)]
+pub struct Exit {
+    pub file: PathBuf,
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+    pub message: String,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Reading {
     pub lines: Vec<ReadLine>,
     pub notes: Vec<ReadNote>,
+    /// Set when ntpd exits while parsing; then nothing applies.
+    pub exit: Option<Exit>,
+    /// Lines of the main file ntpd reads (an `end`, or an include that
+    /// reached one, stops it); `set` writes nothing after them.
+    pub main_read_lines: usize,
 }
 
-/// Reads `main` (already loaded as `bytes`) and everything it includes.
-pub fn read(main: &Path, bytes: &[u8], files: &dyn Files) -> Reading {
-    let mut reading = Reading::default();
-    let mut ended = false;
-    read_into(main, bytes, 0, files, &mut reading, &mut ended);
-    reading
+/// The include expansion went over its budget.
+#[derive(Debug)]
+pub struct OverBudget(pub String);
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
-fn read_into(
-    file: &Path,
+impl std::error::Error for OverBudget {}
+
+struct Reader<'a> {
+    files: &'a dyn Files,
+    dialect: Dialect,
+    out: Reading,
+    ended: bool,
+    cache: HashMap<FileId, std::rc::Rc<Vec<u8>>>,
+    expanded_files: usize,
+    expanded_bytes: u64,
+}
+
+/// Reads `main` (already loaded as `bytes`; `main` is its jail path, or `-`
+/// for standard input) and everything it includes, as `dialect` does.
+pub fn read(
+    main: &Path,
     bytes: &[u8],
-    depth: usize,
     files: &dyn Files,
-    out: &mut Reading,
-    ended: &mut bool,
-) {
-    let doc = Document::parse(bytes);
-    for (index, line) in doc.lines.iter().enumerate() {
-        let read_line = ReadLine {
-            file: file.to_path_buf(),
-            line: index + 1,
-            text: line.text.clone(),
-            tinker: classify(&line.text),
-            depth,
-        };
-        if *ended {
-            // Only the main file is read past an `end` in an include (never),
-            // so this only ever records lines of the file that said `end`.
-            if !matches!(read_line.tinker, Tinker::Other) {
-                out.notes.push(ReadNote::AfterEnd(read_line));
-            }
-            continue;
+    dialect: Dialect,
+) -> Result<Reading, OverBudget> {
+    let mut reader = Reader {
+        files,
+        dialect,
+        out: Reading::default(),
+        ended: false,
+        cache: HashMap::new(),
+        expanded_files: 0,
+        expanded_bytes: bytes.len() as u64,
+    };
+    let shown = if main == Path::new("-") {
+        main.to_path_buf()
+    } else {
+        files.display(main)
+    };
+    let read_lines = reader.read_file(main, &shown, bytes, 0)?;
+    reader.out.main_read_lines = read_lines;
+    if dialect == Dialect::Ntpsec && !reader.ended && main != Path::new("-") {
+        // NTPsec reads <dir of the file>/ntp.d/*.conf after the file itself.
+        let dir = main.parent().unwrap_or(Path::new("/")).join("ntp.d");
+        if files.dir_names(&dir).is_some() {
+            reader.include_dir(&dir, &shown, 1, 0)?;
         }
-        if is_end(&line.text) {
-            *ended = true;
-            continue;
-        }
-        if let Some(argument) = include_argument(&line.text) {
-            let target = files.resolve(file, &argument);
-            let problem = if depth + 1 > MAX_INCLUDE_DEPTH {
-                Some(format!(
-                    "nested deeper than {MAX_INCLUDE_DEPTH} includes; ntpd skips it"
-                ))
-            } else {
-                match files.read(&target) {
-                    Ok(included) => {
-                        read_into(&target, &included, depth + 1, files, out, ended);
-                        None
-                    }
-                    Err(err) => Some(format!("cannot be read ({err}); ntpd skips it")),
-                }
-            };
-            out.notes.push(ReadNote::Include {
-                file: file.to_path_buf(),
+    }
+    Ok(reader.out)
+}
+
+impl Reader<'_> {
+    /// Reads one file's lines; returns how many lines were read before an
+    /// `end` (its own or an included one's) stopped the reading.
+    fn read_file(
+        &mut self,
+        jail: &Path,
+        shown: &Path,
+        bytes: &[u8],
+        depth: usize,
+    ) -> Result<usize, OverBudget> {
+        let doc = Document::parse(bytes);
+        let mut read_lines = doc.lines.len();
+        for (index, line) in doc.lines.iter().enumerate() {
+            let classified = classify_line(&line.text, self.dialect);
+            let read_line = ReadLine {
+                file: shown.to_path_buf(),
                 line: index + 1,
-                target,
+                text: line.text.clone(),
+                tinker: classified.tinker,
+                depth,
+            };
+            if self.ended {
+                if !matches!(read_line.tinker, Tinker::Other) {
+                    self.out.notes.push(ReadNote::AfterEnd(read_line));
+                }
+                continue;
+            }
+            if self.out.exit.is_none()
+                && let Some((message, column)) = classified.exits
+            {
+                self.out.exit = Some(Exit {
+                    file: shown.to_path_buf(),
+                    line: index + 1,
+                    column: column + 1,
+                    message,
+                });
+            }
+            if is_end(&line.text) {
+                self.ended = true;
+                read_lines = index + 1;
+                continue;
+            }
+            if let Some(argument) = include_argument(&line.text) {
+                self.include(jail, shown, index + 1, &argument, depth)?;
+                if self.ended {
+                    read_lines = index + 1;
+                }
+                continue;
+            }
+            self.out.lines.push(read_line);
+        }
+        Ok(read_lines)
+    }
+
+    fn include(
+        &mut self,
+        including: &Path,
+        shown: &Path,
+        line: usize,
+        argument: &str,
+        depth: usize,
+    ) -> Result<(), OverBudget> {
+        let target = self.resolve(including, argument);
+        let note = |problem: Option<String>, target: PathBuf| ReadNote::Include {
+            file: shown.to_path_buf(),
+            line,
+            target,
+            problem,
+        };
+        if depth + 1 > MAX_INCLUDE_DEPTH {
+            let problem = format!("nested deeper than {MAX_INCLUDE_DEPTH} includes; ntpd skips it");
+            self.out
+                .notes
+                .push(note(Some(problem), self.files.display(&target)));
+            return Ok(());
+        }
+        if self.dialect == Dialect::Ntpsec && self.files.dir_names(&target).is_some() {
+            self.out.notes.push(note(None, self.files.display(&target)));
+            return self.include_dir(&target, shown, line, depth);
+        }
+        let problem = self.expand(&target, depth + 1)?;
+        self.out
+            .notes
+            .push(note(problem, self.files.display(&target)));
+        Ok(())
+    }
+
+    /// NTPsec: every `*.conf` in a directory, in byte order.
+    fn include_dir(
+        &mut self,
+        dir: &Path,
+        shown: &Path,
+        line: usize,
+        depth: usize,
+    ) -> Result<(), OverBudget> {
+        let names = self.files.dir_names(dir).unwrap_or_default();
+        for name in names
+            .iter()
+            .filter(|n| n.ends_with(".conf") && !n.starts_with('.'))
+        {
+            if self.ended {
+                break;
+            }
+            let target = dir.join(name);
+            let problem = self.expand(&target, depth + 1)?;
+            self.out.notes.push(ReadNote::Include {
+                file: shown.to_path_buf(),
+                line,
+                target: self.files.display(&target),
                 problem,
             });
-            // An `end` inside an include ends the whole reading, but the
-            // rest of *this* file is then still recorded as after-end.
-            continue;
         }
-        out.lines.push(read_line);
+        Ok(())
+    }
+
+    /// Reads an included file (once from disk, then from the cache), within
+    /// the budget.  Returns why it was skipped, if it was.
+    fn expand(&mut self, target: &Path, depth: usize) -> Result<Option<String>, OverBudget> {
+        let (id, bytes) = match self.files.read(target) {
+            Ok(found) => found,
+            Err(err) => return Ok(Some(format!("cannot be read ({err}); ntpd skips it"))),
+        };
+        let bytes = self
+            .cache
+            .entry(id)
+            .or_insert_with(|| std::rc::Rc::new(bytes))
+            .clone();
+        self.expanded_files += 1;
+        self.expanded_bytes += bytes.len() as u64;
+        if self.expanded_files > MAX_EXPANDED_FILES || self.expanded_bytes > MAX_EXPANDED_BYTES {
+            return Err(OverBudget(format!(
+                "includes expand to more than {MAX_EXPANDED_FILES} files or {MAX_EXPANDED_BYTES} bytes (at {}); refusing to read on",
+                self.files.display(target).display()
+            )));
+        }
+        let shown = self.files.display(target);
+        self.read_file(target, &shown, &bytes, depth)?;
+        Ok(None)
+    }
+
+    /// Classic ntpd opens a relative `includefile` from its working
+    /// directory (`/` when rc starts it); NTPsec from the including file's
+    /// directory.
+    fn resolve(&self, including: &Path, argument: &str) -> PathBuf {
+        let arg = Path::new(argument);
+        if arg.is_absolute() {
+            return arg.to_path_buf();
+        }
+        match self.dialect {
+            Dialect::Classic => Path::new("/").join(arg),
+            Dialect::Ntpsec => {
+                let dir = match including.parent() {
+                    Some(d) if including != Path::new("-") && !d.as_os_str().is_empty() => d,
+                    _ => Path::new("/"),
+                };
+                dir.join(arg)
+            }
+        }
     }
 }
 
+/// The file name of an `includefile` line, as the lexer reads it.
 fn include_argument(text: &[u8]) -> Option<String> {
-    let tokens = tokenize(text);
-    let first = tokens.first()?;
-    if &text[first.range.clone()] != b"includefile" {
+    let lexemes = lex(text);
+    let first = lexemes.first()?;
+    if first.text != b"includefile" || first.quoted {
         return None;
     }
-    let arg = tokens.get(1)?;
-    let raw = &text[arg.range.clone()];
-    let raw = if arg.quoted {
-        raw.strip_prefix(b"\"").unwrap_or(raw)
-    } else {
-        raw
-    };
-    let raw = raw.strip_suffix(b"\"").unwrap_or(raw);
-    Some(String::from_utf8_lossy(raw).into_owned())
+    let arg = lexemes.get(1)?;
+    if arg.special {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&arg.text).into_owned())
 }
 
 /// A tinker setting as ntpd ends up with it.
@@ -138,57 +321,69 @@ pub struct Setting {
     pub key: String,
     /// The value as written on the winning line.
     pub written: String,
-    /// The value ntpd applies (`stepout` below 300 becomes 300).
+    /// The value ntpd applies, after its own adjustments (stepout and
+    /// huffpuff floors, allan in a byte, freq clamped).
     pub applied: f64,
     pub file: PathBuf,
     pub line: usize,
 }
 
+/// Every pair ntpd applies, in order (none when it exits while parsing).
+pub fn applied_pairs(reading: &Reading) -> Vec<(&ReadLine, &Pair)> {
+    if reading.exit.is_some() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for line in &reading.lines {
+        if let Tinker::Applied { pairs, .. } = &line.tinker {
+            out.extend(pairs.iter().map(|p| (line, p)));
+        }
+    }
+    out
+}
+
 /// The last occurrence of each key wins; `step` also sets `stepback` and
-/// `stepfwd` when those are mentioned anywhere.
+/// `stepfwd` (listed here when the file mentions them).
 pub fn effective(reading: &Reading) -> BTreeMap<String, Setting> {
-    let mut out: BTreeMap<String, Setting> = BTreeMap::new();
-    let mentioned = |key: &str| {
-        reading.lines.iter().any(|l| match &l.tinker {
-            Tinker::Applied { pairs, .. } => pairs.iter().any(|p| p.key == key),
-            _ => false,
-        })
-    };
+    let pairs = applied_pairs(reading);
+    let mentioned = |key: &str| pairs.iter().any(|(_, p)| p.key == key);
     let directions: Vec<&str> = ["stepback", "stepfwd"]
         .into_iter()
         .filter(|k| mentioned(k))
         .collect();
-    for line in &reading.lines {
-        let Tinker::Applied { pairs, .. } = &line.tinker else {
-            continue;
+    let mut out: BTreeMap<String, Setting> = BTreeMap::new();
+    for (line, pair) in &pairs {
+        let setting = |key: &str| Setting {
+            key: key.to_string(),
+            written: pair.value.clone(),
+            applied: applied_value(key, pair.number),
+            file: line.file.clone(),
+            line: line.line,
         };
-        for Pair { key, value, .. } in pairs {
-            let setting = |key: &str| Setting {
-                key: key.to_string(),
-                written: value.clone(),
-                applied: applied_value(key, value),
-                file: line.file.clone(),
-                line: line.line,
-            };
-            out.insert(key.clone(), setting(key));
-            if key == "step" {
-                for direction in &directions {
-                    out.insert(direction.to_string(), setting(direction));
-                }
+        out.insert(pair.key.clone(), setting(&pair.key));
+        if pair.key == "step" {
+            for direction in &directions {
+                out.insert(direction.to_string(), setting(direction));
             }
         }
     }
     out
 }
 
-/// The number ntpd uses for a written value.
-pub fn applied_value(key: &str, written: &str) -> f64 {
-    let value: f64 = written.parse().unwrap_or(f64::NAN);
-    if key == "stepout" && value < 300.0 {
-        300.0
-    } else {
-        value
+/// The value ntpd runs with for each key the file sets, `step`'s effect on
+/// both directions included whether or not they are mentioned: what `set`
+/// and `--check` judge by.
+pub fn applied_state(reading: &Reading) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for (_, pair) in applied_pairs(reading) {
+        let value = applied_value(&pair.key, pair.number);
+        out.insert(pair.key.clone(), value);
+        if pair.key == "step" {
+            out.insert("stepback".into(), value);
+            out.insert("stepfwd".into(), value);
+        }
     }
+    out
 }
 
 /// Formats an applied value the short way (`0`, `0.5`, `300`).
@@ -200,25 +395,32 @@ pub fn format_value(value: f64) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     pub struct MapFiles(pub HashMap<PathBuf, Vec<u8>>);
 
     impl Files for MapFiles {
-        fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        fn read(&self, path: &Path) -> io::Result<(FileId, Vec<u8>)> {
+            let index = self.0.keys().position(|k| k == path).unwrap_or(0) as u64;
             self.0
                 .get(path)
                 .cloned()
-                .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+                .map(|b| ((0, index), b))
+                .ok_or_else(|| io::ErrorKind::NotFound.into())
         }
-        fn resolve(&self, including: &Path, argument: &str) -> PathBuf {
-            including.parent().unwrap_or(Path::new("/")).join(argument)
+        fn dir_names(&self, _: &Path) -> Option<Vec<String>> {
+            None
+        }
+        fn display(&self, jail: &Path) -> PathBuf {
+            jail.to_path_buf()
         }
     }
 
+    fn read_map(text: &[u8], map: HashMap<PathBuf, Vec<u8>>, dialect: Dialect) -> Reading {
+        read(Path::new("/etc/ntp.conf"), text, &MapFiles(map), dialect).unwrap()
+    }
+
     fn settings(text: &str) -> BTreeMap<String, Setting> {
-        let files = MapFiles(HashMap::new());
-        effective(&read(Path::new("/etc/ntp.conf"), text.as_bytes(), &files))
+        effective(&read_map(text.as_bytes(), HashMap::new(), Dialect::Classic))
     }
 
     #[test]
@@ -244,11 +446,33 @@ pub(crate) mod tests {
         let s = settings("tinker stepback 0\ntinker step 0.5\n");
         assert_eq!(s["stepback"].applied, 0.5);
         assert!(!s.contains_key("stepfwd"));
+        let state = applied_state(&read_map(
+            b"tinker step 0\n",
+            HashMap::new(),
+            Dialect::Classic,
+        ));
+        assert_eq!(state["stepfwd"], 0.0);
+        assert_eq!(state["stepback"], 0.0);
     }
 
     #[test]
-    fn stepout_is_raised_to_300() {
-        assert_eq!(settings("tinker stepout 60\n")["stepout"].applied, 300.0);
+    fn values_are_those_after_loop_config() {
+        let s = settings("tinker stepout 60 huffpuff 10 allan 300 freq 900\n");
+        assert_eq!(s["stepout"].applied, 300.0);
+        assert_eq!(s["huffpuff"].applied, 900.0);
+        assert_eq!(s["allan"].applied, 44.0);
+        assert_eq!(s["freq"].applied, 500.0);
+    }
+
+    #[test]
+    fn a_number_that_makes_ntpd_exit_applies_nothing() {
+        let r = read_map(
+            b"tinker panic 0\ntinker step 1e-400\n",
+            HashMap::new(),
+            Dialect::Classic,
+        );
+        assert!(r.exit.is_some());
+        assert!(effective(&r).is_empty());
     }
 
     #[test]
@@ -258,11 +482,38 @@ pub(crate) mod tests {
             PathBuf::from("/etc/extra.conf"),
             b"tinker panic 7\n".to_vec(),
         );
-        let files = MapFiles(map);
-        let text = b"tinker panic 0\nincludefile extra.conf\n";
-        let s = effective(&read(Path::new("/etc/ntp.conf"), text, &files));
+        let text = b"tinker panic 0\nincludefile /etc/extra.conf\n";
+        let s = effective(&read_map(text, map, Dialect::Classic));
         assert_eq!(s["panic"].written, "7");
         assert_eq!(s["panic"].file, Path::new("/etc/extra.conf"));
+    }
+
+    #[test]
+    fn relative_includes_by_dialect() {
+        let mut map = HashMap::new();
+        map.insert(
+            PathBuf::from("/etc/extra.conf"),
+            b"tinker panic 7\n".to_vec(),
+        );
+        map.insert(PathBuf::from("/extra.conf"), b"tinker panic 8\n".to_vec());
+        let text = b"includefile extra.conf\n";
+        let classic = effective(&read_map(text, map.clone(), Dialect::Classic));
+        assert_eq!(classic["panic"].written, "8");
+        let ntpsec = effective(&read_map(text, map, Dialect::Ntpsec));
+        assert_eq!(ntpsec["panic"].written, "7");
+    }
+
+    #[test]
+    fn end_in_an_include_ends_the_main_file_too() {
+        let mut map = HashMap::new();
+        map.insert(
+            PathBuf::from("/etc/e.conf"),
+            b"tinker panic 1\nend\n".to_vec(),
+        );
+        let text = b"server a\nincludefile /etc/e.conf\ntinker panic 0\n";
+        let r = read_map(text, map, Dialect::Classic);
+        assert_eq!(r.main_read_lines, 2);
+        assert_eq!(effective(&r)["panic"].written, "1");
     }
 
     #[test]
@@ -270,14 +521,9 @@ pub(crate) mod tests {
         let mut map = HashMap::new();
         map.insert(
             PathBuf::from("/etc/loop.conf"),
-            b"includefile loop.conf\ntinker panic 1\n".to_vec(),
+            b"includefile /etc/loop.conf\ntinker panic 1\n".to_vec(),
         );
-        let files = MapFiles(map);
-        let r = read(
-            Path::new("/etc/ntp.conf"),
-            b"includefile loop.conf\n",
-            &files,
-        );
+        let r = read_map(b"includefile /etc/loop.conf\n", map, Dialect::Classic);
         assert!(r.notes.iter().any(|n| matches!(
             n,
             ReadNote::Include {
@@ -286,5 +532,23 @@ pub(crate) mod tests {
             }
         )));
         assert_eq!(r.lines.len(), MAX_INCLUDE_DEPTH);
+    }
+
+    #[test]
+    fn include_fan_out_stops_at_the_budget() {
+        let mut map = HashMap::new();
+        map.insert(
+            PathBuf::from("/etc/ntp.conf"),
+            "includefile /etc/ntp.conf\n".repeat(20).into_bytes(),
+        );
+        let text = map[Path::new("/etc/ntp.conf")].clone();
+        let err = read(
+            Path::new("/etc/ntp.conf"),
+            &text,
+            &MapFiles(map),
+            Dialect::Classic,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("more than"), "{err}");
     }
 }

@@ -352,7 +352,7 @@ fn check_reports_in_the_editor_format() {
         .args(["check", "-"])
         .write_stdin("server a\nend\ntinker panic 0\n")
         .assert()
-        .success()
+        .code(1)
         .stdout("-:3:1: error: tinker after `end`: ntpd stops reading at `end`, so this is never applied [NE002]\n");
 }
 
@@ -372,17 +372,33 @@ fn colour_only_when_asked_or_on_a_terminal() {
 }
 
 #[test]
-fn set_warns_when_an_include_overrides_it() {
+fn set_that_cannot_win_over_an_include_fails() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("extra.conf"), "tinker panic 9\n").unwrap();
+    // NTPsec resolves a relative includefile against the file's directory.
     let path = conf_in(dir.path(), "tinker panic 1\nincludefile extra.conf\n");
     cmd()
-        .args(["set", "panic=0"])
+        .args(["--dialect", "ntpsec", "set", "panic=0"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("panic would be 9 because")
+                .and(predicate::str::contains("extra.conf:1"))
+                .and(predicate::str::contains("cannot reach the asked state")),
+        );
+    cmd()
+        .args(["--dialect", "ntpsec", "--check", "set", "panic=0"])
+        .arg(&path)
+        .assert()
+        .code(1);
+    // Classic ntpd opens it from its working directory, `/`: not there, so
+    // the edit wins.
+    cmd()
+        .args(["--dialect", "classic", "set", "panic=0"])
         .arg(&path)
         .assert()
         .success()
-        .stderr(
-            predicate::str::contains("panic stays 9 because")
-                .and(predicate::str::contains("extra.conf:1")),
-        );
+        .stdout("tinker panic 0\nincludefile extra.conf\n");
 }

@@ -135,7 +135,7 @@ fn oracle_settings(run: &OracleRun) -> BTreeMap<String, f64> {
 
 fn predicted_settings(conf: &Path) -> BTreeMap<String, f64> {
     let out = cargo_bin_cmd!("ntpconf-edit")
-        .args(["--format", "json", "show"])
+        .args(["--dialect", "ntpsec", "--format", "json", "show"])
         .arg(conf)
         .output()
         .unwrap();
@@ -156,7 +156,7 @@ fn predicted_settings(conf: &Path) -> BTreeMap<String, f64> {
 /// Lines `check` says ntpd drops (NE001/NE006 errors).
 fn predicted_dropped(conf: &Path) -> Vec<usize> {
     let out = cargo_bin_cmd!("ntpconf-edit")
-        .args(["--format", "json", "check"])
+        .args(["--dialect", "ntpsec", "--format", "json", "check"])
         .arg(conf)
         .output()
         .unwrap();
@@ -228,7 +228,7 @@ fn check_file(ntpd: &Path, conf: &Path, scratch: &Path) {
     // error on any line that changed.
     let edited = scratch.join(conf.file_name().unwrap());
     let out = cargo_bin_cmd!("ntpconf-edit")
-        .args(["set", "panic=0", "stepback=0"])
+        .args(["--dialect", "ntpsec", "set", "panic=0", "stepback=0"])
         .arg(conf)
         .output()
         .unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ntpconf_edit::doc::Document;
 use ntpconf_edit::edit;
 use ntpconf_edit::model::{self, Files};
-use ntpconf_edit::tinker::{Tinker, classify};
+use ntpconf_edit::tinker::{Dialect, Tinker, classify};
 use proptest::prelude::*;
 
 fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
@@ -27,12 +27,19 @@ fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
 
 struct NoFiles;
 impl Files for NoFiles {
-    fn read(&self, _: &Path) -> std::io::Result<Vec<u8>> {
+    fn read(&self, _: &Path) -> std::io::Result<(model::FileId, Vec<u8>)> {
         Err(std::io::ErrorKind::NotFound.into())
     }
-    fn resolve(&self, _: &Path, arg: &str) -> PathBuf {
-        PathBuf::from(arg)
+    fn dir_names(&self, _: &Path) -> Option<Vec<String>> {
+        None
     }
+    fn display(&self, jail: &Path) -> PathBuf {
+        jail.to_path_buf()
+    }
+}
+
+fn read(path: &Path, bytes: &[u8]) -> model::Reading {
+    model::read(path, bytes, &NoFiles, Dialect::Classic).unwrap()
 }
 
 fn is_tinker_line(text: &[u8]) -> bool {
@@ -55,7 +62,7 @@ fn set(bytes: &[u8], pairs: &[(&str, &str)]) -> Vec<u8> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    edit::set(&mut doc, &pairs);
+    edit::set(&mut doc, &pairs, &[]);
     doc.to_bytes()
 }
 
@@ -82,10 +89,10 @@ fn no_op_output_is_byte_identical_for_the_corpus() {
         let doc = Document::parse(&bytes);
         assert_eq!(doc.to_bytes(), bytes, "{}", path.display());
         let mut unset = doc.clone();
-        edit::unset(&mut unset, &["stepfwd".into(), "huffpuff".into()]);
+        edit::unset(&mut unset, &["stepfwd".into(), "huffpuff".into()], &[]);
         assert_eq!(unset.to_bytes(), bytes, "{}", path.display());
         // Setting what is already there changes nothing either.
-        let settings = model::effective(&model::read(&path, &bytes, &NoFiles));
+        let settings = model::effective(&read(&path, &bytes));
         let same: Vec<(&str, &str)> = settings
             .values()
             .map(|s| (s.key.as_str(), s.written.as_str()))
@@ -104,7 +111,7 @@ fn set_changes_only_tinker_lines_in_the_corpus() {
     for (path, bytes) in corpus() {
         let after = set(&bytes, &[("panic", "0"), ("stepback", "0")]);
         assert_only_tinker_lines_changed(&bytes, &after, &path.display().to_string());
-        let settings = model::effective(&model::read(&path, &after, &NoFiles));
+        let settings = model::effective(&read(&path, &after));
         assert_eq!(settings["panic"].applied, 0.0, "{}", path.display());
         assert_eq!(settings["stepback"].applied, 0.0, "{}", path.display());
         assert_eq!(
@@ -180,20 +187,20 @@ proptest! {
         assert_only_tinker_lines_changed(&bytes, &after, &String::from_utf8_lossy(&bytes));
         // Idempotent, and ntpd ends up with what was asked.
         prop_assert_eq!(set(&after, &pairs), after.clone());
-        let settings = model::effective(&model::read(Path::new("f"), &after, &NoFiles));
+        let settings = model::effective(&read(Path::new("f"), &after));
         let mut wanted = std::collections::BTreeMap::new();
         for (k, v) in &pairs { wanted.insert(*k, *v); }
         for (k, v) in wanted {
-            let applied = model::applied_value(k, v);
+            let applied = ntpconf_edit::tinker::applied_value(k, v.parse().unwrap());
             let ok = settings.get(k).is_some_and(|s| s.applied == applied)
                 // A later stepback/stepfwd was not asked for, but `step` asked:
                 || (k == "step" && settings.get(k).is_some_and(|s| s.applied == applied));
             prop_assert!(ok, "{} not {} in {:?}", k, v, String::from_utf8_lossy(&after));
         }
         let mut unset = Document::parse(&after);
-        edit::unset(&mut unset, &pairs.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>());
+        edit::unset(&mut unset, &pairs.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>(), &[]);
         let unset = unset.to_bytes();
-        let left = model::effective(&model::read(Path::new("f"), &unset, &NoFiles));
+        let left = model::effective(&read(Path::new("f"), &unset));
         for (k, _) in &pairs { prop_assert!(!left.contains_key(*k) || *k == "stepback" && left.contains_key("step")); }
     }
 }
