@@ -24,6 +24,8 @@ test:
 	sh scripts/install-test-deps.sh
 	$(CARGO) test --workspace --locked
 	sh tests/hostile.sh
+	JOBS=2 OUT= sh scripts/oracle-fuzz-xinetd.sh 14 60 > target/oracle-fuzz-xinetd-slice.txt || { tail -40 target/oracle-fuzz-xinetd-slice.txt; exit 1; }
+	tail -1 target/oracle-fuzz-xinetd-slice.txt
 	sh scripts/test-install.sh
 
 check:
@@ -38,6 +40,13 @@ bench: all
 FUZZ_SECONDS = 15
 fuzz:
 	sh scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The differential fuzzer of xinetd-lint against the real xinetd (root; see
+# scripts/oracle-fuzz-xinetd.sh).  `make test` runs a short fixed-seed slice.
+SEED = 14
+COUNT = 2000
+oracle-fuzz-xinetd:
+	NICE=10 sh scripts/oracle-fuzz-xinetd.sh $(SEED) $(COUNT)
 
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
@@ -71,4 +80,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz demo install uninstall clean
+.PHONY: all test check bench fuzz oracle-fuzz-xinetd demo install uninstall clean
