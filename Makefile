@@ -30,6 +30,7 @@ test:
 	mkdir -p target && : > $(SKIP_LOG)
 	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" $(CARGO) test --workspace --locked
 	sh tests/hostile.sh
+	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" sh scripts/oracle-fuzz-slice.sh
 	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" sh scripts/test-install.sh
 	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" sh scripts/test-packaging.sh
 	@sh scripts/report-skips.sh $(SKIP_LOG)
@@ -64,6 +65,13 @@ dist:
 	git archive --format=tar.gz --prefix=mailhost-toolkit-$(VERSION)/ \
 		-o target/mailhost-toolkit-$(VERSION).tar.gz HEAD
 
+# The differential fuzzer of xinetd-lint against the real xinetd (root; see
+# scripts/oracle-fuzz-xinetd.sh).  `make test` runs a short fixed-seed slice.
+SEED = 14
+COUNT = 2000
+oracle-fuzz-xinetd:
+	NICE=10 sh scripts/oracle-fuzz-xinetd.sh $(SEED) $(COUNT)
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
@@ -94,4 +102,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz deb dist demo install uninstall clean
+.PHONY: all test check bench fuzz oracle-fuzz oracle-fuzz-xinetd deb dist demo install uninstall clean
