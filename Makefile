@@ -72,6 +72,9 @@ COUNT = 2000
 oracle-fuzz-xinetd:
 	NICE=10 sh scripts/oracle-fuzz-xinetd.sh $(SEED) $(COUNT)
 
+# Every differential fuzzer, long runs (not in CI's default run).
+oracle-fuzz: oracle-fuzz-xinetd
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
