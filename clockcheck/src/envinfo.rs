@@ -151,6 +151,7 @@ pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
             Level::Info => "INFO",
         };
         let place = match item.applies_to {
+            advice::AppliesTo::Guest if env.hypervisor.is_none() => "on this machine",
             advice::AppliesTo::Guest => "on the guest",
             advice::AppliesTo::HypervisorHost => "on the Hyper-V host",
         };

@@ -668,3 +668,32 @@ fn a_link_out_of_the_root_is_not_followed() {
         ids(&v)
     );
 }
+
+#[test]
+fn freebsd_on_bare_metal_gets_no_guest_advice() {
+    let tree = Tree::new();
+    tree.write(
+        "sysctl.out",
+        "kern.ostype: FreeBSD\nkern.vm_guest: none\nkern.timecounter.hardware: TSC-low\n",
+    )
+    .write("etc/rc.conf", "ntpd_enable=NO\n")
+    .write(
+        "etc/ntp.conf",
+        "pool 0.freebsd.pool.ntp.org iburst\ntinker step 0\n",
+    );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(v["os"], "freebsd");
+    assert_eq!(v["hypervisor"], Value::Null);
+    assert_eq!(ids(&v), ["freebsd-ntpd-enable"]);
+    let out = cmd()
+        .args(["env", "--root"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("WARNING freebsd-ntpd-enable (on this machine)"),
+        "{text}"
+    );
+}

@@ -280,7 +280,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
     let daemons = time_daemons(facts);
 
     if let Some(rc) = &facts.rc {
-        if !rc.ntpdate_enable {
+        // The boot-time step matters where the boot starts from a
+        // hypervisor's clock; bare metal keeps its time in the RTC.
+        if guest && !rc.ntpdate_enable {
             // ntpdate_flags=-b is FreeBSD's default; set explicitly, so an
             // older -B elsewhere in the chain cannot make it slew.
             let command = "sysrc ntpdate_enable=YES ntpdate_flags=-b".to_string();
@@ -303,7 +305,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 ),
                 commands: vec![command],
             });
-        } else if has_flag(&rc.ntpdate_flags, "-B") {
+        } else if guest && rc.ntpdate_enable && has_flag(&rc.ntpdate_flags, "-B") {
             items.push(Item {
                 id: "freebsd-ntpdate-slews",
                 applies_to: AppliesTo::Guest,
@@ -321,13 +323,19 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 applies_to: AppliesTo::Guest,
                 level: Level::Warning,
                 problem: "ntpd does not keep the clock right between boots (ntpd_enable is not YES)".into(),
-                why: "ntpdate corrects the clock only at boot; between boots the guest drifts with its host \
-                      (nearly 40 s in 7 days, about 66 ppm), and every later step back is one dovecot may die of."
-                    .into(),
+                why: if guest {
+                    "ntpdate corrects the clock only at boot; between boots the guest drifts with its host \
+                     (nearly 40 s in 7 days, about 66 ppm), and every later step back is one dovecot may die of."
+                        .into()
+                } else {
+                    "Without ntpd nothing keeps the clock right between boots; the drift builds up until a \
+                     correction steps it back, which is what dovecot dies of."
+                        .into()
+                },
                 commands: vec!["sysrc ntpd_enable=YES".into(), "service ntpd start".into()],
             });
         }
-        if has_flag(&rc.ntpd_flags, "-x") {
+        if guest && has_flag(&rc.ntpd_flags, "-x") {
             let kept: Vec<&str> = rc
                 .ntpd_flags
                 .split_whitespace()
@@ -427,7 +435,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 daemons.join(", ")
             ),
             why: "Two NTP daemons each discipline the same clock and undo each other's corrections; keep one \
-                  (the host's own time sync is a different matter, see below)."
+                  (a hypervisor's own time sync is a different matter)."
                 .into(),
             commands: others
                 .iter()
