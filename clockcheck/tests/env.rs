@@ -291,7 +291,7 @@ fn ntpd_x_is_named() {
     assert_eq!(
         commands(&v, "freebsd-ntpd-x"),
         [
-            "sysrc ntpd_flags=\"-p /var/db/ntp/ntpd.pid\"",
+            "sysrc ntpd_flags='-p /var/db/ntp/ntpd.pid'",
             "service ntpd restart"
         ]
     );
@@ -695,5 +695,26 @@ fn freebsd_on_bare_metal_gets_no_guest_advice() {
     assert!(
         text.contains("WARNING freebsd-ntpd-enable (on this machine)"),
         "{text}"
+    );
+}
+
+#[test]
+fn ntpdate_without_servers_is_named() {
+    let tree = errata_guest("");
+    tree.write("etc/ntp.conf", "tinker panic 0\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "freebsd-ntpdate-no-servers"),
+        ["sysrc ntpdate_hosts=0.freebsd.pool.ntp.org"]
+    );
+    // ntpdate_hosts set: ntpdate does not read ntp.conf at all.
+    let tree = errata_guest("ntpdate_hosts=\"ntp.nict.jp\"\n");
+    tree.write("etc/ntp.conf", "tinker panic 0\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+    assert_eq!(
+        v["boot_sync"]["servers_from"],
+        "ntpdate_hosts (ntp.nict.jp)"
     );
 }

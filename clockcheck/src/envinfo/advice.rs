@@ -317,6 +317,24 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 commands: vec!["sysrc ntpdate_flags=-b".into()],
             });
         }
+        if rc.ntpdate_enable && rc.ntpdate_hosts.trim().is_empty() && facts.ntp_servers.is_empty() {
+            let conf = facts
+                .ntp_conf
+                .as_ref()
+                .map_or("/etc/ntp.conf".into(), |p| p.display().to_string());
+            items.push(Item {
+                id: "freebsd-ntpdate-no-servers",
+                applies_to: AppliesTo::Guest,
+                level: Level::Warning,
+                problem: format!(
+                    "ntpdate has no server to ask: ntpdate_hosts is empty and {conf} has no server, pool or peer line"
+                ),
+                why: "rc.d/ntpdate takes its servers from ntpdate_hosts, else from the server lines of ntp.conf; \
+                      with neither the boot-time step never happens."
+                    .into(),
+                commands: vec!["sysrc ntpdate_hosts=0.freebsd.pool.ntp.org".into()],
+            });
+        }
         if !rc.ntpd_enable {
             items.push(Item {
                 id: "freebsd-ntpd-enable",
@@ -350,7 +368,10 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                     "At ntpd's 500 ppm slew limit the 40 s a Hyper-V guest may start off take {crawl} to correct, \
                      and the clock is wrong all that time."
                 ),
-                commands: vec![format!("sysrc ntpd_flags=\"{}\"", kept.join(" ")), "service ntpd restart".into()],
+                commands: vec![
+                    format!("sysrc ntpd_flags={}", shell_quote(&kept.join(" "))),
+                    "service ntpd restart".into(),
+                ],
             });
         }
     }
@@ -365,7 +386,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
         let conf = facts.ntp_conf.as_ref().map(|p| p.display().to_string());
         let file_arg = match conf.as_deref() {
             Some("/etc/ntp.conf") | None => String::new(),
-            Some(other) => format!(" {other}"),
+            Some(other) => format!(" {}", shell_quote(other)),
         };
         let boot = match &facts.rc {
             Some(rc) if rc.ntpd_sync_on_start => {
@@ -543,6 +564,17 @@ pub fn items(facts: &Facts) -> Vec<Item> {
     items
 }
 
+/// `text` as one shell word: as is when it holds only characters no shell
+/// treats specially, else in single quotes (a value read from rc.conf must
+/// not turn a pasted command into another one).
+pub fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./=:,+-@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// The systemd unit that runs `daemon` here (for `systemctl disable`).
 fn linux_unit_of(facts: &Facts, daemon: &str) -> String {
     let candidates: &[&str] = match daemon {
@@ -562,6 +594,14 @@ fn linux_unit_of(facts: &Facts, daemon: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_quote("/etc/ntp.conf"), "/etc/ntp.conf");
+        assert_eq!(shell_quote("-p /var/run/x"), "'-p /var/run/x'");
+        assert_eq!(shell_quote("a'$(rm)"), "'a'\\''$(rm)'");
+        assert_eq!(shell_quote(""), "''");
+    }
 
     #[test]
     fn the_errata_numbers() {

@@ -89,6 +89,9 @@ pub struct Facts {
     /// The ntp.conf ntpd reads (jail path), and the tinker values it applies.
     pub ntp_conf: Option<PathBuf>,
     pub tinker: BTreeMap<String, Applied>,
+    /// The server, pool and peer hosts of that ntp.conf (its own lines only,
+    /// as FreeBSD's rc.d/ntpdate takes them when ntpdate_hosts is empty).
+    pub ntp_servers: Vec<String>,
     /// xinetd services (`file: service`) that run dovecot's login processes.
     pub xinetd_logins: Vec<String>,
     /// `/etc/chrony.conf` or `/etc/chrony/chrony.conf` has a `makestep` line.
@@ -179,6 +182,10 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         match applied_tinker(root, &path) {
             Ok(tinker) => {
                 facts.tinker = tinker;
+                if let Ok(bytes) = root.read_config(&path) {
+                    facts.ntp_servers =
+                        crate::check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes));
+                }
                 facts.ntp_conf = Some(path);
                 break;
             }
