@@ -575,6 +575,21 @@ fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
             "systemctl restart xinetd.service"
         ]
     );
+    // Socket activation is the standalone dovecot too.
+    std::fs::remove_file(
+        tree.path()
+            .join("etc/systemd/system/multi-user.target.wants/dovecot.service"),
+    )
+    .unwrap();
+    tree.link(
+        "/lib/systemd/system/dovecot.socket",
+        "etc/systemd/system/sockets.target.wants/dovecot.socket",
+    );
+    let (_, v) = tree.env_json();
+    assert_eq!(
+        commands(&v, "dovecot-standalone-and-xinetd")[0],
+        "systemctl disable --now dovecot.socket"
+    );
 }
 
 #[test]

@@ -421,7 +421,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
     };
     let dovecot_runs = match &facts.rc {
         Some(rc) => rc.dovecot_enable,
-        None => unit_enabled(facts, super::facts::DOVECOT_UNIT),
+        None => super::facts::DOVECOT_UNITS
+            .iter()
+            .any(|u| unit_enabled(facts, u)),
     };
     if xinetd_runs && dovecot_runs && !facts.xinetd_logins.is_empty() {
         items.push(Item {
@@ -438,7 +440,15 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             commands: if facts.rc.is_some() {
                 vec!["service dovecot stop".into(), "sysrc dovecot_enable=NO".into(), "service xinetd restart".into()]
             } else {
-                vec!["systemctl disable --now dovecot.service".into(), "systemctl restart xinetd.service".into()]
+                let units: Vec<&str> = super::facts::DOVECOT_UNITS
+                    .into_iter()
+                    .rev()
+                    .filter(|u| unit_enabled(facts, u))
+                    .collect();
+                vec![
+                    format!("systemctl disable --now {}", units.join(" ")),
+                    "systemctl restart xinetd.service".into(),
+                ]
             },
         });
     }

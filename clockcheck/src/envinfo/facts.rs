@@ -113,7 +113,8 @@ pub const TIME_UNITS: &[&str] = &[
     "openntpd.service",
     "systemd-timesyncd.service",
 ];
-pub const DOVECOT_UNIT: &str = "dovecot.service";
+/// The standalone dovecot: its service, or its socket activation.
+pub const DOVECOT_UNITS: [&str; 2] = ["dovecot.service", "dovecot.socket"];
 pub const XINETD_UNIT: &str = "xinetd.service";
 
 /// Reads everything under `root`, asking `kernel` what only a kernel knows.
@@ -458,7 +459,11 @@ fn units(reader: &Reader<'_>) -> Vec<Unit> {
         }
     }
     let mut out = Vec::new();
-    for name in TIME_UNITS.iter().chain([&DOVECOT_UNIT, &XINETD_UNIT]) {
+    for name in TIME_UNITS
+        .iter()
+        .chain(&DOVECOT_UNITS)
+        .chain([&XINETD_UNIT])
+    {
         let admin = format!("/etc/systemd/system/{name}");
         // A mask is a link to /dev/null (or an empty file) in /etc.
         let masked = reader.root.metadata(Path::new(&admin)).is_ok_and(|m| {
