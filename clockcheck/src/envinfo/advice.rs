@@ -381,7 +381,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
         let keys: Vec<&str> = slew.iter().map(|(k, _)| *k).collect();
         let at: Vec<String> = slew
             .iter()
-            .map(|(k, at)| format!("{k} 0 at {at}"))
+            .map(|(k, at)| format!("`tinker {k} 0` ({at})"))
             .collect();
         let conf = facts.ntp_conf.as_ref().map(|p| p.display().to_string());
         let file_arg = match conf.as_deref() {
@@ -389,11 +389,11 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             Some(other) => format!(" {}", shell_quote(other)),
         };
         let boot = match &facts.rc {
+            Some(rc) if rc.ntpdate_enable && !has_flag(&rc.ntpdate_flags, "-B") => {
+                " ntpdate -b still steps at boot, but every later jump ntpd has to undo crawls the same way."
+            }
             Some(rc) if rc.ntpd_sync_on_start => {
                 " FreeBSD's ntpd_sync_on_start=\"YES\" (ntpd -g) reads this file at boot and slews too."
-            }
-            Some(rc) if rc.ntpdate_enable => {
-                " ntpdate -b still steps at boot, but every later jump ntpd has to undo crawls the same way."
             }
             _ => " Every jump ntpd has to undo crawls the same way.",
         };
@@ -401,7 +401,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             id: "tinker-step-0",
             applies_to: AppliesTo::Guest,
             level: Level::Warning,
-            problem: format!("`tinker step 0` makes ntpd slew only ({})", at.join(", ")),
+            problem: format!("ntpd slews only: {} in force", at.join(", ")),
             why: format!(
                 "ntpd slews at most 500 ppm (0.5 ms per second): the 40 s a guest's clock may be off after a boot \
                  take {crawl}, and the clock is wrong meanwhile; {}.{boot}",
