@@ -733,3 +733,25 @@ fn ntpdate_without_servers_is_named() {
         "ntpdate_hosts (ntp.nict.jp)"
     );
 }
+
+#[test]
+fn a_file_name_cannot_forge_a_line() {
+    let tree = errata_guest("dovecot_enable=YES\n");
+    let imap = std::fs::read_to_string(tree.path().join("etc/xinetd.d/imap")).unwrap();
+    tree.write(
+        "etc/xinetd.d/x\nWARNING forged-item (on the guest)\x1b[2K",
+        &imap,
+    );
+    let out = cmd()
+        .args(["env", "--root"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.lines().any(|l| l.starts_with("WARNING forged")),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "{text}");
+    assert!(text.contains("x\\nWARNING forged-item"), "{text}");
+}
