@@ -304,7 +304,17 @@ pub fn run(
             return Ok(crate::EXIT_UNKNOWN);
         }
     };
-    let env = inspect(&root, kernel.as_ref());
+    let mut env = inspect(&root, kernel.as_ref());
+    if !root.is_host()
+        && env.os == Some(facts::Os::FreeBsd)
+        && root.metadata(Path::new("/sysctl.out")).is_err()
+    {
+        // Without it the hypervisor is unknown, and so is every guest item.
+        env.unreadable.push(format!(
+            "{}: missing; save the guest's `sysctl -a` there for the hypervisor and its time sync",
+            root.display_path(Path::new("/sysctl.out")).display()
+        ));
+    }
     match format {
         OutputFormat::Json => {
             serde_json::to_writer(&mut *out, &env)?;

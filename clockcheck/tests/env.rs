@@ -755,3 +755,19 @@ fn a_file_name_cannot_forge_a_line() {
     assert!(!text.contains('\x1b'), "{text}");
     assert!(text.contains("x\\nWARNING forged-item"), "{text}");
 }
+
+#[test]
+fn a_freebsd_tree_without_sysctl_out_says_what_is_missing() {
+    let tree = errata_guest("");
+    std::fs::remove_file(tree.path().join("sysctl.out")).unwrap();
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0);
+    assert_eq!(v["hypervisor"], Value::Null);
+    assert!(
+        v["unreadable"][0]
+            .as_str()
+            .unwrap()
+            .contains("sysctl.out: missing"),
+        "{v}"
+    );
+}
