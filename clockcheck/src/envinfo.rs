@@ -379,7 +379,10 @@ mod tests {
 
     #[test]
     fn the_live_freebsd_kernel_is_asked_through_the_trait() {
-        let dir = tree(&[("etc/rc.conf", "ntpdate_enable=YES\nntpd_enable=YES\n")]);
+        let dir = tree(&[
+            ("etc/rc.conf", "ntpdate_enable=YES\nntpd_enable=YES\n"),
+            ("etc/ntp.conf", "pool 0.freebsd.pool.ntp.org iburst\n"),
+        ]);
         let mut kernel = FakeKernel::default();
         for (k, v) in [
             ("kern.ostype", "FreeBSD"),
