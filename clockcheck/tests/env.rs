@@ -771,3 +771,26 @@ fn a_freebsd_tree_without_sysctl_out_says_what_is_missing() {
         "{v}"
     );
 }
+
+#[test]
+fn prometheus_output_replaces_the_collector_file() {
+    let tree = errata_guest("");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clock_env.prom");
+    std::fs::write(&file, "stale\n").unwrap();
+    let out = cmd()
+        .args(["env", "--format", "prometheus", "--root"])
+        .arg(tree.path())
+        .arg("--output")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.lines().any(|l| l == "clockcheck_env_status 0"),
+        "{text}"
+    );
+    assert!(!text.contains("stale"));
+}
