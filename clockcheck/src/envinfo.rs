@@ -151,6 +151,7 @@ pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
             Level::Info => "INFO",
         };
         let place = match item.applies_to {
+            advice::AppliesTo::Guest if env.hypervisor.is_none() => "on this machine",
             advice::AppliesTo::Guest => "on the guest",
             advice::AppliesTo::HypervisorHost => "on the Hyper-V host",
         };
@@ -303,7 +304,17 @@ pub fn run(
             return Ok(crate::EXIT_UNKNOWN);
         }
     };
-    let env = inspect(&root, kernel.as_ref());
+    let mut env = inspect(&root, kernel.as_ref());
+    if !root.is_host()
+        && env.os == Some(facts::Os::FreeBsd)
+        && root.metadata(Path::new("/sysctl.out")).is_err()
+    {
+        // Without it the hypervisor is unknown, and so is every guest item.
+        env.unreadable.push(format!(
+            "{}: missing; save the guest's `sysctl -a` there for the hypervisor and its time sync",
+            root.display_path(Path::new("/sysctl.out")).display()
+        ));
+    }
     match format {
         OutputFormat::Json => {
             serde_json::to_writer(&mut *out, &env)?;
@@ -368,7 +379,10 @@ mod tests {
 
     #[test]
     fn the_live_freebsd_kernel_is_asked_through_the_trait() {
-        let dir = tree(&[("etc/rc.conf", "ntpdate_enable=YES\nntpd_enable=YES\n")]);
+        let dir = tree(&[
+            ("etc/rc.conf", "ntpdate_enable=YES\nntpd_enable=YES\n"),
+            ("etc/ntp.conf", "pool 0.freebsd.pool.ntp.org iburst\n"),
+        ]);
         let mut kernel = FakeKernel::default();
         for (k, v) in [
             ("kern.ostype", "FreeBSD"),

@@ -410,10 +410,20 @@ pub fn man_page() -> conventions::ManPage<'static> {
     conventions::ManPage {
         exit_status: cli::EXIT_STATUS,
         examples: cli::EXAMPLES,
-        files: &[(
-            "/etc/ntp.conf",
-            "Where the servers come from without -H (under --root).",
-        )],
+        files: &[
+            (
+                "/etc/ntp.conf",
+                "Where the servers come from without -H (under --root).",
+            ),
+            (
+                "/etc/rc.conf",
+                "env: FreeBSD's rc.conf chain (defaults, rc.conf, rc.conf.local, rc.conf.d), under --root.",
+            ),
+            (
+                "$ROOT/sysctl.out",
+                "env: a saved `sysctl -a` that stands in for the kernel of a copied tree.",
+            ),
+        ],
         see_also: "check_ntp_time(8), ntpd(8), chronyd(8), ntpconf-edit(8), maillog-grep(8), xinetd-lint(8)",
     }
 }

@@ -291,7 +291,7 @@ fn ntpd_x_is_named() {
     assert_eq!(
         commands(&v, "freebsd-ntpd-x"),
         [
-            "sysrc ntpd_flags=\"-p /var/db/ntp/ntpd.pid\"",
+            "sysrc ntpd_flags='-p /var/db/ntp/ntpd.pid'",
             "service ntpd restart"
         ]
     );
@@ -575,6 +575,21 @@ fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
             "systemctl restart xinetd.service"
         ]
     );
+    // Socket activation is the standalone dovecot too.
+    std::fs::remove_file(
+        tree.path()
+            .join("etc/systemd/system/multi-user.target.wants/dovecot.service"),
+    )
+    .unwrap();
+    tree.link(
+        "/lib/systemd/system/dovecot.socket",
+        "etc/systemd/system/sockets.target.wants/dovecot.socket",
+    );
+    let (_, v) = tree.env_json();
+    assert_eq!(
+        commands(&v, "dovecot-standalone-and-xinetd")[0],
+        "systemctl disable --now dovecot.socket"
+    );
 }
 
 #[test]
@@ -667,4 +682,115 @@ fn a_link_out_of_the_root_is_not_followed() {
         "{:?}",
         ids(&v)
     );
+}
+
+#[test]
+fn freebsd_on_bare_metal_gets_no_guest_advice() {
+    let tree = Tree::new();
+    tree.write(
+        "sysctl.out",
+        "kern.ostype: FreeBSD\nkern.vm_guest: none\nkern.timecounter.hardware: TSC-low\n",
+    )
+    .write("etc/rc.conf", "ntpd_enable=NO\n")
+    .write(
+        "etc/ntp.conf",
+        "pool 0.freebsd.pool.ntp.org iburst\ntinker step 0\n",
+    );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(v["os"], "freebsd");
+    assert_eq!(v["hypervisor"], Value::Null);
+    assert_eq!(ids(&v), ["freebsd-ntpd-enable"]);
+    let out = cmd()
+        .args(["env", "--root"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("WARNING freebsd-ntpd-enable (on this machine)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ntpdate_without_servers_is_named() {
+    let tree = errata_guest("");
+    tree.write("etc/ntp.conf", "tinker panic 0\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "freebsd-ntpdate-no-servers"),
+        ["sysrc ntpdate_hosts=0.freebsd.pool.ntp.org"]
+    );
+    // ntpdate_hosts set: ntpdate does not read ntp.conf at all.
+    let tree = errata_guest("ntpdate_hosts=\"ntp.nict.jp\"\n");
+    tree.write("etc/ntp.conf", "tinker panic 0\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+    assert_eq!(
+        v["boot_sync"]["servers_from"],
+        "ntpdate_hosts (ntp.nict.jp)"
+    );
+}
+
+#[test]
+fn a_file_name_cannot_forge_a_line() {
+    let tree = errata_guest("dovecot_enable=YES\n");
+    let imap = std::fs::read_to_string(tree.path().join("etc/xinetd.d/imap")).unwrap();
+    tree.write(
+        "etc/xinetd.d/x\nWARNING forged-item (on the guest)\x1b[2K",
+        &imap,
+    );
+    let out = cmd()
+        .args(["env", "--root"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.lines().any(|l| l.starts_with("WARNING forged")),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "{text}");
+    assert!(text.contains("x\\nWARNING forged-item"), "{text}");
+}
+
+#[test]
+fn a_freebsd_tree_without_sysctl_out_says_what_is_missing() {
+    let tree = errata_guest("");
+    std::fs::remove_file(tree.path().join("sysctl.out")).unwrap();
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0);
+    assert_eq!(v["hypervisor"], Value::Null);
+    assert!(
+        v["unreadable"][0]
+            .as_str()
+            .unwrap()
+            .contains("sysctl.out: missing"),
+        "{v}"
+    );
+}
+
+#[test]
+fn prometheus_output_replaces_the_collector_file() {
+    let tree = errata_guest("");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clock_env.prom");
+    std::fs::write(&file, "stale\n").unwrap();
+    let out = cmd()
+        .args(["env", "--format", "prometheus", "--root"])
+        .arg(tree.path())
+        .arg("--output")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.lines().any(|l| l == "clockcheck_env_status 0"),
+        "{text}"
+    );
+    assert!(!text.contains("stale"));
 }

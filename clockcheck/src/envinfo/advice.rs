@@ -280,7 +280,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
     let daemons = time_daemons(facts);
 
     if let Some(rc) = &facts.rc {
-        if !rc.ntpdate_enable {
+        // The boot-time step matters where the boot starts from a
+        // hypervisor's clock; bare metal keeps its time in the RTC.
+        if guest && !rc.ntpdate_enable {
             // ntpdate_flags=-b is FreeBSD's default; set explicitly, so an
             // older -B elsewhere in the chain cannot make it slew.
             let command = "sysrc ntpdate_enable=YES ntpdate_flags=-b".to_string();
@@ -303,7 +305,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 ),
                 commands: vec![command],
             });
-        } else if has_flag(&rc.ntpdate_flags, "-B") {
+        } else if guest && rc.ntpdate_enable && has_flag(&rc.ntpdate_flags, "-B") {
             items.push(Item {
                 id: "freebsd-ntpdate-slews",
                 applies_to: AppliesTo::Guest,
@@ -315,19 +317,43 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 commands: vec!["sysrc ntpdate_flags=-b".into()],
             });
         }
+        if rc.ntpdate_enable && rc.ntpdate_hosts.trim().is_empty() && facts.ntp_servers.is_empty() {
+            let conf = facts
+                .ntp_conf
+                .as_ref()
+                .map_or("/etc/ntp.conf".into(), |p| p.display().to_string());
+            items.push(Item {
+                id: "freebsd-ntpdate-no-servers",
+                applies_to: AppliesTo::Guest,
+                level: Level::Warning,
+                problem: format!(
+                    "ntpdate has no server to ask: ntpdate_hosts is empty and {conf} has no server, pool or peer line"
+                ),
+                why: "rc.d/ntpdate takes its servers from ntpdate_hosts, else from the server lines of ntp.conf; \
+                      with neither the boot-time step never happens."
+                    .into(),
+                commands: vec!["sysrc ntpdate_hosts=0.freebsd.pool.ntp.org".into()],
+            });
+        }
         if !rc.ntpd_enable {
             items.push(Item {
                 id: "freebsd-ntpd-enable",
                 applies_to: AppliesTo::Guest,
                 level: Level::Warning,
                 problem: "ntpd does not keep the clock right between boots (ntpd_enable is not YES)".into(),
-                why: "ntpdate corrects the clock only at boot; between boots the guest drifts with its host \
-                      (nearly 40 s in 7 days, about 66 ppm), and every later step back is one dovecot may die of."
-                    .into(),
+                why: if guest {
+                    "ntpdate corrects the clock only at boot; between boots the guest drifts with its host \
+                     (nearly 40 s in 7 days, about 66 ppm), and every later step back is one dovecot may die of."
+                        .into()
+                } else {
+                    "Without ntpd nothing keeps the clock right between boots; the drift builds up until a \
+                     correction steps it back, which is what dovecot dies of."
+                        .into()
+                },
                 commands: vec!["sysrc ntpd_enable=YES".into(), "service ntpd start".into()],
             });
         }
-        if has_flag(&rc.ntpd_flags, "-x") {
+        if guest && has_flag(&rc.ntpd_flags, "-x") {
             let kept: Vec<&str> = rc
                 .ntpd_flags
                 .split_whitespace()
@@ -342,7 +368,10 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                     "At ntpd's 500 ppm slew limit the 40 s a Hyper-V guest may start off take {crawl} to correct, \
                      and the clock is wrong all that time."
                 ),
-                commands: vec![format!("sysrc ntpd_flags=\"{}\"", kept.join(" ")), "service ntpd restart".into()],
+                commands: vec![
+                    format!("sysrc ntpd_flags={}", shell_quote(&kept.join(" "))),
+                    "service ntpd restart".into(),
+                ],
             });
         }
     }
@@ -352,19 +381,19 @@ pub fn items(facts: &Facts) -> Vec<Item> {
         let keys: Vec<&str> = slew.iter().map(|(k, _)| *k).collect();
         let at: Vec<String> = slew
             .iter()
-            .map(|(k, at)| format!("{k} 0 at {at}"))
+            .map(|(k, at)| format!("`tinker {k} 0` ({at})"))
             .collect();
         let conf = facts.ntp_conf.as_ref().map(|p| p.display().to_string());
         let file_arg = match conf.as_deref() {
             Some("/etc/ntp.conf") | None => String::new(),
-            Some(other) => format!(" {other}"),
+            Some(other) => format!(" {}", shell_quote(other)),
         };
         let boot = match &facts.rc {
+            Some(rc) if rc.ntpdate_enable && !has_flag(&rc.ntpdate_flags, "-B") => {
+                " ntpdate -b still steps at boot, but every later jump ntpd has to undo crawls the same way."
+            }
             Some(rc) if rc.ntpd_sync_on_start => {
                 " FreeBSD's ntpd_sync_on_start=\"YES\" (ntpd -g) reads this file at boot and slews too."
-            }
-            Some(rc) if rc.ntpdate_enable => {
-                " ntpdate -b still steps at boot, but every later jump ntpd has to undo crawls the same way."
             }
             _ => " Every jump ntpd has to undo crawls the same way.",
         };
@@ -372,7 +401,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             id: "tinker-step-0",
             applies_to: AppliesTo::Guest,
             level: Level::Warning,
-            problem: format!("`tinker step 0` makes ntpd slew only ({})", at.join(", ")),
+            problem: format!("ntpd slews only: {} in force", at.join(", ")),
             why: format!(
                 "ntpd slews at most 500 ppm (0.5 ms per second): the 40 s a guest's clock may be off after a boot \
                  take {crawl}, and the clock is wrong meanwhile; {}.{boot}",
@@ -392,7 +421,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
     };
     let dovecot_runs = match &facts.rc {
         Some(rc) => rc.dovecot_enable,
-        None => unit_enabled(facts, super::facts::DOVECOT_UNIT),
+        None => super::facts::DOVECOT_UNITS
+            .iter()
+            .any(|u| unit_enabled(facts, u)),
     };
     if xinetd_runs && dovecot_runs && !facts.xinetd_logins.is_empty() {
         items.push(Item {
@@ -409,7 +440,15 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             commands: if facts.rc.is_some() {
                 vec!["service dovecot stop".into(), "sysrc dovecot_enable=NO".into(), "service xinetd restart".into()]
             } else {
-                vec!["systemctl disable --now dovecot.service".into(), "systemctl restart xinetd.service".into()]
+                let units: Vec<&str> = super::facts::DOVECOT_UNITS
+                    .into_iter()
+                    .rev()
+                    .filter(|u| unit_enabled(facts, u))
+                    .collect();
+                vec![
+                    format!("systemctl disable --now {}", units.join(" ")),
+                    "systemctl restart xinetd.service".into(),
+                ]
             },
         });
     }
@@ -427,7 +466,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 daemons.join(", ")
             ),
             why: "Two NTP daemons each discipline the same clock and undo each other's corrections; keep one \
-                  (the host's own time sync is a different matter, see below)."
+                  (a hypervisor's own time sync is a different matter)."
                 .into(),
             commands: others
                 .iter()
@@ -535,6 +574,17 @@ pub fn items(facts: &Facts) -> Vec<Item> {
     items
 }
 
+/// `text` as one shell word: as is when it holds only characters no shell
+/// treats specially, else in single quotes (a value read from rc.conf must
+/// not turn a pasted command into another one).
+pub fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./=:,+-@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// The systemd unit that runs `daemon` here (for `systemctl disable`).
 fn linux_unit_of(facts: &Facts, daemon: &str) -> String {
     let candidates: &[&str] = match daemon {
@@ -554,6 +604,14 @@ fn linux_unit_of(facts: &Facts, daemon: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_quote("/etc/ntp.conf"), "/etc/ntp.conf");
+        assert_eq!(shell_quote("-p /var/run/x"), "'-p /var/run/x'");
+        assert_eq!(shell_quote("a'$(rm)"), "'a'\\''$(rm)'");
+        assert_eq!(shell_quote(""), "''");
+    }
 
     #[test]
     fn the_errata_numbers() {

@@ -89,6 +89,9 @@ pub struct Facts {
     /// The ntp.conf ntpd reads (jail path), and the tinker values it applies.
     pub ntp_conf: Option<PathBuf>,
     pub tinker: BTreeMap<String, Applied>,
+    /// The server, pool and peer hosts of that ntp.conf (its own lines only,
+    /// as FreeBSD's rc.d/ntpdate takes them when ntpdate_hosts is empty).
+    pub ntp_servers: Vec<String>,
     /// xinetd services (`file: service`) that run dovecot's login processes.
     pub xinetd_logins: Vec<String>,
     /// `/etc/chrony.conf` or `/etc/chrony/chrony.conf` has a `makestep` line.
@@ -110,7 +113,8 @@ pub const TIME_UNITS: &[&str] = &[
     "openntpd.service",
     "systemd-timesyncd.service",
 ];
-pub const DOVECOT_UNIT: &str = "dovecot.service";
+/// The standalone dovecot: its service, or its socket activation.
+pub const DOVECOT_UNITS: [&str; 2] = ["dovecot.service", "dovecot.socket"];
 pub const XINETD_UNIT: &str = "xinetd.service";
 
 /// Reads everything under `root`, asking `kernel` what only a kernel knows.
@@ -179,6 +183,10 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         match applied_tinker(root, &path) {
             Ok(tinker) => {
                 facts.tinker = tinker;
+                if let Ok(bytes) = root.read_config(&path) {
+                    facts.ntp_servers =
+                        crate::check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes));
+                }
                 facts.ntp_conf = Some(path);
                 break;
             }
@@ -451,7 +459,11 @@ fn units(reader: &Reader<'_>) -> Vec<Unit> {
         }
     }
     let mut out = Vec::new();
-    for name in TIME_UNITS.iter().chain([&DOVECOT_UNIT, &XINETD_UNIT]) {
+    for name in TIME_UNITS
+        .iter()
+        .chain(&DOVECOT_UNITS)
+        .chain([&XINETD_UNIT])
+    {
         let admin = format!("/etc/systemd/system/{name}");
         // A mask is a link to /dev/null (or an empty file) in /etc.
         let masked = reader.root.metadata(Path::new(&admin)).is_ok_and(|m| {
