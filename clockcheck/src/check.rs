@@ -347,15 +347,15 @@ fn name_some(left_out: &[&LeftOut]) -> String {
 /// Nothing but printable text and no `|` in a status line, whatever a
 /// message was built from (idempotent on text that is already safe).
 fn line_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() || c == '|' {
-                format!("\\x{:02x}", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || c == '|' {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Report {

@@ -169,14 +169,14 @@ fn verbose_keeps_the_status_line_first() {
 
 #[test]
 fn several_servers_each_reported_and_the_worse_one_decides() {
-    // 0.5 s and 1.5 s apart by their claimed error bounds (root dispersion
+    // 0.55 s and 1.45 s, within each other's claimed error bounds (root dispersion
     // 1 s each): they agree, but only one is over -w 1: it decides.
     let wide = |offset: f64| Claim {
         root_dispersion: 1 << 16,
         ..honest(offset)
     };
-    let a = serve(wide(0.5));
-    let b = serve(wide(1.4));
+    let a = serve(wide(0.55));
+    let b = serve(wide(1.45));
     let (na, nb) = (
         format!("127.0.0.1:{}", a.port),
         format!("127.0.0.1:{}", b.port),
