@@ -480,3 +480,47 @@ fn control_characters_from_ntp_conf_are_escaped_in_text() {
     assert!(!first.contains('|'), "{first}");
     assert!(first.contains("evil\\e[2J\\x07.invalid"), "{first}");
 }
+
+#[test]
+fn a_failed_output_file_still_gives_a_status_line() {
+    let good = serve(honest(0.5));
+    let missing = tempfile::tempdir().unwrap();
+    let target = missing.path().join("no-such-dir/clock.prom");
+    let (code, text, _) = run_limited(
+        &[
+            "-H",
+            &format!("127.0.0.1:{}", good.port),
+            "-t",
+            "1",
+            "--format",
+            "prometheus",
+            "--output",
+            target.to_str().unwrap(),
+        ],
+        Duration::from_secs(5),
+    );
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.starts_with("CLOCK UNKNOWN: cannot write "), "{text}");
+}
+
+#[test]
+fn freebsd_ports_ntp_conf_is_found_under_the_root() {
+    let good = serve(honest(0.5));
+    let root = tempfile::tempdir().unwrap();
+    let etc = root.path().join("usr/local/etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(
+        etc.join("ntp.conf"),
+        format!("server 127.0.0.1:{}\n", good.port),
+    )
+    .unwrap();
+    let (code, text, _) = run_limited(
+        &["--root", root.path().to_str().unwrap(), "-t", "1"],
+        Duration::from_secs(5),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!("server 127.0.0.1:{}", good.port)),
+        "{text}"
+    );
+}

@@ -203,12 +203,15 @@ fn several_servers_each_reported_and_the_worse_one_decides() {
     );
 }
 
+/// A sample as read back: metric name, labels, value.
+type MetricSample = (String, Vec<(String, String)>, f64);
+
 /// A strict reader of Prometheus' text format 0.0.4 (what node_exporter's
 /// text-file collector accepts): every line is a HELP, a TYPE or a sample;
 /// a family's HELP and TYPE come once, before its samples, and its samples
 /// are together; names and labels are well formed; values are floats.
 /// Returns the samples as (name, labels, value).
-fn parse_exposition(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+fn parse_exposition(text: &str) -> Vec<MetricSample> {
     fn is_name(s: &str) -> bool {
         let mut chars = s.chars();
         matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
