@@ -107,6 +107,12 @@ pub struct ServerView {
     pub interval: Option<[f64; 2]>,
     /// In the majority (or, without one, among the servers considered).
     pub selected: bool,
+    /// This server's entry in the report's `left_out`.
+    #[serde(skip)]
+    pub left_out: Option<usize>,
+    /// This server decided the status.
+    #[serde(skip)]
+    pub decided: bool,
 }
 
 /// A server that did not take part in the verdict, and why.
@@ -186,14 +192,22 @@ pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Repo
     let (clique, low, high) = largest_clique(&usable_intervals);
     let clique: Vec<usize> = clique.into_iter().map(|k| usable[k]).collect();
     let majority = !usable.is_empty() && clique.len() * 2 > usable.len();
+    let mut in_clique = vec![false; servers.len()];
+    for &i in &clique {
+        in_clique[i] = true;
+    }
 
     let mut selected = vec![false; servers.len()];
     let mut left_out = Vec::new();
+    let mut left_out_at = vec![None; servers.len()];
     let common = format!("[{low:.6}, {high:.6}]");
     for (i, s) in servers.iter().enumerate() {
+        if intervals[i].is_none() || majority && !in_clique[i] {
+            left_out_at[i] = Some(left_out.len());
+        }
         match intervals[i] {
             None => left_out.push(why_unusable(s)),
-            Some(_) if !majority || clique.contains(&i) => selected[i] = true,
+            Some(_) if !majority || in_clique[i] => selected[i] = true,
             Some((l, h)) => left_out.push(LeftOut {
                 server: s.server.clone(),
                 reason: "falseticker".into(),
@@ -308,11 +322,13 @@ pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Repo
     report.servers = servers
         .into_iter()
         .zip(intervals)
-        .zip(selected)
-        .map(|((result, interval), selected)| ServerView {
+        .enumerate()
+        .map(|(i, (result, interval))| ServerView {
             result,
             interval: interval.map(|(l, h)| [l, h]),
-            selected,
+            selected: selected[i],
+            left_out: left_out_at[i],
+            decided: decider == Some(i),
         })
         .collect();
     report
@@ -378,11 +394,6 @@ impl Report {
     /// One line per server, after the status line (Nagios' long output):
     /// what it said and whether it took part.
     pub fn server_lines(&self) -> Vec<String> {
-        let why: std::collections::HashMap<&str, &LeftOut> = self
-            .left_out
-            .iter()
-            .map(|l| (l.server.as_str(), l))
-            .collect();
         self.servers
             .iter()
             .map(|v| {
@@ -397,12 +408,12 @@ impl Report {
                     ),
                     _ => "no usable reply".to_string(),
                 };
-                let role = if self.server.as_deref() == Some(v.result.server.as_str()) {
+                let role = if v.decided {
                     "decided".to_string()
                 } else if v.selected {
                     "selected".to_string()
                 } else {
-                    match why.get(v.result.server.as_str()) {
+                    match v.left_out.and_then(|k| self.left_out.get(k)) {
                         Some(l) => format!("left out, {}: {}", l.reason, l.detail),
                         None => "left out".to_string(),
                     }
