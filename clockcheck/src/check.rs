@@ -759,6 +759,57 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Marzullo's sweep finds as large a group as checking every
+        /// interval end by brute force, and every member holds the common part.
+        #[test]
+        fn the_clique_is_the_largest(raw in proptest::collection::vec((-50i32..50, 0i32..20), 0..12)) {
+            let intervals: Vec<(f64, f64)> = raw
+                .iter()
+                .map(|&(o, w)| (f64::from(o - w), f64::from(o + w)))
+                .collect();
+            let (members, low, high) = largest_clique(&intervals);
+            let best = intervals
+                .iter()
+                .flat_map(|&(l, h)| [l, h])
+                .map(|p| intervals.iter().filter(|&&(l, h)| l <= p && p <= h).count())
+                .max()
+                .unwrap_or(0);
+            proptest::prop_assert_eq!(members.len(), best);
+            proptest::prop_assert!(low <= high || members.is_empty());
+            for &m in &members {
+                proptest::prop_assert!(intervals[m].0 <= low && high <= intervals[m].1);
+            }
+        }
+
+        /// Any mix of servers gives a verdict without panicking; with a
+        /// majority the decider is in it, and no falseticker decides.
+        #[test]
+        fn any_servers_give_a_verdict(raw in proptest::collection::vec((-400i32..400, 0u8..3), 0..10)) {
+            let servers: Vec<ServerResult> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(o, kind))| match kind {
+                    0 => named(&i.to_string(), vec![], vec![], true),
+                    _ => named(&i.to_string(), vec![sample(f64::from(o), 0.001)], vec![], false),
+                })
+                .collect();
+            let r = evaluate(servers, &defaults(), false);
+            let line = r.nagios_line();
+            proptest::prop_assert!(line.starts_with("CLOCK "));
+            if let Some(decider) = r.servers.iter().find(|v| v.decided) {
+                proptest::prop_assert!(decider.selected);
+                if !r.majority {
+                    proptest::prop_assert!(r.status >= Status::Warning);
+                }
+            }
+            proptest::prop_assert_eq!(
+                r.left_out.len(),
+                r.servers.iter().filter(|v| !v.selected).count()
+            );
+        }
+    }
+
     #[test]
     fn servers_from_a_freebsd_ntp_conf() {
         let text = "pool 0.freebsd.pool.ntp.org iburst\nserver -4 time.example.org\nserver 127.127.1.0\n#server old\n  peer 10.0.0.2\n";

@@ -292,6 +292,18 @@ fn absurd_numbers_give_a_status_line_not_a_panic() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("\nclockcheck_status 3\n"));
+    // The collector's file says UNKNOWN instead of keeping the last verdict.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clock.prom");
+    std::fs::write(&file, "clockcheck_status 0\n").unwrap();
+    let out = cargo_bin_cmd!("clockcheck")
+        .args(["-t", "1e20", "--format", "prometheus", "--output"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let metrics = std::fs::read_to_string(&file).unwrap();
+    assert!(metrics.contains("\nclockcheck_status 3\n"), "{metrics}");
 }
 
 #[test]
