@@ -164,7 +164,7 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
         Some(conf) => vec![conf.clone()],
         None => NTP_CONF_PATHS.iter().map(PathBuf::from).collect(),
     };
-    let mut last_error = None;
+    let mut missing = Vec::new();
     for jail in &candidates {
         let shown = escape_path(&root.display_path(jail));
         match root.read_config(jail) {
@@ -178,19 +178,23 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
                 return Ok(hosts);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.conf.is_none() => {
-                last_error = Some(format!("{shown} does not exist"));
+                missing.push(shown);
             }
             Err(e) => {
-                return Err(format!(
-                    "no server given (-H) and {shown} cannot be read: {}",
-                    mailhost_common::conventions::escape_text(&e.to_string())
-                ));
+                // Root's errors name the path already (ROOT/etc/ntp.conf: ...).
+                let why = e.to_string();
+                let why = if why.contains(&*root.display_path(jail).to_string_lossy()) {
+                    conventions::escape_text(&why).into_owned()
+                } else {
+                    format!("{shown}: {}", conventions::escape_text(&why))
+                };
+                return Err(format!("no server given (-H), and cannot read {why}"));
             }
         }
     }
     Err(format!(
-        "no server given (-H) and no ntp.conf ({})",
-        last_error.unwrap_or_default()
+        "no server given (-H), and no ntp.conf ({} not found)",
+        missing.join(", ")
     ))
 }
 
