@@ -313,14 +313,37 @@ fn watch_command(
         _ => return unknown(cli.format, clock, out, "--interval must be more than 0"),
     };
     let prometheus = cli.format == OutputFormat::Prometheus;
-    if prometheus && duration.is_none() {
-        return unknown(
-            cli.format,
-            clock,
-            out,
-            "--format prometheus needs --duration (the metrics are written when the watch ends)",
-        );
-    }
+    // Without --duration the watch never ends: its metrics replace the
+    // --output file as it goes (at the start, after each jump, and every
+    // minute), for a watcher run as a service.
+    let live_file = match (prometheus, duration, cli.output.as_deref()) {
+        (true, None, Some(path)) => Some(path),
+        (true, None, None) => {
+            return unknown(
+                cli.format,
+                clock,
+                out,
+                "--format prometheus needs --duration, or --output FILE to keep up to date",
+            );
+        }
+        _ => None,
+    };
+    let mut written: Option<(usize, Duration)> = None;
+    let mut keep_file = |jumps: &[watch::Jump], watched: Duration| -> std::io::Result<()> {
+        let Some(path) = live_file else {
+            return Ok(());
+        };
+        let due = written.is_none_or(|(seen, at)| {
+            seen != jumps.len() || watched.saturating_sub(at) >= Duration::from_secs(60)
+        });
+        if due {
+            let metrics =
+                watch::prometheus(jumps, watched.as_secs_f64(), threshold, clock.realtime().0);
+            atomic_write::create_or_replace(path, metrics.as_bytes(), None)?;
+            written = Some((jumps.len(), watched));
+        }
+        Ok(())
+    };
     let json = cli.format == OutputFormat::Json;
     let mut report = |j: &watch::Jump| -> std::io::Result<()> {
         if prometheus {
@@ -347,6 +370,7 @@ fn watch_command(
         threshold,
         &std::thread::sleep,
         &mut report,
+        &mut keep_file,
     )?;
     let status = watch::status(&jumps);
     if prometheus {
