@@ -99,10 +99,14 @@ pub fn run(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
     }
 }
 
-/// Runs the command; an error (an unreadable file, a failed write) or a
-/// panic becomes an UNKNOWN result with the reason, in the asked form.
+/// Runs the check or the watch; an error (an unreadable file, a failed
+/// write) or a panic becomes an UNKNOWN result with the reason, in the
+/// asked form.
 /// (Output is not buffered: `watch` prints each jump as it is seen.)
 fn run_guarded(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
+    if matches!(cli.command, Some(Command::Env)) {
+        return run_to(cli, clock, out); // `env` reports its own errors.
+    }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_to(cli, clock, &mut *out)
     }));
