@@ -28,6 +28,16 @@ fn chrony_available() -> bool {
     found
 }
 
+/// Two distinct UDP ports free a moment ago (both held while picked).
+fn free_ports() -> [u16; 2] {
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    [
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    ]
+}
+
 /// A chronyd we started (`-x`, no CAP_SYS_TIME), stopped by its PID.
 struct Chronyd {
     child: Child,
@@ -138,24 +148,19 @@ fn a_lying_stratum_1_does_not_outvote_two_honest_servers_300_s_off() {
         return;
     }
     // Both honest servers run 300 s behind: the local clock is 300 s ahead.
-    let _a = chronyd(11141, "-300s");
-    let _b = chronyd(11142, "-300s");
+    // Ports the kernel picked (free a moment ago), not fixed ones that
+    // another test run on this machine may hold.
+    let [port_a, port_b] = free_ports();
+    let _a = chronyd(port_a, "-300s");
+    let _b = chronyd(port_b, "-300s");
+    let (name_a, name_b) = (format!("127.0.0.1:{port_a}"), format!("127.0.0.1:{port_b}"));
     let liar = serve(Claim {
         stratum: 1,
         reference_id: *b"GPS\0",
         ..honest(0.0)
     });
     let liar_name = format!("127.0.0.1:{}", liar.port);
-    let args = [
-        "-H",
-        &liar_name,
-        "-H",
-        "127.0.0.1:11141",
-        "-H",
-        "127.0.0.1:11142",
-        "-t",
-        "3",
-    ];
+    let args = ["-H", &liar_name, "-H", &name_a, "-H", &name_b, "-t", "3"];
     let (code, report) = json(&args);
     assert_eq!(code, 2, "{report}");
     let offset = report["offset"].as_f64().unwrap();
@@ -198,7 +203,7 @@ fn a_lying_stratum_1_does_not_outvote_two_honest_servers_300_s_off() {
     );
 
     // One liar against one honest server: no majority, never OK.
-    let (code, report) = json(&["-H", &liar_name, "-H", "127.0.0.1:11141", "-t", "3"]);
+    let (code, report) = json(&["-H", &liar_name, "-H", &name_a, "-t", "3"]);
     assert_eq!(code, 2, "{report}");
     assert_eq!(report["majority"], false);
     assert!(
