@@ -162,7 +162,10 @@ fn why_unusable(s: &ServerResult) -> LeftOut {
     } else {
         (
             "root-distance".to_string(),
-            format!("error bound over {MAX_ROOT_DISTANCE} s"),
+            format!(
+                "error bound {:.3} s (with the jitter of its samples) is over {MAX_ROOT_DISTANCE} s",
+                s.best().map_or(f64::NAN, |b| b.distance) + s.jitter()
+            ),
         )
     };
     LeftOut {
@@ -710,6 +713,30 @@ mod tests {
         assert_eq!(
             (r.status, r.server.as_deref()),
             (Status::Warning, Some("b"))
+        );
+    }
+
+    #[test]
+    fn a_server_whose_samples_scatter_is_left_out() {
+        let scattered = named(
+            "jittery",
+            vec![sample(0.0, 0.001), sample(4.0, 0.002), sample(-4.0, 0.002)],
+            vec![],
+            false,
+        );
+        let r = evaluate(
+            vec![
+                scattered,
+                named("steady", vec![sample(-300.0, 0.001)], vec![], false),
+            ],
+            &defaults(),
+            false,
+        );
+        assert_eq!(r.usable, 1);
+        assert_eq!(r.left_out[0].reason, "root-distance");
+        assert_eq!(
+            (r.status, r.server.as_deref()),
+            (Status::Critical, Some("steady"))
         );
     }
 
