@@ -107,6 +107,12 @@ pub struct ServerView {
     pub interval: Option<[f64; 2]>,
     /// In the majority (or, without one, among the servers considered).
     pub selected: bool,
+    /// This server's entry in the report's `left_out`.
+    #[serde(skip)]
+    pub left_out: Option<usize>,
+    /// This server decided the status.
+    #[serde(skip)]
+    pub decided: bool,
 }
 
 /// A server that did not take part in the verdict, and why.
@@ -156,7 +162,10 @@ fn why_unusable(s: &ServerResult) -> LeftOut {
     } else {
         (
             "root-distance".to_string(),
-            format!("error bound over {MAX_ROOT_DISTANCE} s"),
+            format!(
+                "error bound {:.3} s (with the jitter of its samples) is over {MAX_ROOT_DISTANCE} s",
+                s.best().map_or(f64::NAN, |b| b.distance) + s.jitter()
+            ),
         )
     };
     LeftOut {
@@ -186,14 +195,22 @@ pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Repo
     let (clique, low, high) = largest_clique(&usable_intervals);
     let clique: Vec<usize> = clique.into_iter().map(|k| usable[k]).collect();
     let majority = !usable.is_empty() && clique.len() * 2 > usable.len();
+    let mut in_clique = vec![false; servers.len()];
+    for &i in &clique {
+        in_clique[i] = true;
+    }
 
     let mut selected = vec![false; servers.len()];
     let mut left_out = Vec::new();
+    let mut left_out_at = vec![None; servers.len()];
     let common = format!("[{low:.6}, {high:.6}]");
     for (i, s) in servers.iter().enumerate() {
+        if intervals[i].is_none() || majority && !in_clique[i] {
+            left_out_at[i] = Some(left_out.len());
+        }
         match intervals[i] {
             None => left_out.push(why_unusable(s)),
-            Some(_) if !majority || clique.contains(&i) => selected[i] = true,
+            Some(_) if !majority || in_clique[i] => selected[i] = true,
             Some((l, h)) => left_out.push(LeftOut {
                 server: s.server.clone(),
                 reason: "falseticker".into(),
@@ -308,11 +325,13 @@ pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Repo
     report.servers = servers
         .into_iter()
         .zip(intervals)
-        .zip(selected)
-        .map(|((result, interval), selected)| ServerView {
+        .enumerate()
+        .map(|(i, (result, interval))| ServerView {
             result,
             interval: interval.map(|(l, h)| [l, h]),
-            selected,
+            selected: selected[i],
+            left_out: left_out_at[i],
+            decided: decider == Some(i),
         })
         .collect();
     report
@@ -347,15 +366,15 @@ fn name_some(left_out: &[&LeftOut]) -> String {
 /// Nothing but printable text and no `|` in a status line, whatever a
 /// message was built from (idempotent on text that is already safe).
 fn line_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() || c == '|' {
-                format!("\\x{:02x}", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || c == '|' {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Report {
@@ -378,11 +397,6 @@ impl Report {
     /// One line per server, after the status line (Nagios' long output):
     /// what it said and whether it took part.
     pub fn server_lines(&self) -> Vec<String> {
-        let why: std::collections::HashMap<&str, &LeftOut> = self
-            .left_out
-            .iter()
-            .map(|l| (l.server.as_str(), l))
-            .collect();
         self.servers
             .iter()
             .map(|v| {
@@ -397,12 +411,12 @@ impl Report {
                     ),
                     _ => "no usable reply".to_string(),
                 };
-                let role = if self.server.as_deref() == Some(v.result.server.as_str()) {
+                let role = if v.decided {
                     "decided".to_string()
                 } else if v.selected {
                     "selected".to_string()
                 } else {
-                    match why.get(v.result.server.as_str()) {
+                    match v.left_out.and_then(|k| self.left_out.get(k)) {
                         Some(l) => format!("left out, {}: {}", l.reason, l.detail),
                         None => "left out".to_string(),
                     }
@@ -703,6 +717,30 @@ mod tests {
     }
 
     #[test]
+    fn a_server_whose_samples_scatter_is_left_out() {
+        let scattered = named(
+            "jittery",
+            vec![sample(0.0, 0.001), sample(4.0, 0.002), sample(-4.0, 0.002)],
+            vec![],
+            false,
+        );
+        let r = evaluate(
+            vec![
+                scattered,
+                named("steady", vec![sample(-300.0, 0.001)], vec![], false),
+            ],
+            &defaults(),
+            false,
+        );
+        assert_eq!(r.usable, 1);
+        assert_eq!(r.left_out[0].reason, "root-distance");
+        assert_eq!(
+            (r.status, r.server.as_deref()),
+            (Status::Critical, Some("steady"))
+        );
+    }
+
+    #[test]
     fn names_from_the_network_cannot_forge_the_line() {
         let r = evaluate(
             vec![named(
@@ -746,6 +784,57 @@ mod tests {
             text.contains("clockcheck_server_selected{server=\"c\\\"\"} 0\n"),
             "{text}"
         );
+    }
+
+    proptest::proptest! {
+        /// Marzullo's sweep finds as large a group as checking every
+        /// interval end by brute force, and every member holds the common part.
+        #[test]
+        fn the_clique_is_the_largest(raw in proptest::collection::vec((-50i32..50, 0i32..20), 0..12)) {
+            let intervals: Vec<(f64, f64)> = raw
+                .iter()
+                .map(|&(o, w)| (f64::from(o - w), f64::from(o + w)))
+                .collect();
+            let (members, low, high) = largest_clique(&intervals);
+            let best = intervals
+                .iter()
+                .flat_map(|&(l, h)| [l, h])
+                .map(|p| intervals.iter().filter(|&&(l, h)| l <= p && p <= h).count())
+                .max()
+                .unwrap_or(0);
+            proptest::prop_assert_eq!(members.len(), best);
+            proptest::prop_assert!(low <= high || members.is_empty());
+            for &m in &members {
+                proptest::prop_assert!(intervals[m].0 <= low && high <= intervals[m].1);
+            }
+        }
+
+        /// Any mix of servers gives a verdict without panicking; with a
+        /// majority the decider is in it, and no falseticker decides.
+        #[test]
+        fn any_servers_give_a_verdict(raw in proptest::collection::vec((-400i32..400, 0u8..3), 0..10)) {
+            let servers: Vec<ServerResult> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, &(o, kind))| match kind {
+                    0 => named(&i.to_string(), vec![], vec![], true),
+                    _ => named(&i.to_string(), vec![sample(f64::from(o), 0.001)], vec![], false),
+                })
+                .collect();
+            let r = evaluate(servers, &defaults(), false);
+            let line = r.nagios_line();
+            proptest::prop_assert!(line.starts_with("CLOCK "));
+            if let Some(decider) = r.servers.iter().find(|v| v.decided) {
+                proptest::prop_assert!(decider.selected);
+                if !r.majority {
+                    proptest::prop_assert!(r.status >= Status::Warning);
+                }
+            }
+            proptest::prop_assert_eq!(
+                r.left_out.len(),
+                r.servers.iter().filter(|v| !v.selected).count()
+            );
+        }
     }
 
     #[test]

@@ -16,10 +16,13 @@ use crate::conventions::Generate;
     about = "Measure the clock offset against NTP servers (a Nagios plugin), and watch for clock jumps",
     long_about = "Without a command: query NTP servers (-H, or the server/pool/peer lines of \
 $ROOT/etc/ntp.conf) with a careful SNTP client and print one Nagios plugin line, as \
-check_ntp_time does: OK, WARNING or CRITICAL by the absolute offset (-w, -c), CRITICAL when no \
-server answers usefully (UNKNOWN with -q). A reply counts only if its mode, version, origin \
-echo, transmit time, leap and stratum, and root distance check out; Kiss-o'-Death codes are \
-honoured; timestamps are era-safe across 2036.\n\n\
+check_ntp_time does: OK, WARNING or CRITICAL by the absolute offset against the Nagios ranges \
+-w and -c, CRITICAL when no server answers usefully (UNKNOWN with -q). A reply counts only if \
+its mode, version, origin echo, transmit time, leap and stratum, and error bound check out; \
+Kiss-o'-Death codes are honoured; timestamps are era-safe across 2036. With several servers, \
+those whose offset intervals (offset ± root distance) intersect form the majority and decide; \
+the others are left out as falsetickers, and without a majority the status is at least WARNING. \
+For a dovecot host, -w 1 -c 4: dovecot dies when the clock is stepped back over 5 s.\n\n\
 `watch` compares the wall clock with the monotonic clock and reports every jump: a backward jump \
 over 5 s is what kills dovecot. `env` says what keeps this machine's time (hypervisor and its time \
 sync, clocksource, NTP daemons, the boot-time sync) and gives the errata's advice, item by item, \
@@ -181,6 +184,14 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "Tight thresholds against a pool (all its addresses).",
     ),
     (
+        "clockcheck -H 0.pool.ntp.org -H 1.pool.ntp.org -H 2.pool.ntp.org -w 1 -c 4",
+        "Thresholds for a dovecot host (it dies when the clock steps back over 5 s); three servers, so one that lies is outvoted.",
+    ),
+    (
+        "clockcheck -w ~:0.5 -c @10:20 -v",
+        "Nagios ranges as check_ntp_time takes them; one line per server after the status line.",
+    ),
+    (
         "clockcheck -H 127.0.0.1:11123 --format json",
         "Every sample and every rejected reply with its reason.",
     ),
@@ -191,6 +202,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     (
         "clockcheck watch --duration 1h --threshold 0.5s",
         "Watch for an hour; CRITICAL if the wall clock jumped back over 5 s.",
+    ),
+    (
+        "clockcheck watch --duration 5m --format prometheus --output /var/lib/node_exporter/textfile/watch.prom",
+        "Jump metrics for node_exporter, written when the watch ends (from cron).",
     ),
     (
         "clockcheck env",

@@ -99,10 +99,14 @@ pub fn run(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
     }
 }
 
-/// Runs the command; an error (an unreadable file, a failed write) or a
-/// panic becomes an UNKNOWN result with the reason, in the asked form.
+/// Runs the check or the watch; an error (an unreadable file, a failed
+/// write) or a panic becomes an UNKNOWN result with the reason, in the
+/// asked form.
 /// (Output is not buffered: `watch` prints each jump as it is seen.)
 fn run_guarded(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
+    if matches!(cli.command, Some(Command::Env)) {
+        return run_to(cli, clock, out); // `env` reports its own errors.
+    }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_to(cli, clock, &mut *out)
     }));
@@ -164,7 +168,7 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
         Some(conf) => vec![conf.clone()],
         None => NTP_CONF_PATHS.iter().map(PathBuf::from).collect(),
     };
-    let mut last_error = None;
+    let mut missing = Vec::new();
     for jail in &candidates {
         let shown = escape_path(&root.display_path(jail));
         match root.read_config(jail) {
@@ -178,19 +182,23 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
                 return Ok(hosts);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.conf.is_none() => {
-                last_error = Some(format!("{shown} does not exist"));
+                missing.push(shown);
             }
             Err(e) => {
-                return Err(format!(
-                    "no server given (-H) and {shown} cannot be read: {}",
-                    mailhost_common::conventions::escape_text(&e.to_string())
-                ));
+                // Root's errors name the path already (ROOT/etc/ntp.conf: ...).
+                let why = e.to_string();
+                let why = if why.contains(&*root.display_path(jail).to_string_lossy()) {
+                    conventions::escape_text(&why).into_owned()
+                } else {
+                    format!("{shown}: {}", conventions::escape_text(&why))
+                };
+                return Err(format!("no server given (-H), and cannot read {why}"));
             }
         }
     }
     Err(format!(
-        "no server given (-H) and no ntp.conf ({})",
-        last_error.unwrap_or_default()
+        "no server given (-H), and no ntp.conf ({} not found)",
+        missing.join(", ")
     ))
 }
 
@@ -309,14 +317,37 @@ fn watch_command(
         _ => return unknown(cli.format, clock, out, "--interval must be more than 0"),
     };
     let prometheus = cli.format == OutputFormat::Prometheus;
-    if prometheus && duration.is_none() {
-        return unknown(
-            cli.format,
-            clock,
-            out,
-            "--format prometheus needs --duration (the metrics are written when the watch ends)",
-        );
-    }
+    // Without --duration the watch never ends: its metrics replace the
+    // --output file as it goes (at the start, after each jump, and every
+    // minute), for a watcher run as a service.
+    let live_file = match (prometheus, duration, cli.output.as_deref()) {
+        (true, None, Some(path)) => Some(path),
+        (true, None, None) => {
+            return unknown(
+                cli.format,
+                clock,
+                out,
+                "--format prometheus needs --duration, or --output FILE to keep up to date",
+            );
+        }
+        _ => None,
+    };
+    let mut written: Option<(usize, Duration)> = None;
+    let mut keep_file = |jumps: &[watch::Jump], watched: Duration| -> std::io::Result<()> {
+        let Some(path) = live_file else {
+            return Ok(());
+        };
+        let due = written.is_none_or(|(seen, at)| {
+            seen != jumps.len() || watched.saturating_sub(at) >= Duration::from_secs(60)
+        });
+        if due {
+            let metrics =
+                watch::prometheus(jumps, watched.as_secs_f64(), threshold, clock.realtime().0);
+            atomic_write::create_or_replace(path, metrics.as_bytes(), None)?;
+            written = Some((jumps.len(), watched));
+        }
+        Ok(())
+    };
     let json = cli.format == OutputFormat::Json;
     let mut report = |j: &watch::Jump| -> std::io::Result<()> {
         if prometheus {
@@ -343,6 +374,7 @@ fn watch_command(
         threshold,
         &std::thread::sleep,
         &mut report,
+        &mut keep_file,
     )?;
     let status = watch::status(&jumps);
     if prometheus {

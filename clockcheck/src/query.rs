@@ -151,12 +151,13 @@ impl ServerResult {
     }
 
     /// The offset interval of this server, `offset ± (distance + jitter)`,
-    /// from its best sample; `None` without a usable sample.
+    /// from its best sample; `None` without a usable sample, or when the
+    /// bound is over ntpd's `maxdist` (samples that scatter by seconds must
+    /// not make an interval that agrees with everything).
     pub fn interval(&self) -> Option<(f64, f64)> {
         let best = self.best()?;
         let half = best.distance + self.jitter();
-        half.is_finite()
-            .then_some((best.offset - half, best.offset + half))
+        (half <= MAX_ROOT_DISTANCE).then_some((best.offset - half, best.offset + half))
     }
 }
 

@@ -63,7 +63,9 @@ pub fn status(jumps: &[Jump]) -> Status {
 }
 
 /// Watches until `duration` (forever without one), calling `report` for
-/// each jump as it is seen.  `sleep` is passed in for tests.
+/// each jump as it is seen, and `tick` with the jumps so far and the time
+/// watched at the start and after every reading.  `sleep` is passed in for
+/// tests.
 pub fn run(
     clock: &dyn Clock,
     interval: Duration,
@@ -71,10 +73,12 @@ pub fn run(
     threshold: f64,
     sleep: &dyn Fn(Duration),
     report: &mut dyn FnMut(&Jump) -> std::io::Result<()>,
+    tick: &mut dyn FnMut(&[Jump], Duration) -> std::io::Result<()>,
 ) -> std::io::Result<Vec<Jump>> {
     let start = clock.monotonic();
     let mut before = Reading::now(clock);
     let mut jumps = Vec::new();
+    tick(&jumps, Duration::ZERO)?;
     loop {
         if let Some(d) = duration {
             let left = d.saturating_sub(clock.monotonic().saturating_sub(start));
@@ -91,6 +95,7 @@ pub fn run(
             jumps.push(j);
         }
         before = after;
+        tick(&jumps, clock.monotonic().saturating_sub(start))?;
     }
 }
 

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod support;
+
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 fn watch_with_jump(jump: &str) -> (i32, String) {
@@ -117,4 +119,66 @@ fn no_jump_is_ok() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("CLOCK OK: no wall-clock jump"));
+}
+
+#[test]
+fn a_watch_without_end_keeps_its_metrics_file_up_to_date() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("faketime");
+    let metrics = dir.path().join("watch.prom");
+    std::fs::write(&spec, "+0\n").unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("clockcheck"))
+        .args([
+            "watch",
+            "--interval",
+            "100ms",
+            "--format",
+            "prometheus",
+            "--output",
+        ])
+        .arg(&metrics)
+        .env("LD_PRELOAD", LIBFAKETIME)
+        .env("FAKETIME_TIMESTAMP_FILE", &spec)
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str| -> String {
+        for _ in 0..250 {
+            if let Ok(text) = std::fs::read_to_string(&metrics)
+                && text.contains(what)
+            {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        String::new()
+    };
+    // Written at the start: no jump yet.
+    let first = wait_for("clockcheck_watch_status 0\n");
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&spec, "-54\n").unwrap();
+    let after = wait_for("clockcheck_watch_jumps{direction=\"backward\"} 1\n");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    assert!(!first.is_empty(), "no metrics file at the start");
+    assert!(!after.is_empty(), "the jump never reached the file");
+    support::parse_exposition(&first);
+    let samples = support::parse_exposition(&after);
+    let status = samples
+        .iter()
+        .find(|s| s.0 == "clockcheck_watch_status")
+        .unwrap();
+    assert_eq!(status.2, 2.0, "{after}");
+    let largest = samples
+        .iter()
+        .find(|s| s.0 == "clockcheck_watch_largest_jump_seconds" && s.1[0].1 == "backward")
+        .unwrap();
+    assert!((largest.2 - 54.0).abs() < 0.2, "{after}");
 }

@@ -3,6 +3,7 @@
 //! measured or lying.
 #![allow(dead_code)] // Each test file uses a part.
 
+use std::collections::HashSet;
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,4 +80,120 @@ pub fn serve(claim: Claim) -> Responder {
         }
     });
     Responder { port, stop }
+}
+
+/// A sample as read back: metric name, labels, value.
+pub type MetricSample = (String, Vec<(String, String)>, f64);
+
+/// A strict reader of Prometheus' text format 0.0.4 (what node_exporter's
+/// text-file collector accepts): every line is a HELP, a TYPE or a sample;
+/// a family's HELP and TYPE come once, before its samples, and its samples
+/// are together; names and labels are well formed; values are floats.
+/// Returns the samples as (name, labels, value).
+pub fn parse_exposition(text: &str) -> Vec<MetricSample> {
+    fn is_name(s: &str) -> bool {
+        let mut chars = s.chars();
+        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    }
+    assert!(text.ends_with('\n'), "the file ends with a newline");
+    let mut typed: HashSet<String> = HashSet::new();
+    let mut helped: HashSet<String> = HashSet::new();
+    let mut finished: HashSet<String> = HashSet::new();
+    let mut current: Option<String> = None;
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        assert!(!line.is_empty(), "empty line in {text}");
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, _help) = rest.split_once(' ').expect(line);
+            assert!(is_name(name), "{line}");
+            assert!(helped.insert(name.to_string()), "second HELP: {line}");
+            assert!(!typed.contains(name), "HELP after TYPE: {line}");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect(line);
+            assert!(is_name(name), "{line}");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            assert!(typed.insert(name.to_string()), "second TYPE: {line}");
+            if let Some(previous) = current.replace(name.to_string()) {
+                finished.insert(previous);
+            }
+            continue;
+        }
+        assert!(!line.starts_with('#'), "unknown comment: {line}");
+        // name{label="value",...} value
+        let name_end = line.find(['{', ' ']).expect(line);
+        let name = &line[..name_end];
+        assert!(is_name(name), "{line}");
+        assert_eq!(
+            current.as_deref(),
+            Some(name),
+            "sample outside its family: {line}"
+        );
+        assert!(!finished.contains(name), "family split: {line}");
+        let mut rest = &line[name_end..];
+        let mut labels = Vec::new();
+        if let Some(after) = rest.strip_prefix('{') {
+            let mut pos = 0;
+            loop {
+                let eq = after[pos..].find('=').expect(line) + pos;
+                let label = &after[pos..eq];
+                assert!(is_name(label) && !label.starts_with("__"), "{line}");
+                assert_eq!(after.as_bytes().get(eq + 1), Some(&b'"'), "{line}");
+                let mut i = eq + 2;
+                let mut value = String::new();
+                loop {
+                    let c = after[i..].chars().next().expect(line);
+                    match c {
+                        '\\' => {
+                            match after[i + 1..].chars().next().expect(line) {
+                                '\\' => value.push('\\'),
+                                '"' => value.push('"'),
+                                'n' => value.push('\n'),
+                                other => panic!("bad escape \\{other} in {line}"),
+                            }
+                            i += 2;
+                        }
+                        '"' => {
+                            i += 1;
+                            break;
+                        }
+                        c => {
+                            value.push(c);
+                            i += c.len_utf8();
+                        }
+                    }
+                }
+                labels.push((label.to_string(), value));
+                match after[i..].chars().next() {
+                    Some(',') => pos = i + 1,
+                    Some('}') => {
+                        rest = &after[i + 1..];
+                        break;
+                    }
+                    _ => panic!("{line}"),
+                }
+            }
+        }
+        let value_text = rest.strip_prefix(' ').expect(line);
+        let mut parts = value_text.split(' ');
+        let value = parts.next().unwrap();
+        let parsed: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+        };
+        if let Some(ts) = parts.next() {
+            ts.parse::<i64>().expect(line);
+        }
+        assert!(parts.next().is_none(), "{line}");
+        assert!(typed.contains(name) && helped.contains(name), "{line}");
+        samples.push((name.to_string(), labels, parsed));
+    }
+    samples
 }
