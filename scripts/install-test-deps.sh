@@ -52,6 +52,10 @@ done
 need_ntpsec=no
 [ -x "$TOOLS_DIR/ntpsec/usr/sbin/ntpd" ] || need_ntpsec=yes
 
+# ntp.org's classic ntpd 4.2.8p15, ntpconf-edit's second oracle: unpacked
+# from bullseye through a private apt state (idempotent, its own script).
+TOOLS_DIR=$TOOLS_DIR sh "$(dirname "$0")/install-ntp-classic.sh"
+
 if [ -z "$missing" ] && [ $need_ntpsec = no ]; then
     exit 0
 fi

@@ -16,7 +16,7 @@ tools=${3:-$(cd "$(dirname "$0")/.." && pwd)/target/test-tools}
 case $dialect in
     classic)
         ntpd=$tools/ntp-classic/usr/sbin/ntpd
-        LD_LIBRARY_PATH=$tools/ntp-classic/usr/lib/x86_64-linux-gnu
+        LD_LIBRARY_PATH=$(echo "$tools"/ntp-classic/usr/lib/*-linux-gnu*)
         export LD_LIBRARY_PATH ;;
     ntpsec) ntpd=$tools/ntpsec/usr/sbin/ntpd ;;
     *) echo "ntpd-parse: dialect is classic or ntpsec" >&2; exit 2 ;;

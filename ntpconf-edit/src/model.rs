@@ -44,6 +44,9 @@ pub struct ReadLine {
     pub line: usize,
     pub text: Vec<u8>,
     pub tinker: Tinker,
+    /// A top-level `tick N` command: ntpd applies it (LOOP_TICK) after
+    /// every tinker pair.
+    pub tick_command: Option<Pair>,
     /// Depth of includes: 0 for the main file.
     pub depth: usize,
 }
@@ -159,6 +162,7 @@ impl Reader<'_> {
                 line: index + 1,
                 text: line.text.clone(),
                 tinker: classified.tinker,
+                tick_command: tick_command(&line.text, self.dialect),
                 depth,
             };
             if self.ended {
@@ -301,6 +305,27 @@ impl Reader<'_> {
     }
 }
 
+/// `tick NUMBER` as a command of its own (classic 4.2.8, NTPsec): applied
+/// even with junk after the number, as a tinker pair is.
+fn tick_command(text: &[u8], dialect: Dialect) -> Option<Pair> {
+    let lexemes = lex(text);
+    let (key, value) = (lexemes.first()?, lexemes.get(1)?);
+    if key.text != b"tick" || key.quoted || value.quoted || value.special {
+        return None;
+    }
+    let crate::tinker::Number::Value(number) = crate::tinker::lex_number(&value.text, dialect)
+    else {
+        return None;
+    };
+    Some(Pair {
+        key: "tick".into(),
+        value: String::from_utf8_lossy(&text[value.range.clone()]).into_owned(),
+        number,
+        key_range: key.range.clone(),
+        value_range: value.range.clone(),
+    })
+}
+
 /// The file name of an `includefile` line, as the lexer reads it.
 fn include_argument(text: &[u8]) -> Option<String> {
     let lexemes = lex(text);
@@ -337,6 +362,12 @@ pub fn applied_pairs(reading: &Reading) -> Vec<(&ReadLine, &Pair)> {
     for line in &reading.lines {
         if let Tinker::Applied { pairs, .. } = &line.tinker {
             out.extend(pairs.iter().map(|p| (line, p)));
+        }
+    }
+    // config_tinker runs before config_vars: top-level `tick` comes last.
+    for line in &reading.lines {
+        if let Some(tick) = &line.tick_command {
+            out.push((line, tick));
         }
     }
     out
@@ -462,6 +493,14 @@ pub(crate) mod tests {
         assert_eq!(s["huffpuff"].applied, 900.0);
         assert_eq!(s["allan"].applied, 44.0);
         assert_eq!(s["freq"].applied, 500.0);
+    }
+
+    #[test]
+    fn a_tick_command_applies_after_every_tinker_pair() {
+        // Found by the oracle fuzzer (both dialects print loop_config item tick).
+        let s = settings("tick 1000\ntinker tick 0.01\n");
+        assert_eq!(s["tick"].written, "1000");
+        assert_eq!(s["tick"].line, 1);
     }
 
     #[test]
