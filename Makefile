@@ -39,6 +39,11 @@ FUZZ_SECONDS = 15
 fuzz:
 	sh scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# ntpconf-edit against both real ntpd dialects, 500 generated files (not in
+# CI's default run; `make test` runs a 20-file slice).
+oracle-fuzz-ntp:
+	sh scripts/oracle-fuzz-ntp.sh
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
@@ -71,4 +76,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz demo install uninstall clean
+.PHONY: all test check bench fuzz oracle-fuzz-ntp demo install uninstall clean

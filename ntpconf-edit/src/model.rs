@@ -133,6 +133,9 @@ pub fn read(
     };
     let read_lines = reader.read_file(main, &shown, bytes, 0)?;
     reader.out.main_read_lines = read_lines;
+    if reader.out.exit.is_none() {
+        reader.out.exit = exit_when_applying(&reader.out);
+    }
     if dialect == Dialect::Ntpsec && !reader.ended && main != Path::new("-") {
         // NTPsec reads <dir of the file>/ntp.d/*.conf after the file itself.
         let dir = main.parent().unwrap_or(Path::new("/")).join("ntp.d");
@@ -303,6 +306,32 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// ntpd exits after parsing, while applying the tinker list: `huffpuff`
+/// sizes its filter as `(int)(value / 900)` doubles, and a value beyond the
+/// int range (1e400 is inf) gives a negative size that emalloc cannot get.
+fn exit_when_applying(reading: &Reading) -> Option<Exit> {
+    for line in &reading.lines {
+        let Tinker::Applied { pairs, .. } = &line.tinker else {
+            continue;
+        };
+        for pair in pairs {
+            let slots = pair.number / 900.0;
+            if pair.key == "huffpuff" && (slots.is_nan() || slots >= 2_147_483_648.0) {
+                return Some(Exit {
+                    file: line.file.clone(),
+                    line: line.line,
+                    column: pair.value_range.start + 1,
+                    message: format!(
+                        "huffpuff {}: ntpd cannot allocate a filter that long and exits after parsing",
+                        pair.value
+                    ),
+                });
+            }
+        }
+    }
+    None
 }
 
 /// `tick NUMBER` as a command of its own (classic 4.2.8, NTPsec): applied
@@ -493,6 +522,24 @@ pub(crate) mod tests {
         assert_eq!(s["huffpuff"].applied, 900.0);
         assert_eq!(s["allan"].applied, 44.0);
         assert_eq!(s["freq"].applied, 500.0);
+    }
+
+    #[test]
+    fn an_endless_huffpuff_makes_ntpd_exit_after_parsing() {
+        // Found by the oracle fuzzer (classic: no socket is ever created).
+        let r = read_map(
+            b"tinker huffpuff 1e400 huffpuff 5\n",
+            HashMap::new(),
+            Dialect::Classic,
+        );
+        assert!(r.exit.is_some());
+        assert!(effective(&r).is_empty());
+        let fine = read_map(
+            b"tinker huffpuff 99999999999\n",
+            HashMap::new(),
+            Dialect::Classic,
+        );
+        assert!(fine.exit.is_none());
     }
 
     #[test]
