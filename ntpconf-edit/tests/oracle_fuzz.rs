@@ -624,7 +624,7 @@ fn each_class_agrees_with_both_ntpd_dialects() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
-    let mut files: Vec<(String, Vec<u8>)> = CLASSES
+    let files: Vec<(String, Vec<u8>)> = CLASSES
         .iter()
         .map(|c| (c.to_string(), c.as_bytes().to_vec()))
         .collect();
