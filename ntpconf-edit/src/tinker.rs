@@ -573,14 +573,20 @@ fn parse_pairs(text: &[u8], lexemes: &[Lexeme], after_head: usize, dialect: Dial
         } else {
             lex_number(&value.text, dialect)
         };
-        let Number::Value(number) = number else {
-            return Tinker::Dropped {
-                reason: format!(
-                    "`{}` is not a number ntpd accepts (decimal only, no quotes or hex)",
-                    String::from_utf8_lossy(&text[value.range.clone()])
-                ),
-                column: value.range.start,
-            };
+        let number = match number {
+            Number::Value(number) => number,
+            // ntpd exits on this value (recorded by `exit_in`); it is still
+            // the pair's value, so an edit can replace it.
+            Number::Exits(_) => f64::NAN,
+            Number::NotNumber => {
+                return Tinker::Dropped {
+                    reason: format!(
+                        "`{}` is not a number ntpd accepts (decimal only, no quotes or hex)",
+                        String::from_utf8_lossy(&text[value.range.clone()])
+                    ),
+                    column: value.range.start,
+                };
+            }
         };
         pairs.push(Pair {
             key: describe(key),
