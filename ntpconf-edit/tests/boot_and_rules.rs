@@ -508,3 +508,72 @@ fn names_cannot_forge_output_lines() {
         "{text}"
     );
 }
+
+#[test]
+fn tinker_tick_is_applied_by_classic_and_warned_about_for_ntpsec() {
+    let (status, rows) = {
+        let out = cmd()
+            .args(["--dialect", "classic", "--format", "json", "check", "-"])
+            .write_stdin("tinker tick 0.01\n")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    assert_eq!(
+        (status, rows.as_str()),
+        (0, ""),
+        "classic 4.2.8p15 applies tinker tick"
+    );
+    cmd()
+        .args(["--dialect", "ntpsec", "check", "-"])
+        .write_stdin("tinker tick 0.01\n")
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("NTPsec 1.2.4 and later drop this whole line")
+                .and(predicate::str::contains("[NE006]")),
+        );
+    cmd()
+        .args(["--dialect", "classic", "show", "-"])
+        .write_stdin("tinker tick 0.01\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("tick 0.01\t"));
+}
+
+#[test]
+fn an_installed_ntpsec_is_the_default_dialect_off_freebsd() {
+    let host = tree(&[
+        ("/etc/ntpsec/ntp.conf", "includefile extra.conf\n"),
+        ("/etc/ntpsec/extra.conf", "tinker panic 7\n"),
+    ]);
+    cmd()
+        .args(["show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("panic 7\t"));
+}
+
+#[test]
+fn ntpd_exiting_on_the_file_is_an_error_finding() {
+    cmd()
+        .args(["check", "-"])
+        .write_stdin("tinker panic 0 bogus -99999999999999999999999\n")
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("[NE012]")
+                .and(predicate::str::contains("nothing of this file applies")),
+        );
+    cmd()
+        .args(["show", "-"])
+        .write_stdin("tinker panic 0\ntinker huffpuff 1e400\n")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr(predicate::str::contains("ntpd exits on this file"));
+}

@@ -7,7 +7,9 @@
 //! `make test` runs a short slice (NTPCONF_FUZZ_CASES, default 20, about 30 s);
 //! `make oracle-fuzz-ntp` runs 500 cases (scripts/oracle-fuzz-ntp.sh).
 //! NTPCONF_FUZZ_SEED picks another seed; NTPCONF_FUZZ_OUT keeps the
-//! minimised disagreements as files.
+//! minimised disagreements as files; NTPCONF_FUZZ_BIN runs another build of
+//! the binary instead of this library (NTPCONF_FUZZ_NO_DIALECT for one
+//! without --dialect); NTPCONF_FUZZ_NO_MIN skips the minimising.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -286,6 +288,27 @@ struct Ours {
 }
 
 fn ours(args: &[&str], conf: &Path) -> Ours {
+    if let Some(binary) = std::env::var_os("NTPCONF_FUZZ_BIN") {
+        // Another build (an older release) as the tool under test; one
+        // without --dialect gets the arguments without it.
+        let plain = std::env::var_os("NTPCONF_FUZZ_NO_DIALECT").is_some();
+        let mut argv: Vec<&str> = Vec::new();
+        let mut skip = false;
+        for arg in args {
+            if skip {
+                skip = false;
+            } else if plain && *arg == "--dialect" {
+                skip = true;
+            } else {
+                argv.push(arg);
+            }
+        }
+        let out = Command::new(binary).args(argv).arg(conf).output().unwrap();
+        return Ours {
+            status: out.status.code().unwrap_or(2) as u8,
+            stdout: out.stdout,
+        };
+    }
     let mut argv: Vec<std::ffi::OsString> = vec!["ntpconf-edit".into()];
     argv.extend(args.iter().map(Into::into));
     argv.push(conf.into());
@@ -516,6 +539,15 @@ fn generated_files_agree_with_both_ntpd_dialects() {
                         }
                         tally.agree += 1;
                         tally.refused += 1;
+                    }
+                    SetOutcome::Disagree(first)
+                        if std::env::var_os("NTPCONF_FUZZ_NO_MIN").is_some() =>
+                    {
+                        eprintln!(
+                            "DISAGREE {kind} {dialect} case {case}: {:?}\n    {first}",
+                            String::from_utf8_lossy(&bytes)
+                        );
+                        tally.classes.push(String::new());
                     }
                     SetOutcome::Disagree(first) => {
                         let small = minimise(kind, dialect, &bytes, scratch.path());
