@@ -577,3 +577,34 @@ fn ntpd_exiting_on_the_file_is_an_error_finding() {
         .stdout("")
         .stderr(predicate::str::contains("ntpd exits on this file"));
 }
+
+#[test]
+fn files_that_include_their_own_directory_stop_at_the_budget() {
+    // NTPsec reads a directory named by includefile: 16 files that each
+    // include their directory would expand 16^5 times.
+    let mut files: Vec<(String, String)> =
+        vec![("/etc/ntp.conf".into(), "includefile /etc/conf.d\n".into())];
+    for i in 0..16 {
+        files.push((
+            format!("/etc/conf.d/{i:02}.conf"),
+            "includefile /etc/conf.d\ntinker panic 1\n".into(),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let jail = tree(&refs);
+    let started = Instant::now();
+    cmd()
+        .args(["--dialect", "ntpsec", "check", "--root"])
+        .arg(jail.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("includes expand to more than"));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
