@@ -73,7 +73,11 @@ oracle-fuzz-xinetd:
 	NICE=10 sh scripts/oracle-fuzz-xinetd.sh $(SEED) $(COUNT)
 
 # Every differential fuzzer, long runs (not in CI's default run).
-oracle-fuzz: oracle-fuzz-xinetd
+oracle-fuzz: oracle-fuzz-xinetd oracle-fuzz-ntp
+# ntpconf-edit against both real ntpd dialects, 500 generated files (not in
+# CI's default run; `make test` runs a 20-file slice).
+oracle-fuzz-ntp:
+	sh scripts/oracle-fuzz-ntp.sh
 
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
@@ -105,4 +109,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz oracle-fuzz oracle-fuzz-xinetd deb dist demo install uninstall clean
+.PHONY: all test check bench fuzz oracle-fuzz oracle-fuzz-xinetd oracle-fuzz-ntp deb dist demo install uninstall clean

@@ -81,6 +81,10 @@ done
 need_sarif=no
 [ -x "$SARIF_TOOL" ] || need_sarif=yes
 
+# ntp.org's classic ntpd 4.2.8p15, ntpconf-edit's second oracle: unpacked
+# from bullseye through a private apt state (idempotent, its own script).
+TOOLS_DIR=$TOOLS_DIR sh "$(dirname "$0")/install-ntp-classic.sh"
+
 if [ -z "$missing" ] && [ -z "$to_unpack" ] && [ $need_sarif = no ]; then
     exit 0
 fi

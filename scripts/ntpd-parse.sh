@@ -6,6 +6,8 @@
 #   exit                  ntpd exited before it finished parsing
 #   parsed                ntpd finished parsing
 # Usage: ntpd-parse.sh classic|ntpsec CONF [TOOLS_DIR]
+# ntpd runs in NTPD_CWD (default /, as rc starts it): classic ntpd opens a
+# relative includefile from there.
 # The daemon runs in a private network and mount namespace (tmpfs over /var)
 # without CAP_SYS_TIME, so it can never touch the clock; it is stopped by its
 # PID as soon as it has printed its configuration (reference A1.4).
@@ -16,7 +18,7 @@ tools=${3:-$(cd "$(dirname "$0")/.." && pwd)/target/test-tools}
 case $dialect in
     classic)
         ntpd=$tools/ntp-classic/usr/sbin/ntpd
-        LD_LIBRARY_PATH=$tools/ntp-classic/usr/lib/x86_64-linux-gnu
+        LD_LIBRARY_PATH=$(echo "$tools"/ntp-classic/usr/lib/*-linux-gnu*)
         export LD_LIBRARY_PATH ;;
     ntpsec) ntpd=$tools/ntpsec/usr/sbin/ntpd ;;
     *) echo "ntpd-parse: dialect is classic or ntpsec" >&2; exit 2 ;;
@@ -24,8 +26,8 @@ esac
 [ -x "$ntpd" ] || { echo "ntpd-parse: $ntpd missing: run scripts/install-test-deps.sh" >&2; exit 2; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-script='mount -t tmpfs tmpfs /var && cd "${NTPD_CWD:-/}" && exec setpriv --bounding-set=-sys_time --inh-caps=-sys_time "$0" -n -D 2 -c "$1" >"$3" 2>&1'
-unshare -n -m --propagation private sh -c "$script" "$ntpd" "$conf" "$(dirname "$conf")" "$out" &
+script='mount -t tmpfs tmpfs /var && cd "${NTPD_CWD:-/}" && exec setpriv --bounding-set=-sys_time --inh-caps=-sys_time "$0" -n -D 2 -c "$1" >"$2" 2>&1'
+unshare -n -m --propagation private sh -c "$script" "$ntpd" "$conf" "$out" &
 pid=$!
 # Wait until the configuration is applied (sockets are next), ntpd exits, or 10 s.
 i=0

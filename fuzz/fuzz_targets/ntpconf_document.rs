@@ -15,13 +15,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let asked = [("panic".to_string(), "0".to_string()), ("stepback".to_string(), "0".to_string())];
     let mut edited = doc.clone();
-    edit::set(&mut edited, &asked);
+    edit::set(&mut edited, &asked, &[]);
     assert_eq!(others(&doc), others(&edited), "only tinker lines change");
     let once = edited.to_bytes();
     let mut twice = Document::parse(&once);
-    edit::set(&mut twice, &asked);
+    edit::set(&mut twice, &asked, &[]);
     assert_eq!(twice.to_bytes(), once, "set is idempotent");
     let mut removed = edited.clone();
-    edit::unset(&mut removed, &["panic".to_string()]);
+    edit::unset(&mut removed, &["panic".to_string()], &[]);
     assert_eq!(others(&doc), others(&removed), "unset touches only tinker lines");
 });

@@ -94,8 +94,8 @@ pub const RULES: &[Rule] = &[
     Rule {
         code: "NE012",
         severity: Severity::Error,
-        summary: "ntpd exits while parsing this file",
-        explain: "ntpd's lexer exits when a number cannot be represented: an integer below the 64-bit range (`-99999999999999999999`), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`. It exits while parsing, so ntpd does not run and nothing of the file applies. This holds for such a token anywhere on a tinker line, even after a syntax error.",
+        summary: "ntpd exits on this file (while parsing, or applying huffpuff)",
+        explain: "ntpd's lexer exits when a number cannot be represented: an integer below the 64-bit range (`-99999999999999999999`), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`. It exits while parsing, so ntpd does not run and nothing of the file applies. This holds for such a token anywhere on a tinker line, even after a syntax error. After parsing, a `huffpuff` beyond 900 * 2^31 s (1e400 is infinite) asks for a filter ntpd cannot allocate, and it exits too.",
     },
 ];
 
@@ -216,7 +216,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
             exit.column,
             "NE012",
             format!(
-                "ntpd exits while parsing here ({}): ntpd does not run and nothing of this file applies",
+                "ntpd exits here ({}): it does not run, so nothing of this file applies",
                 exit.message
             ),
         ));

@@ -129,7 +129,15 @@ fn set_one(doc: &mut Document, key: &str, value: &str, stops: &Stops) {
         return;
     }
     let limit = read_limit(doc, stops);
-    let last_tinker = (0..limit)
+    // A new stepback/stepfwd must come after the last `step`, or it resets them.
+    let after_step = if matches!(key, "stepback" | "stepfwd") {
+        occurrences(doc, "step", stops)
+            .last()
+            .map(|&(line, _)| line)
+    } else {
+        None
+    };
+    let last_tinker = (after_step.unwrap_or(0)..limit)
         .rev()
         // A line with `;` already makes ntpd report an error: add nothing to it.
         .find(|&i| {
@@ -147,7 +155,12 @@ fn set_one(doc: &mut Document, key: &str, value: &str, stops: &Stops) {
             let insert = format!(" {key} {value}");
             doc.lines[index].text.splice(at..at, insert.bytes());
         }
-        None => insert_new_line(doc, format!("tinker {key} {value}").into_bytes(), stops),
+        None => insert_new_line(
+            doc,
+            format!("tinker {key} {value}").into_bytes(),
+            stops,
+            after_step.map_or(0, |line| line + 1),
+        ),
     }
 }
 
@@ -185,8 +198,9 @@ fn delete_line(doc: &mut Document, index: usize) {
     }
 }
 
-/// Inserts a new line after the file's leading comment block, before `end`.
-fn insert_new_line(doc: &mut Document, text: Vec<u8>, stops: &Stops) {
+/// Inserts a new line after the file's leading comment block (and not before
+/// line index `at_least`), before `end`.
+fn insert_new_line(doc: &mut Document, text: Vec<u8>, stops: &Stops, at_least: usize) {
     let is_comment = |l: &Line| {
         let t = &l.text;
         t.iter()
@@ -194,7 +208,7 @@ fn insert_new_line(doc: &mut Document, text: Vec<u8>, stops: &Stops) {
             .is_some_and(|i| t[i] == b'#')
     };
     let after_comments = doc.lines.iter().take_while(|l| is_comment(l)).count();
-    let at = after_comments.min(read_limit(doc, stops));
+    let at = after_comments.max(at_least).min(read_limit(doc, stops));
     let preferred = doc.preferred_ending().to_vec();
     let mut ending = preferred.clone();
     if at > 0 && doc.lines[at - 1].ending.is_empty() {
@@ -295,6 +309,17 @@ mod tests {
         assert_eq!(
             set_str(input, &[("stepback", "0")]),
             "tinker step 0.5\ntinker stepback 0\n"
+        );
+    }
+
+    #[test]
+    fn a_new_direction_goes_after_a_step_on_a_line_with_an_error() {
+        // Found by the oracle fuzzer: the only tinker line has an error after
+        // its pairs, so stepback got a new line at the top, before `step`.
+        let input = "# c\ntinker step 1e3 maxdist 1\n";
+        assert_eq!(
+            set_str(input, &[("stepback", "0")]),
+            "# c\ntinker step 1e3 maxdist 1\ntinker stepback 0\n"
         );
     }
 

@@ -375,7 +375,7 @@ fn warn_exit(reading: &Reading, io: &mut Io<'_>) -> Result<()> {
     if let Some(exit) = &reading.exit {
         writeln!(
             io.stderr,
-            "ntpconf-edit: {}:{}:{}: warning: ntpd exits while parsing ({}); it applies nothing",
+            "ntpconf-edit: {}:{}:{}: warning: ntpd exits on this file ({}); it applies nothing",
             escape_path(&exit.file),
             exit.line,
             exit.column,
@@ -595,7 +595,7 @@ fn unmet(reading: &Reading, asked: &[(String, String)]) -> Vec<String> {
         }
         let reason = if let Some(exit) = &reading.exit {
             format!(
-                "{key}: ntpd exits while parsing {}:{} ({}), so nothing applies",
+                "{key}: ntpd exits at {}:{} ({}), so nothing applies",
                 exit.file.display(),
                 exit.line,
                 exit.message

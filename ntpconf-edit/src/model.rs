@@ -44,6 +44,9 @@ pub struct ReadLine {
     pub line: usize,
     pub text: Vec<u8>,
     pub tinker: Tinker,
+    /// A top-level `tick N` command: ntpd applies it (LOOP_TICK) after
+    /// every tinker pair.
+    pub tick_command: Option<Pair>,
     /// Depth of includes: 0 for the main file.
     pub depth: usize,
 }
@@ -130,6 +133,9 @@ pub fn read(
     };
     let read_lines = reader.read_file(main, &shown, bytes, 0)?;
     reader.out.main_read_lines = read_lines;
+    if reader.out.exit.is_none() {
+        reader.out.exit = exit_when_applying(&reader.out);
+    }
     if dialect == Dialect::Ntpsec && !reader.ended && main != Path::new("-") {
         // NTPsec reads <dir of the file>/ntp.d/*.conf after the file itself.
         let dir = main.parent().unwrap_or(Path::new("/")).join("ntp.d");
@@ -159,6 +165,7 @@ impl Reader<'_> {
                 line: index + 1,
                 text: line.text.clone(),
                 tinker: classified.tinker,
+                tick_command: tick_command(&line.text, self.dialect),
                 depth,
             };
             if self.ended {
@@ -301,6 +308,53 @@ impl Reader<'_> {
     }
 }
 
+/// ntpd exits after parsing, while applying the tinker list: `huffpuff`
+/// sizes its filter as `(int)(value / 900)` doubles, and a value beyond the
+/// int range (1e400 is inf) gives a negative size that emalloc cannot get.
+fn exit_when_applying(reading: &Reading) -> Option<Exit> {
+    for line in &reading.lines {
+        let Tinker::Applied { pairs, .. } = &line.tinker else {
+            continue;
+        };
+        for pair in pairs {
+            let slots = pair.number / 900.0;
+            if pair.key == "huffpuff" && (slots.is_nan() || slots >= 2_147_483_648.0) {
+                return Some(Exit {
+                    file: line.file.clone(),
+                    line: line.line,
+                    column: pair.value_range.start + 1,
+                    message: format!(
+                        "huffpuff {}: ntpd cannot allocate a filter that long and exits after parsing",
+                        pair.value
+                    ),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// `tick NUMBER` as a command of its own (classic 4.2.8, NTPsec): applied
+/// even with junk after the number, as a tinker pair is.
+fn tick_command(text: &[u8], dialect: Dialect) -> Option<Pair> {
+    let lexemes = lex(text);
+    let (key, value) = (lexemes.first()?, lexemes.get(1)?);
+    if key.text != b"tick" || key.quoted || value.quoted || value.special {
+        return None;
+    }
+    let crate::tinker::Number::Value(number) = crate::tinker::lex_number(&value.text, dialect)
+    else {
+        return None;
+    };
+    Some(Pair {
+        key: "tick".into(),
+        value: String::from_utf8_lossy(&text[value.range.clone()]).into_owned(),
+        number,
+        key_range: key.range.clone(),
+        value_range: value.range.clone(),
+    })
+}
+
 /// The file name of an `includefile` line, as the lexer reads it.
 fn include_argument(text: &[u8]) -> Option<String> {
     let lexemes = lex(text);
@@ -337,6 +391,12 @@ pub fn applied_pairs(reading: &Reading) -> Vec<(&ReadLine, &Pair)> {
     for line in &reading.lines {
         if let Tinker::Applied { pairs, .. } = &line.tinker {
             out.extend(pairs.iter().map(|p| (line, p)));
+        }
+    }
+    // config_tinker runs before config_vars: top-level `tick` comes last.
+    for line in &reading.lines {
+        if let Some(tick) = &line.tick_command {
+            out.push((line, tick));
         }
     }
     out
@@ -462,6 +522,32 @@ pub(crate) mod tests {
         assert_eq!(s["huffpuff"].applied, 900.0);
         assert_eq!(s["allan"].applied, 44.0);
         assert_eq!(s["freq"].applied, 500.0);
+    }
+
+    #[test]
+    fn an_endless_huffpuff_makes_ntpd_exit_after_parsing() {
+        // Found by the oracle fuzzer (classic: no socket is ever created).
+        let r = read_map(
+            b"tinker huffpuff 1e400 huffpuff 5\n",
+            HashMap::new(),
+            Dialect::Classic,
+        );
+        assert!(r.exit.is_some());
+        assert!(effective(&r).is_empty());
+        let fine = read_map(
+            b"tinker huffpuff 99999999999\n",
+            HashMap::new(),
+            Dialect::Classic,
+        );
+        assert!(fine.exit.is_none());
+    }
+
+    #[test]
+    fn a_tick_command_applies_after_every_tinker_pair() {
+        // Found by the oracle fuzzer (both dialects print loop_config item tick).
+        let s = settings("tick 1000\ntinker tick 0.01\n");
+        assert_eq!(s["tick"].written, "1000");
+        assert_eq!(s["tick"].line, 1);
     }
 
     #[test]

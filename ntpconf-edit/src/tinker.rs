@@ -482,8 +482,20 @@ pub fn classify_line(text: &[u8], dialect: Dialect) -> LineReading {
     }
 }
 
+/// Keywords after which the lexer returns the next lexeme as a string
+/// (FOLLBY_STRING in ntpd's keyword table), so it is never a number.
+const FORCE_STRING: &[&str] = &[
+    "server",
+    "pool",
+    "peer",
+    "includefile",
+    "driftfile",
+    "logfile",
+];
+
 /// The first lexeme that makes ntpd exit.  Every lexeme of the line is lexed,
-/// also after a syntax error; only a string forced by `=` is not a number.
+/// also after a syntax error; only a string forced by `=` or by a keyword
+/// such as `server` is not a number.
 fn exit_in(lexemes: &[Lexeme], dialect: Dialect) -> Option<(String, usize)> {
     let mut forced_string = false;
     for lexeme in lexemes {
@@ -497,7 +509,11 @@ fn exit_in(lexemes: &[Lexeme], dialect: Dialect) -> Option<(String, usize)> {
         {
             return Some((message, lexeme.range.start));
         }
-        forced_string = false;
+        forced_string = !forced_string
+            && !lexeme.quoted
+            && FORCE_STRING
+                .iter()
+                .any(|k| k.as_bytes() == &lexeme.text[..]);
     }
     None
 }
@@ -557,14 +573,20 @@ fn parse_pairs(text: &[u8], lexemes: &[Lexeme], after_head: usize, dialect: Dial
         } else {
             lex_number(&value.text, dialect)
         };
-        let Number::Value(number) = number else {
-            return Tinker::Dropped {
-                reason: format!(
-                    "`{}` is not a number ntpd accepts (decimal only, no quotes or hex)",
-                    String::from_utf8_lossy(&text[value.range.clone()])
-                ),
-                column: value.range.start,
-            };
+        let number = match number {
+            Number::Value(number) => number,
+            // ntpd exits on this value (recorded by `exit_in`); it is still
+            // the pair's value, so an edit can replace it.
+            Number::Exits(_) => f64::NAN,
+            Number::NotNumber => {
+                return Tinker::Dropped {
+                    reason: format!(
+                        "`{}` is not a number ntpd accepts (decimal only, no quotes or hex)",
+                        String::from_utf8_lossy(&text[value.range.clone()])
+                    ),
+                    column: value.range.start,
+                };
+            }
         };
         pairs.push(Pair {
             key: describe(key),
@@ -739,6 +761,8 @@ mod tests {
             Dialect::Classic
         ));
         assert!(!exits("tinker panic 1e-310", Dialect::Classic));
+        // Found by the oracle fuzzer: `server` makes the next lexeme a string.
+        assert!(!exits("tinker huffpuff 10 server 1e-310", Dialect::Ntpsec));
         assert!(exits("tinker panic 1e-310", Dialect::Ntpsec));
     }
 

@@ -402,3 +402,87 @@ fn set_that_cannot_win_over_an_include_fails() {
         .success()
         .stdout("tinker panic 0\nincludefile extra.conf\n");
 }
+
+#[test]
+fn check_and_set_judge_by_the_values_ntpd_applies() {
+    // `step 0` already gives stepback 0 and stepfwd 0.
+    for args in [
+        &["--check", "set", "stepback=0"][..],
+        &["--check", "set", "stepfwd=0", "stepback=0"],
+    ] {
+        cmd()
+            .args(args)
+            .arg("-")
+            .write_stdin("tinker step 0\n")
+            .assert()
+            .code(0);
+    }
+    cmd()
+        .args(["set", "stepback=0", "-"])
+        .write_stdin("tinker step 0\n")
+        .assert()
+        .success()
+        .stdout("tinker step 0\n");
+    // huffpuff below 900 is raised to 900: asking for 10 on a file with 900 is no change.
+    cmd()
+        .args(["--check", "set", "huffpuff=10", "-"])
+        .write_stdin("tinker huffpuff 900\n")
+        .assert()
+        .code(0);
+    // A value ntpd reads differently from how it is written counts as what ntpd reads.
+    cmd()
+        .args(["--check", "set", "panic=0", "-"])
+        .write_stdin("tinker panic -\n")
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn set_fails_when_ntpd_would_exit_on_the_file() {
+    let input = "tinker panic 5\ntinker bogus -99999999999999999999999\n";
+    cmd()
+        .args(["set", "panic=0", "-"])
+        .write_stdin(input)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("ntpd exits at -:2")
+                .and(predicate::str::contains("cannot reach the asked state")),
+        );
+    cmd()
+        .args(["--check", "set", "panic=0", "-"])
+        .write_stdin(input)
+        .assert()
+        .code(1);
+    // The value ntpd chokes on is the one being set: the edit repairs it.
+    cmd()
+        .args(["set", "panic=0", "-"])
+        .write_stdin("tinker panic 1e-400\n")
+        .assert()
+        .success()
+        .stdout("tinker panic 0\n");
+}
+
+#[test]
+fn set_writes_nothing_after_an_end_inside_an_include() {
+    let dir = tempfile::tempdir().unwrap();
+    let inc = dir.path().join("end.inc");
+    fs::write(&inc, "server a\nend\n").unwrap();
+    let path = conf_in(
+        dir.path(),
+        &format!(
+            "# head\nincludefile {}\ntinker stepout 900\n",
+            inc.display()
+        ),
+    );
+    cmd()
+        .args(["set", "panic=0"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(format!(
+            "# head\ntinker panic 0\nincludefile {}\ntinker stepout 900\n",
+            inc.display()
+        ));
+}

@@ -116,10 +116,13 @@ fn oracle_settings(run: &OracleRun) -> BTreeMap<String, f64> {
     let mentioned: Vec<u32> = run.applied.iter().map(|(i, _)| *i).collect();
     for (item, value) in &run.applied {
         let key = key_of(*item);
-        let value = if key == "stepout" && *value < 300.0 {
-            300.0
-        } else {
-            *value
+        // loop_config's own adjustments (ntp_loopfilter.c).
+        let value = match key {
+            "stepout" => value.max(300.0),
+            "huffpuff" => value.max(900.0),
+            "allan" => f64::from(*value as i32 as u8),
+            "freq" => value.clamp(-500.0, 500.0),
+            _ => *value,
         };
         out.insert(key.to_string(), value);
         if key == "step" {
@@ -191,6 +194,7 @@ const OWN_CASES: &[&str] = &[
     "TINKER panic 1\ntinker Panic 2\ntinker panic 0 step\ntinker bogus 1\ntinker panic 0x10\n",
     "tinker panic 0;\n",
     "tinker freq -12.5 allan 11 dispersion 15 huffpuff 7200\n",
+    "tinker freq 900 allan 300 huffpuff 10\n",
     "tinker panic 1e3 step .5   # comment\r\n",
     "server 127.0.0.1\nend\ntinker panic 0\n",
     "tinker panic 0 panic 5\n",
