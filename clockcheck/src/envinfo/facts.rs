@@ -205,19 +205,10 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
 /// model of ntpd (includes followed inside the root, `end` honoured, the
 /// last occurrence winning).  The one call into ntpconf-edit's library.
 pub fn applied_tinker(root: &Root, conf: &Path) -> io::Result<BTreeMap<String, Applied>> {
-    use ntpconf_edit::model;
-    struct InRoot<'a>(&'a Root);
-    impl model::Files for InRoot<'_> {
-        fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-            self.0.read_config(path)
-        }
-        fn resolve(&self, including: &Path, argument: &str) -> PathBuf {
-            including.parent().unwrap_or(Path::new("/")).join(argument)
-        }
-    }
-    let bytes = root.read_config(conf)?;
-    let settings = model::effective(&model::read(conf, &bytes, &InRoot(root)));
-    Ok(settings
+    let applied = ntpconf_edit::applied_tinker(root, Some(conf), None)
+        .map_err(|e| io::Error::other(format!("{e:#}")))?;
+    Ok(applied
+        .settings
         .into_iter()
         .map(|(key, s)| {
             let at = format!("{}:{}", s.file.display(), s.line);
