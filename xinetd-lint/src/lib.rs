@@ -125,12 +125,12 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
             reader.read_bytes(&bytes, "-", Path::new("-"), false);
             continue;
         }
-        let meta = host.metadata(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let meta = host.metadata(path).map_err(escaped)?;
         if meta.is_dir() {
             reader.read_dir(path, None);
         } else {
             // The main file must open (a FIFO or a device is refused here).
-            host.open_config(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            host.open_config(path).map_err(escaped)?;
             reader.read_file(path, false, None);
         }
     }
@@ -166,6 +166,11 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
         suppressed,
         log_files,
     })
+}
+
+/// An error whose text names a file: printed escaped, like every name.
+fn escaped(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{}", escape_text(&e.to_string()))
 }
 
 /// Which findings are shown: --severity, --select, --ignore and the
@@ -328,7 +333,7 @@ fn fix_files(
     let mut changed = false;
     for jail in &lint.files {
         let shown = host.display(jail).display().to_string();
-        let before = root.read_config(jail).with_context(|| shown.clone())?;
+        let before = root.read_config(jail).map_err(escaped)?;
         let (after, applied) = fix::fix_report(&before);
         if after == before {
             continue;
@@ -346,17 +351,27 @@ fn fix_files(
         }
         refuse_links_out_of(root, jail)
             .and_then(|()| atomic_write::replace_in_root(root, jail, &after, None, io.fail_at))
-            .with_context(|| format!("{}: not changed", escape_text(&shown)))?;
+            .map_err(|e| escaped(format!("{shown}: not changed: {e}")))?;
         for fix in &applied {
-            writeln!(
-                io.stdout,
-                "{}:{}:{}: fixed: {} [{}]",
-                escape_text(&shown),
-                fix.line,
-                fix.column,
-                fix.what,
-                fix.code
-            )?;
+            match cli.format {
+                // One object per fix, told apart from findings by `fixed`.
+                Format::Json => {
+                    let record = serde_json::json!({
+                        "file": shown, "line": fix.line, "column": fix.column,
+                        "code": fix.code, "fixed": true, "message": fix.what,
+                    });
+                    writeln!(io.stdout, "{record}")?;
+                }
+                Format::Text => writeln!(
+                    io.stdout,
+                    "{}:{}:{}: fixed: {} [{}]",
+                    escape_text(&shown),
+                    fix.line,
+                    fix.column,
+                    fix.what,
+                    fix.code
+                )?,
+            }
         }
     }
     if cli.diff {

@@ -504,6 +504,24 @@ fn fix_reports_each_fix_then_what_remains() {
             .unwrap()
             .contains("\twait = no\n\tuser = root\n\t# limit\n\tper_source = 5\n")
     );
+    // JSON: one object per fix (`"fixed": true`), then the findings.
+    fs::write(&imap, &broken).unwrap();
+    let out = cmd()
+        .args(["--fix", "--format", "json", "--root"])
+        .arg(host.path())
+        .output()
+        .unwrap();
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (rows[0]["code"].as_str(), rows[0]["fixed"].as_bool()),
+        (Some("XL009"), Some(true))
+    );
+    assert_eq!(rows[1]["code"], "XL016");
+    assert_eq!(rows[2]["severity"], "error");
     // Once the rest is fixed by hand: nothing to fix, nothing remains, silence.
     fs::write(
         &imap,
