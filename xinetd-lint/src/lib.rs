@@ -28,7 +28,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use mailhost_common::root::Root;
+use mailhost_common::root::{Expect, Root};
 
 use crate::atomic_write::FailAt;
 use crate::cli::Cli;
@@ -128,6 +128,18 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
         let meta = host.metadata(path).map_err(escaped)?;
         if meta.is_dir() {
             reader.read_dir(path, None);
+        } else if is_host
+            && !meta.is_file()
+            && let Some(root) = host.root()
+        {
+            // A pipe named on the host's command line (`xinetd-lint <(ssh h
+            // cat /etc/xinetd.conf)`) is read as grep reads it; in a tree,
+            // where others plant files, only regular files are.
+            let stream = root.open(path, Expect::Stream).map_err(escaped)?;
+            let bytes = mailhost_common::root::read_at_most(stream, conventions::MAX_CONFIG_BYTES)
+                .map_err(escaped)?;
+            let shown = path.display().to_string();
+            reader.read_bytes(&bytes, &shown, path, false);
         } else {
             // The main file must open (a FIFO or a device is refused here).
             host.open_config(path).map_err(escaped)?;

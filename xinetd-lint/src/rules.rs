@@ -320,7 +320,7 @@ pub const RULES: &[Rule] = &[
         "XL061",
         "include-budget",
         Error,
-        "The includes fan out beyond what xinetd-lint reads in one run (4096 files, 64 levels, 256 MiB in all); the rest is not read and the verdict is incomplete. A real configuration is nowhere near this: look for an include that multiplies.",
+        "The includes fan out beyond what xinetd-lint reads in one run (100,000 files, 64 levels, 256 MiB in all); the rest is not read and the verdict is incomplete. A real configuration is nowhere near this: look for an include that multiplies.",
     ),
     r(
         "XL062",

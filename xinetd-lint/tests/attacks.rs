@@ -190,9 +190,10 @@ fn fifos_and_devices_are_refused_without_hanging() {
     if have_device {
         assert!(text.contains("etc/zero: not a regular file"), "{text}");
     }
-    // The main file itself a FIFO: an error, at once.
+    // The main file itself a FIFO in the tree: an error, at once.
     let (code, text) = output(&["/etc/fifo"], root);
     assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("not a regular file (a FIFO)"), "{text}");
 }
 
 const RSYNC: &str = "service rsync\n{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tserver = /bin/true\n}\n";
@@ -320,23 +321,4 @@ fn a_foreign_root_is_not_resolved_unless_asked() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains("[XL020]"));
-}
-
-#[test]
-fn the_file_budget_stops_a_flood_with_a_clear_error() {
-    let jail = jail();
-    let root = jail.path();
-    let dir = root.join("etc/xinetd.d");
-    for n in 0..4200 {
-        fs::write(dir.join(format!("f{n:04}")), "\n").unwrap();
-    }
-    let started = Instant::now();
-    let (code, text) = output(&["--format", "json"], root);
-    assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(code, Some(1), "{text}");
-    assert_eq!(text.matches("\"XL061\"").count(), 1, "reported once");
-    assert!(
-        text.contains("include budget exceeded (more than 4096 files"),
-        "{text}"
-    );
 }

@@ -349,6 +349,19 @@ fn explicit_paths_are_looked_up_under_the_root() {
 }
 
 #[test]
+fn a_pipe_named_on_the_host_is_read_as_grep_reads_it() {
+    // `xinetd-lint <(ssh mailhost cat /etc/xinetd.conf)`: /dev/fd/N is a pipe.
+    cmd()
+        .arg("/dev/stdin")
+        .write_stdin("servce x\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "/dev/stdin:1:1: error: missing service keyword",
+        ));
+}
+
+#[test]
 fn imap3_is_served_by_imap_login() {
     let host = freebsd_host();
     write(
