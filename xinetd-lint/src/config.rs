@@ -311,6 +311,19 @@ impl<'h> Reader<'h> {
                 }
                 continue;
             }
+            // Only lines that can name hosts are lexed a second time.
+            let first = line
+                .trim_ascii_start()
+                .split(|b| matches!(b, b' ' | b'\t' | b'=' | b'+' | b'-'))
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !matches!(
+                first.as_slice(),
+                b"only_from" | b"no_access" | b"bind" | b"interface" | b"redirect"
+            ) {
+                continue;
+            }
             if let AttrLine::Ok { name, values, .. } = lex::attribute(line)
                 && matches!(
                     name.as_str().to_ascii_lowercase().as_str(),

@@ -141,8 +141,17 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
             let shown = path.display().to_string();
             reader.read_bytes(&bytes, &shown, path, false);
         } else {
-            // The main file must open (a FIFO or a device is refused here).
+            // The main file must open (a FIFO or a device is refused here)
+            // and fit the limit: otherwise the run cannot say anything.
             host.open_config(path).map_err(escaped)?;
+            if meta.len() > conventions::MAX_CONFIG_BYTES {
+                return Err(escaped(format!(
+                    "{}: {} bytes is too large for a configuration file (limit {})",
+                    host.display(path).display(),
+                    meta.len(),
+                    conventions::MAX_CONFIG_BYTES
+                )));
+            }
             reader.read_file(path, false, None);
         }
     }
