@@ -316,12 +316,17 @@ impl<'h> Reader<'h> {
                 .trim_ascii_start()
                 .split(|b| matches!(b, b' ' | b'\t' | b'=' | b'+' | b'-'))
                 .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if !matches!(
-                first.as_slice(),
-                b"only_from" | b"no_access" | b"bind" | b"interface" | b"redirect"
-            ) {
+                .unwrap_or_default();
+            let names_hosts = [
+                b"only_from".as_slice(),
+                b"no_access",
+                b"bind",
+                b"interface",
+                b"redirect",
+            ]
+            .iter()
+            .any(|n| first.eq_ignore_ascii_case(n));
+            if !names_hosts {
                 continue;
             }
             if let AttrLine::Ok { name, values, .. } = lex::attribute(line)

@@ -100,6 +100,7 @@ pub struct RootHost {
     networks: OnceCell<Vec<Entry>>,
     passwd: OnceCell<Vec<String>>,
     group: OnceCell<Vec<String>>,
+    executables: RefCell<HashMap<String, Result<(), String>>>,
 }
 
 impl RootHost {
@@ -124,6 +125,7 @@ impl RootHost {
             networks: OnceCell::new(),
             passwd: OnceCell::new(),
             group: OnceCell::new(),
+            executables: RefCell::new(HashMap::new()),
         }
     }
 
@@ -181,13 +183,21 @@ impl Host for RootHost {
                 "Unable to stat: {path}. (a relative server path is not looked up in PATH)"
             ));
         }
-        match self.metadata(Path::new(path)) {
+        // Ten thousand services with one server: one stat.
+        if let Some(known) = self.executables.borrow().get(path) {
+            return known.clone();
+        }
+        let answer = match self.metadata(Path::new(path)) {
             Err(_) => Err(format!("Unable to stat: {path}.")),
             Ok(m) if !m.is_file() || m.permissions().mode() & 0o111 == 0 => {
                 Err(format!("Server {path} is not executable"))
             }
             Ok(_) => Ok(()),
-        }
+        };
+        self.executables
+            .borrow_mut()
+            .insert(path.to_string(), answer.clone());
+        answer
     }
     fn service_port(&self, name: &str, protocol: &str) -> Option<u16> {
         let index = self.services.get_or_init(|| {
