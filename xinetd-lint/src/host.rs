@@ -312,6 +312,9 @@ pub fn enabled_unit(host: &dyn Host, units: &[&str]) -> Option<PathBuf> {
 /// a cron job.
 pub const DNS_DEADLINE: Duration = Duration::from_secs(3);
 
+/// How many look-ups may run at once (each is a thread).
+pub const MAX_PARALLEL_LOOKUPS: usize = 32;
+
 /// Host-name look-ups: each name once, in parallel threads, all within one
 /// deadline; a name whose answer has not come by then counts as not
 /// resolving (as for xinetd on an offline host).
@@ -321,6 +324,8 @@ pub struct Resolver {
     deadline: Duration,
     started: OnceCell<Instant>,
     pending: RefCell<HashMap<String, mpsc::Receiver<bool>>>,
+    /// Names to look up ahead, once a running look-up has finished.
+    waiting: RefCell<std::collections::VecDeque<String>>,
     answers: RefCell<HashMap<String, bool>>,
     /// How many look-ups were really made (a test counts them).
     pub lookups: Arc<Mutex<usize>>,
@@ -345,6 +350,7 @@ impl Resolver {
             deadline,
             started: OnceCell::new(),
             pending: RefCell::new(HashMap::new()),
+            waiting: RefCell::new(std::collections::VecDeque::new()),
             answers: RefCell::new(HashMap::new()),
             lookups: Arc::new(Mutex::new(0)),
         }
@@ -381,14 +387,34 @@ impl Resolver {
             && *last < 1u64 << (8 * (5 - parts.len()))
     }
 
-    /// Starts the look-up of `name` unless it is known or under way.
+    /// Starts the look-up of `name` ahead of time, unless it is known,
+    /// under way, a numeric address, or too many are running already.
     pub fn start(&self, name: &str) {
-        if !self.enabled || !Self::plausible(name) {
+        if !self.enabled || !Self::plausible(name) || name.parse::<std::net::IpAddr>().is_ok() {
             return;
         }
         if self.answers.borrow().contains_key(name) || self.pending.borrow().contains_key(name) {
             return;
         }
+        self.waiting.borrow_mut().push_back(name.to_string());
+        self.refill();
+    }
+
+    /// Starts waiting look-ups while fewer than the limit are running.
+    fn refill(&self) {
+        while self.pending.borrow().len() < MAX_PARALLEL_LOOKUPS {
+            let Some(name) = self.waiting.borrow_mut().pop_front() else {
+                break;
+            };
+            if !self.pending.borrow().contains_key(&name)
+                && !self.answers.borrow().contains_key(&name)
+            {
+                self.spawn(&name);
+            }
+        }
+    }
+
+    fn spawn(&self, name: &str) {
         self.started.get_or_init(Instant::now);
         let (tx, rx) = mpsc::channel();
         let owned = name.to_string();
@@ -415,10 +441,13 @@ impl Resolver {
         if let Some(answer) = self.answers.borrow().get(name) {
             return *answer;
         }
-        self.start(name);
+        if !self.pending.borrow().contains_key(name) {
+            self.spawn(name);
+        }
         let Some(rx) = self.pending.borrow_mut().remove(name) else {
             return false;
         };
+        self.refill();
         let started = *self.started.get_or_init(Instant::now);
         let left = self.deadline.saturating_sub(started.elapsed());
         let answer = rx.recv_timeout(left).unwrap_or(false);
@@ -526,6 +555,25 @@ pub mod tests {
         let t = Instant::now();
         assert!(names.iter().all(|n| !r.resolves(n)));
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn at_most_a_bounded_number_of_look_ups_run_at_once() {
+        let names: Vec<String> = (0..100).map(|n| format!("h{n}.example")).collect();
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_secs(10),
+            slow(Duration::from_millis(100)),
+        );
+        let t = Instant::now();
+        for n in &names {
+            r.start(n);
+        }
+        assert!(r.pending.borrow().len() <= MAX_PARALLEL_LOOKUPS);
+        assert!(names.iter().all(|n| r.resolves(n)));
+        // 100 look-ups of 100 ms, 32 at a time: about 0.4 s, not 10 s.
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        assert_eq!(*r.lookups.lock().unwrap(), 100);
     }
 
     #[test]
