@@ -73,8 +73,10 @@ fn host_files_are_never_read_or_quoted() {
     write(
         root,
         "etc/xinetd.conf",
-        format!("include /etc/shadow\ninclude {secret_text}\nincludedir /etc/xinetd.d\n")
-            .as_bytes(),
+        format!(
+            "include /etc/shadow\ninclude {secret_text}\ninclude ../../../../../../..{secret_text}\nincludedir /etc/xinetd.d\n"
+        )
+        .as_bytes(),
     );
     symlink(&secret, root.join("etc/shadow")).unwrap();
     symlink(&secret, root.join("etc/xinetd.d/absolute")).unwrap();
