@@ -66,6 +66,10 @@ pub trait Host {
     /// Starts resolving these names (in parallel) so that the `resolves`
     /// calls that follow find the answer waiting.
     fn prefetch(&self, _names: &[String]) {}
+    /// The names whose look-up did not answer within the deadline.
+    fn timed_out(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One line of a services-style table: name, number field, aliases.
@@ -239,6 +243,9 @@ impl Host for RootHost {
             self.resolver.start(name);
         }
     }
+    fn timed_out(&self) -> Vec<String> {
+        self.resolver.timed_out.borrow().clone()
+    }
     fn path(&self, absolute: &str) -> PathBuf {
         self.display(Path::new(absolute))
     }
@@ -324,6 +331,8 @@ pub struct Resolver {
     deadline: Duration,
     started: OnceCell<Instant>,
     pending: RefCell<HashMap<String, mpsc::Receiver<bool>>>,
+    /// Names whose answer had not come by the deadline.
+    pub timed_out: RefCell<Vec<String>>,
     /// Names to look up ahead, once a running look-up has finished.
     waiting: RefCell<std::collections::VecDeque<String>>,
     answers: RefCell<HashMap<String, bool>>,
@@ -351,6 +360,7 @@ impl Resolver {
             started: OnceCell::new(),
             pending: RefCell::new(HashMap::new()),
             waiting: RefCell::new(std::collections::VecDeque::new()),
+            timed_out: RefCell::new(Vec::new()),
             answers: RefCell::new(HashMap::new()),
             lookups: Arc::new(Mutex::new(0)),
         }
@@ -450,7 +460,10 @@ impl Resolver {
         self.refill();
         let started = *self.started.get_or_init(Instant::now);
         let left = self.deadline.saturating_sub(started.elapsed());
-        let answer = rx.recv_timeout(left).unwrap_or(false);
+        let answer = rx.recv_timeout(left).unwrap_or_else(|_| {
+            self.timed_out.borrow_mut().push(name.to_string());
+            false
+        });
         self.answers.borrow_mut().insert(name.to_string(), answer);
         answer
     }
@@ -555,6 +568,7 @@ pub mod tests {
         let t = Instant::now();
         assert!(names.iter().all(|n| !r.resolves(n)));
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(*r.timed_out.borrow(), names, "each is reported");
     }
 
     #[test]

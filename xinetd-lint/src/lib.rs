@@ -171,6 +171,26 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
             v.reasons.push("XL060");
         }
     }
+    let timed_out = host.timed_out();
+    if !timed_out.is_empty() {
+        let first = model.files.first().map_or_else(
+            || "-".to_string(),
+            |f| host.display(f).display().to_string(),
+        );
+        diagnostics.push(config::Diagnostic {
+            file: first,
+            line: 1,
+            column: 1,
+            code: "XL063",
+            severity: rules::severity("XL063"),
+            service: None,
+            message: format!(
+                "no answer from the resolver within {} s for {}: counted as not resolving, which xinetd (it waits) may not do",
+                host::DNS_DEADLINE.as_secs(),
+                timed_out.join(", ")
+            ),
+        });
+    }
     let syslog = logdest::SyslogConf::load(host);
     dovecot::check(&model, &verdicts, &syslog, &mut diagnostics);
     let log_files = dovecot::log_files(&model, &verdicts, &syslog);

@@ -328,6 +328,12 @@ pub const RULES: &[Rule] = &[
         Warning,
         "The same file (device and inode: also through another name or a link) is included a second time. xinetd reads it again, and every service in it then clashes with its own first copy (a duplicate id). xinetd-lint reads each file once. Remove the second include.",
     ),
+    r(
+        "XL063",
+        "resolver-timeout",
+        Warning,
+        "Host names in only_from, no_access, bind or redirect are looked up once each, in parallel, within 3 seconds in all; the names the resolver had not answered by then count as not resolving, so their XL019/XL020 findings may be wrong (xinetd itself waits). Check the resolver, or use addresses.",
+    ),
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {
