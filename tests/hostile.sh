@@ -57,7 +57,7 @@ nobody="setpriv --reuid=65534 --regid=65534 --clear-groups --"
 
 for f in empty newlines nul random; do
     check "maillog-grep $f" "1" 30 "$bin/maillog-grep" "$work/$f"
-    check "xinetd-lint $f" "0 1" 30 "$bin/xinetd-lint" --root "$work/root" "$work/$f"
+    check "xinetd-lint $f" "0 1" 30 "$bin/xinetd-lint" "$work/$f"
     check "ntpconf-edit show $f" "0" 30 "$bin/ntpconf-edit" show "$work/$f"
     check "ntpconf-edit set $f" "0" 30 "$bin/ntpconf-edit" set panic=0 "$work/$f"
     check "clockcheck --conf $f" "3" 30 "$bin/clockcheck" -t 1 --conf "$work/$f"
@@ -78,14 +78,14 @@ check "clockcheck long line" "3" 60 "$bin/clockcheck" -t 1 --conf "$work/long-li
 # A directory where a file is expected (maillog-grep walks it; xinetd-lint
 # reads it as an includedir: both are valid there).
 check "maillog-grep dir" "1" 30 "$bin/maillog-grep" "$work/dir"
-check "xinetd-lint dir" "0" 30 "$bin/xinetd-lint" --root "$work/root" "$work/dir"
+check "xinetd-lint dir" "0" 30 "$bin/xinetd-lint" "$work/dir"
 check "ntpconf-edit dir" "2" 30 "$bin/ntpconf-edit" show "$work/dir"
 check "ntpconf-edit -i dir" "2" 30 "$bin/ntpconf-edit" -i set panic=0 "$work/dir"
 check "clockcheck dir" "3" 30 "$bin/clockcheck" -t 1 --conf "$work/dir"
 
 # A FIFO with a writer.
 feed; check "maillog-grep fifo" "1" 30 "$bin/maillog-grep" "$work/fifo"; wait
-feed; check "xinetd-lint fifo" "1" 30 "$bin/xinetd-lint" --root "$work/root" "$work/fifo"; wait
+feed; check "xinetd-lint fifo" "1" 30 "$bin/xinetd-lint" "$work/fifo"; wait
 feed; check "ntpconf-edit fifo" "0" 30 "$bin/ntpconf-edit" show "$work/fifo"; wait
 
 # Symlink loops.

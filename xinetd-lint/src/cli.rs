@@ -41,7 +41,9 @@ For dovecot's imap/imaps/pop3/pop3s under xinetd it also checks that server is d
 imap-login or pop3-login, that `disable = yes` is not left in, and that the standalone dovecot is \
 not enabled for the same ports (FreeBSD rc.conf, systemd).\n\n\
 Diagnostics read `path:line:col: severity: message [CODE]`; --explain CODE says what a rule \
-checks, why it matters and how to fix it.",
+checks, why it matters and how to fix it.  Warnings and errors are shown by default \
+(--severity); --ignore and --select pick rules, and a comment line `# xinetd-lint: ignore XL016` \
+silences codes in its own file (xinetd reads it as a comment, in a block too).",
     after_help = "Exit status: 0 nothing shown (no finding at or above --severity), 1 findings shown (or left after --fix), 2 could not run."
 )]
 pub struct Cli {

@@ -16,8 +16,9 @@ use crate::rules::{self, Severity};
 /// Nesting limit for include/includedir (xinetd has none; loops are found
 /// by identity, this only bounds a long chain of distinct files).
 pub const MAX_DEPTH: usize = 64;
-/// How many files one expansion may read (includes and includedir entries).
-pub const MAX_FILES: usize = 4096;
+/// How many files one expansion may read (includes and includedir entries;
+/// ten times the 10,000-fragment tree of `make bench`).
+pub const MAX_FILES: usize = 100_000;
 /// How many bytes one expansion may read in all.
 pub const MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -116,6 +117,9 @@ pub struct Reader<'h> {
     bytes_read: u64,
     /// The first time the budget ran out (reported once).
     over_budget: bool,
+    /// The budget of one expansion ([`MAX_FILES`], [`MAX_TOTAL_BYTES`]).
+    pub max_files: usize,
+    pub max_total_bytes: u64,
     /// A file includes itself: the real xinetd recurses until it crashes,
     /// so no service starts.
     pub include_loop: bool,
@@ -133,6 +137,8 @@ impl<'h> Reader<'h> {
             files_read: 0,
             bytes_read: 0,
             over_budget: false,
+            max_files: MAX_FILES,
+            max_total_bytes: MAX_TOTAL_BYTES,
             include_loop: false,
             suppressed: BTreeMap::new(),
         }
@@ -192,26 +198,21 @@ impl<'h> Reader<'h> {
                 "{shown} was already read (as {first}); it is not read again (xinetd would read it twice, and each of its services would clash with itself)"));
             return;
         }
-        if self.stack.len() >= MAX_DEPTH || self.files_read >= MAX_FILES {
-            self.budget_exceeded(
-                &file,
-                line,
-                col,
-                &format!("more than {MAX_FILES} files or {MAX_DEPTH} levels of include"),
+        if self.stack.len() >= MAX_DEPTH || self.files_read >= self.max_files {
+            let what = format!(
+                "more than {} files or {MAX_DEPTH} levels of include",
+                self.max_files
             );
+            self.budget_exceeded(&file, line, col, &what);
             return;
         }
-        let left = MAX_TOTAL_BYTES.saturating_sub(self.bytes_read);
+        let left = self.max_total_bytes.saturating_sub(self.bytes_read);
         let limit = left.min(crate::conventions::MAX_CONFIG_BYTES);
         let bytes = match mailhost_common::root::read_at_most(handle, limit) {
             Ok(bytes) => bytes,
             Err(_) if limit < crate::conventions::MAX_CONFIG_BYTES => {
-                self.budget_exceeded(
-                    &file,
-                    line,
-                    col,
-                    &format!("more than {MAX_TOTAL_BYTES} bytes in all"),
-                );
+                let what = format!("more than {} bytes in all", self.max_total_bytes);
+                self.budget_exceeded(&file, line, col, &what);
                 return;
             }
             Err(e) => {
@@ -308,6 +309,24 @@ impl<'h> Reader<'h> {
                         .or_default()
                         .extend(codes);
                 }
+                continue;
+            }
+            // Only lines that can name hosts are lexed a second time.
+            let first = line
+                .trim_ascii_start()
+                .split(|b| matches!(b, b' ' | b'\t' | b'=' | b'+' | b'-'))
+                .next()
+                .unwrap_or_default();
+            let names_hosts = [
+                b"only_from".as_slice(),
+                b"no_access",
+                b"bind",
+                b"interface",
+                b"redirect",
+            ]
+            .iter()
+            .any(|n| first.eq_ignore_ascii_case(n));
+            if !names_hosts {
                 continue;
             }
             if let AttrLine::Ok { name, values, .. } = lex::attribute(line)
@@ -919,5 +938,29 @@ mod file_tests {
             suppression(b"user = root # xinetd-lint: ignore XL016"),
             None
         );
+    }
+
+    fn budget_codes(files: usize, max_files: usize, max_bytes: u64) -> Vec<&'static str> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc/xinetd.d")).unwrap();
+        for n in 0..files {
+            std::fs::write(dir.path().join(format!("etc/xinetd.d/f{n:03}")), "# x\n").unwrap();
+        }
+        let host = crate::host::RootHost::new(dir.path());
+        let mut reader = Reader::new(&host);
+        reader.max_files = max_files;
+        reader.max_total_bytes = max_bytes;
+        reader.read_dir(Path::new("/etc/xinetd.d"), None);
+        assert!(reader.files_read <= max_files && reader.bytes_read <= max_bytes);
+        reader.model.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn the_budget_of_files_and_bytes() {
+        assert_eq!(budget_codes(150, 150, 10_000), Vec::<&str>::new());
+        assert_eq!(budget_codes(151, 150, 10_000), ["XL061"], "reported once");
+        // 4 bytes a file: the 26th file does not fit in 100 bytes.
+        assert_eq!(budget_codes(30, 1000, 100), ["XL061"]);
+        assert_eq!(budget_codes(25, 1000, 100), Vec::<&str>::new());
     }
 }

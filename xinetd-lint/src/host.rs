@@ -66,6 +66,10 @@ pub trait Host {
     /// Starts resolving these names (in parallel) so that the `resolves`
     /// calls that follow find the answer waiting.
     fn prefetch(&self, _names: &[String]) {}
+    /// The names whose look-up did not answer within the deadline.
+    fn timed_out(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One line of a services-style table: name, number field, aliases.
@@ -100,6 +104,7 @@ pub struct RootHost {
     networks: OnceCell<Vec<Entry>>,
     passwd: OnceCell<Vec<String>>,
     group: OnceCell<Vec<String>>,
+    executables: RefCell<HashMap<String, Result<(), String>>>,
 }
 
 impl RootHost {
@@ -124,6 +129,7 @@ impl RootHost {
             networks: OnceCell::new(),
             passwd: OnceCell::new(),
             group: OnceCell::new(),
+            executables: RefCell::new(HashMap::new()),
         }
     }
 
@@ -181,13 +187,21 @@ impl Host for RootHost {
                 "Unable to stat: {path}. (a relative server path is not looked up in PATH)"
             ));
         }
-        match self.metadata(Path::new(path)) {
+        // Ten thousand services with one server: one stat.
+        if let Some(known) = self.executables.borrow().get(path) {
+            return known.clone();
+        }
+        let answer = match self.metadata(Path::new(path)) {
             Err(_) => Err(format!("Unable to stat: {path}.")),
             Ok(m) if !m.is_file() || m.permissions().mode() & 0o111 == 0 => {
                 Err(format!("Server {path} is not executable"))
             }
             Ok(_) => Ok(()),
-        }
+        };
+        self.executables
+            .borrow_mut()
+            .insert(path.to_string(), answer.clone());
+        answer
     }
     fn service_port(&self, name: &str, protocol: &str) -> Option<u16> {
         let index = self.services.get_or_init(|| {
@@ -228,6 +242,9 @@ impl Host for RootHost {
         for name in names {
             self.resolver.start(name);
         }
+    }
+    fn timed_out(&self) -> Vec<String> {
+        self.resolver.timed_out.borrow().clone()
     }
     fn path(&self, absolute: &str) -> PathBuf {
         self.display(Path::new(absolute))
@@ -302,6 +319,9 @@ pub fn enabled_unit(host: &dyn Host, units: &[&str]) -> Option<PathBuf> {
 /// a cron job.
 pub const DNS_DEADLINE: Duration = Duration::from_secs(3);
 
+/// How many look-ups may run at once (each is a thread).
+pub const MAX_PARALLEL_LOOKUPS: usize = 32;
+
 /// Host-name look-ups: each name once, in parallel threads, all within one
 /// deadline; a name whose answer has not come by then counts as not
 /// resolving (as for xinetd on an offline host).
@@ -311,6 +331,10 @@ pub struct Resolver {
     deadline: Duration,
     started: OnceCell<Instant>,
     pending: RefCell<HashMap<String, mpsc::Receiver<bool>>>,
+    /// Names whose answer had not come by the deadline.
+    pub timed_out: RefCell<Vec<String>>,
+    /// Names to look up ahead, once a running look-up has finished.
+    waiting: RefCell<std::collections::VecDeque<String>>,
     answers: RefCell<HashMap<String, bool>>,
     /// How many look-ups were really made (a test counts them).
     pub lookups: Arc<Mutex<usize>>,
@@ -335,6 +359,8 @@ impl Resolver {
             deadline,
             started: OnceCell::new(),
             pending: RefCell::new(HashMap::new()),
+            waiting: RefCell::new(std::collections::VecDeque::new()),
+            timed_out: RefCell::new(Vec::new()),
             answers: RefCell::new(HashMap::new()),
             lookups: Arc::new(Mutex::new(0)),
         }
@@ -371,14 +397,34 @@ impl Resolver {
             && *last < 1u64 << (8 * (5 - parts.len()))
     }
 
-    /// Starts the look-up of `name` unless it is known or under way.
+    /// Starts the look-up of `name` ahead of time, unless it is known,
+    /// under way, a numeric address, or too many are running already.
     pub fn start(&self, name: &str) {
-        if !self.enabled || !Self::plausible(name) {
+        if !self.enabled || !Self::plausible(name) || name.parse::<std::net::IpAddr>().is_ok() {
             return;
         }
         if self.answers.borrow().contains_key(name) || self.pending.borrow().contains_key(name) {
             return;
         }
+        self.waiting.borrow_mut().push_back(name.to_string());
+        self.refill();
+    }
+
+    /// Starts waiting look-ups while fewer than the limit are running.
+    fn refill(&self) {
+        while self.pending.borrow().len() < MAX_PARALLEL_LOOKUPS {
+            let Some(name) = self.waiting.borrow_mut().pop_front() else {
+                break;
+            };
+            if !self.pending.borrow().contains_key(&name)
+                && !self.answers.borrow().contains_key(&name)
+            {
+                self.spawn(&name);
+            }
+        }
+    }
+
+    fn spawn(&self, name: &str) {
         self.started.get_or_init(Instant::now);
         let (tx, rx) = mpsc::channel();
         let owned = name.to_string();
@@ -405,13 +451,19 @@ impl Resolver {
         if let Some(answer) = self.answers.borrow().get(name) {
             return *answer;
         }
-        self.start(name);
+        if !self.pending.borrow().contains_key(name) {
+            self.spawn(name);
+        }
         let Some(rx) = self.pending.borrow_mut().remove(name) else {
             return false;
         };
+        self.refill();
         let started = *self.started.get_or_init(Instant::now);
         let left = self.deadline.saturating_sub(started.elapsed());
-        let answer = rx.recv_timeout(left).unwrap_or(false);
+        let answer = rx.recv_timeout(left).unwrap_or_else(|_| {
+            self.timed_out.borrow_mut().push(name.to_string());
+            false
+        });
         self.answers.borrow_mut().insert(name.to_string(), answer);
         answer
     }
@@ -516,6 +568,26 @@ pub mod tests {
         let t = Instant::now();
         assert!(names.iter().all(|n| !r.resolves(n)));
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!(*r.timed_out.borrow(), names, "each is reported");
+    }
+
+    #[test]
+    fn at_most_a_bounded_number_of_look_ups_run_at_once() {
+        let names: Vec<String> = (0..100).map(|n| format!("h{n}.example")).collect();
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_secs(10),
+            slow(Duration::from_millis(100)),
+        );
+        let t = Instant::now();
+        for n in &names {
+            r.start(n);
+        }
+        assert!(r.pending.borrow().len() <= MAX_PARALLEL_LOOKUPS);
+        assert!(names.iter().all(|n| r.resolves(n)));
+        // 100 look-ups of 100 ms, 32 at a time: about 0.4 s, not 10 s.
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+        assert_eq!(*r.lookups.lock().unwrap(), 100);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use mailhost_common::root::Root;
+use mailhost_common::root::{Expect, Root};
 
 use crate::atomic_write::FailAt;
 use crate::cli::Cli;
@@ -125,12 +125,33 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
             reader.read_bytes(&bytes, "-", Path::new("-"), false);
             continue;
         }
-        let meta = host.metadata(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let meta = host.metadata(path).map_err(escaped)?;
         if meta.is_dir() {
             reader.read_dir(path, None);
+        } else if is_host
+            && !meta.is_file()
+            && let Some(root) = host.root()
+        {
+            // A pipe named on the host's command line (`xinetd-lint <(ssh h
+            // cat /etc/xinetd.conf)`) is read as grep reads it; in a tree,
+            // where others plant files, only regular files are.
+            let stream = root.open(path, Expect::Stream).map_err(escaped)?;
+            let bytes = mailhost_common::root::read_at_most(stream, conventions::MAX_CONFIG_BYTES)
+                .map_err(escaped)?;
+            let shown = path.display().to_string();
+            reader.read_bytes(&bytes, &shown, path, false);
         } else {
-            // The main file must open (a FIFO or a device is refused here).
-            host.open_config(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            // The main file must open (a FIFO or a device is refused here)
+            // and fit the limit: otherwise the run cannot say anything.
+            host.open_config(path).map_err(escaped)?;
+            if meta.len() > conventions::MAX_CONFIG_BYTES {
+                return Err(escaped(format!(
+                    "{}: {} bytes is too large for a configuration file (limit {})",
+                    host.display(path).display(),
+                    meta.len(),
+                    conventions::MAX_CONFIG_BYTES
+                )));
+            }
             reader.read_file(path, false, None);
         }
     }
@@ -150,6 +171,26 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
             v.reasons.push("XL060");
         }
     }
+    let timed_out = host.timed_out();
+    if !timed_out.is_empty() {
+        let first = model.files.first().map_or_else(
+            || "-".to_string(),
+            |f| host.display(f).display().to_string(),
+        );
+        diagnostics.push(config::Diagnostic {
+            file: first,
+            line: 1,
+            column: 1,
+            code: "XL063",
+            severity: rules::severity("XL063"),
+            service: None,
+            message: format!(
+                "no answer from the resolver within {} s for {}: counted as not resolving, which xinetd (it waits) may not do",
+                host::DNS_DEADLINE.as_secs(),
+                timed_out.join(", ")
+            ),
+        });
+    }
     let syslog = logdest::SyslogConf::load(host);
     dovecot::check(&model, &verdicts, &syslog, &mut diagnostics);
     let log_files = dovecot::log_files(&model, &verdicts, &syslog);
@@ -166,6 +207,11 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
         suppressed,
         log_files,
     })
+}
+
+/// An error whose text names a file: printed escaped, like every name.
+fn escaped(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{}", escape_text(&e.to_string()))
 }
 
 /// Which findings are shown: --severity, --select, --ignore and the
@@ -328,7 +374,7 @@ fn fix_files(
     let mut changed = false;
     for jail in &lint.files {
         let shown = host.display(jail).display().to_string();
-        let before = root.read_config(jail).with_context(|| shown.clone())?;
+        let before = root.read_config(jail).map_err(escaped)?;
         let (after, applied) = fix::fix_report(&before);
         if after == before {
             continue;
@@ -346,17 +392,27 @@ fn fix_files(
         }
         refuse_links_out_of(root, jail)
             .and_then(|()| atomic_write::replace_in_root(root, jail, &after, None, io.fail_at))
-            .with_context(|| format!("{}: not changed", escape_text(&shown)))?;
+            .map_err(|e| escaped(format!("{shown}: not changed: {e}")))?;
         for fix in &applied {
-            writeln!(
-                io.stdout,
-                "{}:{}:{}: fixed: {} [{}]",
-                escape_text(&shown),
-                fix.line,
-                fix.column,
-                fix.what,
-                fix.code
-            )?;
+            match cli.format {
+                // One object per fix, told apart from findings by `fixed`.
+                Format::Json => {
+                    let record = serde_json::json!({
+                        "file": shown, "line": fix.line, "column": fix.column,
+                        "code": fix.code, "fixed": true, "message": fix.what,
+                    });
+                    writeln!(io.stdout, "{record}")?;
+                }
+                Format::Text => writeln!(
+                    io.stdout,
+                    "{}:{}:{}: fixed: {} [{}]",
+                    escape_text(&shown),
+                    fix.line,
+                    fix.column,
+                    fix.what,
+                    fix.code
+                )?,
+            }
         }
     }
     if cli.diff {

@@ -153,8 +153,10 @@ pub fn selector_matches(selector: &str, facility: &str, p: usize) -> bool {
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub selector: String,
-    /// The log file, as the tree's own system names it.
+    /// The log file, as the tree's own system names it (empty for a stop).
     pub file: String,
+    /// rsyslog's `stop` (or `~`): what this rule takes goes no further.
+    pub stop: bool,
     /// The configuration file (as shown) and line it is on.
     pub origin: String,
     pub line: usize,
@@ -227,7 +229,15 @@ impl SyslogConf {
                 }
                 continue;
             }
-            if line.is_empty() || line.starts_with('#') || line.starts_with('$') {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            // rsyslog reads included files where the include stands.
+            if let Some(pattern) = rsyslog_include(line) {
+                self.read_pattern(host, &pattern, done, depth + 1);
+                continue;
+            }
+            if line.starts_with('$') {
                 continue;
             }
             if let Some(target) = line
@@ -245,22 +255,82 @@ impl SyslogConf {
             if !for_xinetd {
                 continue;
             }
-            let Some((selector, action)) = line.split_once([' ', '\t']) else {
+            // `& stop` ends what the rule before it took.
+            if let Some(action) = line.strip_prefix('&') {
+                if is_stop(action.trim())
+                    && let Some(last) = self.rules.last().filter(|r| r.origin == shown)
+                {
+                    let mut stop = last.clone();
+                    stop.stop = true;
+                    stop.file.clear();
+                    stop.line = n + 1;
+                    self.rules.push(stop);
+                }
                 continue;
+            }
+            // A filter on the program name: `:programname, isequal, "xinetd"`
+            // or `if $programname == 'xinetd' then`; it takes every priority.
+            let (selector, action) = match program_filter(line) {
+                Some(ProgramFilter::Other) => continue,
+                Some(ProgramFilter::Xinetd(action)) => ("*.*", action),
+                None => match line.split_once([' ', '\t']) {
+                    Some(split) => split,
+                    None => continue,
+                },
             };
             // rsyslog's legacy form: `-/var/log/x;Template`; sysklogd's `-` (no sync).
             let action = action.trim();
+            let stop = is_stop(action);
             let action = action.strip_prefix('-').unwrap_or(action);
             let action = action.split(';').next().unwrap_or(action);
-            if !selector.contains('.') || !action.starts_with('/') || action.starts_with("/dev/") {
+            if !selector.contains('.')
+                || !(stop || action.starts_with('/'))
+                || action.starts_with("/dev/")
+            {
                 continue;
             }
             self.rules.push(Rule {
                 selector: selector.to_string(),
-                file: action.to_string(),
+                file: if stop {
+                    String::new()
+                } else {
+                    action.to_string()
+                },
+                stop,
                 origin: shown.clone(),
                 line: n + 1,
             });
+        }
+    }
+
+    /// `DIR/*.conf` (or `DIR/*`, or one file) as rsyslog's includes name them.
+    fn read_pattern(
+        &mut self,
+        host: &dyn Host,
+        pattern: &str,
+        done: &mut Vec<PathBuf>,
+        depth: usize,
+    ) {
+        let path = Path::new(pattern);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(dir) = path.parent() else {
+            return;
+        };
+        match name.strip_prefix('*') {
+            Some(suffix) => {
+                let Ok(names) = host.read_dir(dir) else {
+                    return;
+                };
+                for entry in names {
+                    if entry.to_string_lossy().ends_with(suffix) {
+                        self.read_file(host, &dir.join(entry), done, depth);
+                    }
+                }
+            }
+            None => self.read_file(host, path, done, depth),
         }
     }
 
@@ -269,11 +339,90 @@ impl SyslogConf {
         let Some(p) = level_number(level) else {
             return Vec::new();
         };
-        self.rules
+        let mut taken = Vec::new();
+        for rule in self
+            .rules
             .iter()
             .filter(|r| selector_matches(&r.selector, facility, p))
-            .collect()
+        {
+            if rule.stop {
+                break;
+            }
+            taken.push(rule);
+        }
+        taken
     }
+}
+
+fn is_stop(action: &str) -> bool {
+    action == "stop" || action == "~"
+}
+
+/// `$IncludeConfig PATTERN` or `include(file="PATTERN" ...)`.
+fn rsyslog_include(line: &str) -> Option<String> {
+    if let Some(rest) = line.strip_prefix("$IncludeConfig") {
+        return Some(rest.trim().to_string());
+    }
+    let rest = line.strip_prefix("include(")?;
+    let at = rest.find("file=\"")? + 6;
+    let end = rest[at..].find('"')?;
+    Some(rest[at..at + end].to_string())
+}
+
+enum ProgramFilter<'a> {
+    /// The filter takes xinetd's messages; the action follows.
+    Xinetd(&'a str),
+    /// A filter that takes something else (or that we cannot read).
+    Other,
+}
+
+/// rsyslog's property filter on the program name or tag, and the
+/// one-line RainerScript `if $programname == 'x' then ACTION`.
+fn program_filter(line: &str) -> Option<ProgramFilter<'_>> {
+    let (property, op, value, action) = if let Some(rest) = line.strip_prefix(':') {
+        let mut parts = rest.splitn(3, ',');
+        let property = parts.next()?.trim();
+        let op = parts.next()?.trim();
+        let rest = parts.next()?.trim_start();
+        let rest = rest.strip_prefix('"')?;
+        let end = rest.find('"')?;
+        (property, op, &rest[..end], rest[end + 1..].trim())
+    } else if let Some(rest) = line.strip_prefix("if ") {
+        let (condition, action) = rest.split_once(" then ")?;
+        let condition = condition.trim().trim_start_matches('$');
+        let (property, op, value) = if let Some((p, v)) = condition.split_once("==") {
+            (p.trim(), "isequal", v.trim())
+        } else if let Some((p, v)) = condition.split_once(" startswith ") {
+            (p.trim(), "startswith", v.trim())
+        } else if let Some((p, v)) = condition.split_once(" contains ") {
+            (p.trim(), "contains", v.trim())
+        } else {
+            return Some(ProgramFilter::Other);
+        };
+        (property, op, value.trim_matches(['\'', '"']), action.trim())
+    } else {
+        return None;
+    };
+    let subject = match property {
+        "programname" => PROGRAM.to_string(),
+        "syslogtag" => format!("{PROGRAM}["),
+        _ => return Some(ProgramFilter::Other),
+    };
+    let (negate, op) = match op.strip_prefix('!') {
+        Some(op) => (true, op),
+        None => (false, op),
+    };
+    let hit = match op {
+        "isequal" => subject == value,
+        "startswith" => subject.starts_with(value),
+        "contains" => subject.contains(value),
+        _ => return Some(ProgramFilter::Other),
+    };
+    Some(if hit != negate {
+        ProgramFilter::Xinetd(action)
+    } else {
+        ProgramFilter::Other
+    })
 }
 
 /// A FreeBSD block line: `!prog` (or `#!prog`), `+host`, `-host`.
@@ -385,6 +534,45 @@ mod tests {
             "daemon",
             level_number("err").unwrap()
         ));
+    }
+
+    fn conf(text: &str) -> SyslogConf {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc/rsyslog.d")).unwrap();
+        std::fs::write(dir.path().join("etc/rsyslog.conf"), text).unwrap();
+        std::fs::write(
+            dir.path().join("etc/rsyslog.d/30-xinetd.conf"),
+            ":programname, isequal, \"xinetd\" /var/log/xinetd.log\n& stop\n",
+        )
+        .unwrap();
+        SyslogConf::load(&crate::host::RootHost::new(dir.path()))
+    }
+
+    fn files(conf: &SyslogConf) -> Vec<&str> {
+        conf.files_for("daemon", "info")
+            .iter()
+            .map(|r| r.file.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn rsyslog_program_filters_includes_and_stop() {
+        // Included before the catch-all line, as rsyslog reads it: stop wins.
+        let c =
+            conf("$IncludeConfig /etc/rsyslog.d/*.conf\n*.*;auth,authpriv.none -/var/log/syslog\n");
+        assert_eq!(files(&c), ["/var/log/xinetd.log"]);
+        // Included after it: both files.
+        let c = conf(
+            "*.*;auth,authpriv.none -/var/log/syslog\ninclude(file=\"/etc/rsyslog.d/*.conf\" mode=\"optional\")\n",
+        );
+        assert_eq!(files(&c), ["/var/log/syslog", "/var/log/xinetd.log"]);
+        let c = conf(
+            "if $programname == 'xinetd' then /var/log/xi.log\nif $programname == 'sshd' then /var/log/ssh.log\n:syslogtag, startswith, \"xinetd[\" /var/log/tag.log\n",
+        );
+        assert_eq!(
+            files(&c),
+            ["/var/log/xi.log", "/var/log/tag.log", "/var/log/xinetd.log"]
+        );
     }
 
     #[test]

@@ -320,13 +320,19 @@ pub const RULES: &[Rule] = &[
         "XL061",
         "include-budget",
         Error,
-        "The includes fan out beyond what xinetd-lint reads in one run (4096 files, 64 levels, 256 MiB in all); the rest is not read and the verdict is incomplete. A real configuration is nowhere near this: look for an include that multiplies.",
+        "The includes fan out beyond what xinetd-lint reads in one run (100,000 files, 64 levels, 256 MiB in all); the rest is not read and the verdict is incomplete. A real configuration is nowhere near this: look for an include that multiplies.",
     ),
     r(
         "XL062",
         "included-twice",
         Warning,
         "The same file (device and inode: also through another name or a link) is included a second time. xinetd reads it again, and every service in it then clashes with its own first copy (a duplicate id). xinetd-lint reads each file once. Remove the second include.",
+    ),
+    r(
+        "XL063",
+        "resolver-timeout",
+        Warning,
+        "Host names in only_from, no_access, bind or redirect are looked up once each, in parallel, within 3 seconds in all; the names the resolver had not answered by then count as not resolving, so their XL019/XL020 findings may be wrong (xinetd itself waits). Check the resolver, or use addresses.",
     ),
 ];
 

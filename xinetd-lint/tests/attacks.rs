@@ -73,8 +73,10 @@ fn host_files_are_never_read_or_quoted() {
     write(
         root,
         "etc/xinetd.conf",
-        format!("include /etc/shadow\ninclude {secret_text}\nincludedir /etc/xinetd.d\n")
-            .as_bytes(),
+        format!(
+            "include /etc/shadow\ninclude {secret_text}\ninclude ../../../../../../..{secret_text}\nincludedir /etc/xinetd.d\n"
+        )
+        .as_bytes(),
     );
     symlink(&secret, root.join("etc/shadow")).unwrap();
     symlink(&secret, root.join("etc/xinetd.d/absolute")).unwrap();
@@ -190,9 +192,10 @@ fn fifos_and_devices_are_refused_without_hanging() {
     if have_device {
         assert!(text.contains("etc/zero: not a regular file"), "{text}");
     }
-    // The main file itself a FIFO: an error, at once.
+    // The main file itself a FIFO in the tree: an error, at once.
     let (code, text) = output(&["/etc/fifo"], root);
     assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("not a regular file (a FIFO)"), "{text}");
 }
 
 const RSYNC: &str = "service rsync\n{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tserver = /bin/true\n}\n";
@@ -323,20 +326,56 @@ fn a_foreign_root_is_not_resolved_unless_asked() {
 }
 
 #[test]
-fn the_file_budget_stops_a_flood_with_a_clear_error() {
-    let jail = jail();
-    let root = jail.path();
-    let dir = root.join("etc/xinetd.d");
-    for n in 0..4200 {
-        fs::write(dir.join(format!("f{n:04}")), "\n").unwrap();
+fn a_resolver_that_never_answers_costs_the_deadline_not_minutes() {
+    // A private mount and network namespace whose resolv.conf names a
+    // server on 127.0.0.1 that reads every query and answers none.
+    if std::process::Command::new("unshare")
+        .args(["-m", "-n", "true"])
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        eprintln!("*** SKIPPED: unshare -m -n is not available (needs root) ***");
+        return;
     }
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("resolv.conf"),
+        "nameserver 127.0.0.1\noptions timeout:5 attempts:3\n",
+    )
+    .unwrap();
+    let names: Vec<String> = (0..6).map(|n| format!("host{n}.mail.example")).collect();
+    let conf = dir.path().join("xinetd.conf");
+    fs::write(
+        &conf,
+        format!(
+            "service echo\n{{\n\ttype = INTERNAL\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tonly_from = {}\n}}\n",
+            names.join(" ")
+        ),
+    )
+    .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin!("xinetd-lint");
+    let script = "ip link set lo up; mount --bind \"$1/resolv.conf\" /etc/resolv.conf; \
+        timeout 20 python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((\"127.0.0.1\",53)); time.sleep(20)' & \
+        sleep 0.5; \"$0\" --format json \"$1/xinetd.conf\"; status=$?; kill $! 2>/dev/null; exit $status";
     let started = Instant::now();
-    let (code, text) = output(&["--format", "json"], root);
-    assert!(started.elapsed() < Duration::from_secs(20));
-    assert_eq!(code, Some(1), "{text}");
-    assert_eq!(text.matches("\"XL061\"").count(), 1, "reported once");
-    assert!(
-        text.contains("include budget exceeded (more than 4096 files"),
-        "{text}"
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "-n", "sh", "-c", script])
+        .arg(bin)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Six names, 15 s each for the C library: 90 s one after another.
+    assert!(took < Duration::from_secs(10), "took {took:?}: {stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(stdout.matches("\"XL063\"").count(), 1, "{stdout}");
+    for name in &names {
+        assert!(stdout.contains(name.as_str()), "{name}: {stdout}");
+    }
 }

@@ -173,6 +173,9 @@ fn every_rule_fires_and_stays_quiet() {
         if code == "XL047" {
             continue; // needs the live system; see bind_not_local_on_the_live_system
         }
+        if code == "XL063" {
+            continue; // needs a resolver that does not answer; see host::tests
+        }
         let (fire, quiet) = case(code);
         let root = host_root();
         let fired = codes(

@@ -349,6 +349,19 @@ fn explicit_paths_are_looked_up_under_the_root() {
 }
 
 #[test]
+fn a_pipe_named_on_the_host_is_read_as_grep_reads_it() {
+    // `xinetd-lint <(ssh mailhost cat /etc/xinetd.conf)`: /dev/fd/N is a pipe.
+    cmd()
+        .arg("/dev/stdin")
+        .write_stdin("servce x\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "/dev/stdin:1:1: error: missing service keyword",
+        ));
+}
+
+#[test]
 fn imap3_is_served_by_imap_login() {
     let host = freebsd_host();
     write(
@@ -504,6 +517,24 @@ fn fix_reports_each_fix_then_what_remains() {
             .unwrap()
             .contains("\twait = no\n\tuser = root\n\t# limit\n\tper_source = 5\n")
     );
+    // JSON: one object per fix (`"fixed": true`), then the findings.
+    fs::write(&imap, &broken).unwrap();
+    let out = cmd()
+        .args(["--fix", "--format", "json", "--root"])
+        .arg(host.path())
+        .output()
+        .unwrap();
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (rows[0]["code"].as_str(), rows[0]["fixed"].as_bool()),
+        (Some("XL009"), Some(true))
+    );
+    assert_eq!(rows[1]["code"], "XL016");
+    assert_eq!(rows[2]["severity"], "error");
     // Once the rest is fixed by hand: nothing to fix, nothing remains, silence.
     fs::write(
         &imap,
