@@ -119,7 +119,8 @@ impl Host for RootHost {
         let real = under_root(&self.root, Path::new(path));
         match std::fs::metadata(&real) {
             Err(_) => Err(format!("Unable to stat: {path}.")),
-            Ok(m) if !m.is_file() || m.permissions().mode() & 0o111 == 0 => {
+            // access(X_OK) as root: any execute bit, a directory's too.
+            Ok(m) if m.permissions().mode() & 0o111 == 0 => {
                 Err(format!("Server {path} is not executable"))
             }
             Ok(_) => Ok(()),

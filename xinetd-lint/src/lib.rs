@@ -17,6 +17,7 @@ pub mod host;
 pub mod lex;
 pub mod pipeline;
 pub mod rules;
+pub mod startup;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;

@@ -310,6 +310,30 @@ pub const RULES: &[Rule] = &[
         Error,
         "`bind` names an address this host does not have: xinetd cannot bind it at start-up (Cannot assign requested address) and deactivates the service. Checked only for the live system (--root /).",
     ),
+    r(
+        "XL070",
+        "socket-refused",
+        Error,
+        "`socket_type` and `protocol` that the kernel will not create together (stream with udp, dgram with tcp, seqpacket with tcp or udp, seqpacket or stream with sctp where the sctp module is not loaded, dgram with icmp): the file parses, then `socket creation failed (Protocol not supported)` at start-up and xinetd deactivates the service. Write the pair that matches (stream/tcp, dgram/udp), or leave `protocol` out.",
+    ),
+    r(
+        "XL071",
+        "server-not-a-file",
+        Warning,
+        "`server` names a directory. xinetd only checks access(X_OK) and stat(), which a directory passes, so the service starts, but every connection's exec fails and the client is dropped. Name the program itself.",
+    ),
+    r(
+        "XL072",
+        "negative-limit",
+        Warning,
+        "A negative number for an rlimit_* or cps value. xinetd reads it with strtoull, which accepts a sign and wraps it: `rlimit_as = -1` is the largest limit there is (no limit at all), `cps = -1 5` allows about 4 billion connections per second. The service starts without the limit that was meant. Write a positive number (or UNLIMITED).",
+    ),
+    r(
+        "XL073",
+        "enabled-list-surprise",
+        Warning,
+        "In `defaults`, `enabled` and `disabled` ignore their operator: `-=` adds the ids like `=` and `+=` (`enabled -= ftp` enables only ftp). And `enabled =` with no id still counts as given: every service is disabled. Write `enabled = ID ...` with the ids meant to run, or remove the line.",
+    ),
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

@@ -143,6 +143,10 @@ fn case(code: &str) -> (Files, Files) {
             one("service rstatd\n{\n\ttype = RPC\n\trpc_version = 1\n\tprotocol = udp\n\tsocket_type = dgram\n\twait = yes\n\tuser = root\n\tserver = /bin/true\n}\n".into()),
             vec![("etc/xinetd.d/svc", b"service rstatd\n{\n\ttype = RPC\n\trpc_version = 1\n\tprotocol = udp\n\tsocket_type = dgram\n\twait = yes\n\tuser = root\n\tserver = /bin/true\n}\n".to_vec()), ("etc/rc.conf", b"rpcbind_enable=\"YES\"\n".to_vec())],
         ),
+        "XL070" => (one(rsync_with("\tprotocol = udp\n\ttype = UNLISTED\n\tport = 8873\n")), one(rsync_with("\tprotocol = tcp\n\ttype = UNLISTED\n\tport = 8873\n"))),
+        "XL071" => (one(VALID.replace("/bin/true", "/bin")), valid()),
+        "XL072" => (one(rsync_with("\trlimit_cpu = -1\n")), one(rsync_with("\trlimit_cpu = 10\n"))),
+        "XL073" => (one(format!("defaults\n{{\n\tenabled -= rsync\n}}\n{VALID}")), one(format!("defaults\n{{\n\tenabled = rsync\n}}\n{VALID}"))),
         other => panic!("no test case for {other}"),
     }
 }
