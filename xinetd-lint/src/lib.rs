@@ -12,6 +12,7 @@ pub mod attrs;
 pub mod cli;
 pub mod config;
 pub mod dovecot;
+pub mod dovecot_listeners;
 pub mod fix;
 pub mod host;
 pub mod lex;

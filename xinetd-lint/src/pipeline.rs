@@ -138,10 +138,28 @@ pub fn verdicts(
                 out,
             );
             Status::Disabled
-        } else if let Some((_, code)) = s.value_error {
+        } else if let Some((_, code)) = s.value_error
+            && !(enabled_given && enabled.contains(&id_lower))
+        {
             reasons.push(code);
             Status::Rejected
         } else {
+            if let Some((line, _)) = s.value_error {
+                // remove_disabled_services marks every service disabled and
+                // then enables the ids of `enabled`: the value error's
+                // DISABLING is undone like a later `disable = no`.
+                out.push(Diagnostic {
+                    file: s.file.clone(),
+                    line,
+                    column: 1,
+                    code: "XL018",
+                    severity: rules::severity("XL018"),
+                    service: Some(s.name.clone()),
+                    message: format!(
+                        "defaults' `enabled` names {id}, which re-enables it after the value rejected here: it runs without that setting"
+                    ),
+                });
+            }
             // Fill-in (service_fill).
             if redirect {
                 server = Some("/bin/true".into());

@@ -119,6 +119,10 @@ impl Listener {
         let v4_wildcard_too = !v6only_written;
         let covers = match bind {
             Some(BindAddr::Name(_)) => return None,
+            // flags = IPv4 with an IPv6 bind address: xinetd fills a
+            // sockaddr_in over the sockaddr_in6, whose flowinfo (0) becomes
+            // the address: it binds 0.0.0.0.
+            Some(BindAddr::Ip(IpAddr::V6(_))) if ipv4_flag => vec![Cover::V4(None)],
             Some(BindAddr::Ip(IpAddr::V4(a))) if a.is_unspecified() => vec![Cover::V4(None)],
             Some(BindAddr::Ip(IpAddr::V4(a))) => vec![Cover::V4(Some(*a))],
             Some(BindAddr::Ip(IpAddr::V6(a))) if a.is_unspecified() => {
