@@ -399,7 +399,8 @@ impl<'h> Reader<'h> {
                 s.dropped = Some("XL003");
                 self.model.services.push(s);
             }
-            return skip_to_close(lines, i, self, shown);
+            // The line that is not `{` was read already: the skip starts after it.
+            return skip_to_close(lines, (i + 1).min(lines.len()), self, shown);
         }
         i += 1;
         let mut value_error_line: Option<(usize, &'static str)> = None;

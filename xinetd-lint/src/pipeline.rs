@@ -81,6 +81,8 @@ pub fn verdicts(
     // at them), and the TCP sockets xinetd has bound at start-up.
     let mut checked: Vec<Checked> = Vec::new();
     let mut listening: Vec<Listener> = Vec::new();
+    // xinetd died while checking the services: none starts.
+    let mut crashed = false;
 
     for s in &model.services {
         let mut reasons: Vec<&'static str> = Vec::new();
@@ -284,7 +286,25 @@ pub fn verdicts(
                         out,
                     );
                     ok = false;
-                } else if protocol.as_deref() != Some("tcp") {
+                } else if protocol.is_none() {
+                    // check_entry compares "tcp" with the protocol name by
+                    // strcasecmp, and a TCPMUX client with neither protocol
+                    // nor socket_type has none: a NULL pointer, and xinetd
+                    // dies of SIGSEGV before it starts anything.
+                    fail(
+                        "XL075",
+                        format!(
+                            "Service: {} (tcpmux) has no protocol (and no socket_type to give one): xinetd crashes (Segmentation fault) while checking it, and no service starts at all",
+                            s.name
+                        ),
+                        out,
+                    );
+                    crashed = true;
+                    ok = false;
+                } else if !protocol
+                    .as_deref()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("tcp"))
+                {
                     fail(
                         "XL035",
                         format!("Service: {} (tcpmux) should have tcp in protocol.", s.name),
@@ -505,6 +525,26 @@ pub fn verdicts(
             }
             if ok
                 && !tcpmux
+                && has_flag(s, "flags", "IPv6")
+                && bind
+                    .as_deref()
+                    .is_some_and(|b| b.parse::<std::net::Ipv4Addr>().is_ok())
+            {
+                out.push(Diagnostic {
+                    file: s.file.clone(),
+                    line: s.get("flags").map_or(s.line, |f| f.line),
+                    column: s.get("flags").map_or(s.column, |f| f.column),
+                    code: "XL074",
+                    severity: rules::severity("XL074"),
+                    service: Some(s.name.clone()),
+                    message: format!(
+                        "flags = IPv6 with the IPv4 bind address {}: xinetd builds the IPv6 address from the IPv4 one's bytes and the memory after them, so service {id} binds an address nobody meant, or fails (Cannot assign requested address)",
+                        bind.as_deref().unwrap_or_default()
+                    ),
+                });
+            }
+            if ok
+                && !tcpmux
                 && let (Some(p), Some(proto)) = (port, &protocol)
             {
                 let tcp = proto.eq_ignore_ascii_case("tcp");
@@ -590,6 +630,12 @@ pub fn verdicts(
             status,
             reasons,
         });
+    }
+    if crashed {
+        for v in verdicts.iter_mut().filter(|v| v.status == Status::Active) {
+            v.status = Status::Rejected;
+            v.reasons.push("XL075");
+        }
     }
     verdicts
 }

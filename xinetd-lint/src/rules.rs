@@ -334,6 +334,18 @@ pub const RULES: &[Rule] = &[
         Warning,
         "In `defaults`, `enabled` and `disabled` ignore their operator: `-=` adds the ids like `=` and `+=` (`enabled -= ftp` enables only ftp). And `enabled =` with no id still counts as given: every service is disabled. Write `enabled = ID ...` with the ids meant to run, or remove the line.",
     ),
+    r(
+        "XL074",
+        "ipv6-flag-ipv4-bind",
+        Warning,
+        "`flags = IPv6` with an IPv4 `bind` address. xinetd copies the IPv4 socket address into an IPv6 one and sets only the family and port, so the address it binds is made of the IPv4 bytes and uninitialised memory: usually `[::]` with a stray flow label, sometimes an address the host does not have (the bind fails and the service is deactivated). Drop `flags = IPv6`, or bind an IPv6 address.",
+    ),
+    r(
+        "XL075",
+        "tcpmux-without-protocol",
+        Error,
+        "A TCPMUX or TCPMUXPLUS client (`type = TCPMUX UNLISTED`) with neither `protocol` nor `socket_type`. xinetd's check compares its protocol name with \"tcp\" and finds a NULL pointer: the daemon dies of a segmentation fault at start-up and no service at all is started. Write `socket_type = stream` and `protocol = tcp`.",
+    ),
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

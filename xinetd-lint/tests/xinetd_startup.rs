@@ -198,6 +198,23 @@ fn cases() -> Vec<Case> {
                 + &svc("rsync", "stream", "\tid = b\n\tbind = 127.0.0.1\n")),
             vec!["a"],
         ),
+        // A TCPMUX client with no protocol: xinetd segfaults, nothing starts.
+        (
+            "tcpmux-without-protocol-crashes",
+            one(svc("rsync", "stream", "")
+                + "service mux\n{\n\ttype = TCPMUX UNLISTED\n\tserver = /bin/true\n}\n"),
+            vec![],
+        ),
+        // Parse recovery: the line that is not `{` is consumed by the skip.
+        (
+            "missing-brace-line-is-consumed",
+            one(format!(
+                "service finger\n}}\n{}{}",
+                svc("rsync", "stream", ""),
+                svc("ftp", "stream", "")
+            )),
+            vec!["ftp"],
+        ),
         // Parse recovery: a one-word line reads on into the next lines.
         (
             "one-word-line-eats-next-service",
