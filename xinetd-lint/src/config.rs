@@ -445,7 +445,12 @@ impl<'h> Reader<'h> {
                     return self.abandon(block, lines, i, shown, "XL009");
                 }
                 AttrLine::BadOperator { name: attr } => {
-                    let swallowed = overrun_after_one_word(lines, i);
+                    // A second `defaults` is skipped line by line, not parsed.
+                    let swallowed = if matches!(block, Block::Ignored) {
+                        Overrun::None
+                    } else {
+                        overrun_after_one_word(lines, i)
+                    };
                     self.diag(
                         shown,
                         i + 1,
@@ -519,7 +524,9 @@ impl<'h> Reader<'h> {
                 self.model.services.push(s);
                 skip_to_close(lines, at + 1, self, shown)
             }
-            _ => at + 1,
+            // A second `defaults` is skipped to its `}` whatever it holds.
+            Block::Ignored => skip_to_close(lines, at + 1, self, shown),
+            Block::Defaults => at + 1,
         }
     }
 
