@@ -509,27 +509,15 @@ pub fn verdicts(
                 );
                 ok = false;
             }
-            if ok
-                && !tcpmux
-                && let Some(address) = &bind
-                && !host.local_address(address)
-            {
-                fail(
-                    "XL047",
-                    format!(
-                        "bind = {address} is not an address of this host: xinetd cannot bind it and deactivates service {id}"
-                    ),
-                    out,
-                );
-                ok = false;
-            }
-            if ok
-                && !tcpmux
+            // flags = IPv6 with an IPv4 bind address: what xinetd binds is
+            // not that address (XL074), so neither its locality nor its
+            // conflicts can be judged from it.
+            let ipv6_with_v4_bind = !tcpmux
                 && has_flag(s, "flags", "IPv6")
                 && bind
                     .as_deref()
-                    .is_some_and(|b| b.parse::<std::net::Ipv4Addr>().is_ok())
-            {
+                    .is_some_and(|b| b.parse::<std::net::Ipv4Addr>().is_ok());
+            if ok && ipv6_with_v4_bind {
                 out.push(Diagnostic {
                     file: s.file.clone(),
                     line: s.get("flags").map_or(s.line, |f| f.line),
@@ -545,16 +533,35 @@ pub fn verdicts(
             }
             if ok
                 && !tcpmux
+                && !ipv6_with_v4_bind
+                && let Some(address) = &bind
+                && !host.local_address(address)
+            {
+                fail(
+                    "XL047",
+                    format!(
+                        "bind = {address} is not an address of this host: xinetd cannot bind it and deactivates service {id}"
+                    ),
+                    out,
+                );
+                ok = false;
+            }
+            if ok
+                && !tcpmux
                 && let (Some(p), Some(proto)) = (port, &protocol)
             {
                 let tcp = proto.eq_ignore_ascii_case("tcp");
-                let listener = Listener::new(
-                    &id,
-                    p,
-                    checked.last().and_then(|c| c.bind.as_ref()),
-                    has_flag(s, "flags", "IPv4") && !has_flag(s, "flags", "IPv6"),
-                    s.written.contains("v6only"),
-                );
+                let listener = (!ipv6_with_v4_bind)
+                    .then(|| {
+                        Listener::new(
+                            &id,
+                            p,
+                            checked.last().and_then(|c| c.bind.as_ref()),
+                            has_flag(s, "flags", "IPv4") && !has_flag(s, "flags", "IPv6"),
+                            s.written.contains("v6only"),
+                        )
+                    })
+                    .flatten();
                 if let Some(t) = taken
                     .iter()
                     .find(|t| t.port == p && t.protocol.eq_ignore_ascii_case(proto))

@@ -198,6 +198,11 @@ fn cases() -> Vec<Case> {
                 + &svc("rsync", "stream", "\tid = b\n\tbind = 127.0.0.1\n")),
             vec!["a"],
         ),
+        (
+            "ipv6-flag-with-foreign-v4-bind",
+            one(svc("rsync", "stream", "\tflags = IPv6\n\tbind = 10.9.9.9\n")),
+            vec!["rsync"],
+        ),
         // A TCPMUX client with no protocol: xinetd segfaults, nothing starts.
         (
             "tcpmux-without-protocol-crashes",
