@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use mailhost_common::root::Root;
+
 use crate::host::Host;
 
 /// Where dovecot.conf lives: FreeBSD ports, then Linux packages.
@@ -70,19 +72,21 @@ impl DovecotConfig {
     }
 }
 
-/// Reads dovecot.conf under the host's root, if there is one.
+/// Reads dovecot.conf under the host's root, if there is one.  Every file
+/// is opened through `Root` (symlinks resolve inside the root).
 pub fn read_config(host: &dyn Host) -> Option<DovecotConfig> {
+    let root = Root::new(&host.path("/")).ok()?;
     let main = CONFIG_FILES
         .iter()
-        .map(|f| host.path(f))
-        .find(|p| p.is_file())?;
+        .map(PathBuf::from)
+        .find(|jail| root.metadata(jail).is_ok_and(|m| m.is_file()))?;
     let mut config = DovecotConfig {
-        file: main.display().to_string(),
+        file: root.display_path(&main).display().to_string(),
         ..DovecotConfig::default()
     };
     let mut stack = Vec::new();
     let mut reader = Reader {
-        host,
+        root: &root,
         config: &mut config,
         sections: Vec::new(),
         files: 0,
@@ -92,7 +96,7 @@ pub fn read_config(host: &dyn Host) -> Option<DovecotConfig> {
 }
 
 struct Reader<'a> {
-    host: &'a dyn Host,
+    root: &'a Root,
     config: &'a mut DovecotConfig,
     /// Open sections: (kind, name), e.g. ("service", "imap-login").
     sections: Vec<(String, String)>,
@@ -106,9 +110,7 @@ impl Reader<'_> {
         if stack.len() > 16 || self.files > 1000 || stack.iter().any(|p| p == path) {
             return;
         }
-        let Ok(bytes) =
-            crate::conventions::read_limited(path, crate::conventions::MAX_CONFIG_BYTES)
-        else {
+        let Ok(bytes) = self.root.read_config(path) else {
             return;
         };
         stack.push(path.to_path_buf());
@@ -183,20 +185,20 @@ impl Reader<'_> {
         }
     }
 
-    /// An include's files: relative to the including file's directory, a
-    /// `*` in the last component matched in sorted order.
+    /// An include's files (jail paths), relative to the including file's
+    /// directory.
     fn expand(&self, from: &Path, pattern: &str) -> Vec<PathBuf> {
         let jail = if pattern.starts_with('/') {
             PathBuf::from(pattern)
         } else {
-            // `from` is a host path; dovecot resolves against its directory.
-            return glob(&from.parent().unwrap_or(Path::new("/")).join(pattern));
+            from.parent().unwrap_or(Path::new("/")).join(pattern)
         };
-        glob(&self.host.path(&jail.display().to_string()))
+        glob(self.root, &jail)
     }
 }
 
-fn glob(path: &Path) -> Vec<PathBuf> {
+/// Jail paths matching a `*` in the last component, in sorted order.
+fn glob(root: &Root, path: &Path) -> Vec<PathBuf> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -206,11 +208,11 @@ fn glob(path: &Path) -> Vec<PathBuf> {
     }
     let (prefix, suffix) = name.split_once('*').unwrap_or((&name, ""));
     let dir = path.parent().unwrap_or(Path::new("/"));
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+    let mut out: Vec<PathBuf> = root
+        .read_dir(dir)
         .into_iter()
         .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .map(|n| n.to_string_lossy().into_owned())
         .filter(|n| {
             n.starts_with(prefix) && n.ends_with(suffix) && n.len() >= prefix.len() + suffix.len()
         })
