@@ -40,6 +40,7 @@ iproute2:/usr/sbin/ip
 time:/usr/bin/time
 bsdutils:/usr/bin/script
 bc:/usr/bin/bc
+python3:/usr/bin/python3
 libssl3:/usr/share/doc/libssl3
 libbsd0:/usr/share/doc/libbsd0
 libcap2:/usr/share/doc/libcap2

@@ -6,5 +6,5 @@ set -eu
 cd "$(dirname "$0")/.."
 mkdir -p target
 out=target/oracle-fuzz-xinetd-slice.txt
-JOBS=2 OUT= sh scripts/oracle-fuzz-xinetd.sh 14 60 > $out || { tail -40 $out; exit 1; }
-tail -1 $out
+JOBS=2 OUT= sh scripts/oracle-fuzz-xinetd.sh 14 300 > $out || { tail -40 $out; exit 1; }
+grep '^oracle-fuzz-xinetd: seed' $out

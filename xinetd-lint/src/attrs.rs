@@ -152,6 +152,55 @@ fn unsigned(word: &str) -> Option<u64> {
     integer(word).filter(|n| *n >= 0).map(|n| n as u64)
 }
 
+/// strtoull as xinetd's `parse_ull` uses it: leading white space, an
+/// optional sign, base-10 digits, trailing white space.  A `-` negates
+/// modulo 2^64 (`-1` is the largest value); only a magnitude beyond 64 bits
+/// is an error.
+pub fn strtoull(word: &str) -> Option<u64> {
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c');
+    let w = word.trim_start_matches(is_space).trim_end_matches(is_space);
+    let (negative, digits) = match w.as_bytes().first() {
+        Some(b'-') => (true, &w[1..]),
+        Some(b'+') => (false, &w[1..]),
+        _ => (false, w),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude: u64 = digits.parse().ok()?;
+    Some(if negative {
+        magnitude.wrapping_neg()
+    } else {
+        magnitude
+    })
+}
+
+/// xinetd's `get_limit`: a strtoull number with an optional k/K/m/M suffix,
+/// refused when the multiplication overflows (so `-1` passes and means no
+/// limit, `-5k` does not).
+fn rlimit(word: &str) -> bool {
+    let trimmed = word.trim_end_matches(|c: char| c.is_ascii_whitespace());
+    let (body, multiplier) = match trimmed.as_bytes().last() {
+        Some(b'k' | b'K') => (&trimmed[..trimmed.len() - 1], 1024u64),
+        Some(b'm' | b'M') => (&trimmed[..trimmed.len() - 1], 1024 * 1024),
+        _ => (trimmed, 1),
+    };
+    !word.is_empty() && strtoull(body).is_some_and(|v| v.checked_mul(multiplier).is_some())
+}
+
+/// A negative rlimit_* or cps number xinetd accepts and wraps (XL072).
+pub fn wraps_negative(name: &str, values: &[String]) -> bool {
+    let negative = |w: &str| w.trim_start().starts_with('-') && strtoull(w).is_some_and(|v| v != 0);
+    match name {
+        "cps" => values.iter().any(|v| negative(v)),
+        n if n.starts_with("rlimit_") => values.first().is_some_and(|v| {
+            !v.eq_ignore_ascii_case("UNLIMITED")
+                && negative(v.trim_end_matches(['k', 'K', 'm', 'M']))
+        }),
+        _ => false,
+    }
+}
+
 fn yes_no(word: &str) -> Option<bool> {
     if word.eq_ignore_ascii_case("yes") {
         Some(true)
@@ -160,12 +209,6 @@ fn yes_no(word: &str) -> Option<bool> {
     } else {
         None
     }
-}
-
-/// Digits with an optional k/K/m/M suffix.
-fn size_limit(word: &str) -> bool {
-    let body = word.strip_suffix(['k', 'K', 'm', 'M']).unwrap_or(word);
-    !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How an address list (only_from, no_access) came out.
@@ -222,8 +265,8 @@ pub fn parse_values(name: &str, op_is_remove: bool, values: &[String], host: &dy
                 "Number of per source instances is invalid: {first}"
             ))
         }
-        "cps" if unsigned(first).is_none() => err("cps argument not a number".into()),
-        "cps" if unsigned(&values[1]).is_none() => err("cps time argument not a number".into()),
+        "cps" if strtoull(first).is_none() => err("cps argument not a number".into()),
+        "cps" if strtoull(&values[1]).is_none() => err("cps time argument not a number".into()),
         "log_type" => log_type(values),
         "log_on_success" => flag_list(values, LOG_ON_SUCCESS, "Bad log_on_success flag"),
         "log_on_failure" => flag_list(values, LOG_ON_FAILURE, "Bad log_on_failure flag"),
@@ -252,7 +295,7 @@ pub fn parse_values(name: &str, op_is_remove: bool, values: &[String], host: &dy
             _ => err("error parsing max_load argument".into()),
         },
         "rlimit_as" | "rlimit_data" | "rlimit_rss" | "rlimit_stack" | "rlimit_files"
-            if !first.eq_ignore_ascii_case("UNLIMITED") && !size_limit(first) =>
+            if !first.eq_ignore_ascii_case("UNLIMITED") && !rlimit(first) =>
         {
             let what = match name {
                 "rlimit_as" => "Address space limit",
@@ -263,10 +306,7 @@ pub fn parse_values(name: &str, op_is_remove: bool, values: &[String], host: &dy
             };
             err(format!("{what} is invalid: {first}"))
         }
-        "rlimit_cpu"
-            if !first.eq_ignore_ascii_case("UNLIMITED")
-                && !first.bytes().all(|b| b.is_ascii_digit()) =>
-        {
+        "rlimit_cpu" if !first.eq_ignore_ascii_case("UNLIMITED") && strtoull(first).is_none() => {
             err(format!("CPU limit is invalid: {first}"))
         }
         "deny_time" if !one_of(first, &["FOREVER", "NEVER"]) && integer(first).is_none() => {
@@ -435,15 +475,39 @@ fn address_token(token: &str, host: &dyn Host) -> Result<bool, String> {
     if addr.parse::<IpAddr>().is_ok() {
         return Ok(true);
     }
+    // `.domain.suffix` matches by name at connection time; a leading dot
+    // with only digits and dots falls through to the factorised parser.
+    if addr.starts_with('.') && !addr.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Ok(true);
+    }
+    if factorised_prefix_has_double_dot(token) && !host.network(addr) && !host.resolves(addr) {
+        return Err(format!("Bad address: {token}. Consecutive dots"));
+    }
     // Numeric IPv4 with trailing zero octets left out is not accepted; a
     // dotted quad with fewer parts (`127.0.0.`) fails to parse.
     if addr.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return Ok(false);
     }
-    if addr.starts_with('.') && addr.len() > 1 {
-        return Ok(true); // .domain.suffix matches by name at connection time
-    }
     Ok(host.network(addr) || host.resolves(addr))
+}
+
+/// xinetd's last resort, `factorized_addr`, reads digits and dots up to a
+/// `{` with a dot assumed before the first character: two dots in a row
+/// there (`10..1`, `.1`) are an error that disables the service, while
+/// any other character first makes it give up quietly (`failed to parse`).
+fn factorised_prefix_has_double_dot(token: &str) -> bool {
+    let mut last = b'.';
+    for b in token.bytes() {
+        match b {
+            b'{' => return false,
+            b'0'..=b'9' => {}
+            b'.' if last == b'.' => return true,
+            b'.' => {}
+            _ => return false,
+        }
+        last = b;
+    }
+    false
 }
 
 fn addresses(values: &[String], host: &dyn Host) -> Parsed {
@@ -506,6 +570,13 @@ mod tests {
         assert_eq!(check("rlimit_as", &["64M"]), Parsed::Ok);
         assert!(is_err(check("rlimit_as", &["1G"])));
         assert!(is_err(check("rlimit_cpu", &["20k"])));
+        // strtoull takes a sign and wraps it: accepted, and flagged XL072.
+        assert_eq!(check("rlimit_cpu", &["-1"]), Parsed::Ok);
+        assert_eq!(check("rlimit_as", &["-1"]), Parsed::Ok);
+        assert!(is_err(check("rlimit_as", &["-5k"])));
+        assert_eq!(check("cps", &["-1", "5"]), Parsed::Ok);
+        assert!(wraps_negative("cps", &["10".into(), "-2".into()]));
+        assert!(!wraps_negative("rlimit_as", &["-0".into()]));
         assert!(is_err(check("umask", &["0999"])));
         assert_eq!(check("umask", &["022"]), Parsed::Ok);
         assert!(is_err(check("cps", &["25", "x"])));
@@ -537,6 +608,17 @@ mod tests {
         assert!(
             matches!(check("only_from", &["10.0.0.1,", "10.0.0.2"]), Parsed::Error(e) if e.contains("comma"))
         );
+        for dots in ["10..1", "127.0.0.1 10..1", ".1", "1..2.3"] {
+            let words: Vec<&str> = dots.split(' ').collect();
+            assert!(
+                matches!(check("no_access", &words), Parsed::Error(e) if e.contains("Consecutive dots")),
+                "{dots}"
+            );
+        }
+        assert!(matches!(
+            check("only_from", &["a..b"]),
+            Parsed::Addresses(_)
+        ));
         assert_eq!(
             check("only_from", &["127.0.0.", "#", "office"]),
             Parsed::Addresses(AddressList {

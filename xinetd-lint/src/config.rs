@@ -356,12 +356,13 @@ impl<'h> Reader<'h> {
                 "UTF-8 byte-order mark: xinetd does not recognise the first keyword".into(),
             );
         }
-        let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-        let lines = if bytes.ends_with(b"\n") {
-            &lines[..lines.len() - 1]
-        } else {
-            &lines[..]
-        };
+        let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        if bytes.ends_with(b"\n") {
+            lines.pop();
+        }
+        // Mutable: a one-word attribute line makes xinetd overwrite bytes of
+        // the lines after it (`overrun_after_one_word`).
+        let lines = &mut lines[..];
         self.scan_comments_and_names(lines, shown);
         if let Some(n) = lines.iter().position(|l| l.ends_with(b"\r")) {
             self.diag(
@@ -432,14 +433,16 @@ impl<'h> Reader<'h> {
                         };
                         // only_from and no_access come from defaults as they
                         // stand when the block is read.
-                        for inherited in ["only_from", "no_access"] {
+                        for inherited in
+                            ["only_from", "no_access", "log_on_success", "log_on_failure"]
+                        {
                             if let Some(s) = self.model.defaults.attrs.get(inherited) {
                                 service.attrs.insert(inherited, s.clone());
                             }
                         }
                         Block::Service(service)
                     };
-                    i = self.read_block(lines, i, shown, block);
+                    i = self.read_block(&mut *lines, i, shown, block);
                 }
                 "include" | "includedir" => {
                     let Some(target) = arg else {
@@ -489,7 +492,7 @@ impl<'h> Reader<'h> {
     /// the index of the next line to read at top level.
     fn read_block(
         &mut self,
-        lines: &[&[u8]],
+        lines: &mut [&[u8]],
         header: usize,
         shown: &str,
         mut block: Block,
@@ -523,7 +526,8 @@ impl<'h> Reader<'h> {
                 s.dropped = Some("XL003");
                 self.model.services.push(s);
             }
-            return skip_to_close(lines, i, self, shown);
+            // The line that is not `{` was read already: the skip starts after it.
+            return skip_to_close(lines, (i + 1).min(lines.len()), self, shown);
         }
         i += 1;
         let mut value_error_line: Option<(usize, &'static str)> = None;
@@ -568,13 +572,28 @@ impl<'h> Reader<'h> {
                     return self.abandon(block, lines, i, shown, "XL009");
                 }
                 AttrLine::BadOperator { name: attr } => {
+                    // A second `defaults` is skipped line by line, not parsed.
+                    let swallowed = if matches!(block, Block::Ignored) {
+                        Overrun::None
+                    } else {
+                        overrun_after_one_word(lines, i)
+                    };
                     self.diag(
                         shown,
                         i + 1,
                         attr.column,
                         "XL010",
                         name.as_deref(),
-                        format!("Bad operator for attribute: {}", attr.as_str()),
+                        format!(
+                            "Bad operator for attribute: {}{}",
+                            attr.as_str(),
+                            match swallowed {
+                                Overrun::None => "",
+                                Overrun::Blanked => " (a name alone on its line: xinetd reads on into the next line and blanks it)",
+                                Overrun::Truncated => " (a name alone on its line: xinetd reads on into the next line and cuts it at its first blank)",
+                                Overrun::Merged => " (a name alone on its line: xinetd reads on into the next line and swallows the line after it, so a following `service` header can be lost with its block)",
+                            }
+                        ),
                     );
                     return self.abandon(block, lines, i, shown, "XL010");
                 }
@@ -632,7 +651,9 @@ impl<'h> Reader<'h> {
                 self.model.services.push(s);
                 skip_to_close(lines, at + 1, self, shown)
             }
-            _ => at + 1,
+            // A second `defaults` is skipped to its `}` whatever it holds.
+            Block::Ignored => skip_to_close(lines, at + 1, self, shown),
+            Block::Defaults => at + 1,
         }
     }
 
@@ -808,13 +829,44 @@ impl<'h> Reader<'h> {
                     }
                 }
             }
-            Parsed::Ok => {}
+            Parsed::Ok => {
+                if attrs::wraps_negative(spec.name, &words) {
+                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), "XL072", sname, format!(
+                        "{} = {}: xinetd reads a negative number with strtoull and wraps it to a huge value, so the limit does not apply",
+                        spec.name, words.join(" ")));
+                }
+                if spec.name == "server"
+                    && std::fs::metadata(self.host.path(&words[0])).is_ok_and(|m| m.is_dir())
+                {
+                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), "XL071", sname, format!(
+                        "server {} is a directory: xinetd accepts it (access and stat pass) and starts the service, but every connection fails to exec it",
+                        words[0]));
+                }
+            }
         }
         let setting = Setting {
             values: words,
             line,
             column: attr.column,
         };
+        if key == "enabled" || key == "disabled" {
+            if op == Op::Remove {
+                self.diag(shown, line, op_column, "XL073", None, format!(
+                    "`{} -= ...` adds to the list: xinetd ignores the operator of enabled/disabled, so this {}",
+                    spec.name,
+                    if key == "enabled" { "enables only the ids named (and those of other enabled lines)" } else { "disables the ids named" }));
+            } else if key == "enabled" && setting.values.is_empty() {
+                self.diag(
+                    shown,
+                    line,
+                    op_column,
+                    "XL073",
+                    None,
+                    "`enabled` with no ids still counts as given: xinetd disables every service"
+                        .into(),
+                );
+            }
+        }
         // In defaults `=` on a list adds (cumulative); in a service it replaces.
         let replace = op == Op::Set && !in_defaults;
         let target = match block {
@@ -825,6 +877,8 @@ impl<'h> Reader<'h> {
             Block::Defaults => &mut self.model.defaults.attrs,
             Block::Ignored => return Flow::Continue,
         };
+        // enabled/disabled ignore the operator: every form adds (parsers.c).
+        let id_list = key == "enabled" || key == "disabled";
         if spec.count == Count::List {
             let entry = target.entry(key).or_insert_with(|| Setting {
                 values: Vec::new(),
@@ -834,6 +888,7 @@ impl<'h> Reader<'h> {
             match op {
                 Op::Set if replace => entry.values = setting.values,
                 Op::Set | Op::Add => entry.values.extend(setting.values),
+                Op::Remove if id_list => entry.values.extend(setting.values),
                 Op::Remove => entry.values.retain(|v| !setting.values.contains(v)),
             }
             entry.line = line;
@@ -894,6 +949,65 @@ pub fn suppression(line: &[u8]) -> Option<Vec<String>> {
         .map(|c| rules::find(c).map_or_else(|| c.to_ascii_uppercase(), |r| r.code.to_string()))
         .collect();
     (!codes.is_empty()).then_some(codes)
+}
+
+/// What xinetd's scan past a one-word attribute line did to the lines after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Overrun {
+    None,
+    /// The next line was blanked.
+    Blanked,
+    /// The next line was cut at its first blank or `=`.
+    Truncated,
+    /// The line after the next one was swallowed.
+    Merged,
+}
+
+/// `get_attr_op` scans the attribute name up to a space or `=`, and does
+/// not stop at the end of the line: for a name alone on its line (nothing
+/// after it, not even a blank) it runs into the next line, whose first
+/// blank (possibly its newline) it overwrites with NUL.  So an indented
+/// next line is blanked, an unindented one (`}`) is cut at its first blank,
+/// and when it has none its newline goes and the line after it is read as
+/// part of it, unseen: after `\tdisable` a `}` then eats the next
+/// `service` header, and that service is lost too.  Verified against
+/// xinetd 2.3.15.3 (tests/xinetd_startup.rs).
+fn overrun_after_one_word(lines: &mut [&[u8]], at: usize) -> Overrun {
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c');
+    let line = lines[at];
+    let start = line
+        .iter()
+        .position(|b| !is_space(*b))
+        .unwrap_or(line.len());
+    let word = &line[start..];
+    if word.is_empty() || word.iter().any(|b| is_space(*b) || *b == b'=') || at + 1 >= lines.len() {
+        return Overrun::None;
+    }
+    let next = lines[at + 1];
+    let merge = |lines: &mut [&[u8]]| {
+        if at + 2 < lines.len() {
+            lines[at + 2] = b"";
+        }
+        Overrun::Merged
+    };
+    match next.first() {
+        // An empty line: its newline is the byte overwritten.
+        None => {
+            lines[at + 1] = b"";
+            merge(lines)
+        }
+        Some(b) if is_space(*b) => {
+            lines[at + 1] = b"";
+            Overrun::Blanked
+        }
+        Some(_) => match next.iter().position(|b| is_space(*b) || *b == b'=') {
+            Some(k) => {
+                lines[at + 1] = &next[..k];
+                Overrun::Truncated
+            }
+            None => merge(lines),
+        },
+    }
 }
 
 /// xinetd's recovery: skip to the line after the next lone `}`.

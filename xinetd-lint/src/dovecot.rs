@@ -49,20 +49,57 @@ pub fn standalone_enabled(host: &dyn Host) -> Option<String> {
     ))
 }
 
-/// Ports the standalone dovecot listens on by default.
+/// Ports a standalone dovecot takes from xinetd: on the live system the
+/// ones running dovecot processes listen on; where the standalone daemon is
+/// enabled, the listeners its dovecot.conf configures (dovecot's defaults,
+/// 143, 993, 110 and 995, only when no dovecot.conf is found).
 pub fn taken_ports(host: &dyn Host) -> Vec<TakenPort> {
+    let mut taken: Vec<TakenPort> = Vec::new();
+    for (port, pid) in crate::dovecot_listeners::live_ports(host).unwrap_or_default() {
+        if !taken.iter().any(|t| t.port == port) {
+            taken.push(TakenPort {
+                port,
+                protocol: "tcp",
+                code: "XL043",
+                why: format!("dovecot (PID {pid}) is running and listens on {port}/tcp"),
+            });
+        }
+    }
     let Some(why) = standalone_enabled(host) else {
-        return Vec::new();
+        return taken;
     };
-    [143u16, 993, 110, 995]
-        .into_iter()
-        .map(|port| TakenPort {
-            port,
-            protocol: "tcp",
-            code: "XL043",
-            why: format!("the standalone dovecot is enabled too ({why}) and listens on {port}/tcp"),
-        })
-        .collect()
+    let ports: Vec<(u16, String)> = match crate::dovecot_listeners::read_config(host) {
+        Some(config) => config
+            .ports()
+            .into_iter()
+            .map(|(port, listener)| {
+                (
+                    port,
+                    format!("its {listener} in {} listens on {port}/tcp", config.file),
+                )
+            })
+            .collect(),
+        None => [143u16, 993, 110, 995]
+            .into_iter()
+            .map(|port| {
+                (
+                    port,
+                    format!("with no dovecot.conf found it listens on {port}/tcp by default"),
+                )
+            })
+            .collect(),
+    };
+    for (port, listens) in ports {
+        if !taken.iter().any(|t| t.port == port) {
+            taken.push(TakenPort {
+                port,
+                protocol: "tcp",
+                code: "XL043",
+                why: format!("the standalone dovecot is enabled too ({why}) and {listens}"),
+            });
+        }
+    }
+    taken
 }
 
 /// The files the active dovecot services log to (jail paths, in order,

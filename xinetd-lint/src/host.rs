@@ -193,7 +193,8 @@ impl Host for RootHost {
         }
         let answer = match self.metadata(Path::new(path)) {
             Err(_) => Err(format!("Unable to stat: {path}.")),
-            Ok(m) if !m.is_file() || m.permissions().mode() & 0o111 == 0 => {
+            // access(X_OK) as root: any execute bit, a directory's too.
+            Ok(m) if m.permissions().mode() & 0o111 == 0 => {
                 Err(format!("Server {path} is not executable"))
             }
             Ok(_) => Ok(()),

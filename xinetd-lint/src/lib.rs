@@ -13,12 +13,14 @@ pub mod attrs;
 pub mod cli;
 pub mod config;
 pub mod dovecot;
+pub mod dovecot_listeners;
 pub mod fix;
 pub mod host;
 pub mod lex;
 pub mod logdest;
 pub mod pipeline;
 pub mod rules;
+pub mod startup;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;

@@ -1,14 +1,13 @@
 //! Which services survive: xinetd's post-parse pipeline (reference §5),
 //! then start-up (two services on one port; a standalone daemon on it).
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::attrs;
 use crate::config::{Diagnostic, Model, Service};
 use crate::host::Host;
 use crate::rules;
+use crate::startup::{self, BindAddr, Checked, Listener};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,14 +70,19 @@ pub fn verdicts(
             .unwrap_or_default()
     };
     let (enabled, disabled) = (list("enabled"), list("disabled"));
+    // `enabled` given at all, even empty, disables every service it does not name.
+    let enabled_given = model.defaults.attrs.contains_key("enabled");
     let default_bind = model
         .defaults
         .attrs
         .get("bind")
         .map(|s| s.first().to_string());
-    // (port, protocol, bound address) -> id of the service that has it.
-    let mut bound: BTreeMap<(u16, String, Option<String>), String> = BTreeMap::new();
-    let mut ids_with_bind: Vec<String> = Vec::new();
+    // Services that passed check_entry so far (its duplicate check looks
+    // at them), and the TCP sockets xinetd has bound at start-up.
+    let mut checked: Vec<Checked> = Vec::new();
+    let mut listening: Vec<Listener> = Vec::new();
+    // xinetd died while checking the services: none starts.
+    let mut crashed = false;
 
     for s in &model.services {
         let mut reasons: Vec<&'static str> = Vec::new();
@@ -126,9 +130,7 @@ pub fn verdicts(
                 out,
             );
             Status::Disabled
-        } else if disabled.contains(&id_lower)
-            || (!enabled.is_empty() && !enabled.contains(&id_lower))
-        {
+        } else if disabled.contains(&id_lower) || (enabled_given && !enabled.contains(&id_lower)) {
             fail(
                 "XL027",
                 format!(
@@ -138,10 +140,28 @@ pub fn verdicts(
                 out,
             );
             Status::Disabled
-        } else if let Some((_, code)) = s.value_error {
+        } else if let Some((_, code)) = s.value_error
+            && !(enabled_given && enabled.contains(&id_lower))
+        {
             reasons.push(code);
             Status::Rejected
         } else {
+            if let Some((line, _)) = s.value_error {
+                // remove_disabled_services marks every service disabled and
+                // then enables the ids of `enabled`: the value error's
+                // DISABLING is undone like a later `disable = no`.
+                out.push(Diagnostic {
+                    file: s.file.clone(),
+                    line,
+                    column: 1,
+                    code: "XL018",
+                    severity: rules::severity("XL018"),
+                    service: Some(s.name.clone()),
+                    message: format!(
+                        "defaults' `enabled` names {id}, which re-enables it after the value rejected here: it runs without that setting"
+                    ),
+                });
+            }
             // Fill-in (service_fill).
             if redirect {
                 server = Some("/bin/true".into());
@@ -167,8 +187,15 @@ pub fn verdicts(
                 };
             }
             let socket_given = socket.is_some()
-                || matches!(protocol.as_deref(), Some("tcp" | "udp"))
-                    && s.written.contains("protocol");
+                || protocol.as_deref().is_some_and(|p| {
+                    p.eq_ignore_ascii_case("tcp") || p.eq_ignore_ascii_case("udp")
+                }) && s.written.contains("protocol");
+            // service_fill: a protocol alone gives the socket type.
+            let socket = socket.or_else(|| match protocol.as_deref() {
+                Some(p) if p.eq_ignore_ascii_case("tcp") => Some("stream".to_string()),
+                Some(p) if p.eq_ignore_ascii_case("udp") => Some("dgram".to_string()),
+                _ => None,
+            });
             if ok && port.is_none() && !rpc && !tcpmux {
                 if unlisted {
                     fail(
@@ -209,30 +236,35 @@ pub fn verdicts(
                 .get("bind")
                 .map(|v| v.first().to_string())
                 .or_else(|| default_bind.clone());
-            if ok && bind.is_some() {
-                if ids_with_bind.contains(&id_lower) {
-                    fail(
-                        "XL022",
-                        format!(
-                            "service: {} id: {id} not unique or is a duplicate - DISABLING",
-                            s.name
-                        ),
-                        out,
-                    );
-                    ok = false;
-                } else if let (Some(p), Some(proto)) = (port, &protocol)
-                    && let Some(other) = bound.get(&(p, proto.clone(), bind.clone()))
-                {
-                    fail(
-                        "XL022",
-                        format!(
-                            "service: {} id: {id} is unique but its identical to service id: {other} - DISABLING",
-                            s.name
-                        ),
-                        out,
-                    );
-                    ok = false;
-                }
+            let wants_ipv6 = has_flag(s, "flags", "IPv6");
+            let this = Checked {
+                id: id.clone(),
+                name: s.name.clone(),
+                port: port.unwrap_or(0),
+                protocol: protocol.clone().unwrap_or_default(),
+                bind: bind.as_deref().map(|b| BindAddr::new(b, wants_ipv6)),
+            };
+            if ok && let Some(other) = startup::duplicate_of(&this, &checked) {
+                let message = if other.id.eq_ignore_ascii_case(&id) {
+                    format!(
+                        "service: {} id: {id} not unique or is a duplicate - DISABLING",
+                        s.name
+                    )
+                } else {
+                    format!(
+                        "service: {} id: {id} is unique but its identical to service: {} id: {} - DISABLING{}",
+                        s.name,
+                        other.name,
+                        other.id,
+                        if this.bind.is_none() {
+                            " (xinetd's duplicate check: an earlier service binds this port and protocol, and this one has no bind address)"
+                        } else {
+                            ""
+                        }
+                    )
+                };
+                fail("XL022", message, out);
+                ok = false;
             }
             // A SENSOR service is xinetd's own handler, whatever its name.
             if ok && internal && !has_flag(s, "flags", "SENSOR") {
@@ -254,7 +286,25 @@ pub fn verdicts(
                         out,
                     );
                     ok = false;
-                } else if protocol.as_deref() != Some("tcp") {
+                } else if protocol.is_none() {
+                    // check_entry compares "tcp" with the protocol name by
+                    // strcasecmp, and a TCPMUX client with neither protocol
+                    // nor socket_type has none: a NULL pointer, and xinetd
+                    // dies of SIGSEGV before it starts anything.
+                    fail(
+                        "XL075",
+                        format!(
+                            "Service: {} (tcpmux) has no protocol (and no socket_type to give one): xinetd crashes (Segmentation fault) while checking it, and no service starts at all",
+                            s.name
+                        ),
+                        out,
+                    );
+                    crashed = true;
+                    ok = false;
+                } else if !protocol
+                    .as_deref()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("tcp"))
+                {
                     fail(
                         "XL035",
                         format!("Service: {} (tcpmux) should have tcp in protocol.", s.name),
@@ -343,12 +393,29 @@ pub fn verdicts(
                     ok = false;
                 }
             }
-            if ok && !redirect && has_flag(s, "log_on_success", "TRAFFIC") {
+            // A service that never writes log_on_success gets the final
+            // defaults' (service_fill); one that does started from the
+            // defaults as they stood when its block was read (config).
+            let traffic = if s.written.contains("log_on_success") {
+                has_flag(s, "log_on_success", "TRAFFIC")
+            } else {
+                model
+                    .defaults
+                    .attrs
+                    .get("log_on_success")
+                    .is_some_and(|v| v.values.iter().any(|x| x.eq_ignore_ascii_case("TRAFFIC")))
+            };
+            if ok && !redirect && traffic {
                 fail(
                     "XL038",
                     format!(
-                        "Service {} should not have TRAFFIC flag set since its not redirected",
-                        s.name
+                        "Service {} should not have TRAFFIC flag set since its not redirected{}",
+                        s.name,
+                        if s.written.contains("log_on_success") {
+                            ""
+                        } else {
+                            " (TRAFFIC comes from the defaults' log_on_success)"
+                        }
                     ),
                     out,
                 );
@@ -405,9 +472,33 @@ pub fn verdicts(
                     }
                 }
             }
-            // Start-up: RPC needs a portmapper, a bind address must be local,
-            // and a port can be bound once.
-            if ok && rpc && !host.portmapper() {
+            if ok {
+                checked.push(this);
+            }
+            // Start-up (svc_activate).  A TCPMUX client gets no socket of
+            // its own: xinetd's tcpmux service hands it connections.
+            let startup = ok && !tcpmux;
+            if startup
+                && let (Some(st), Some(proto)) = (socket.as_deref(), protocol.as_deref())
+                && !startup::kernel_accepts(st, proto)
+            {
+                fail(
+                    "XL070",
+                    format!(
+                        "socket_type {st} with protocol {proto}: the kernel refuses this socket (socket creation failed: {}) and xinetd deactivates service {id}",
+                        if st == "seqpacket" {
+                            "Socket type not supported"
+                        } else {
+                            "Protocol not supported"
+                        }
+                    ),
+                    out,
+                );
+                ok = false;
+            }
+            // RPC needs a portmapper, a bind address must be local, and a
+            // TCP port can be bound once per address.
+            if ok && !tcpmux && rpc && !host.portmapper() {
                 fail(
                     "XL046",
                     format!(
@@ -418,7 +509,31 @@ pub fn verdicts(
                 );
                 ok = false;
             }
+            // flags = IPv6 with an IPv4 bind address: what xinetd binds is
+            // not that address (XL074), so neither its locality nor its
+            // conflicts can be judged from it.
+            let ipv6_with_v4_bind = !tcpmux
+                && has_flag(s, "flags", "IPv6")
+                && bind
+                    .as_deref()
+                    .is_some_and(|b| b.parse::<std::net::Ipv4Addr>().is_ok());
+            if ok && ipv6_with_v4_bind {
+                out.push(Diagnostic {
+                    file: s.file.clone(),
+                    line: s.get("flags").map_or(s.line, |f| f.line),
+                    column: s.get("flags").map_or(s.column, |f| f.column),
+                    code: "XL074",
+                    severity: rules::severity("XL074"),
+                    service: Some(s.name.clone()),
+                    message: format!(
+                        "flags = IPv6 with the IPv4 bind address {}: xinetd builds the IPv6 address from the IPv4 one's bytes and the memory after them, so service {id} binds an address nobody meant, or fails (Cannot assign requested address)",
+                        bind.as_deref().unwrap_or_default()
+                    ),
+                });
+            }
             if ok
+                && !tcpmux
+                && !ipv6_with_v4_bind
                 && let Some(address) = &bind
                 && !host.local_address(address)
             {
@@ -431,10 +546,25 @@ pub fn verdicts(
                 );
                 ok = false;
             }
-            if ok && let (Some(p), Some(proto)) = (port, &protocol) {
+            if ok
+                && !tcpmux
+                && let (Some(p), Some(proto)) = (port, &protocol)
+            {
+                let tcp = proto.eq_ignore_ascii_case("tcp");
+                let listener = (!ipv6_with_v4_bind)
+                    .then(|| {
+                        Listener::new(
+                            &id,
+                            p,
+                            checked.last().and_then(|c| c.bind.as_ref()),
+                            has_flag(s, "flags", "IPv4") && !has_flag(s, "flags", "IPv6"),
+                            s.written.contains("v6only"),
+                        )
+                    })
+                    .flatten();
                 if let Some(t) = taken
                     .iter()
-                    .find(|t| t.port == p && t.protocol == proto.as_str())
+                    .find(|t| t.port == p && t.protocol.eq_ignore_ascii_case(proto))
                 {
                     fail(
                         t.code,
@@ -445,23 +575,32 @@ pub fn verdicts(
                         out,
                     );
                     ok = false;
-                } else if bind.is_none()
-                    && let Some(other) = bound.get(&(p, proto.clone(), None))
+                } else if tcp
+                    && let Some(l) = &listener
+                    && let Some(other) = listening.iter().find(|o| o.conflicts(l))
                 {
+                    // UDP sockets never conflict here: xinetd sets
+                    // SO_REUSEADDR, and Linux lets every such socket bind.
                     fail(
                         "XL022",
                         format!(
-                            "port {p}/{proto} is already taken by service id {other}: this one fails to bind at start-up (Address already in use) and is deactivated"
+                            "port {p}/{proto} is already bound by service id {}{}: this one fails to bind at start-up (Address already in use) and is deactivated",
+                            other.id,
+                            if bind.is_none() {
+                                ""
+                            } else {
+                                " (a service without `bind` listens on [::], which takes IPv4 too)"
+                            }
                         ),
                         out,
                     );
                     ok = false;
                 }
-                if ok {
-                    bound.insert((p, proto.clone(), bind.clone()), id.clone());
-                    if bind.is_some() {
-                        ids_with_bind.push(id_lower.clone());
-                    }
+                if ok
+                    && tcp
+                    && let Some(l) = listener
+                {
+                    listening.push(l);
                 }
             }
             // Accepted, but probably not what was meant.
@@ -498,6 +637,12 @@ pub fn verdicts(
             status,
             reasons,
         });
+    }
+    if crashed {
+        for v in verdicts.iter_mut().filter(|v| v.status == Status::Active) {
+            v.status = Status::Rejected;
+            v.reasons.push("XL075");
+        }
     }
     verdicts
 }

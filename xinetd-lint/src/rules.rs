@@ -334,6 +334,42 @@ pub const RULES: &[Rule] = &[
         Warning,
         "Host names in only_from, no_access, bind or redirect are looked up once each, in parallel, within 3 seconds in all; the names the resolver had not answered by then count as not resolving, so their XL019/XL020 findings may be wrong (xinetd itself waits). Check the resolver, or use addresses.",
     ),
+    r(
+        "XL070",
+        "socket-refused",
+        Error,
+        "`socket_type` and `protocol` that the kernel will not create together (stream with udp, dgram with tcp, seqpacket with tcp or udp, seqpacket or stream with sctp where the sctp module is not loaded, dgram with icmp): the file parses, then `socket creation failed (Protocol not supported)` at start-up and xinetd deactivates the service. Write the pair that matches (stream/tcp, dgram/udp), or leave `protocol` out.",
+    ),
+    r(
+        "XL071",
+        "server-not-a-file",
+        Warning,
+        "`server` names a directory. xinetd only checks access(X_OK) and stat(), which a directory passes, so the service starts, but every connection's exec fails and the client is dropped. Name the program itself.",
+    ),
+    r(
+        "XL072",
+        "negative-limit",
+        Warning,
+        "A negative number for an rlimit_* or cps value. xinetd reads it with strtoull, which accepts a sign and wraps it: `rlimit_as = -1` is the largest limit there is (no limit at all), `cps = -1 5` allows about 4 billion connections per second. The service starts without the limit that was meant. Write a positive number (or UNLIMITED).",
+    ),
+    r(
+        "XL073",
+        "enabled-list-surprise",
+        Warning,
+        "In `defaults`, `enabled` and `disabled` ignore their operator: `-=` adds the ids like `=` and `+=` (`enabled -= ftp` enables only ftp). And `enabled =` with no id still counts as given: every service is disabled. Write `enabled = ID ...` with the ids meant to run, or remove the line.",
+    ),
+    r(
+        "XL074",
+        "ipv6-flag-ipv4-bind",
+        Warning,
+        "`flags = IPv6` with an IPv4 `bind` address. xinetd copies the IPv4 socket address into an IPv6 one and sets only the family and port, so the address it binds is made of the IPv4 bytes and uninitialised memory: usually `[::]` with a stray flow label, sometimes an address the host does not have (the bind fails and the service is deactivated). Drop `flags = IPv6`, or bind an IPv6 address.",
+    ),
+    r(
+        "XL075",
+        "tcpmux-without-protocol",
+        Error,
+        "A TCPMUX or TCPMUXPLUS client (`type = TCPMUX UNLISTED`) with neither `protocol` nor `socket_type`. xinetd's check compares its protocol name with \"tcp\" and finds a NULL pointer: the daemon dies of a segmentation fault at start-up and no service at all is started. Write `socket_type = stream` and `protocol = tcp`.",
+    ),
 ];
 
 pub fn find(code: &str) -> Option<&'static Rule> {

@@ -157,6 +157,12 @@ fn case(code: &str) -> (Files, Files) {
             vec![("etc/xinetd.d/svc", b"include /etc/extra\ninclude /etc/extra\n".to_vec()), ("etc/extra", VALID.as_bytes().to_vec())],
             vec![("etc/xinetd.d/svc", b"include /etc/extra\n".to_vec()), ("etc/extra", VALID.as_bytes().to_vec())],
         ),
+        "XL070" => (one(rsync_with("\tprotocol = udp\n\ttype = UNLISTED\n\tport = 8873\n")), one(rsync_with("\tprotocol = tcp\n\ttype = UNLISTED\n\tport = 8873\n"))),
+        "XL071" => (one(VALID.replace("/bin/true", "/bin")), valid()),
+        "XL072" => (one(rsync_with("\trlimit_cpu = -1\n")), one(rsync_with("\trlimit_cpu = 10\n"))),
+        "XL073" => (one(format!("defaults\n{{\n\tenabled -= rsync\n}}\n{VALID}")), one(format!("defaults\n{{\n\tenabled = rsync\n}}\n{VALID}"))),
+        "XL074" => (one(rsync_with("\tflags = IPv6\n\tbind = 127.0.0.1\n")), one(rsync_with("\tflags = IPv6\n\tbind = ::1\n"))),
+        "XL075" => (one("service mux\n{\n\ttype = TCPMUX UNLISTED\n\tserver = /bin/true\n}\n".into()), one("service mux\n{\n\ttype = TCPMUX UNLISTED\n\tsocket_type = stream\n\tprotocol = tcp\n\twait = no\n\tuser = root\n\tserver = /bin/true\n}\n".into())),
         other => panic!("no test case for {other}"),
     }
 }
