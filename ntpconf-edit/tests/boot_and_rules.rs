@@ -608,3 +608,25 @@ fn files_that_include_their_own_directory_stop_at_the_budget() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_bare_usr_local_does_not_make_a_linux_tree_freebsd() {
+    let host = tree(&[
+        ("/usr/local/bin/x", ""),
+        ("/etc/ntpsec/ntp.conf", "includefile extra.conf\n"),
+        ("/etc/ntpsec/extra.conf", "tinker panic 7\n"),
+    ]);
+    cmd()
+        .args(["show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("panic 7\t"));
+    fs::create_dir_all(host.path().join("usr/local/etc/rc.d")).unwrap();
+    cmd()
+        .args(["show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout("");
+}
