@@ -630,3 +630,37 @@ fn a_bare_usr_local_does_not_make_a_linux_tree_freebsd() {
         .success()
         .stdout("");
 }
+
+#[test]
+fn ntpsec_reads_ntp_d_after_the_file() {
+    let host = tree(&[
+        ("/etc/ntpsec/ntp.conf", "tinker panic 1\n"),
+        ("/etc/ntpsec/ntp.d/10-vm.conf", "tinker panic 0\n"),
+        ("/etc/ntpsec/ntp.d/20-x.txt", "tinker panic 9\n"),
+    ]);
+    cmd()
+        .args(["show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("panic 0\t")
+                .and(predicate::str::contains("ntp.d/10-vm.conf:1")),
+        );
+    cmd()
+        .args(["check", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("ntp.conf:1:1: warning: NTPsec also reads")
+                .and(predicate::str::contains("[NE007]")),
+        );
+    // Classic ntpd knows no ntp.d.
+    cmd()
+        .args(["--dialect", "classic", "show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("panic 1\t"));
+}
