@@ -337,14 +337,19 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                 target,
                 problem,
             } => {
+                let what = if *line == 0 {
+                    "NTPsec also reads"
+                } else {
+                    "includefile"
+                };
                 let message = match problem {
-                    Some(problem) => format!("includefile {}: {problem}", target.display()),
+                    Some(problem) => format!("{what} {}: {problem}", target.display()),
                     None => format!(
-                        "includefile {}: tinker lines there override earlier ones in reading order",
+                        "{what} {}: tinker lines there override earlier ones in reading order",
                         target.display()
                     ),
                 };
-                out.push(diag(file, *line, 1, "NE007", message));
+                out.push(diag(file, (*line).max(1), 1, "NE007", message));
             }
         }
     }

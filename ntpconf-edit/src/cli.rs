@@ -48,7 +48,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
-    /// Which ntpd reads the file: classic (ntp.org 4.2.8) or ntpsec. Default: classic on a FreeBSD tree (rc.conf or /usr/local under the root), else the one installed.
+    /// Which ntpd reads the file: classic (ntp.org 4.2.8) or ntpsec. Default: classic on a FreeBSD tree (rc.conf or /usr/local/etc/ntp.conf or /usr/local/etc/rc.d under the root), else the one installed (NTPsec when /etc/ntpsec is there).
     #[arg(long, global = true, value_enum, value_name = "DIALECT")]
     pub dialect: Option<Dialect>,
 

@@ -291,11 +291,17 @@ impl Files for RootFiles<'_> {
 }
 
 /// The dialect to model: the one asked for; else classic on a FreeBSD tree
-/// (rc.conf or /usr/local under the root); else the one installed (NTPsec
-/// when its files are there, or when the file is NTPsec's own path).
+/// (rc.conf, or the port's /usr/local/etc/ntp.conf: a bare /usr/local says
+/// nothing, every Linux has one); else the one installed (NTPsec when its
+/// files are there, or when the file is NTPsec's own path), classic when
+/// nothing tells.
 pub fn detect_dialect(root: &Root, conf: Option<&Path>) -> Dialect {
     let exists = |p: &str| root.metadata(Path::new(p)).is_ok();
-    if exists("/etc/rc.conf") || exists("/etc/defaults/rc.conf") || exists("/usr/local") {
+    if exists("/etc/rc.conf")
+        || exists("/etc/defaults/rc.conf")
+        || exists("/usr/local/etc/ntp.conf")
+        || exists("/usr/local/etc/rc.d")
+    {
         return Dialect::Classic;
     }
     if conf.is_some_and(|c| c.starts_with("/etc/ntpsec"))

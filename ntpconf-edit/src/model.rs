@@ -56,8 +56,8 @@ pub struct ReadLine {
 pub enum ReadNote {
     /// A line after `end`: ntpd never reads it.  Only tinker lines are kept.
     AfterEnd(ReadLine),
-    /// `includefile` at this place (or NTPsec's `ntp.d` at line 1), and what
-    /// became of it.
+    /// `includefile` at this place (line 0: NTPsec's `ntp.d`, read after the
+    /// file), and what became of it.
     Include {
         file: PathBuf,
         line: usize,
@@ -140,7 +140,8 @@ pub fn read(
         // NTPsec reads <dir of the file>/ntp.d/*.conf after the file itself.
         let dir = main.parent().unwrap_or(Path::new("/")).join("ntp.d");
         if files.dir_names(&dir).is_some() {
-            reader.include_dir(&dir, &shown, 1, 0)?;
+            // Line 0: read after the file, not from one of its lines.
+            reader.include_dir(&dir, &shown, 0, 0)?;
         }
     }
     Ok(reader.out)

@@ -608,3 +608,59 @@ fn files_that_include_their_own_directory_stop_at_the_budget() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_bare_usr_local_does_not_make_a_linux_tree_freebsd() {
+    let host = tree(&[
+        ("/usr/local/bin/x", ""),
+        ("/etc/ntpsec/ntp.conf", "includefile extra.conf\n"),
+        ("/etc/ntpsec/extra.conf", "tinker panic 7\n"),
+    ]);
+    cmd()
+        .args(["show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("panic 7\t"));
+    fs::create_dir_all(host.path().join("usr/local/etc/rc.d")).unwrap();
+    cmd()
+        .args(["show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout("");
+}
+
+#[test]
+fn ntpsec_reads_ntp_d_after_the_file() {
+    let host = tree(&[
+        ("/etc/ntpsec/ntp.conf", "tinker panic 1\n"),
+        ("/etc/ntpsec/ntp.d/10-vm.conf", "tinker panic 0\n"),
+        ("/etc/ntpsec/ntp.d/20-x.txt", "tinker panic 9\n"),
+    ]);
+    cmd()
+        .args(["show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("panic 0\t")
+                .and(predicate::str::contains("ntp.d/10-vm.conf:1")),
+        );
+    cmd()
+        .args(["check", "--root"])
+        .arg(host.path())
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("ntp.conf:1:1: warning: NTPsec also reads")
+                .and(predicate::str::contains("[NE007]")),
+        );
+    // Classic ntpd knows no ntp.d.
+    cmd()
+        .args(["--dialect", "classic", "show", "--root"])
+        .arg(host.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("panic 1\t"));
+}

@@ -10,6 +10,16 @@
 //! minimised disagreements as files; NTPCONF_FUZZ_BIN runs another build of
 //! the binary instead of this library (NTPCONF_FUZZ_NO_DIALECT for one
 //! without --dialect); NTPCONF_FUZZ_NO_MIN skips the minimising.
+//!
+//! Figures (2026-12-01, seed 20261201, 500 files, classic 4.2.8p15 and NTPsec
+//! 1.2.2): show 500/500 agree with each dialect; set panic=0 stepback=0
+//! 500/500 with each (ntpd in the asked state after the edit, `--check` right
+//! before it; on 96 classic / 115 NTPsec files ntpd exits (parsing, or
+//! huffpuff), where set rightly refuses).  The code before issue 14 (a65a4ae), 100 files
+//! of the same seed: show 35 % classic / 33 % NTPsec, set 28 % / 27 %.  Found
+//! and fixed on the way: a new stepback placed before the `step` that resets
+//! it, `server` forcing a string (no exit), the top-level `tick` command,
+//! huffpuff beyond the int range making ntpd exit after parsing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
