@@ -82,6 +82,31 @@ fn answer(fd: std::io::Result<std::os::fd::OwnedFd>) -> Result<(u64, u64), i32> 
     }
 }
 
+/// The kernel's answer.  With `..` in a path, openat2(RESOLVE_IN_ROOT) says
+/// EAGAIN whenever anything on the machine was renamed meanwhile (the global
+/// rename seqlock), so it is asked again, as `Root` does.
+fn kernel_open(
+    top: std::os::fd::BorrowedFd<'_>,
+    relative: &str,
+    flags: OFlags,
+) -> rustix::io::Result<std::os::fd::OwnedFd> {
+    let mut tries = 0;
+    loop {
+        let answer = rustix::fs::openat2(
+            top,
+            relative,
+            flags,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        );
+        tries += 1;
+        match answer {
+            Err(rustix::io::Errno::AGAIN) if tries < 1000 => continue,
+            other => return other,
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
     // On a tmpfs when there is one: a disk file system makes each run
@@ -124,16 +149,7 @@ fuzz_target!(|data: &[u8]| {
                 "{query:?} opened {inode:?}, outside the root"
             );
         }
-        let kernel = answer(
-            rustix::fs::openat2(
-                top.as_fd(),
-                relative,
-                flags,
-                Mode::empty(),
-                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-            )
-            .map_err(Into::into),
-        );
+        let kernel = answer(kernel_open(top.as_fd(), relative, flags).map_err(Into::into));
         assert_eq!(
             walked, kernel,
             "{query:?} with {flags:?}: walk and openat2 differ"
