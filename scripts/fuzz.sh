@@ -1,7 +1,9 @@
 #!/bin/sh
 # `make fuzz`: every fuzz target for SECONDS seconds (default 15), seeded
-# with the corpora the tests use.  Installs cargo-fuzz from crates.io when it
-# is missing.  Runs on the stable toolchain (no sanitizer: -s none).
+# with the corpora the tests use and fuzz/seeds/TARGET (what earlier runs
+# found, kept in the repository; fuzz/corpus/ is each machine's own).
+# Installs cargo-fuzz from crates.io when it is missing.  Runs on the stable
+# toolchain (no sanitizer: -s none).
 # Fails when a target finds a crash; the input is kept in fuzz/artifacts.
 set -eu
 seconds=${1:-15}
@@ -9,16 +11,18 @@ cd "$(dirname "$0")/../fuzz"
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo fuzz build -s none -O
 status=0
-for entry in ntpconf_document:../tests/fixtures/ntp.conf xinetd_config:../tests/fixtures/xinetd.d maillog_lines:../tests/fixtures/logs ntp_packet:; do
+for entry in ntpconf_document:../tests/fixtures/ntp.conf xinetd_config:../tests/fixtures/xinetd.d maillog_lines:../tests/fixtures/logs ntp_packet: root_resolver:; do
     target=${entry%%:*}
     seeds=${entry#*:}
+    if [ -d "seeds/$target" ]; then seeds="$seeds seeds/$target"; fi
     mkdir -p "corpus/$target"
     log=$(mktemp)
     # shellcheck disable=SC2086
     if cargo fuzz run -s none -O "$target" "corpus/$target" $seeds -- \
         -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 > "$log" 2>&1; then
         runs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1)
-        echo "fuzz: $target: no crash ($runs(s))"
+        cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$log" | tail -1)
+        echo "fuzz: $target: no crash ($runs(s); $cov)"
     else
         echo "fuzz: $target: FOUND A CRASH" >&2
         grep -E 'panicked|SUMMARY|Test unit written' "$log" >&2 || tail -20 "$log" >&2

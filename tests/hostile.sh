@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 bin=${BIN:-target/debug}
 work=$(mktemp -d)
-trap 'chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+trap 'umount "$work/full" 2>/dev/null; chmod -R u+rwx "$work" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
 passed=0
 failed=0
 
@@ -130,6 +130,66 @@ head -c 4294967296 /dev/zero | gzip -1 > "$work/bomb.gz"
 peak=$(tail -1 "$work/peak")
 check "maillog-grep bomb" "2" 300 "$bin/maillog-grep" "$work/bomb.gz"
 if [ "${peak:-999999}" -lt 65536 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: bomb: peak memory ${peak} KB" >&2; fi
+
+# Writes that cannot be redirected (issue 13 section 2), as the attacker
+# plays them: he can write the directory of the file root edits.
+# verify NAME CMD...: the command (a test of the aftermath) must succeed.
+verify() {
+    name=$1
+    shift
+    if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name" >&2; fi
+}
+mkdir "$work/w" "$work/elsewhere"
+printf 'server a\n' > "$work/w/ntp.conf"
+# A dangling link at the backup's name: root would create a file of the
+# attacker's choosing (a cron job), with root's ownership.
+ln -s "$work/elsewhere/cron-job" "$work/w/ntp.conf.bak"
+check "ntpconf-edit --backup over a dangling link" "0" 30 "$bin/ntpconf-edit" -i --backup set panic=0 "$work/w/ntp.conf"
+verify "backup link followed: file created through it" test ! -e "$work/elsewhere/cron-job"
+verify "backup link not replaced by a file" test -f "$work/w/ntp.conf.bak" -a ! -L "$work/w/ntp.conf.bak"
+# A link to an existing file: it would be overwritten.
+printf 'root:x:0:0\n' > "$work/elsewhere/passwd"
+rm -f "$work/w/ntp.conf.bak"
+ln -s "$work/elsewhere/passwd" "$work/w/ntp.conf.bak"
+check "ntpconf-edit --backup over a link" "0" 30 "$bin/ntpconf-edit" -i --backup set panic=1 "$work/w/ntp.conf"
+verify "backup written through a link" grep -qx 'root:x:0:0' "$work/elsewhere/passwd"
+# Owner, group and set-id bits survive an edit (chown clears them).
+chown 1000:1000 "$work/w/ntp.conf"
+chmod 6640 "$work/w/ntp.conf"
+check "ntpconf-edit keeps owner and mode" "0" 30 "$bin/ntpconf-edit" -i set panic=0 "$work/w/ntp.conf"
+verify "owner, group or mode lost: $(stat -c '%u:%g %a' "$work/w/ntp.conf")" test "$(stat -c '%u:%g %a' "$work/w/ntp.conf")" = "1000:1000 6640"
+# A hard link (to a file elsewhere on the same file system): refused, both
+# names stay one file.
+ln "$work/w/ntp.conf" "$work/elsewhere/linked"
+check "ntpconf-edit refuses a hard-linked file" "2" 30 "$bin/ntpconf-edit" -i set panic=1 "$work/w/ntp.conf"
+verify "hard link split or written" test "$(stat -c %i "$work/w/ntp.conf")" = "$(stat -c %i "$work/elsewhere/linked")" -a "$(stat -c %h "$work/w/ntp.conf")" = 2
+grep -q 'hard links' "$work/err" || { failed=$((failed + 1)); echo "FAIL: hard link: no clear message: $(cat "$work/err")" >&2; }
+rm "$work/elsewhere/linked"
+# clockcheck --output into a group-writable collector directory where a
+# link to /etc/passwd (here: a stand-in) waits at the output's name.
+mkdir "$work/textfile"
+ln -s "$work/elsewhere/passwd" "$work/textfile/clock.prom"
+check "clockcheck --output over a link" "3" 30 "$bin/clockcheck" -t 1 --root "$work/root" --output "$work/textfile/clock.prom"
+verify "clockcheck --output wrote the link's target" grep -qx 'root:x:0:0' "$work/elsewhere/passwd"
+verify "clockcheck --output left the link" test -f "$work/textfile/clock.prom" -a ! -L "$work/textfile/clock.prom"
+# A full disk while the backup is made: the older backup and the file stay
+# (the old writer truncated the backup and then said "not changed").
+if [ "$(id -u)" -eq 0 ] && mkdir "$work/full" && mount -t tmpfs -o size=1m tmpfs "$work/full"; then
+    head -c 307200 /dev/zero | tr '\0' '#' > "$work/full/ntp.conf"
+    echo 'server a' >> "$work/full/ntp.conf"
+    printf 'older good backup\n' > "$work/full/ntp.conf.bak"
+    avail=$(df -B1 --output=avail "$work/full" | tail -1)
+    head -c $((avail - 360 * 1024)) /dev/zero > "$work/full/filler" 2>/dev/null
+    cp "$work/full/ntp.conf" "$work/full-before"
+    check "ntpconf-edit --backup on a full disk" "2" 30 "$bin/ntpconf-edit" -i --backup set panic=0 "$work/full/ntp.conf"
+    verify "full disk: older backup lost" grep -qx 'older good backup' "$work/full/ntp.conf.bak"
+    verify "full disk: file changed" cmp -s "$work/full/ntp.conf" "$work/full-before"
+    verify "full disk: temporary files left" test "$(ls -A "$work/full" | wc -l)" -eq 3
+    umount "$work/full"
+else
+    failed=$((failed + 1))
+    echo "FAIL: full disk: cannot mount a tmpfs (needs root)" >&2
+fi
 
 echo "hostile: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -253,29 +253,40 @@ impl Root {
             return Ok(rustix::fs::open(jail, flags, rustix::fs::Mode::empty())?);
         };
         let relative = root_relative(jail);
-        if self.resolver == Resolver::Walk
-            || cfg!(not(any(target_os = "linux", target_os = "android")))
-        {
-            return walk::open_in_root(dir.as_fd(), &relative, flags);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.resolver == Resolver::Kernel {
+            match kernel_open(dir.as_fd(), &relative, flags) {
+                // ENOSYS: a kernel before 5.6 (or a filter that hides the
+                // call); EAGAIN twice: renames the kernel keeps seeing.  The
+                // walk answers both.
+                Err(rustix::io::Errno::NOSYS | rustix::io::Errno::AGAIN) => {}
+                other => return Ok(other?),
+            }
         }
-        match rustix::fs::openat2(
-            dir.as_fd(),
-            &relative,
+        walk::open_in_root(dir.as_fd(), &relative, flags)
+    }
+}
+
+/// `openat2(RESOLVE_IN_ROOT)`, tried again once when the kernel saw a rename
+/// race inside the root (EAGAIN).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn kernel_open(
+    dir: std::os::fd::BorrowedFd<'_>,
+    relative: &Path,
+    flags: rustix::fs::OFlags,
+) -> rustix::io::Result<OwnedFd> {
+    let open = || {
+        rustix::fs::openat2(
+            dir,
+            relative,
             flags,
             rustix::fs::Mode::empty(),
             rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS,
-        ) {
-            Err(rustix::io::Errno::NOSYS) => walk::open_in_root(dir.as_fd(), &relative, flags),
-            // EAGAIN: the kernel saw a rename race inside the root; try once more.
-            Err(rustix::io::Errno::AGAIN) => Ok(rustix::fs::openat2(
-                dir.as_fd(),
-                &relative,
-                flags,
-                rustix::fs::Mode::empty(),
-                rustix::fs::ResolveFlags::IN_ROOT | rustix::fs::ResolveFlags::NO_MAGICLINKS,
-            )?),
-            other => Ok(other?),
-        }
+        )
+    };
+    match open() {
+        Err(rustix::io::Errno::AGAIN) => open(),
+        other => other,
     }
 }
 
@@ -866,6 +877,30 @@ mod tests {
             }
         }
 
+        /// openat2(RESOLVE_IN_ROOT) says EAGAIN for a path with `..`
+        /// whenever anything on the machine was renamed meanwhile (the global
+        /// rename seqlock): ask again, as `Root` does.
+        fn kernel_asked_again(
+            top: std::os::fd::BorrowedFd<'_>,
+            relative: &str,
+            flags: OFlags,
+        ) -> rustix::io::Result<std::os::fd::OwnedFd> {
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                match rustix::fs::openat2(
+                    top,
+                    relative,
+                    flags,
+                    rustix::fs::Mode::empty(),
+                    ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+                ) {
+                    Err(rustix::io::Errno::AGAIN) if tries < 1000 => {}
+                    other => return other,
+                }
+            }
+        }
+
         fn answer(fd: std::io::Result<std::os::fd::OwnedFd>) -> Result<(u64, u64), i32> {
             match fd {
                 Ok(fd) => {
@@ -910,10 +945,7 @@ mod tests {
                     }
                     let relative = query.trim_start_matches('/');
                     let relative = if relative.is_empty() { "." } else { relative };
-                    let kernel = answer(rustix::fs::openat2(
-                        top.as_fd(), relative, flags, rustix::fs::Mode::empty(),
-                        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-                    ).map_err(Into::into));
+                    let kernel = answer(kernel_asked_again(top.as_fd(), relative, flags).map_err(Into::into));
                     let walked = answer(walk::open_in_root(top.as_fd(), Path::new(relative), flags));
                     prop_assert_eq!(walked, kernel, "{} with {:?}", query, flags);
                     if let Ok(inode) = walked {

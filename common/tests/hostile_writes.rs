@@ -478,3 +478,40 @@ fn an_edit_under_root_never_leaves_it_while_a_directory_is_swapped() {
         "no race happened: {swaps} swaps, {edits} edits"
     );
 }
+
+/// `security.*` attributes (an SELinux label stand-in) and file
+/// capabilities are kept.  A write drops `security.capability` even for
+/// root, so the writer must copy attributes after writing; the backup keeps
+/// the label but not the capability (an old copy of a privileged program).
+#[test]
+fn security_attributes_and_file_capabilities_are_kept() {
+    if !is_root() {
+        eprintln!("SKIPPED: security.* attributes need root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("helper");
+    fs::write(&path, "old\n").unwrap();
+    let flags = rustix::fs::XattrFlags::empty();
+    // VFS_CAP_REVISION_2, effective; permitted: CAP_NET_BIND_SERVICE.
+    let mut capability = 0x0200_0001u32.to_le_bytes().to_vec();
+    for word in [1u32 << 10, 0, 0, 0] {
+        capability.extend(word.to_le_bytes());
+    }
+    rustix::fs::setxattr(&path, "security.label", b"system_u:object_r:etc_t", flags).unwrap();
+    rustix::fs::setxattr(&path, "security.capability", &capability, flags).unwrap();
+
+    replace_file(&path, b"new\n", Some(".bak"), None).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"new\n");
+    assert_eq!(
+        xattr(&path, "security.label").as_deref(),
+        Some(&b"system_u:object_r:etc_t"[..])
+    );
+    assert_eq!(xattr(&path, "security.capability"), Some(capability));
+    let bak = dir.path().join("helper.bak");
+    assert_eq!(
+        xattr(&bak, "security.label").as_deref(),
+        Some(&b"system_u:object_r:etc_t"[..])
+    );
+    assert_eq!(xattr(&bak, "security.capability"), None);
+}
