@@ -12,6 +12,7 @@ pub mod cli;
 pub mod doc;
 pub mod edit;
 pub mod model;
+mod sarif_report;
 pub mod tinker;
 
 pub use mailhost_common::atomic_write;
@@ -26,7 +27,7 @@ use serde::Serialize;
 
 use crate::atomic_write::FailAt;
 use crate::cli::{Cli, Command};
-use crate::conventions::{Format, under_root};
+use crate::conventions::{LintFormat as Format, under_root};
 use crate::doc::Document;
 use crate::tinker::{NOT_TINKER, is_keyword, is_number};
 
@@ -224,6 +225,7 @@ fn show(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
     let reading = model::read(&input.name, &input.bytes, &RootFiles { root: &cli.root });
     for setting in model::effective(&reading).values() {
         match cli.format {
+            Format::Sarif => bail!("--format sarif is for `check` (findings); use text or json"),
             Format::Json => {
                 let row = ShownSetting {
                     key: &setting.key,
@@ -264,8 +266,14 @@ fn check(cli: &Cli, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
         .and_then(|p| p.parent())
         .map(|dir| dir.join("ntp.d"))
         .filter(|dir| dir.is_dir());
-    for d in check::check(&reading, &input.name, ntp_d.as_deref()) {
+    let diagnostics = check::check(&reading, &input.name, ntp_d.as_deref());
+    if cli.format == Format::Sarif {
+        sarif_report::write(&diagnostics, &mut *io.stdout)?;
+        return Ok(EXIT_OK);
+    }
+    for d in diagnostics {
         match cli.format {
+            Format::Sarif => unreachable!("written by sarif_report above"),
             Format::Json => {
                 serde_json::to_writer(&mut *io.stdout, &d)?;
                 writeln!(io.stdout)?;

@@ -17,6 +17,7 @@ pub mod host;
 pub mod lex;
 pub mod pipeline;
 pub mod rules;
+mod sarif_report;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
@@ -28,7 +29,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::atomic_write::FailAt;
 use crate::cli::Cli;
-use crate::conventions::{Format, under_root};
+use crate::conventions::{LintFormat as Format, under_root};
 use crate::host::{Host, RootHost};
 use crate::rules::Severity;
 
@@ -127,9 +128,12 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     if cli.fix || cli.diff {
         return fix_files(cli, &lint, io);
     }
-    if cli.services {
+    if cli.format == Format::Sarif {
+        sarif_report::write(cli, &lint, &mut *io.stdout)?;
+    } else if cli.services {
         for v in &lint.verdicts {
             match cli.format {
+                Format::Sarif => unreachable!("written by sarif_report above"),
                 Format::Json => {
                     serde_json::to_writer(&mut *io.stdout, v)?;
                     writeln!(io.stdout)?;
@@ -160,6 +164,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     } else {
         for d in &lint.diagnostics {
             match cli.format {
+                Format::Sarif => unreachable!("written by sarif_report above"),
                 Format::Json => {
                     serde_json::to_writer(&mut *io.stdout, d)?;
                     writeln!(io.stdout)?;
