@@ -38,6 +38,16 @@ for tool in xinetd-lint ntpconf-edit maillog-grep clockcheck; do
     for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES; do
         echo "$page" | grep -q "^$section" || fail "man page of $tool has no $section section"
     done
+    # No pointer to a page that is not installed (ntpconf-edit-show(8)): each
+    # subcommand is described in the tool's own page.
+    if echo "$page" | grep -q "$tool-[a-z]*(8)"; then fail "man page of $tool refers to $(echo "$page" | grep -o "$tool-[a-z]*(8)" | head -n 1), which is not installed"; fi
+    "$work/gnu/usr/local/bin/$tool" --help >/dev/null 2>&1 || fail "$tool --help failed"
+    for sub in $("$work/gnu/usr/local/bin/$tool" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' | grep -vx help); do
+        echo "$page" | grep -q "^   $tool $sub\$" || fail "man page of $tool does not describe its subcommand $sub"
+    done
+    # SYNOPSIS keeps option arguments: --root DIR, not a bare --root.
+    synopsis=$(echo "$page" | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | tr -s ' \n' ' ')
+    echo "$synopsis" | grep -q -- '--root DIR' || fail "SYNOPSIS of $tool lacks option arguments: $synopsis"
 done
 # Overrides are honoured.
 # shellcheck disable=SC2086

@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 sh scripts/test-packages.sh
 sh scripts/test-deb.sh
 sh scripts/test-freebsd-port.sh
+sh scripts/test-sarif.sh

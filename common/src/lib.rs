@@ -7,6 +7,7 @@
 //! - [`atomic_write`]: replacing a file so that it is never lost.
 //! - [`root`]: `--root DIR`, a tree no path can leave.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
+//! - [`sarif`]: `--format sarif`, a linter's findings as a SARIF 2.1.0 log.
 //! - [`testing`]: a test's skip, reported where `make test` shows it.
 //!
 //! The README's "Conventions" section is the user-facing description of the
@@ -16,4 +17,5 @@ pub mod atomic_write;
 pub mod conventions;
 pub mod rcconf;
 pub mod root;
+pub mod sarif;
 pub mod testing;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::conventions::{ColorChoice, Format, Generate};
+use crate::conventions::{ColorChoice, Generate, LintFormat as Format};
 pub use crate::tinker::Dialect;
 
 #[derive(Debug, Parser)]
@@ -56,7 +56,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "CODE")]
     pub explain: Option<String>,
 
-    /// Output format: text, or JSON Lines (one object per line).
+    /// Output format: text, JSON Lines (one object per line), or sarif (`check` only: one
+    /// SARIF 2.1.0 log of the findings, for code scanning).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
@@ -103,13 +104,17 @@ pub enum Command {
     /// Set tinker keys: ntpconf-edit set panic=0 step=0 [FILE].
     Set {
         /// KEY=VALUE pairs, then optionally the file (default $ROOT/etc/ntp.conf, - for stdin).
-        #[arg(value_name = "KEY=VALUE... [FILE]", num_args = 0..)]
+        #[arg(value_name = "KEY=VALUE... [FILE]", num_args = 0.., hide_possible_values = true,
+            value_parser = crate::conventions::suggest(clap::builder::OsStringValueParser::new(),
+                set_words()))]
         args: Vec<OsString>,
     },
     /// Remove every occurrence of tinker keys: ntpconf-edit unset step [FILE].
     Unset {
         /// Keys, then optionally the file (default $ROOT/etc/ntp.conf, - for stdin).
-        #[arg(value_name = "KEY... [FILE]", num_args = 1..)]
+        #[arg(value_name = "KEY... [FILE]", num_args = 1.., hide_possible_values = true,
+            value_parser = crate::conventions::suggest(clap::builder::OsStringValueParser::new(),
+                crate::tinker::KEYWORDS.iter().copied()))]
         args: Vec<OsString>,
     },
     /// Report where ntpd will do something other than what the file seems to say (exit 1 on a warning or an error).
@@ -129,6 +134,16 @@ pub enum Command {
         #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
         ignore: Vec<String>,
     },
+}
+
+/// What completion offers after `set`: `panic=`, `step=`, ... (the user types the value).
+fn set_words() -> impl Iterator<Item = (&'static str, &'static str)> {
+    static WORDS: std::sync::OnceLock<Vec<(String, &'static str)>> = std::sync::OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        let keys = crate::tinker::KEYWORDS.iter();
+        keys.map(|&(key, help)| (format!("{key}="), help)).collect()
+    });
+    words.iter().map(|(word, help)| (word.as_str(), *help))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

