@@ -52,7 +52,10 @@ fn formats(e: &Entry) -> Vec<(&'static str, String)> {
     let (tag, msg) = (&e.tag, &e.message);
     vec![
         ("bsd", format!("Mar  4 14:34:09 mx1 {tag}: {msg}")),
-        ("bsd -v", format!("Mar  4 14:34:09 <mail.crit> mx1 {tag}: {msg}")),
+        (
+            "bsd -v",
+            format!("Mar  4 14:34:09 <mail.crit> mx1 {tag}: {msg}"),
+        ),
         (
             "rfc5424",
             format!("<18>1 2025-03-04T14:34:09.123456+09:00 mx1.example {app} {pid} - - {msg}"),
@@ -104,7 +107,11 @@ fn events(args: &[&str], text: &str) -> BTreeMap<u64, Vec<serde_json::Value>> {
 #[test]
 fn every_census_entry_in_every_line_format() {
     let entries = census();
-    assert!(entries.len() >= 90, "the census shrank to {}", entries.len());
+    assert!(
+        entries.len() >= 90,
+        "the census shrank to {}",
+        entries.len()
+    );
     let rendered: Vec<Vec<(&str, String)>> = entries.iter().map(formats).collect();
     for f in 0..rendered[0].len() {
         let name = rendered[0][f].0;
@@ -127,7 +134,10 @@ fn every_census_entry_in_every_line_format() {
             match e.seconds {
                 Some(want) => {
                     let got = o["seconds"].as_f64().unwrap_or(f64::NAN);
-                    assert!((got - want).abs() < 1e-6, "{what}: seconds {got}, want {want}");
+                    assert!(
+                        (got - want).abs() < 1e-6,
+                        "{what}: seconds {got}, want {want}"
+                    );
                 }
                 None => assert!(o["seconds"].is_null(), "{what}"),
             }
