@@ -302,6 +302,14 @@ pub fn man_page() -> conventions::ManPage<'static> {
                 "/var/log/mail.log",
                 "Debian's mail log, read by default when there is no maillog.",
             ),
+            (
+                "/usr/local/etc/dovecot/dovecot.conf",
+                "FreeBSD's dovecot.conf (under --root): its instance_name is a dovecot ident.",
+            ),
+            (
+                "/etc/dovecot/dovecot.conf",
+                "Linux's dovecot.conf, read when FreeBSD's is missing.",
+            ),
         ],
         see_also: "grep(1), zgrep(1), newsyslog(8), logrotate(8), xinetd-lint(8), ntpconf-edit(8), clockcheck(8)",
     }
