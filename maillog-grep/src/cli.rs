@@ -20,13 +20,18 @@ behind them, in mail and system logs: plain, rotated and compressed (gzip, bzip2
 recognised by their magic bytes), in every common line format (BSD syslog, RFC 5424, rsyslog's \
 RFC 3339, journalctl, dovecot's own log files).\n\n\
 By default only backward jumps are reported: dovecot's messages, and clock steps that set the \
-clock back (ntpd, ntpdate, NTPsec, chronyd, OpenNTPD, postfix's detector). --all adds every clock \
-event (forward jumps, steps of unknown direction, kernel clocksource trouble). A message only \
+clock back (ntpd, ntpdate, NTPsec, chronyd, OpenNTPD, busybox ntpd, postfix's detector). --all adds \
+every clock event (forward jumps, steps of unknown direction, kernel clocksource trouble, journald's \
+and systemd's notes, and the backward steps of FreeBSD's kernel, Hyper-V's time sync, chronyd's \
+initstepslew and leap seconds, whose lines the default search does not look for). The census of \
+messages, with their versions, is docs/clock-messages.md. A message only \
 counts when the program that writes it logged it, so mail quoting the words is not an event. \
 `last message repeated N times` after an event counts N more.\n\n\
 --summary lines up each dovecot backward event with the clock step that caused it: the nearest \
 step on the same host within --window seconds before it. On Hyper-V the host's time sync steps \
-the clock without logging anything; then the summary says \"no step source found\".",
+the clock without logging anything (FreeBSD logs it only with bootverbose); then the summary says \
+\"no step source found\", and when such jumps recur at a regular interval it gives the interval, \
+the drift it implies and, for 7 days, Hyper-V's default host sync interval and its fix.",
     after_help = "Exit status: 0 an event was found, 1 none, 2 error (even if events were found, unless -q)."
 )]
 pub struct Cli {

@@ -391,10 +391,9 @@ fn dovecot(msg: &[u8]) -> Option<Event> {
     }
     // The level word, or, before 1.1.rc2 (which wrote no level word to
     // syslog), the message itself: only i_fatal() says it will kill itself.
-    let fatal = head.ends_with(b"Fatal: ")
-        || head.starts_with(b"Fatal: ")
-        || find(text, b"so I'll just kill myself").is_some();
+    let level_fatal = head.ends_with(b"Fatal: ") || head.starts_with(b"Fatal: ");
     if let Some(rest) = text.strip_prefix(b"Time just moved backwards") {
+        let fatal = level_fatal || find(rest, b"so I'll just kill myself").is_some();
         if let Some(by) = rest.strip_prefix(b" by ") {
             // D2..D7, D11, D12, D20, D21.
             return event(Kind::Backward, number(by), fatal);

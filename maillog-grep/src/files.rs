@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use mailhost_common::root::Root;
+
 /// What the name of a rotated sibling says about its age.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Age {
@@ -73,6 +75,82 @@ pub fn with_rotated(log: &Path) -> Vec<PathBuf> {
     });
     let mut out: Vec<PathBuf> = siblings.into_iter().map(|(_, p)| p).collect();
     out.push(log.to_path_buf());
+    out
+}
+
+/// `with_rotated` for a jail path under `root`: the directory is listed
+/// through the root, so neither it nor a sibling can lead out of it.
+pub fn with_rotated_in(root: &Root, log: &Path) -> Vec<PathBuf> {
+    let dir = log
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(base) = log.file_name().and_then(|n| n.to_str()) else {
+        return vec![log.to_path_buf()];
+    };
+    let mut siblings: Vec<(Age, PathBuf)> = root
+        .read_dir(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|name| {
+            let age = rotation_age(base, name.to_str()?)?;
+            let path = if log.parent().is_some_and(|p| p.as_os_str().is_empty()) {
+                PathBuf::from(&name)
+            } else {
+                dir.join(&name)
+            };
+            Some((age, path))
+        })
+        .collect();
+    siblings.sort_by(|(a, pa), (b, pb)| match (a, b) {
+        (Age::Index(x), Age::Index(y)) => y.cmp(x).then(pa.cmp(pb)),
+        (Age::Date(x), Age::Date(y)) => x.cmp(y).then(pa.cmp(pb)),
+        (Age::Date(_), Age::Index(_)) => std::cmp::Ordering::Less,
+        (Age::Index(_), Age::Date(_)) => std::cmp::Ordering::Greater,
+    });
+    let mut out: Vec<PathBuf> = siblings.into_iter().map(|(_, p)| p).collect();
+    out.push(log.to_path_buf());
+    out
+}
+
+/// How deep `walk_in` goes (links inside the root are followed, so a loop
+/// must end).
+const MAX_WALK_DEPTH: usize = 32;
+
+/// The regular files under a jail directory, in name order, looked up
+/// through `root`: links are followed inside the root only, each directory
+/// is read once (a link loop ends), and FIFOs, devices and sockets are
+/// left out (they would hang or never end).
+pub fn walk_in(root: &Root, dir: &Path) -> Vec<Result<PathBuf, String>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    // Depth first, names in order: push the entries in reverse.
+    while let Some((path, depth)) = stack.pop() {
+        let meta = match root.metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(Err(e.to_string()));
+                continue;
+            }
+        };
+        if meta.is_file() {
+            out.push(Ok(path));
+            continue;
+        }
+        if !meta.is_dir() || depth > MAX_WALK_DEPTH || !seen.insert((meta.dev(), meta.ino())) {
+            continue;
+        }
+        match root.read_dir(&path) {
+            Ok(names) => {
+                for name in names.into_iter().rev() {
+                    stack.push((path.join(name), depth + 1));
+                }
+            }
+            Err(e) => out.push(Err(e.to_string())),
+        }
+    }
     out
 }
 

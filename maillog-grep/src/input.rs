@@ -30,6 +30,12 @@ impl Compression {
     }
 }
 
+/// Most memory an xz stream may make the decoder use: a little over what
+/// `xz -9` needs (a 64 MiB dictionary), like zstd's default 128 MiB window
+/// limit.  A small file whose header claims a huge dictionary would
+/// otherwise cost gigabytes.
+pub const XZ_MEMORY_LIMIT: u64 = 128 * 1024 * 1024;
+
 /// Wraps `reader` in the decoder its first bytes call for.  Every decoder
 /// reads all members or streams (concatenated gzip, pbzip2 output, ...).
 pub fn decoder<'a, R: Read + 'a>(reader: R) -> io::Result<(Box<dyn Read + 'a>, Compression)> {
@@ -39,7 +45,17 @@ pub fn decoder<'a, R: Read + 'a>(reader: R) -> io::Result<(Box<dyn Read + 'a>, C
         Compression::Plain => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
+        Compression::Xz => {
+            // The header's dictionary size is not trusted: past the limit
+            // liblzma stops with a memory-limit error, and the file is
+            // reported as damaged (as zstd's window limit does).
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                XZ_MEMORY_LIMIT,
+                liblzma::stream::CONCATENATED,
+            )
+            .map_err(io::Error::other)?;
+            Box::new(liblzma::bufread::XzDecoder::new_stream(buffered, stream))
+        }
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
     Ok((reader, compression))
@@ -72,6 +88,28 @@ mod tests {
         let mut out = String::new();
         reader.read_to_string(&mut out).unwrap();
         assert_eq!(out, "line one\nline two\n");
+    }
+
+    /// An xz file made with a 200 MiB dictionary (`xz -0 --lzma2=dict=200MiB`):
+    /// small, but its header asks for more memory than the limit.  It is
+    /// refused as damaged, and nothing near that memory is used.
+    #[test]
+    fn an_xz_header_asking_for_a_huge_dictionary_is_refused() {
+        let mut filters = liblzma::stream::Filters::new();
+        let mut options = liblzma::stream::LzmaOptions::new_preset(0).unwrap();
+        options.dict_size(200 << 20);
+        filters.lzma2(&options);
+        let stream =
+            liblzma::stream::Stream::new_stream_encoder(&filters, liblzma::stream::Check::Crc64)
+                .unwrap();
+        let mut xz = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+        xz.write_all(b"line one\nline two\n").unwrap();
+        let bytes = xz.finish().unwrap();
+        assert!(bytes.len() < 200, "{} bytes", bytes.len());
+        let (mut reader, found) = decoder(&bytes[..]).unwrap();
+        assert_eq!(found, Compression::Xz);
+        let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("memory"), "{err}");
     }
 
     #[test]

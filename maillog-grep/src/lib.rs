@@ -37,7 +37,9 @@ use anyhow::{Result, bail};
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::cli::Cli;
-use crate::conventions::{Format, under_root};
+use mailhost_common::root::{Expect, Root};
+
+use crate::conventions::{Format, escape_path, escape_text};
 use crate::search::Input;
 
 pub const EXIT_FOUND: u8 = 0;
@@ -72,7 +74,16 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     };
     let count_lines = cli.line_number || cli.format == Format::Json || cli.summary;
     let threads = cli.threads.unwrap_or(env.threads).max(1);
-    let names: Vec<String> = inputs.iter().map(Input::display).collect();
+    // Text output escapes control characters in names (a file name with a
+    // newline cannot forge a line); JSON is escaped by serde.
+    let names: Vec<String> = inputs
+        .iter()
+        .map(Input::display)
+        .map(|n| match cli.format {
+            Format::Json => n,
+            Format::Text => escape_text(&n).into_owned(),
+        })
+        .collect();
     let output = report::Output {
         stdout: &mut *env.stdout,
         stderr: &mut *env.stderr,
@@ -125,59 +136,81 @@ fn parse_when(text: Option<&str>, env: &Env<'_>) -> Result<Option<timefilter::In
 
 /// The files to read, in order.  Missing paths are reported and skipped.
 fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Vec<Input>> {
-    let mut named: Vec<PathBuf> = cli.paths.clone();
+    // Every path, default or named, is looked up inside --root (the host
+    // when it is `/`), through `Root`: no symlink or `..` leads out of it.
+    let root = std::sync::Arc::new(
+        Root::new(&cli.root)
+            .map_err(|e| anyhow::anyhow!("--root {}: {e}", escape_path(&cli.root)))?,
+    );
+    let in_root = |jail: PathBuf, expect: Expect| {
+        Input::InRoot(search::InRoot {
+            root: root.clone(),
+            jail,
+            expect,
+        })
+    };
+    let shown = |jail: &Path| escape_path(&root.display_path(jail));
+    let mut named: Vec<(PathBuf, Expect)> = cli
+        .paths
+        .iter()
+        .map(|p| (p.clone(), Expect::Stream))
+        .collect();
     if named.is_empty() {
-        let candidates =
-            ["/var/log/maillog", "/var/log/mail.log"].map(|p| under_root(&cli.root, Path::new(p)));
-        match candidates.iter().find(|p| p.exists()) {
-            Some(p) => named.push(p.clone()),
+        let candidates = [
+            Path::new("/var/log/maillog"),
+            Path::new("/var/log/mail.log"),
+        ];
+        match candidates.iter().find(|p| root.metadata(p).is_ok()) {
+            // Not named by the user: a FIFO planted there is refused.
+            Some(p) => named.push((p.to_path_buf(), Expect::Regular)),
             None => bail!(
                 "no log to read: neither {} nor {} exists (name files to search)",
-                candidates[0].display(),
-                candidates[1].display()
+                shown(candidates[0]),
+                shown(candidates[1])
             ),
         }
     }
-    // Explicit paths are looked up under --root too (a jail's
-    // /var/log/maillog, not the host's).
-    if cli.root != Path::new("/") && !cli.paths.is_empty() {
-        for path in &mut named {
-            if path.as_os_str() != "-" {
-                *path = under_root(&cli.root, path);
-            }
-        }
-    }
     let mut inputs = Vec::new();
-    for path in named {
+    for (path, expect) in named {
         if path.as_os_str() == "-" {
             inputs.push(Input::Stdin);
-        } else if path.is_dir() {
-            for entry in files::walk(&path) {
+        } else if root.metadata(&path).is_ok_and(|m| m.is_dir()) {
+            let walked = if root.is_host() {
+                files::walk(&path)
+            } else {
+                files::walk_in(&root, &path)
+            };
+            for entry in walked {
                 match entry {
-                    Ok(file) => inputs.push(Input::File(file)),
+                    Ok(file) => inputs.push(in_root(file, Expect::Regular)),
                     Err(e) => {
-                        writeln!(env.stderr, "maillog-grep: {e}")?;
+                        writeln!(env.stderr, "maillog-grep: {}", escape_text(&e))?;
                         *errored = true;
                     }
                 }
             }
         } else if cli.rotated {
-            if !path.exists() {
+            let exists = |p: &Path| root.metadata(p).is_ok();
+            if !exists(&path) {
                 writeln!(
                     env.stderr,
                     "maillog-grep: {}: No such file or directory (os error 2)",
-                    path.display()
+                    shown(&path)
                 )?;
                 *errored = true;
             }
-            inputs.extend(
-                files::with_rotated(&path)
-                    .into_iter()
-                    .filter(|p| p.exists())
-                    .map(Input::File),
-            );
+            for file in files::with_rotated_in(&root, &path) {
+                if file == path {
+                    if exists(&file) {
+                        inputs.push(in_root(file, expect));
+                    }
+                } else if exists(&file) {
+                    // A sibling is never waited on: regular files only.
+                    inputs.push(in_root(file, Expect::Regular));
+                }
+            }
         } else {
-            inputs.push(Input::File(path));
+            inputs.push(in_root(path, expect));
         }
     }
     Ok(inputs)
@@ -243,10 +276,10 @@ pub(crate) fn year_anchor(cli: &Cli, clock: &Clock, input: &Input) -> year::Anch
         return year::Anchor::Year(year);
     }
     let now_local = clock.now_utc + TimeDelta::seconds(i64::from(clock.local_offset));
-    let Input::File(path) = input else {
+    if matches!(input, Input::Stdin) {
         return year::Anchor::Written(now_local);
-    };
-    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    }
+    let modified = input.metadata().and_then(|m| m.modified()).ok();
     let written = modified.and_then(|m| {
         chrono::DateTime::<chrono::Utc>::from(m)
             .naive_utc()
@@ -268,6 +301,14 @@ pub fn man_page() -> conventions::ManPage<'static> {
             (
                 "/var/log/mail.log",
                 "Debian's mail log, read by default when there is no maillog.",
+            ),
+            (
+                "/usr/local/etc/dovecot/dovecot.conf",
+                "FreeBSD's dovecot.conf (under --root): its instance_name is a dovecot ident.",
+            ),
+            (
+                "/etc/dovecot/dovecot.conf",
+                "Linux's dovecot.conf, read when FreeBSD's is missing.",
             ),
         ],
         see_also: "grep(1), zgrep(1), newsyslog(8), logrotate(8), xinetd-lint(8), ntpconf-edit(8), clockcheck(8)",

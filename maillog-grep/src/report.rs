@@ -37,6 +37,8 @@ pub struct Report<'r, 'o> {
     inputs: &'r [Input],
     names: &'r [String],
     since: Option<timefilter::Instant>,
+    /// The names as printed on standard error (always escaped).
+    err_names: Vec<String>,
     /// Who logs as dovecot (default idents and instance names).
     pub idents: std::sync::Arc<crate::event::Idents>,
     until: Option<timefilter::Instant>,
@@ -105,6 +107,13 @@ impl<'r, 'o> Report<'r, 'o> {
             any_group: false,
             summary_shown: Vec::new(),
             idents: std::sync::Arc::new(crate::event::Idents::default()),
+            err_names: names
+                .iter()
+                .map(|n| match cli.format {
+                    Format::Json => crate::conventions::escape_text(n).into_owned(),
+                    Format::Text => n.clone(),
+                })
+                .collect(),
             summary_steps: Vec::new(),
             found_any: false,
             errored: false,
@@ -233,7 +242,7 @@ impl<'r, 'o> Report<'r, 'o> {
         file: Option<&File>,
         shown: &'f [Found],
     ) -> Result<Vec<&'f Found>> {
-        let name = &self.names[input];
+        let name = &self.err_names[input];
         let Some(file) = file else {
             writeln!(
                 self.out.stderr,
@@ -311,7 +320,7 @@ impl Sink for Report<'_, '_> {
     }
 
     fn finished(&mut self, input: usize, searched: Searched) -> Result<Next> {
-        let name = &self.names[input];
+        let name = &self.err_names[input];
         for error in &searched.errors {
             writeln!(self.out.stderr, "maillog-grep: {name}: {error}")?;
             self.errored = true;
@@ -398,7 +407,7 @@ fn write_event(
             if let (true, Some(n)) = (cli.line_number, f.line) {
                 write!(out, "{n}:")?;
             }
-            out.write_all(&f.text)?;
+            out.write_all(&printable(&f.text))?;
             out.write_all(b"\n")?;
         }
     }
@@ -449,4 +458,28 @@ fn reread_with_context(
     };
     let mut lines = std::io::BufReader::with_capacity(256 * 1024, decoded);
     context::print(out, &mut lines, offsets, around, prefix, any_group)
+}
+
+/// A log line as printed in text output: control characters (an escape
+/// sequence that would rewrite the terminal, a carriage return that would
+/// hide the line's start) become `\e`, `\r`, `\xNN`; tabs, NUL and every
+/// other byte stay as grep prints them.
+pub fn printable(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    // NUL stays: harmless on a terminal, and a log damaged by a crash
+    // keeps its bytes (grep -a prints them too).
+    let control = |b: u8| (b < 0x20 && b != b'\t' && b != 0) || b == 0x7f;
+    if !line.iter().any(|&b| control(b)) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = Vec::with_capacity(line.len() + 8);
+    for &b in line {
+        match b {
+            0x1b => out.extend_from_slice(b"\\e"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b if control(b) => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+            b => out.push(b),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

@@ -7,12 +7,14 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use anyhow::Result;
+
+use mailhost_common::root::{Expect, Root};
 
 use crate::input::{self, Compression, RangeReader};
 use crate::scan::{self, Hits, Matcher, Range, Scanned};
@@ -38,7 +40,23 @@ const JOBS_AHEAD_PER_THREAD: usize = 2;
 #[derive(Clone, Debug)]
 pub enum Input {
     Stdin,
+    /// A host path named explicitly.
     File(PathBuf),
+    /// A path looked up inside `--root` (the host's too, when it is `/`).
+    InRoot(InRoot),
+}
+
+/// A file opened through [`Root`], so no path leaves the root.
+#[derive(Clone, Debug)]
+pub struct InRoot {
+    pub root: Arc<Root>,
+    /// The path as the jail sees it.
+    pub jail: PathBuf,
+    /// What it may be: `Stream` for a path named on the command line (a
+    /// FIFO is read as grep reads it), `Regular` for the default logs,
+    /// rotated siblings and walked files (a planted FIFO is refused, never
+    /// waited on).
+    pub expect: Expect,
 }
 
 impl Input {
@@ -46,6 +64,33 @@ impl Input {
         match self {
             Input::Stdin => "(standard input)".into(),
             Input::File(p) => p.display().to_string(),
+            Input::InRoot(f) => f.root.display_path(&f.jail).display().to_string(),
+        }
+    }
+
+    /// What the path names, symlinks followed (inside the root).
+    pub fn metadata(&self) -> std::io::Result<std::fs::Metadata> {
+        match self {
+            Input::Stdin => Err(std::io::Error::other("standard input has no metadata")),
+            Input::File(p) => std::fs::metadata(p),
+            Input::InRoot(f) => f.root.metadata(&f.jail),
+        }
+    }
+
+    /// Opens the file; only what the input may be is accepted.
+    pub fn open(&self) -> std::io::Result<File> {
+        match self {
+            Input::Stdin => Err(std::io::Error::other("standard input is not opened")),
+            Input::File(p) => File::open(p),
+            Input::InRoot(f) => f.root.open(&f.jail, f.expect),
+        }
+    }
+
+    /// True when a FIFO or a device here is read as a stream.
+    fn streams(&self) -> bool {
+        match self {
+            Input::InRoot(f) => f.expect == Expect::Stream,
+            _ => true,
         }
     }
 }
@@ -166,7 +211,7 @@ impl Shared<'_> {
         schedule.next_to_plan += 1;
         let plan = match &self.inputs[index] {
             Input::Stdin => Plan::Stream,
-            Input::File(path) => plan_file(path, schedule),
+            file => plan_file(file, schedule),
         };
         schedule.plans[index] = Some(plan);
         self.changed.notify_all();
@@ -275,7 +320,7 @@ fn deliver_all(
             Plan::Stream => {
                 let read = match &shared.inputs[index] {
                     Input::Stdin => read_stream(stdin, index, matcher, count_lines, sink),
-                    Input::File(path) => match File::open(path) {
+                    file => match file.open() {
                         Ok(mut file) => read_stream(&mut file, index, matcher, count_lines, sink),
                         Err(e) => Ok((Next::Continue, Scanned::default(), Some(e.to_string()))),
                     },
@@ -414,16 +459,24 @@ fn read_stream(
 }
 
 /// Opens one input file and queues its jobs.
-fn plan_file(path: &Path, schedule: &mut Schedule) -> Plan {
+fn plan_file(input: &Input, schedule: &mut Schedule) -> Plan {
     use std::os::unix::fs::FileExt;
-    // A FIFO is not opened here: opening one waits for a writer.
-    match std::fs::metadata(path) {
+    // A FIFO is not opened here: opening one waits for a writer.  Only an
+    // input named explicitly may be one; elsewhere it is refused.
+    match input.metadata() {
         Ok(meta) if meta.is_dir() => return Plan::Failed("is a directory".into()),
-        Ok(meta) if !meta.file_type().is_file() => return Plan::Stream,
+        Ok(meta) if !meta.file_type().is_file() && input.streams() => return Plan::Stream,
+        Ok(meta) if !meta.file_type().is_file() => {
+            return Plan::Failed(
+                "not a regular file: skipped (a rotated or walked log must be one)".into(),
+            );
+        }
         Ok(_) => {}
         Err(e) => return Plan::Failed(e.to_string()),
     }
-    let opened = File::open(path).and_then(|f| {
+    // Opened as the input allows: a FIFO swapped in since the look is
+    // refused without waiting (Expect::Regular opens non-blocking).
+    let opened = input.open().and_then(|f| {
         let meta = f.metadata()?;
         Ok((f, meta))
     });

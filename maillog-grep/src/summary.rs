@@ -64,6 +64,97 @@ pub struct HostSummary {
     pub first: Option<String>,
     pub last: Option<String>,
     pub causes: Vec<Cause>,
+    /// Backward jumps with no logged step source (or Hyper-V's own) that
+    /// recur at a regular interval: a host-side sync correcting drift.
+    pub recurring: Option<Recurring>,
+}
+
+/// Silent backward jumps at a regular interval (issue 11): the interval,
+/// their size, and the drift they imply.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recurring {
+    /// How many incidents (events within `INCIDENT_GAP` of each other are one).
+    pub incidents: usize,
+    /// Median seconds between incidents.
+    pub interval_seconds: f64,
+    /// The largest distance of an interval from the median, in seconds.
+    pub interval_spread_seconds: f64,
+    /// Mean jump per incident, in seconds.
+    pub mean_seconds: f64,
+    /// The drift that size over that interval implies.
+    pub drift_seconds_per_day: f64,
+    pub drift_ppm: f64,
+    /// True when the interval is near 604,800 s (7 days), Hyper-V's
+    /// default host sync interval (w32time SpecialPollInterval 0x93a80).
+    pub hyperv_default_interval: bool,
+    /// What to do, when the interval is Hyper-V's default.
+    pub advice: Option<String>,
+}
+
+/// Events closer than this are one incident (a step wakes many processes).
+pub const INCIDENT_GAP: f64 = 600.0;
+/// Intervals within this fraction of their median count as regular.
+pub const REGULAR_TOLERANCE: f64 = 0.10;
+/// Fewest incidents (so at least two intervals) before claiming a period.
+pub const MIN_INCIDENTS: usize = 3;
+/// w32time's default SpecialPollInterval, seconds.
+pub const HYPERV_DEFAULT_INTERVAL: f64 = 604_800.0;
+
+pub const HYPERV_ADVICE: &str = "this is Hyper-V's default host time sync interval (w32time \
+SpecialPollInterval 604800 = 0x93a80, 7 days), over which the guest's clock drifts this far: on \
+the Hyper-V host, set HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\NtpClient\\SpecialPollInterval \
+to 3600 (0xe10) and restart w32time (net stop w32time, net start w32time); `clockcheck env` gives \
+the exact commands";
+
+/// Finds a regular period in silent jumps: `(time, seconds)` in time order.
+pub fn recurring(jumps: &[(NaiveDateTime, Option<f64>)]) -> Option<Recurring> {
+    // Incidents: (start, largest size).
+    let mut incidents: Vec<(NaiveDateTime, f64)> = Vec::new();
+    let mut last: Option<NaiveDateTime> = None;
+    for &(t, size) in jumps {
+        let size = size.unwrap_or(0.0);
+        match incidents.last_mut() {
+            Some(incident) if last.is_some_and(|l| (t - l).as_seconds_f64() <= INCIDENT_GAP) => {
+                incident.1 = incident.1.max(size);
+            }
+            _ => incidents.push((t, size)),
+        }
+        last = Some(t);
+    }
+    if incidents.len() < MIN_INCIDENTS {
+        return None;
+    }
+    let mut intervals: Vec<f64> = incidents
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0).as_seconds_f64())
+        .collect();
+    let unsorted = intervals.clone();
+    intervals.sort_by(f64::total_cmp);
+    let median = intervals[intervals.len() / 2];
+    if median <= INCIDENT_GAP {
+        return None;
+    }
+    let spread = unsorted
+        .iter()
+        .map(|i| (i - median).abs())
+        .fold(0.0, f64::max);
+    if spread > median * REGULAR_TOLERANCE {
+        return None;
+    }
+    let mean = incidents.iter().map(|i| i.1).sum::<f64>() / incidents.len() as f64;
+    let rate = mean / median;
+    let hyperv =
+        (median - HYPERV_DEFAULT_INTERVAL).abs() <= HYPERV_DEFAULT_INTERVAL * REGULAR_TOLERANCE;
+    Some(Recurring {
+        incidents: incidents.len(),
+        interval_seconds: median,
+        interval_spread_seconds: spread,
+        mean_seconds: mean,
+        drift_seconds_per_day: rate * 86_400.0,
+        drift_ppm: rate * 1e6,
+        hyperv_default_interval: hyperv,
+        advice: hyperv.then(|| HYPERV_ADVICE.to_string()),
+    })
 }
 
 fn place(found: &Found, files: &[String]) -> Place {
@@ -123,7 +214,7 @@ pub fn summarize(
             }
         }
         let host_steps: Vec<&&Found> = steps.iter().filter(|s| host_of(s) == host).collect();
-        let causes = events
+        let causes: Vec<Cause> = events
             .iter()
             .filter(|f| f.event.source == Source::Dovecot && f.event.kind == Kind::Backward)
             .map(|f| {
@@ -154,7 +245,17 @@ pub fn summarize(
                 }
             })
             .collect();
+        // Jumps no logged program caused (or Hyper-V's sync did), in time order.
+        let mut silent: Vec<(NaiveDateTime, Option<f64>)> = events
+            .iter()
+            .filter(|f| f.event.source == Source::Dovecot && f.event.kind == Kind::Backward)
+            .zip(&causes)
+            .filter(|(_, c)| c.step.as_ref().is_none_or(|s| s.source == Source::Hyperv))
+            .filter_map(|(f, c)| Some((timeline(f, local_offset)?, c.seconds)))
+            .collect();
+        silent.sort_by_key(|j| j.0);
         out.push(HostSummary {
+            recurring: recurring(&silent),
             host,
             events: events.iter().map(|f| f.count).sum(),
             counts: counts
@@ -293,6 +394,32 @@ pub fn write_text(
                 None => first.place.file.clone(),
             };
             writeln!(out, "    {when} ({place}) {what} back <- {cause}")?;
+        }
+        if let Some(r) = &s.recurring {
+            writeln!(
+                out,
+                "  recurring: {} backward jumps with no step source, every {:.1} days ({:.0} s, within {:.0} s), {:.1} s each on average: the clock drifts {:.2} s/day ({:.1} ppm) between corrections",
+                r.incidents,
+                r.interval_seconds / 86_400.0,
+                r.interval_seconds,
+                r.interval_spread_seconds,
+                r.mean_seconds,
+                r.drift_seconds_per_day,
+                r.drift_ppm
+            )?;
+            if let Some(advice) = &r.advice {
+                writeln!(out, "  {advice}")?;
+            }
+        }
+        if s.causes.iter().any(|c| {
+            c.step
+                .as_ref()
+                .is_some_and(|st| st.source == Source::Hyperv)
+        }) {
+            writeln!(
+                out,
+                "  hyperv steps: the Hyper-V host's time sync set the clock (hv_timesync, logged with bootverbose)"
+            )?;
         }
         if silent {
             writeln!(
