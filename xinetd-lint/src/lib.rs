@@ -20,8 +20,8 @@ pub mod lex;
 pub mod logdest;
 pub mod pipeline;
 pub mod rules;
-pub mod startup;
 mod sarif_report;
+pub mod startup;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
@@ -330,7 +330,11 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
             .collect();
         sarif_report::write(cli, &shown, &mut *io.stdout)?;
         io.stdout.flush()?;
-        return Ok(if shown.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS });
+        return Ok(if shown.is_empty() {
+            EXIT_CLEAN
+        } else {
+            EXIT_FINDINGS
+        });
     }
     if cli.services {
         for v in &lint.verdicts {
@@ -455,7 +459,6 @@ fn fix_files(
         EXIT_CLEAN
     })
 }
-
 
 fn lint_again(cli: &Cli, host: &RootHost) -> Result<Lint> {
     // Standard input was consumed by the first pass; it has nothing to fix.

@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use mailhost_common::sarif::{self, Finding, RuleInfo};
 
-use crate::config::Diagnostic;
 use crate::cli::Cli;
+use crate::config::Diagnostic;
 use crate::rules::{RULES, Rule};
 
 /// What `xinetd-lint --explain CODE` prints.
