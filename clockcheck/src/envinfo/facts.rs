@@ -205,8 +205,14 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
 /// model of ntpd (includes followed inside the root, `end` honoured, the
 /// last occurrence winning).  The one call into ntpconf-edit's library.
 pub fn applied_tinker(root: &Root, conf: &Path) -> io::Result<BTreeMap<String, Applied>> {
-    let applied = ntpconf_edit::applied_tinker(root, Some(conf), None)
-        .map_err(|e| io::Error::other(format!("{e:#}")))?;
+    let applied = ntpconf_edit::applied_tinker(root, Some(conf), None).map_err(|e| {
+        // Keep "not found" recognisable: the caller tries the next path then.
+        let kind = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<io::Error>())
+            .map_or(io::ErrorKind::Other, io::Error::kind);
+        io::Error::new(kind, format!("{e:#}"))
+    })?;
     Ok(applied
         .settings
         .into_iter()
