@@ -152,7 +152,12 @@ of 7 days), step the guest at boot with ntpdate before dovecot starts, keep it r
 and no `tinker step 0` (40 s take 22 h to slew). Exit 1 (WARNING) while an item on the guest \
 is open; the informational items do not raise it."
     )]
-    Env,
+    Env {
+        /// Print nothing while the status is OK (text only: JSON and metrics are always
+        /// written), so a cron job mails only when there is something to fix.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 pub const EXIT_STATUS: &[(&str, &str)] = &[

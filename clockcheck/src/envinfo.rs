@@ -280,9 +280,12 @@ pub fn prometheus(env: &TimeEnv) -> String {
 }
 
 /// `clockcheck env --root ROOT --format FORMAT`.
+/// `clockcheck env`.  With `quiet`, text output is written only when the
+/// status is not OK.
 pub fn run(
     root_path: &Path,
     format: crate::cli::OutputFormat,
+    quiet: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     use crate::cli::OutputFormat;
@@ -321,6 +324,7 @@ pub fn run(
             writeln!(out)?;
         }
         OutputFormat::Prometheus => write!(out, "{}", prometheus(&env))?,
+        OutputFormat::Text if quiet && env.status == "OK" => {}
         OutputFormat::Text => write_text(&env, out)?,
     }
     Ok(exit_code(&env))

@@ -104,7 +104,7 @@ pub fn run(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
 /// asked form.
 /// (Output is not buffered: `watch` prints each jump as it is seen.)
 fn run_guarded(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
-    if matches!(cli.command, Some(Command::Env)) {
+    if matches!(cli.command, Some(Command::Env { .. })) {
         return run_to(cli, clock, out); // `env` reports its own errors.
     }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -132,7 +132,7 @@ fn run_to(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
             duration,
             threshold,
         }) => watch_command(cli, clock, out, interval, duration.as_deref(), threshold),
-        Some(Command::Env) => env_command(cli, out),
+        Some(Command::Env { quiet }) => env_command(cli, *quiet, out),
         None => check_command(cli, clock, out),
     }
 }
@@ -433,8 +433,8 @@ fn chrono_like(t: f64) -> String {
     )
 }
 
-fn env_command(cli: &Cli, out: &mut dyn Write) -> Result<u8> {
-    envinfo::run(&cli.root, cli.format, out)
+fn env_command(cli: &Cli, quiet: bool, out: &mut dyn Write) -> Result<u8> {
+    envinfo::run(&cli.root, cli.format, quiet, out)
 }
 
 /// The extra sections of the man page.

@@ -147,6 +147,49 @@ fn the_errata_configuration_is_ok_with_two_notes() {
     }
 }
 
+/// `env --quiet` for cron: nothing at all while OK (the informational items
+/// included), the whole report and exit 1 once a guest item is open.
+#[test]
+fn quiet_prints_nothing_on_the_errata_host_and_everything_on_a_broken_one() {
+    let clean = errata_guest("");
+    let out = cmd()
+        .args(["env", "--quiet", "--root"])
+        .arg(clean.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let broken = errata_guest("ntpdate_enable=\"NO\"\n");
+    let out = cmd()
+        .args(["env", "--quiet", "--root"])
+        .arg(broken.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("sysrc ntpdate_enable=YES ntpdate_flags=-b"),
+        "{text}"
+    );
+    // Machines still get their output when quiet.
+    let out = cmd()
+        .args(["env", "--quiet", "--format", "json", "--root"])
+        .arg(clean.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!out.stdout.is_empty());
+}
+
 #[test]
 fn the_hyper_v_host_commands_take_effect() {
     let (_, v) = errata_guest("").env_json();
