@@ -6,14 +6,12 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
 
-fn cmd() -> assert_cmd::Command {
-    let mut c = cargo_bin_cmd!("xinetd-lint");
-    c.env_remove("TOOLKIT_FAIL_AT").env_remove("NO_COLOR");
-    c
-}
+mod support;
+use support::{
+    json_finding_codes, lint_root, lint_root_with, lint_stdin, write_below, xinetd_lint,
+};
 
 /// A small host root: tables, accounts, executables, an xinetd.conf that
 /// includes etc/xinetd.d.
@@ -57,13 +55,11 @@ fn rsync_with(extra: &str) -> String {
 }
 
 /// The codes xinetd-lint reports for a root whose xinetd.d holds `files`.
-fn codes(root: &Path, files: &[(&str, &[u8])]) -> Vec<String> {
+fn codes(root: &Path, files: &Files) -> Vec<String> {
     for (name, text) in files {
-        let path = root.join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
+        write_below(root, name, text);
     }
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--format", "json", "--severity", "info", "--root"])
         .arg(root)
         .output()
@@ -73,15 +69,7 @@ fn codes(root: &Path, files: &[(&str, &[u8])]) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["code"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+    json_finding_codes(&out.stdout)
 }
 
 /// Each rule: files that fire it, and files that do not.
@@ -169,7 +157,7 @@ fn case(code: &str) -> (Files, Files) {
 
 #[test]
 fn every_rule_fires_and_stays_quiet() {
-    let list = cmd().arg("--list-rules").output().unwrap();
+    let list = xinetd_lint().arg("--list-rules").output().unwrap();
     let all: Vec<String> = String::from_utf8_lossy(&list.stdout)
         .lines()
         .map(|l| l[..5].to_string())
@@ -184,22 +172,10 @@ fn every_rule_fires_and_stays_quiet() {
         }
         let (fire, quiet) = case(code);
         let root = host_root();
-        let fired = codes(
-            root.path(),
-            &fire
-                .iter()
-                .map(|(n, t)| (*n, t.as_slice()))
-                .collect::<Vec<_>>(),
-        );
+        let fired = codes(root.path(), &fire);
         assert!(fired.contains(code), "{code} did not fire: {fired:?}");
         let root = host_root();
-        let quiet_codes = codes(
-            root.path(),
-            &quiet
-                .iter()
-                .map(|(n, t)| (*n, t.as_slice()))
-                .collect::<Vec<_>>(),
-        );
+        let quiet_codes = codes(root.path(), &quiet);
         assert!(
             !quiet_codes.contains(code),
             "{code} fired on the clean case: {quiet_codes:?}"
@@ -214,13 +190,13 @@ fn bind_not_local_on_the_live_system() {
     // 192.0.2.0/24 is TEST-NET-1: never an address of this machine.
     let text = "service echo\n{\n\ttype = INTERNAL\n\tsocket_type = stream\n\twait = no\n\tbind = 192.0.2.77\n}\n";
     fs::write(&conf, text).unwrap();
-    cmd()
+    xinetd_lint()
         .arg(&conf)
         .assert()
         .code(1)
         .stdout(predicate::str::contains("[XL047]"));
     fs::write(&conf, text.replace("192.0.2.77", "127.0.0.1")).unwrap();
-    cmd()
+    xinetd_lint()
         .arg(&conf)
         .assert()
         .stdout(predicate::str::contains("[XL047]").not());
@@ -230,28 +206,17 @@ fn bind_not_local_on_the_live_system() {
 fn diagnostics_in_the_editor_form_and_exit_codes() {
     let root = host_root();
     fs::write(root.path().join("etc/xinetd.d/rsync"), VALID).unwrap();
-    cmd()
-        .arg("--root")
-        .arg(root.path())
-        .assert()
-        .code(0)
-        .stdout("")
-        .stderr("");
+    lint_root(root.path()).code(0).stdout("").stderr("");
     fs::write(
         root.path().join("etc/xinetd.d/rsync"),
         VALID.replace("wait = no", "wait=no"),
     )
     .unwrap();
     let path = root.path().join("etc/xinetd.d/rsync");
-    cmd()
-        .arg("--root")
-        .arg(root.path())
-        .assert()
-        .code(1)
-        .stdout(format!(
-            "{}:4:6: error: Attribute wait needs a space before operator [XL009]\n",
-            path.display()
-        ));
+    lint_root(root.path()).code(1).stdout(format!(
+        "{}:4:6: error: Attribute wait needs a space before operator [XL009]\n",
+        path.display()
+    ));
     // Info only (a disabled service) is clean and quiet by default; shown,
     // and then counted, with --severity info.
     fs::write(
@@ -259,17 +224,8 @@ fn diagnostics_in_the_editor_form_and_exit_codes() {
         rsync_with("\tdisable = yes\n"),
     )
     .unwrap();
-    cmd()
-        .arg("--root")
-        .arg(root.path())
-        .assert()
-        .code(0)
-        .stdout("")
-        .stderr("");
-    cmd()
-        .args(["--severity", "info", "--root"])
-        .arg(root.path())
-        .assert()
+    lint_root(root.path()).code(0).stdout("").stderr("");
+    lint_root_with(&["--severity", "info"], root.path())
         .code(1)
         .stdout(predicate::str::contains("info:"));
 }
@@ -282,7 +238,7 @@ fn json_findings_and_services_have_the_documented_fields() {
         rsync_with("\tper_source = 5 # limit\n"),
     )
     .unwrap();
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--format", "json", "--root"])
         .arg(root.path())
         .output()
@@ -297,7 +253,7 @@ fn json_findings_and_services_have_the_documented_fields() {
     assert_eq!(v["code"], "XL016");
     assert_eq!(v["severity"], "warning");
     assert_eq!(v["service"], "rsync");
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--services", "--format", "json", "--root"])
         .arg(root.path())
         .output()
@@ -317,7 +273,7 @@ fn json_findings_and_services_have_the_documented_fields() {
 #[test]
 fn services_table_for_the_dovecot_host() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/host");
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--services", "--format", "json", "--root"])
         .arg(&root)
         .output()
@@ -352,24 +308,24 @@ fn services_table_for_the_dovecot_host() {
 
 #[test]
 fn explain_and_list_rules() {
-    cmd()
+    xinetd_lint()
         .args(["--explain", "XL016"])
         .assert()
         .success()
         .stdout(predicate::str::contains("trailing comment"));
-    cmd()
+    xinetd_lint()
         .args(["--explain", "trailing-comment"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("XL016"));
-    cmd()
+    xinetd_lint()
         .args(["--explain", "NOPE"])
         .assert()
         .code(2)
         .stderr(predicate::str::starts_with(
             "xinetd-lint: unknown rule code",
         ));
-    cmd()
+    xinetd_lint()
         .arg("--list-rules")
         .assert()
         .success()
@@ -380,24 +336,18 @@ fn explain_and_list_rules() {
 
 #[test]
 fn conventions() {
-    cmd().arg("--help").assert().success();
-    cmd()
+    xinetd_lint().arg("--help").assert().success();
+    xinetd_lint()
         .arg("--version")
         .assert()
         .success()
         .stdout(predicate::str::starts_with("xinetd-lint "));
-    cmd().arg("--bogus").assert().code(2);
+    xinetd_lint().arg("--bogus").assert().code(2);
     let dir = tempfile::tempdir().unwrap();
-    cmd()
-        .arg("--root")
-        .arg(dir.path())
-        .assert()
+    lint_root(dir.path())
         .code(2)
         .stderr(predicate::str::starts_with("xinetd-lint: "));
-    cmd()
-        .arg("-")
-        .write_stdin("service x {\n}\n")
-        .assert()
+    lint_stdin("-", "service x {\n}\n")
         .code(1)
         .stdout(predicate::str::starts_with(
             "-:2:1: error: Service x: missing '{'",
@@ -411,10 +361,7 @@ fn fix_and_diff_change_only_what_they_promise() {
     let broken = "# keep me\r\nservice rsync\r\n{\r\n\tsocket_type= stream\r\n\twait = no\r\n\tuser = root\r\n\tserver = /bin/true\r\n\tper_source = 5 # limit\r\n}\r\n";
     fs::write(&path, broken).unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-    cmd()
-        .args(["--diff", "--root"])
-        .arg(root.path())
-        .assert()
+    lint_root_with(&["--diff"], root.path())
         .code(1)
         .stdout(predicate::str::contains("+\tsocket_type = stream"));
     assert_eq!(
@@ -422,11 +369,7 @@ fn fix_and_diff_change_only_what_they_promise() {
         broken,
         "--diff writes nothing"
     );
-    cmd()
-        .args(["--fix", "--root"])
-        .arg(root.path())
-        .assert()
-        .code(0);
+    lint_root_with(&["--fix"], root.path()).code(0);
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
         "# keep me\nservice rsync\n{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tserver = /bin/true\n\t# limit\n\tper_source = 5\n}\n"
@@ -435,12 +378,7 @@ fn fix_and_diff_change_only_what_they_promise() {
         fs::metadata(&path).unwrap().permissions().mode() & 0o777,
         0o640
     );
-    cmd()
-        .arg("--root")
-        .arg(root.path())
-        .assert()
-        .code(0)
-        .stdout("");
+    lint_root(root.path()).code(0).stdout("");
 }
 
 #[test]
@@ -450,7 +388,7 @@ fn a_failing_fix_never_loses_the_file() {
         let path = root.path().join("etc/xinetd.d/rsync");
         let broken = VALID.replace("wait = no", "wait=no");
         fs::write(&path, &broken).unwrap();
-        cmd()
+        xinetd_lint()
             .env("TOOLKIT_FAIL_AT", step)
             .args(["--fix", "--root"])
             .arg(root.path())
@@ -497,7 +435,11 @@ fn hostile_input_never_panics() {
     for (name, bytes) in &cases {
         fs::write(d.join(name), bytes).unwrap();
     }
-    let out = cmd().args(["--root"]).arg(root.path()).output().unwrap();
+    let out = xinetd_lint()
+        .args(["--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
     assert!(
         out.status.code().is_some_and(|c| c < 2),
         "exit {:?}: {}",
@@ -516,10 +458,10 @@ fn hostile_input_never_panics() {
         );
     }
     // An unreadable main file and a directory as the main file.
-    cmd()
+    xinetd_lint()
         .arg(root.path().join("nonexistent"))
         .assert()
         .code(2)
         .stderr(predicate::str::contains("nonexistent"));
-    cmd().arg(&d).assert().code(1);
+    xinetd_lint().arg(&d).assert().code(1);
 }

@@ -6,20 +6,13 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
 
-fn cmd() -> assert_cmd::Command {
-    let mut c = cargo_bin_cmd!("xinetd-lint");
-    c.env_remove("TOOLKIT_FAIL_AT").env_remove("NO_COLOR");
-    c
-}
-
-fn write(root: &Path, name: &str, text: &str) {
-    let path = root.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
+mod support;
+use support::{
+    json_finding_codes, lint_path_under_root, lint_root, lint_root_with, lint_stdin, write_below,
+    xinetd_lint,
+};
 
 /// The errata's dovecot service, FreeBSD paths.
 fn dovecot(name: &str, login: &str) -> String {
@@ -34,29 +27,29 @@ fn dovecot(name: &str, login: &str) -> String {
 fn freebsd_host() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(
+    write_below(
         root,
         "etc/services",
         "pop3 110/tcp\nimap 143/tcp imap2\nimap3 220/tcp\nimaps 993/tcp\npop3s 995/tcp\n",
     );
-    write(root, "etc/protocols", "tcp 6 TCP\nudp 17 UDP\n");
-    write(root, "etc/passwd", "root:*:0:0::/root:/bin/sh\n");
-    write(root, "etc/group", "wheel:*:0:root\n");
-    write(
+    write_below(root, "etc/protocols", "tcp 6 TCP\nudp 17 UDP\n");
+    write_below(root, "etc/passwd", "root:*:0:0::/root:/bin/sh\n");
+    write_below(root, "etc/group", "wheel:*:0:root\n");
+    write_below(
         root,
         "etc/rc.conf",
         "xinetd_enable=\"YES\"\ndovecot_enable=\"NO\"\n",
     );
     for login in ["imap-login", "pop3-login"] {
         let exe = root.join("usr/local/libexec/dovecot").join(login);
-        write(
+        write_below(
             root,
             &format!("usr/local/libexec/dovecot/{login}"),
             "#!/bin/sh\n",
         );
         fs::set_permissions(exe, fs::Permissions::from_mode(0o755)).unwrap();
     }
-    write(
+    write_below(
         root,
         "usr/local/etc/xinetd.conf",
         "defaults\n{\n\tinstances = 60\n}\nincludedir /usr/local/etc/xinetd.d\n",
@@ -67,47 +60,26 @@ fn freebsd_host() -> tempfile::TempDir {
         ("pop3", "pop3-login"),
         ("pop3s", "pop3-login"),
     ] {
-        write(
+        write_below(
             root,
             &format!("usr/local/etc/xinetd.d/{name}"),
-            &dovecot(name, login),
+            dovecot(name, login),
         );
     }
     dir
-}
-
-fn json_codes(out: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["code"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
 }
 
 #[test]
 fn the_errata_clean_host_is_quiet_and_found_by_default() {
     let host = freebsd_host();
     // No /etc/xinetd.conf in the tree: FreeBSD's port file is found.
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
-        .code(0)
-        .stdout("")
-        .stderr("");
-    cmd()
-        .args(["--format", "json", "--root"])
-        .arg(host.path())
-        .assert()
+    lint_root(host.path()).code(0).stdout("").stderr("");
+    lint_root_with(&["--format", "json"], host.path())
         .code(0)
         .stdout("")
         .stderr("");
     // The four info findings are there when asked for, and then count.
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--severity", "info", "--root"])
         .arg(host.path())
         .output()
@@ -120,14 +92,14 @@ fn the_errata_clean_host_is_quiet_and_found_by_default() {
             .all(|l| l.contains(": info: ") && l.ends_with("[XL044]")),
         "{text}"
     );
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--severity", "info", "--format", "json", "--root"])
         .arg(host.path())
         .output()
         .unwrap();
-    assert_eq!(json_codes(&out.stdout), ["XL044"; 4]);
+    assert_eq!(json_finding_codes(&out.stdout), ["XL044"; 4]);
     // The services table sees the four services active.
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--services", "--format", "json", "--root"])
         .arg(host.path())
         .output()
@@ -147,16 +119,10 @@ fn non_zero_on_each_kind_of_finding_and_the_floor_decides() {
     let warned = dovecot("imap", "imap-login")
         .replace("\twait = no\n", "\twait = no\n\tper_source = 5 # limit\n");
     fs::write(&imap, &warned).unwrap();
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
+    lint_root(host.path())
         .code(1)
         .stdout(predicate::str::contains("warning:").and(predicate::str::contains("[XL016]")));
-    cmd()
-        .args(["--severity", "error", "--root"])
-        .arg(host.path())
-        .assert()
+    lint_root_with(&["--severity", "error"], host.path())
         .code(0)
         .stdout("");
     // An error alone.
@@ -165,23 +131,13 @@ fn non_zero_on_each_kind_of_finding_and_the_floor_decides() {
         dovecot("imap", "imap-login").replace("wait = no", "wait=no"),
     )
     .unwrap();
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
+    lint_root(host.path())
         .code(1)
         .stdout(predicate::str::contains("error:").and(predicate::str::contains("[XL009]")));
-    cmd()
-        .args(["--severity", "error", "--root"])
-        .arg(host.path())
-        .assert()
-        .code(1);
+    lint_root_with(&["--severity", "error"], host.path()).code(1);
     // The dovecot rules: a wrong login, a disabled service, the standalone daemon.
     fs::write(&imap, dovecot("imap", "pop3-login")).unwrap();
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
+    lint_root(host.path())
         .code(1)
         .stdout(predicate::str::contains("[XL041]"));
     fs::write(
@@ -189,22 +145,14 @@ fn non_zero_on_each_kind_of_finding_and_the_floor_decides() {
         dovecot("imap", "imap-login").replace("\twait = no\n", "\tdisable = yes\n\twait = no\n"),
     )
     .unwrap();
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
+    lint_root(host.path())
         .code(1)
         .stdout(predicate::str::contains("[XL042]"));
     fs::write(&imap, dovecot("imap", "imap-login")).unwrap();
-    write(host.path(), "etc/rc.conf.local", "dovecot_enable=\"YES\"\n");
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
-        .code(1)
-        .stdout(
-            predicate::str::contains("[XL043]").and(predicate::str::contains("rc.conf.local:1")),
-        );
+    write_below(host.path(), "etc/rc.conf.local", "dovecot_enable=\"YES\"\n");
+    lint_root(host.path()).code(1).stdout(
+        predicate::str::contains("[XL043]").and(predicate::str::contains("rc.conf.local:1")),
+    );
 }
 
 #[test]
@@ -217,13 +165,13 @@ fn ignore_select_and_the_suppression_comment() {
     );
     fs::write(&imap, &both).unwrap();
     let codes = |args: &[&str]| {
-        let out = cmd()
+        let out = xinetd_lint()
             .args(args)
             .args(["--format", "json", "--root"])
             .arg(host.path())
             .output()
             .unwrap();
-        (out.status.code(), json_codes(&out.stdout))
+        (out.status.code(), json_finding_codes(&out.stdout))
     };
     assert_eq!(codes(&[]), (Some(1), vec!["XL016".into(), "XL011".into()]));
     assert_eq!(
@@ -246,10 +194,7 @@ fn ignore_select_and_the_suppression_comment() {
         codes(&["--select", "XL044", "--severity", "info"]),
         (Some(1), vec!["XL044".into(); 4])
     );
-    cmd()
-        .args(["--ignore", "XL999", "--root"])
-        .arg(host.path())
-        .assert()
+    lint_root_with(&["--ignore", "XL999"], host.path())
         .code(2)
         .stderr(predicate::str::contains("unknown rule code `XL999`"));
     // The comment silences its codes in its own file, at top level or inside the block.
@@ -280,25 +225,22 @@ fn freebsd_paths_in_the_order_xinetd_uses_them() {
     let host = freebsd_host();
     let root = host.path();
     // Both files present: FreeBSD's port reads /usr/local/etc/xinetd.conf.
-    write(root, "etc/xinetd.conf", "servce broken\n");
-    cmd().arg("--root").arg(root).assert().code(0).stdout("");
+    write_below(root, "etc/xinetd.conf", "servce broken\n");
+    lint_root(root).code(0).stdout("");
     // rc.conf's xinetd_flags -f FILE decides before both.
-    write(
+    write_below(
         root,
         "etc/rc.conf",
         "xinetd_enable=\"YES\"\nxinetd_flags=\"-f /usr/local/etc/xinetd-mail.conf -pidfile /var/run/x.pid\"\n",
     );
-    write(root, "usr/local/etc/xinetd-mail.conf", "servce other\n");
-    cmd().arg("--root").arg(root).assert().code(1).stdout(
+    write_below(root, "usr/local/etc/xinetd-mail.conf", "servce other\n");
+    lint_root(root).code(1).stdout(
         predicate::str::contains("xinetd-mail.conf:1:1:").and(predicate::str::contains("[XL001]")),
     );
     // A Linux tree: /etc/xinetd.conf.
     let linux = tempfile::tempdir().unwrap();
-    write(linux.path(), "etc/xinetd.conf", "servce broken\n");
-    cmd()
-        .arg("--root")
-        .arg(linux.path())
-        .assert()
+    write_below(linux.path(), "etc/xinetd.conf", "servce broken\n");
+    lint_root(linux.path())
         .code(1)
         .stdout(predicate::str::starts_with(format!(
             "{}/etc/xinetd.conf:1:1:",
@@ -310,10 +252,10 @@ fn freebsd_paths_in_the_order_xinetd_uses_them() {
 fn explicit_paths_are_looked_up_under_the_root() {
     let host = freebsd_host();
     let root = host.path();
-    write(
+    write_below(
         root,
         "usr/local/etc/xinetd.d/imap",
-        &dovecot("imap", "imap-login").replace("wait = no", "wait=no"),
+        dovecot("imap", "imap-login").replace("wait = no", "wait=no"),
     );
     let expected = format!(
         "{}/usr/local/etc/xinetd.d/imap:5:6: error: Attribute wait needs a space before operator [XL009]\n",
@@ -323,27 +265,15 @@ fn explicit_paths_are_looked_up_under_the_root() {
         Path::new("/usr/local/etc/xinetd.conf").to_path_buf(),
         root.join("usr/local/etc/xinetd.conf"),
     ] {
-        cmd()
-            .arg("--root")
-            .arg(root)
-            .arg(&given)
-            .assert()
+        lint_path_under_root(root, &given)
             .code(1)
             .stdout(expected.clone());
     }
     // A directory given explicitly is read as an includedir, under the root too.
-    cmd()
-        .arg("--root")
-        .arg(root)
-        .arg("/usr/local/etc/xinetd.d")
-        .assert()
+    lint_path_under_root(root, "/usr/local/etc/xinetd.d")
         .code(1)
         .stdout(expected.clone());
-    cmd()
-        .arg("--root")
-        .arg(root)
-        .arg("/usr/local/etc/nonexistent.conf")
-        .assert()
+    lint_path_under_root(root, "/usr/local/etc/nonexistent.conf")
         .code(2)
         .stderr(predicate::str::contains("usr/local/etc/nonexistent.conf"));
 }
@@ -351,10 +281,7 @@ fn explicit_paths_are_looked_up_under_the_root() {
 #[test]
 fn a_pipe_named_on_the_host_is_read_as_grep_reads_it() {
     // `xinetd-lint <(ssh mailhost cat /etc/xinetd.conf)`: /dev/fd/N is a pipe.
-    cmd()
-        .arg("/dev/stdin")
-        .write_stdin("servce x\n")
-        .assert()
+    lint_stdin("/dev/stdin", "servce x\n")
         .code(1)
         .stdout(predicate::str::starts_with(
             "/dev/stdin:1:1: error: missing service keyword",
@@ -364,28 +291,20 @@ fn a_pipe_named_on_the_host_is_read_as_grep_reads_it() {
 #[test]
 fn imap3_is_served_by_imap_login() {
     let host = freebsd_host();
-    write(
+    write_below(
         host.path(),
         "usr/local/etc/xinetd.d/imap3",
-        &dovecot("imap3", "pop3-login"),
+        dovecot("imap3", "pop3-login"),
     );
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
+    lint_root(host.path())
         .code(1)
         .stdout(predicate::str::contains("imap3:").and(predicate::str::contains("[XL041]")));
-    write(
+    write_below(
         host.path(),
         "usr/local/etc/xinetd.d/imap3",
-        &dovecot("imap3", "imap-login"),
+        dovecot("imap3", "imap-login"),
     );
-    cmd()
-        .arg("--root")
-        .arg(host.path())
-        .assert()
-        .code(0)
-        .stdout("");
+    lint_root(host.path()).code(0).stdout("");
 }
 
 #[test]
@@ -393,7 +312,7 @@ fn log_files_with_file_and_syslog_destinations() {
     let host = freebsd_host();
     let root = host.path();
     let log_files = |root: &Path| {
-        let out = cmd()
+        let out = xinetd_lint()
             .args(["--log-files", "--root"])
             .arg(root)
             .output()
@@ -411,19 +330,19 @@ fn log_files_with_file_and_syslog_destinations() {
     assert_eq!(log_files(root), "");
     // FreeBSD's stock syslog.conf sends *.notice (not daemon.info) to messages;
     // a !xinetd block and the port's syslog.d decide.
-    write(
+    write_below(
         root,
         "etc/syslog.conf",
         "*.err;kern.warning;auth.notice;mail.crit\t\t/dev/console\n*.notice;authpriv.none;kern.debug;lpr.info;mail.crit;news.err\t/var/log/messages\nmail.info\t\t\t\t\t/var/log/maillog\n!ppp\n*.*\t\t\t\t\t\t/var/log/ppp.log\n!*\ninclude\t\t\t\t\t\t/etc/syslog.d\ninclude\t\t\t\t\t\t/usr/local/etc/syslog.d\n",
     );
     assert_eq!(log_files(root), "");
-    write(
+    write_below(
         root,
         "usr/local/etc/syslog.d/xinetd.conf",
         "!xinetd\ndaemon.info\t/var/log/xinetd.log\n",
     );
     assert_eq!(log_files(root), "/var/log/xinetd.log\n");
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--severity", "info", "--select", "XL044", "--root"])
         .arg(root)
         .output()
@@ -437,27 +356,27 @@ fn log_files_with_file_and_syslog_destinations() {
     // SYSLOG facility and level from the defaults, through rsyslog.
     let rsys = freebsd_host();
     let root = rsys.path();
-    write(
+    write_below(
         root,
         "usr/local/etc/xinetd.conf",
         "defaults\n{\n\tlog_type = SYSLOG local3 notice\n}\nincludedir /usr/local/etc/xinetd.d\n",
     );
-    write(
+    write_below(
         root,
         "etc/rsyslog.conf",
         "*.info;mail.none;local3.none\t-/var/log/syslog\n$IncludeConfig /etc/rsyslog.d/*.conf\n",
     );
-    write(
+    write_below(
         root,
         "etc/rsyslog.d/30-xinetd.conf",
         "local3.=debug\t/var/log/xinetd-debug.log\nlocal3.notice\t/var/log/xinetd.log;RSYSLOG_FileFormat\n",
     );
     assert_eq!(log_files(root), "/var/log/xinetd.log\n");
     // log_type FILE in a service: that file, for that service.
-    write(
+    write_below(
         root,
         "usr/local/etc/xinetd.d/pop3",
-        &dovecot("pop3", "pop3-login").replace(
+        dovecot("pop3", "pop3-login").replace(
             "\twait = no\n",
             "\twait = no\n\tlog_type = FILE /var/log/pop3-xinetd.log\n",
         ),
@@ -466,7 +385,7 @@ fn log_files_with_file_and_syslog_destinations() {
         log_files(root),
         "/var/log/xinetd.log\n/var/log/pop3-xinetd.log\n"
     );
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--severity", "info", "--root"])
         .arg(root)
         .output()
@@ -487,7 +406,7 @@ fn fix_reports_each_fix_then_what_remains() {
             "\tuser = root\n\tper_source = 5 # limit\n\tgroup = nosuchgroup\n",
         );
     fs::write(&imap, &broken).unwrap();
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--fix", "--root"])
         .arg(host.path())
         .output()
@@ -519,7 +438,7 @@ fn fix_reports_each_fix_then_what_remains() {
     );
     // JSON: one object per fix (`"fixed": true`), then the findings.
     fs::write(&imap, &broken).unwrap();
-    let out = cmd()
+    let out = xinetd_lint()
         .args(["--fix", "--format", "json", "--root"])
         .arg(host.path())
         .output()
@@ -541,18 +460,12 @@ fn fix_reports_each_fix_then_what_remains() {
         dovecot("imap", "imap-login").replace("wait = no", "wait=no"),
     )
     .unwrap();
-    cmd()
-        .args(["--fix", "--root"])
-        .arg(host.path())
-        .assert()
+    lint_root_with(&["--fix"], host.path())
         .code(0)
         .stdout(format!(
             "{shown}:5:6: fixed: inserted a space before the operator [XL009]\n"
         ));
-    cmd()
-        .args(["--fix", "--root"])
-        .arg(host.path())
-        .assert()
+    lint_root_with(&["--fix"], host.path())
         .code(0)
         .stdout("")
         .stderr("");

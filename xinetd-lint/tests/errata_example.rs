@@ -5,12 +5,11 @@
 //! namespace, debug mode under `script`, stopped by its process group.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
+
+mod support;
+use support::{StopXinetd, json_active_ids, xinetd_startup};
 
 const SERVICES: [&str; 4] = ["imap", "imaps", "pop3", "pop3s"];
 
@@ -59,25 +58,12 @@ fn the_errata_files_are_lint_clean_on_the_example_host() {
         .arg(&root)
         .output()
         .unwrap();
-    let active: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["status"] == "active")
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect();
+    let active: BTreeSet<String> = json_active_ids(&out.stdout).into_iter().collect();
     assert_eq!(active, SERVICES.iter().map(|s| s.to_string()).collect());
 }
 
 fn xinetd_available() -> bool {
-    let found = Path::new("/usr/sbin/xinetd").exists()
-        && Path::new("/usr/bin/script").exists()
-        && Path::new("/usr/sbin/ip").exists();
-    if !found {
-        let msg = "xinetd, script or ip is not installed: run scripts/install-test-deps.sh";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED errata xinetd test: {msg} ***\n");
-    }
-    found
+    support::xinetd_oracle_available("errata xinetd test")
 }
 
 #[test]
@@ -106,51 +92,8 @@ fn the_real_xinetd_starts_all_four() {
     )
     .unwrap();
     let pidfile = scratch.path().join("xinetd.pid");
-    let inner = format!(
-        "timeout -k 2 -s TERM 60 xinetd -d -dontfork -f '{}' -pidfile '{}'",
-        conf.display(),
-        pidfile.display()
-    );
-    let mut child = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            &format!("ip link set lo up; exec script -qec \"{inner}\" /dev/null"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("start xinetd");
-    let pgid = child.id();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut started = BTreeSet::new();
-    let mut log = String::new();
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(40)) {
-        log.push_str(&line);
-        log.push('\n');
-        if let Some(at) = line.find("Started service: ") {
-            started.insert(line[at + 17..].trim().to_string());
-        }
-        if line.contains("Started working") || line.contains("no services. Exiting") {
-            break;
-        }
-    }
-    // Stop xinetd, script and sh: the process group we started.
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{pgid}")])
-        .status();
-    let _ = child.wait();
+    let run = xinetd_startup(&conf, &pidfile, 60, "", StopXinetd::ProcessGroup);
+    let (started, log): (BTreeSet<String>, _) = (run.started.into_iter().collect(), run.log);
     assert_eq!(
         started,
         SERVICES

@@ -6,45 +6,25 @@
 //! xinetd in debug mode under `script`, in a private network namespace.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
 fn available() -> bool {
-    let found = Path::new("/usr/sbin/xinetd").exists()
-        && Path::new("/usr/bin/script").exists()
-        && Path::new("/usr/sbin/ip").exists();
-    if !found {
-        let msg = "xinetd, script or ip is not installed: run scripts/install-test-deps.sh";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED xinetd oracle test: {msg} ***\n");
-    }
-    found
+    support::xinetd_oracle_available("xinetd oracle test")
 }
 
 /// xinetd's debug log for `conf` (at most `seconds`, then stopped), and
 /// whether it printed `Started working`.
 fn xinetd_log(conf: &Path, seconds: u32) -> String {
-    let pidfile = conf.with_extension("pid");
-    let inner = format!(
-        "timeout -k 2 -s TERM {seconds} xinetd -d -dontfork -f '{}' -pidfile '{}'; echo xinetd-exit=\\$?",
-        conf.display(),
-        pidfile.display()
+    let mut child = support::spawn_xinetd_in_private_netns(
+        conf,
+        &conf.with_extension("pid"),
+        seconds,
+        "",
+        "; echo xinetd-exit=\\$?",
     );
-    let mut child = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            &format!("ip link set lo up; exec script -qec \"{inner}\" /dev/null"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("start xinetd");
     let mut log = String::new();
     // Reading ends when the time is up: timeout(1) stops xinetd.
     let started = Instant::now();
@@ -60,22 +40,7 @@ fn xinetd_log(conf: &Path, seconds: u32) -> String {
 }
 
 fn lint_services(conf: &Path) -> Vec<serde_json::Value> {
-    let bin = assert_cmd::cargo::cargo_bin!("xinetd-lint");
-    let out = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            "ip link set lo up; exec \"$0\" --services --format json \"$1\"",
-        ])
-        .arg(bin)
-        .arg(conf)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    support::json_services(&support::lint_services_in_private_netns(conf, "").stdout)
 }
 
 const ECHO: &str = "service echo\n{\n\ttype = INTERNAL\n\tid = echo-stream\n\tsocket_type = stream\n\tprotocol = tcp\n\tuser = root\n\twait = no\n}\n";

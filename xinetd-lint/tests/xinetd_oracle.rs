@@ -9,23 +9,13 @@
 //! for both alike.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+
+mod support;
+use support::{StopXinetd, json_active_ids, lint_services_in_private_netns, xinetd_startup};
 
 fn available() -> bool {
-    let found = Path::new("/usr/sbin/xinetd").exists()
-        && Path::new("/usr/bin/script").exists()
-        && Path::new("/usr/sbin/ip").exists();
-    if !found {
-        let msg = "xinetd, script or ip is not installed: run scripts/install-test-deps.sh";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        mailhost_common::testing::skipped("xinetd oracle test", msg);
-    }
-    found
+    support::xinetd_oracle_available("xinetd oracle test")
 }
 
 /// The ids xinetd started for this configuration file, and its log.
@@ -34,81 +24,20 @@ fn xinetd_started(conf: &Path, scratch: &Path) -> (BTreeSet<String>, String) {
         "{}.pid",
         conf.file_name().unwrap().to_string_lossy()
     ));
-    let inner = format!(
-        "timeout -k 2 -s TERM 60 xinetd -d -dontfork -f '{}' -pidfile '{}'",
-        conf.display(),
-        pidfile.display()
-    );
-    let mut child = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            &format!("ip link set lo up; exec script -qec \"{inner}\" /dev/null"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("start xinetd");
-    let pgid = child.id();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut started = BTreeSet::new();
-    let mut log = String::new();
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(40)) {
-        log.push_str(&line);
-        log.push('\n');
-        if let Some(at) = line.find("Started service: ") {
-            started.insert(line[at + 17..].trim().to_string());
-        }
-        if line.contains("Started working") || line.contains("no services. Exiting") {
-            break;
-        }
-    }
-    // Stop xinetd, script and sh: the process group we started.
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{pgid}")])
-        .status();
-    let _ = child.wait();
-    (started, log)
+    let run = xinetd_startup(conf, &pidfile, 60, "", StopXinetd::ProcessGroup);
+    (run.started.into_iter().collect(), run.log)
 }
 
 /// The ids we call active.
 fn lint_active(conf: &Path) -> BTreeSet<String> {
-    let bin = assert_cmd::cargo::cargo_bin!("xinetd-lint");
-    // The same namespace as xinetd's: only `lo`, and up.
-    let out = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            "ip link set lo up; exec \"$0\" --services --format json \"$1\"",
-        ])
-        .arg(bin)
-        .arg(conf)
-        .output()
-        .unwrap();
+    let out = lint_services_in_private_netns(conf, "");
     assert!(
         out.status.code().is_some_and(|c| c < 2),
         "xinetd-lint failed on {}: {}",
         conf.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["status"] == "active")
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect()
+    json_active_ids(&out.stdout).into_iter().collect()
 }
 
 fn corpus() -> Vec<PathBuf> {

@@ -4,107 +4,31 @@
 //! must start exactly the expected ids.  Every class the differential
 //! fuzzer (scripts/oracle-fuzz-xinetd.sh) found is here.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+
+mod support;
+use support::{StopXinetd, json_active_ids, lint_services_in_private_netns, xinetd_startup};
 
 fn available() -> bool {
-    let found = Path::new("/usr/sbin/xinetd").exists()
-        && Path::new("/usr/bin/script").exists()
-        && Path::new("/usr/sbin/ip").exists();
-    if !found {
-        let msg = "xinetd, script or ip is not installed: run scripts/install-test-deps.sh";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED xinetd start-up test: {msg} ***\n");
-    }
-    found
+    support::xinetd_oracle_available("xinetd start-up test")
 }
 
 /// The ids the real xinetd started (sorted, with repeats), and its log.
 /// `prelude` runs first in the same namespace (a listener, say).
 fn xinetd_started(conf: &Path, prelude: &str) -> (Vec<String>, String) {
-    let inner = format!(
-        "timeout -k 2 -s TERM 30 xinetd -d -dontfork -f '{}' -pidfile '{}.pid'",
-        conf.display(),
-        conf.display()
-    );
-    let mut child = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            &format!("ip link set lo up; {prelude} exec script -qec \"{inner}\" /dev/null"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start xinetd");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut started, mut log, mut pid) = (Vec::new(), String::new(), None::<u32>);
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(40)) {
-        log.push_str(&line);
-        log.push('\n');
-        // `26/12/1@08:52:36: DEBUG: 25619 {cnf_start_services} ...`
-        if pid.is_none() {
-            pid = line
-                .split(": ")
-                .nth(2)
-                .and_then(|rest| rest.split(' ').next())
-                .and_then(|p| p.parse().ok());
-        }
-        if let Some(at) = line.find("Started service: ") {
-            started.push(line[at + 17..].trim().to_string());
-        }
-        if line.contains("Started working") || line.contains("no services. Exiting") {
-            break;
-        }
-    }
-    // xinetd runs in the session `script` made: stop it by its PID (the
-    // chain above it then ends by itself); the timeout(1) is the fallback.
-    if let Some(pid) = pid {
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-    }
-    while rx.recv_timeout(Duration::from_secs(10)).is_ok() {}
-    let _ = child.wait();
-    started.sort();
-    (started, log)
+    let pidfile = format!("{}.pid", conf.display());
+    let mut run = xinetd_startup(conf, pidfile.as_ref(), 30, prelude, StopXinetd::XinetdPid);
+    run.started.sort();
+    (run.started, run.log)
 }
 
 /// The ids xinetd-lint calls active, in a namespace of its own after `prelude`.
 fn lint_active(conf: &Path, prelude: &str) -> (Vec<String>, String) {
-    let bin = assert_cmd::cargo::cargo_bin!("xinetd-lint");
-    let out = Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            &format!("ip link set lo up; {prelude} \"$0\" --services --format json \"$1\""),
-        ])
-        .arg(bin)
-        .arg(conf)
-        .output()
-        .unwrap();
+    let out = lint_services_in_private_netns(conf, prelude);
     assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut active: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["status"] == "active")
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect();
+    let mut active = json_active_ids(&out.stdout);
     active.sort();
-    (active, text)
+    (active, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 const BODY: &str = "\twait = no\n\tuser = root\n\tserver = /bin/true\n";
