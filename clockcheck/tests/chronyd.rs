@@ -2,29 +2,17 @@
 //! the clock, no CAP_SYS_TIME as a second guard) made to serve a wrong time
 //! with libfaketime; check_ntp_time asked about the same server must agree.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
+use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin_cmd;
+mod support;
+use support::{Chronyd, LIBFAKETIME, chronyd_binary, start_chronyd};
 
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 const CHECK_NTP_TIME: &str = "/usr/lib/nagios/plugins/check_ntp_time";
 
-/// chronyd unpacked by scripts/install-test-deps.sh (installing chrony would
-/// remove the host's own time daemon), or an installed one.
-fn chronyd() -> PathBuf {
-    let unpacked =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools/chrony/usr/sbin/chronyd");
-    if unpacked.exists() {
-        unpacked
-    } else {
-        PathBuf::from("/usr/sbin/chronyd")
-    }
-}
-
 fn available() -> bool {
-    let chronyd = chronyd();
+    let chronyd = chronyd_binary();
     let found = [
         chronyd.as_path(),
         Path::new(LIBFAKETIME),
@@ -40,68 +28,15 @@ fn available() -> bool {
     found
 }
 
-/// A chronyd we started; stopped by its PID when dropped.
-struct Chronyd {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Chronyd {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
+/// A chronyd on 127.0.0.1:`port`, ready once check_ntp_time gets a response.
 fn start(port: u16, faketime: Option<&str>, synchronised: bool) -> Chronyd {
-    let dir = tempfile::tempdir().unwrap();
-    let d: PathBuf = dir.path().to_path_buf();
-    let conf = d.join("chrony.conf");
-    let local = if synchronised {
-        "local stratum 8\n"
-    } else {
-        ""
-    };
-    std::fs::write(
-        &conf,
-        format!(
-            "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\n{local}cmdport 0\nbindcmdaddress /\npidfile {}/chronyd.pid\ndriftfile {}/drift\n",
-            d.display(),
-            d.display()
-        ),
-    )
-    .unwrap();
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--bounding-set=-sys_time"])
-        .arg(chronyd())
-        .args(["-x", "-d", "-u", "root", "-f"])
-        .arg(&conf);
-    if let Some(f) = faketime {
-        // The library itself, not the faketime wrapper: one PID to stop.
-        cmd.env("LD_PRELOAD", LIBFAKETIME)
-            .env("FAKETIME", f)
-            .env("TZ", "UTC");
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chronyd");
-    let server = Chronyd { child, _dir: dir };
-    // Wait until it answers (it binds within ~40 ms).
-    for _ in 0..50 {
+    start_chronyd(port, faketime, synchronised, |port| {
         let out = Command::new(CHECK_NTP_TIME)
             .args(["-H", "127.0.0.1", "-p", &port.to_string(), "-t", "1"])
             .output()
             .unwrap();
-        if !String::from_utf8_lossy(&out.stdout).contains("No response") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+        !String::from_utf8_lossy(&out.stdout).contains("No response")
+    })
 }
 
 fn ours(port: u16, extra: &[&str]) -> (i32, serde_json::Value, String) {

@@ -4,10 +4,13 @@
 //! bundled example, the output forms, and hostile /sys files.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
+mod support;
+use support::run_writing_metrics_to;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -17,6 +20,17 @@ fn cmd() -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("clockcheck"));
     cmd.timeout(Duration::from_secs(30));
     cmd
+}
+
+/// `clockcheck env ARGS --root ROOT`, run to its end.
+fn env_on(root: &Path, args: &[&str]) -> Output {
+    cmd()
+        .arg("env")
+        .args(args)
+        .arg("--root")
+        .arg(root)
+        .output()
+        .unwrap()
 }
 
 struct Tree(tempfile::TempDir);
@@ -42,11 +56,7 @@ impl Tree {
     }
     /// `clockcheck env --root TREE --format json`: (exit code, report).
     fn env_json(&self) -> (i32, Value) {
-        let out = cmd()
-            .args(["env", "--format", "json", "--root"])
-            .arg(self.path())
-            .output()
-            .unwrap();
+        let out = env_on(self.path(), &["--format", "json"]);
         let text = String::from_utf8(out.stdout).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         (out.status.code().unwrap(), v)
@@ -69,6 +79,11 @@ fn item<'a>(v: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|i| i["id"] == id)
         .unwrap_or_else(|| panic!("no item {id} in {:?}", ids(v)))
+}
+
+/// One text field (`why`, `problem`, ...) of the item `id`.
+fn item_text(v: &Value, id: &str, field: &str) -> String {
+    item(v, id)[field].as_str().unwrap().to_string()
 }
 
 fn commands(v: &Value, id: &str) -> Vec<String> {
@@ -152,11 +167,7 @@ fn the_errata_configuration_is_ok_with_two_notes() {
 #[test]
 fn quiet_prints_nothing_on_the_errata_host_and_everything_on_a_broken_one() {
     let clean = errata_guest("");
-    let out = cmd()
-        .args(["env", "--quiet", "--root"])
-        .arg(clean.path())
-        .output()
-        .unwrap();
+    let out = env_on(clean.path(), &["--quiet"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         out.stdout.is_empty(),
@@ -169,11 +180,7 @@ fn quiet_prints_nothing_on_the_errata_host_and_everything_on_a_broken_one() {
         String::from_utf8_lossy(&out.stderr)
     );
     let broken = errata_guest("ntpdate_enable=\"NO\"\n");
-    let out = cmd()
-        .args(["env", "--quiet", "--root"])
-        .arg(broken.path())
-        .output()
-        .unwrap();
+    let out = env_on(broken.path(), &["--quiet"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -181,11 +188,7 @@ fn quiet_prints_nothing_on_the_errata_host_and_everything_on_a_broken_one() {
         "{text}"
     );
     // Machines still get their output when quiet.
-    let out = cmd()
-        .args(["env", "--quiet", "--format", "json", "--root"])
-        .arg(clean.path())
-        .output()
-        .unwrap();
+    let out = env_on(clean.path(), &["--quiet", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!out.stdout.is_empty());
 }
@@ -205,10 +208,7 @@ fn the_hyper_v_host_commands_take_effect() {
             "w32tm /query /configuration",
         ]
     );
-    let why = item(&v, "hyperv-host-ntp")["why"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let why = item_text(&v, "hyperv-host-ntp", "why");
     for needle in [
         "604800 = 0x93a80",
         "3600 = 0xe10",
@@ -279,10 +279,7 @@ fn tinker_step_0_is_undone_with_ntpconf_edit() {
         commands(&v, "tinker-step-0"),
         ["ntpconf-edit -i unset step"]
     );
-    let why = item(&v, "tinker-step-0")["why"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let why = item_text(&v, "tinker-step-0", "why");
     assert!(why.contains("80,000 s (about 22 h)"), "{why}");
     assert!(why.contains("ntpdate -b still steps at boot"), "{why}");
     // ntpdate steps at boot even so.
@@ -301,10 +298,7 @@ fn step_0_with_sync_on_start_slews_at_boot() {
     assert_eq!(v["boot_sync"]["by"], "ntpd -g");
     assert_eq!(v["boot_sync"]["steps"], false);
     assert_eq!(v["boot_sync"]["slew_seconds_for_40s"], 80000.0);
-    let why = item(&v, "tinker-step-0")["why"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let why = item_text(&v, "tinker-step-0", "why");
     assert!(
         why.contains("ntpd_sync_on_start=\"YES\" (ntpd -g) reads this file"),
         "{why}"
@@ -317,10 +311,7 @@ fn step_0_in_an_included_file_counts_and_a_dropped_line_does_not() {
     tree.write("etc/ntp.conf", "server a\nincludefile /etc/ntp.d/vm.conf\n")
         .write("etc/ntp.d/vm.conf", "tinker step 0\n");
     let (_, v) = tree.env_json();
-    let problem = item(&v, "tinker-step-0")["problem"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let problem = item_text(&v, "tinker-step-0", "problem");
     assert!(problem.contains("/etc/ntp.d/vm.conf:1"), "{problem}");
     // `tinker panic 0 step` is dropped whole by ntpd: nothing is in force.
     tree.write("etc/ntp.conf", "server a\ntinker panic 0 step\n");
@@ -362,10 +353,7 @@ fn standalone_dovecot_beside_xinetd_is_named() {
             "service xinetd restart"
         ]
     );
-    let problem = item(&v, "dovecot-standalone-and-xinetd")["problem"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let problem = item_text(&v, "dovecot-standalone-and-xinetd", "problem");
     for service in ["imap", "imaps", "pop3", "pop3s"] {
         assert!(
             problem.contains(&format!("/etc/xinetd.d/{service}: {service}")),
@@ -400,11 +388,7 @@ fn the_host_time_sync_turned_off_leaves_only_the_host_item() {
 #[test]
 fn the_bundled_example_names_each_problem() {
     let (code, v) = {
-        let out = cmd()
-            .args(["env", "--format", "json", "--root"])
-            .arg(repo().join("examples/host"))
-            .output()
-            .unwrap();
+        let out = env_on(&repo().join("examples/host"), &["--format", "json"]);
         (
             out.status.code().unwrap(),
             serde_json::from_slice::<Value>(&out.stdout).unwrap(),
@@ -429,11 +413,7 @@ fn no_output_recommends_step_0_or_turning_the_host_sync_off() {
         errata_guest(""),
         errata_guest("ntpdate_enable=NO\nntpd_sync_on_start=YES\n"),
     ] {
-        let out = cmd()
-            .args(["env", "--root"])
-            .arg(tree.path())
-            .output()
-            .unwrap();
+        let out = env_on(tree.path(), &[]);
         let text = String::from_utf8(out.stdout).unwrap();
         for bad in [
             "preset dovecot",
@@ -451,11 +431,7 @@ fn no_output_recommends_step_0_or_turning_the_host_sync_off() {
 #[test]
 fn text_is_for_a_terminal() {
     let tree = errata_guest("dovecot_enable=YES\n");
-    let out = cmd()
-        .args(["env", "--root"])
-        .arg(tree.path())
-        .output()
-        .unwrap();
+    let out = env_on(tree.path(), &[]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -492,11 +468,7 @@ fn text_is_for_a_terminal() {
 #[test]
 fn prometheus_metrics_for_the_text_file_collector() {
     let tree = errata_guest("dovecot_enable=YES\n");
-    let out = cmd()
-        .args(["env", "--format", "prometheus", "--root"])
-        .arg(tree.path())
-        .output()
-        .unwrap();
+    let out = env_on(tree.path(), &["--format", "prometheus"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     for line in [
@@ -744,11 +716,7 @@ fn freebsd_on_bare_metal_gets_no_guest_advice() {
     assert_eq!(v["os"], "freebsd");
     assert_eq!(v["hypervisor"], Value::Null);
     assert_eq!(ids(&v), ["freebsd-ntpd-enable"]);
-    let out = cmd()
-        .args(["env", "--root"])
-        .arg(tree.path())
-        .output()
-        .unwrap();
+    let out = env_on(tree.path(), &[]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("WARNING freebsd-ntpd-enable (on this machine)"),
@@ -785,11 +753,7 @@ fn a_file_name_cannot_forge_a_line() {
         "etc/xinetd.d/x\nWARNING forged-item (on the guest)\x1b[2K",
         &imap,
     );
-    let out = cmd()
-        .args(["env", "--root"])
-        .arg(tree.path())
-        .output()
-        .unwrap();
+    let out = env_on(tree.path(), &[]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         !text.lines().any(|l| l.starts_with("WARNING forged")),
@@ -821,16 +785,12 @@ fn prometheus_output_replaces_the_collector_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("clock_env.prom");
     std::fs::write(&file, "stale\n").unwrap();
-    let out = cmd()
-        .args(["env", "--format", "prometheus", "--root"])
-        .arg(tree.path())
-        .arg("--output")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty());
-    let text = std::fs::read_to_string(&file).unwrap();
+    let text = run_writing_metrics_to(
+        cmd()
+            .args(["env", "--format", "prometheus", "--root"])
+            .arg(tree.path()),
+        &file,
+    );
     assert!(
         text.lines().any(|l| l == "clockcheck_env_status 0"),
         "{text}"

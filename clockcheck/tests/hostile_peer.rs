@@ -9,17 +9,15 @@
 use std::io::Read;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 mod support;
-use support::{Claim, honest, serve};
-
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+use support::{Chronyd, Claim, LIBFAKETIME, chronyd_binary, honest, serve, start_chronyd};
 
 fn chrony_available() -> bool {
-    let found = Path::new("/usr/sbin/chronyd").exists() && Path::new(LIBFAKETIME).exists();
+    let found = chronyd_binary().exists() && Path::new(LIBFAKETIME).exists();
     if !found {
         let msg = "chrony or libfaketime is not installed: run scripts/install-test-deps.sh";
         assert!(std::env::var_os("CI").is_none(), "{msg}");
@@ -38,65 +36,16 @@ fn free_ports() -> [u16; 2] {
     ]
 }
 
-/// A chronyd we started (`-x`, no CAP_SYS_TIME), stopped by its PID.
-struct Chronyd {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Chronyd {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
+/// A chronyd on 127.0.0.1:`port`, `faketime` off, ready once ours gets a
+/// sample from it.
 fn chronyd(port: u16, faketime: &str) -> Chronyd {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let conf = d.join("chrony.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\ncmdport 0\nbindcmdaddress /\npidfile {}/chronyd.pid\ndriftfile {}/drift\n",
-            d.display(),
-            d.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("setpriv")
-        .args([
-            "--bounding-set=-sys_time",
-            "chronyd",
-            "-x",
-            "-d",
-            "-u",
-            "root",
-            "-f",
-        ])
-        .arg(&conf)
-        .env("LD_PRELOAD", LIBFAKETIME)
-        .env("FAKETIME", faketime)
-        .env("TZ", "UTC")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chronyd");
-    let server = Chronyd { child, _dir: dir };
-    // Until it answers (ours, with one sample).
-    for _ in 0..50 {
+    start_chronyd(port, Some(faketime), true, |port| {
         let out = cargo_bin_cmd!("clockcheck")
             .args(["-H", &format!("127.0.0.1:{port}"), "-t", "0.3", "-n", "1"])
             .output()
             .unwrap();
-        if out.status.code() != Some(2) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+        out.status.code() != Some(2)
+    })
 }
 
 /// Runs clockcheck, killing it after `limit` (a hang is a failure, not a

@@ -3,12 +3,12 @@
 //! reply.  None of the bad ones is ever reported OK, and each says why.
 
 use std::net::UdpSocket;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use clockcheck::packet::{Packet, Timestamp};
+mod support;
+use support::{Responder, now_ts, run_writing_metrics_to, serve_with};
 
 #[derive(Clone, Copy)]
 enum Reply {
@@ -34,133 +34,110 @@ enum Reply {
     Slow(u64),
 }
 
-fn now_ts(shift: f64) -> Timestamp {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    Timestamp::from_unix(d.as_secs() as i64, d.subsec_nanos()).plus(shift)
-}
-
 /// Serves `reply` on a fresh port until dropped.
-struct Responder {
-    port: u16,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
 fn serve(reply: Reply) -> Responder {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
-    let port = socket.local_addr().unwrap().port();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while !flag.load(Ordering::Relaxed) {
-            let Ok((n, from)) = socket.recv_from(&mut buf) else {
-                continue;
-            };
-            let Some(request) = Packet::decode(&buf[..n]) else {
-                continue;
-            };
-            let good = |shift: f64| Packet {
-                leap: 0,
-                version: 4,
-                mode: 4,
-                stratum: 2,
-                reference_id: [127, 0, 0, 1],
-                origin: request.transmit,
-                receive: now_ts(shift),
-                transmit: now_ts(shift),
-                ..Packet::default()
-            };
-            let bytes: Vec<u8> = match reply {
-                Reply::Offset(o) => good(o).encode().to_vec(),
-                Reply::Kiss(code) => Packet {
-                    stratum: 0,
-                    reference_id: *code,
-                    leap: 3,
-                    ..good(0.0)
+    serve_with(move |socket, received, request, from| {
+        let good = |shift: f64| Packet {
+            leap: 0,
+            version: 4,
+            mode: 4,
+            stratum: 2,
+            reference_id: [127, 0, 0, 1],
+            origin: request.transmit,
+            receive: now_ts(shift),
+            transmit: now_ts(shift),
+            ..Packet::default()
+        };
+        let bytes: Vec<u8> = match reply {
+            Reply::Offset(o) => good(o).encode().to_vec(),
+            Reply::Kiss(code) => Packet {
+                stratum: 0,
+                reference_id: *code,
+                leap: 3,
+                ..good(0.0)
+            }
+            .encode()
+            .to_vec(),
+            Reply::WrongOrigin => Packet {
+                origin: Timestamp(request.transmit.0 ^ 1),
+                ..good(0.0)
+            }
+            .encode()
+            .to_vec(),
+            Reply::ClientEcho => request.encode().to_vec(),
+            Reply::ZeroTransmit => Packet {
+                transmit: Timestamp(0),
+                ..good(0.0)
+            }
+            .encode()
+            .to_vec(),
+            Reply::Unsynchronised => Packet {
+                leap: 3,
+                stratum: 16,
+                ..good(0.0)
+            }
+            .encode()
+            .to_vec(),
+            Reply::Short => good(0.0).encode()[..40].to_vec(),
+            Reply::Garbage => (0..48u8)
+                .map(|i| i.wrapping_mul(37).wrapping_add(received.len() as u8))
+                .collect(),
+            Reply::At(unix) => {
+                let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+                let shift = (unix - d.as_secs() as i64) as f64;
+                good(shift).encode().to_vec()
+            }
+            Reply::Silent => return None,
+            Reply::Flood => {
+                for i in 0..150u64 {
+                    let bad = Packet {
+                        origin: Timestamp(request.transmit.0 ^ (i + 1)),
+                        ..good(5.0)
+                    };
+                    let _ = socket.send_to(&bad.encode(), from);
                 }
-                .encode()
-                .to_vec(),
-                Reply::WrongOrigin => Packet {
-                    origin: Timestamp(request.transmit.0 ^ 1),
-                    ..good(0.0)
-                }
-                .encode()
-                .to_vec(),
-                Reply::ClientEcho => request.encode().to_vec(),
-                Reply::ZeroTransmit => Packet {
-                    transmit: Timestamp(0),
-                    ..good(0.0)
-                }
-                .encode()
-                .to_vec(),
-                Reply::Unsynchronised => Packet {
-                    leap: 3,
-                    stratum: 16,
-                    ..good(0.0)
-                }
-                .encode()
-                .to_vec(),
-                Reply::Short => good(0.0).encode()[..40].to_vec(),
-                Reply::Garbage => (0..48u8)
-                    .map(|i| i.wrapping_mul(37).wrapping_add(n as u8))
-                    .collect(),
-                Reply::At(unix) => {
-                    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-                    let shift = (unix - d.as_secs() as i64) as f64;
-                    good(shift).encode().to_vec()
-                }
-                Reply::Silent => continue,
-                Reply::Flood => {
-                    for i in 0..150u64 {
-                        let bad = Packet {
-                            origin: Timestamp(request.transmit.0 ^ (i + 1)),
-                            ..good(5.0)
-                        };
-                        let _ = socket.send_to(&bad.encode(), from);
-                    }
-                    good(0.125).encode().to_vec()
-                }
-                Reply::OtherPort => {
-                    let other = UdpSocket::bind("127.0.0.1:0").unwrap();
-                    let _ = other.send_to(&good(0.0).encode(), from);
-                    continue;
-                }
-                Reply::Twice => {
-                    let bytes = good(0.25).encode();
-                    let _ = socket.send_to(&bytes, from);
-                    bytes.to_vec()
-                }
-                Reply::Slow(ms) => {
-                    std::thread::sleep(Duration::from_millis(ms));
-                    good(0.0).encode().to_vec()
-                }
-            };
-            let _ = socket.send_to(&bytes, from);
-        }
-    });
-    Responder { port, stop }
+                good(0.125).encode().to_vec()
+            }
+            Reply::OtherPort => {
+                let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+                let _ = other.send_to(&good(0.0).encode(), from);
+                return None;
+            }
+            Reply::Twice => {
+                let bytes = good(0.25).encode();
+                let _ = socket.send_to(&bytes, from);
+                bytes.to_vec()
+            }
+            Reply::Slow(ms) => {
+                std::thread::sleep(Duration::from_millis(ms));
+                good(0.0).encode().to_vec()
+            }
+        };
+        Some(bytes)
+    })
+}
+
+/// The replies the first server's report lists as rejected.
+fn rejections(json: &serde_json::Value) -> &Vec<serde_json::Value> {
+    json["servers"][0]["rejected"].as_array().unwrap()
+}
+
+/// `clockcheck -H 127.0.0.1:PORT -t TIMEOUT`, asking `r`.
+fn clockcheck_asking(r: &Responder, timeout: &str) -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("clockcheck");
+    cmd.args(["-H", &format!("127.0.0.1:{}", r.port), "-t", timeout]);
+    cmd
+}
+
+/// Asks a fresh responder giving `reply`: see [`run`].
+fn ask(reply: Reply, extra: &[&str]) -> (i32, serde_json::Value, Duration) {
+    run(&serve(reply), extra)
 }
 
 fn run(r: &Responder, extra: &[&str]) -> (i32, serde_json::Value, Duration) {
     let start = Instant::now();
-    let out = cargo_bin_cmd!("clockcheck")
-        .args([
-            "-H",
-            &format!("127.0.0.1:{}", r.port),
-            "-t",
-            "2",
-            "--format",
-            "json",
-        ])
+    let out = clockcheck_asking(r, "2")
+        .args(["--format", "json"])
         .args(extra)
         .output()
         .unwrap();
@@ -172,8 +149,7 @@ fn run(r: &Responder, extra: &[&str]) -> (i32, serde_json::Value, Duration) {
 #[test]
 fn sub_second_offsets_within_a_millisecond() {
     for offset in [0.25, -0.4, 0.0015, -0.75] {
-        let r = serve(Reply::Offset(offset));
-        let (code, json, _) = run(&r, &[]);
+        let (code, json, _) = ask(Reply::Offset(offset), &[]);
         assert_eq!(code, 0);
         let measured = json["offset"].as_f64().unwrap();
         assert!((measured - offset).abs() < 0.001, "{offset}: {measured}");
@@ -196,9 +172,7 @@ fn bad_replies_are_never_ok_and_say_why() {
         let (code, json, elapsed) = run(&r, &[]);
         assert_eq!(code, 2, "{reason}: {json}");
         assert_eq!(json["status"], "CRITICAL");
-        let reasons: Vec<&str> = json["servers"][0]["rejected"]
-            .as_array()
-            .unwrap()
+        let reasons: Vec<&str> = rejections(&json)
             .iter()
             .map(|x| x["reason"].as_str().unwrap())
             .collect();
@@ -219,11 +193,10 @@ fn kiss_codes_are_reported_and_stop_the_queries() {
             "DENY" => b"DENY",
             _ => b"RSTR",
         };
-        let r = serve(Reply::Kiss(bytes));
-        let (_, json, elapsed) = run(&r, &["-n", "4"]);
+        let (_, json, elapsed) = ask(Reply::Kiss(bytes), &["-n", "4"]);
         assert_eq!(json["servers"][0]["kiss"], code);
         assert_eq!(
-            json["servers"][0]["rejected"].as_array().unwrap().len(),
+            rejections(&json).len(),
             1,
             "{code}: asked again after the kiss"
         );
@@ -233,23 +206,16 @@ fn kiss_codes_are_reported_and_stop_the_queries() {
 
 #[test]
 fn garbage_is_rejected() {
-    let r = serve(Reply::Garbage);
-    let (code, json, _) = run(&r, &[]);
+    let (code, json, _) = ask(Reply::Garbage, &[]);
     assert_eq!(code, 2, "{json}");
-    assert!(
-        !json["servers"][0]["rejected"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(!rejections(&json).is_empty());
 }
 
 #[test]
 fn a_server_in_the_next_ntp_era() {
     // 2036-02-07 06:29:00 UTC: era 1.  check_ntp_time 2.3.3 says 1.8e19 s.
     let target = 2_085_978_540i64;
-    let r = serve(Reply::At(target));
-    let (code, json, _) = run(&r, &[]);
+    let (code, json, _) = ask(Reply::At(target), &[]);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -265,8 +231,7 @@ fn a_server_in_the_next_ntp_era() {
 
 #[test]
 fn a_silent_server_is_critical_within_the_timeout() {
-    let r = serve(Reply::Silent);
-    let (code, json, elapsed) = run(&r, &[]);
+    let (code, json, elapsed) = ask(Reply::Silent, &[]);
     assert_eq!(code, 2);
     assert!(
         json["message"].as_str().unwrap().starts_with("No response"),
@@ -284,22 +249,10 @@ fn prometheus_output_for_node_exporter() {
     let r = serve(Reply::Offset(0.5));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("clock.prom");
-    let out = cargo_bin_cmd!("clockcheck")
-        .args([
-            "-H",
-            &format!("127.0.0.1:{}", r.port),
-            "-t",
-            "2",
-            "--format",
-            "prometheus",
-            "--output",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty());
-    let text = std::fs::read_to_string(&file).unwrap();
+    let text = run_writing_metrics_to(
+        clockcheck_asking(&r, "2").args(["--format", "prometheus"]),
+        &file,
+    );
     assert!(
         text.contains(
             "# TYPE clockcheck_offset_seconds gauge\nclockcheck_offset_seconds{server=\"127.0.0.1:"
@@ -339,8 +292,7 @@ fn usage_errors_are_unknown_never_2() {
 
 #[test]
 fn a_flood_of_bad_replies_does_not_hide_the_good_one() {
-    let r = serve(Reply::Flood);
-    let (code, json, elapsed) = run(&r, &["-n", "1"]);
+    let (code, json, elapsed) = ask(Reply::Flood, &["-n", "1"]);
     assert_eq!(code, 0, "{json}");
     // The good reply left after the flood: the path is asymmetric, and any
     // client's error is then bounded by half the round-trip delay.
@@ -352,18 +304,14 @@ fn a_flood_of_bad_replies_does_not_hide_the_good_one() {
         (offset - 0.125).abs() <= delay / 2.0 + 0.001,
         "offset {offset}, delay {delay}"
     );
-    assert!(
-        json["servers"][0]["rejected"].as_array().unwrap().len() <= 64,
-        "the report stays bounded"
-    );
+    assert!(rejections(&json).len() <= 64, "the report stays bounded");
     assert!(json["servers"][0]["rejected_more"].as_u64().unwrap() > 0);
     assert!(elapsed < Duration::from_millis(3500), "{elapsed:?}");
 }
 
 #[test]
 fn a_reply_from_another_port_is_not_taken() {
-    let r = serve(Reply::OtherPort);
-    let (code, json, elapsed) = run(&r, &[]);
+    let (code, json, elapsed) = ask(Reply::OtherPort, &[]);
     assert_eq!(code, 2, "{json}");
     assert!(
         json["message"].as_str().unwrap().starts_with("No response"),
@@ -374,8 +322,7 @@ fn a_reply_from_another_port_is_not_taken() {
 
 #[test]
 fn duplicate_replies_are_harmless() {
-    let r = serve(Reply::Twice);
-    let (code, json, _) = run(&r, &["-n", "4"]);
+    let (code, json, _) = ask(Reply::Twice, &["-n", "4"]);
     assert_eq!(code, 0, "{json}");
     assert!(
         (json["offset"].as_f64().unwrap() - 0.25).abs() < 0.001,
@@ -392,10 +339,7 @@ fn duplicate_replies_are_harmless() {
 fn a_server_slower_than_the_timeout_is_critical_on_time() {
     let r = serve(Reply::Slow(4000));
     let start = Instant::now();
-    let out = cargo_bin_cmd!("clockcheck")
-        .args(["-H", &format!("127.0.0.1:{}", r.port), "-t", "1"])
-        .output()
-        .unwrap();
+    let out = clockcheck_asking(&r, "1").output().unwrap();
     let elapsed = start.elapsed();
     assert_eq!(
         out.status.code(),

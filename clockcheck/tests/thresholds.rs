@@ -11,7 +11,7 @@ use std::process::Command;
 use assert_cmd::cargo::cargo_bin_cmd;
 
 mod support;
-use support::{Claim, honest, parse_exposition, serve};
+use support::{Claim, honest, parse_exposition, run_writing_metrics_to, serve};
 
 const CHECK_NTP_TIME: &str = "/usr/lib/nagios/plugins/check_ntp_time";
 
@@ -286,8 +286,8 @@ fn check_metrics_are_valid_exposition_with_every_server() {
 fn watch_metrics_are_valid_exposition() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("watch.prom");
-    let out = cargo_bin_cmd!("clockcheck")
-        .args([
+    let text = run_writing_metrics_to(
+        cargo_bin_cmd!("clockcheck").args([
             "watch",
             "--interval",
             "100ms",
@@ -295,14 +295,9 @@ fn watch_metrics_are_valid_exposition() {
             "300ms",
             "--format",
             "prometheus",
-            "--output",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty(), "metrics go to the file only");
-    let text = std::fs::read_to_string(&file).unwrap();
+        ]),
+        &file,
+    );
     let samples = parse_exposition(&text);
     let names: HashSet<&str> = samples.iter().map(|s| s.0.as_str()).collect();
     for name in [

@@ -3,12 +3,31 @@
 //! timestamp file mid-run.  The system clock is never touched.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 mod support;
 
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+use support::LIBFAKETIME;
+
+trait WallClockFromFile {
+    /// Spawns with stdout piped, under libfaketime reading the wall clock's
+    /// offset from `spec` at every call (rewrite it to jump) while the
+    /// monotonic clock runs on.
+    fn spawn_with_wall_clock_from(&mut self, spec: &Path) -> Child;
+}
+
+impl WallClockFromFile for Command {
+    fn spawn_with_wall_clock_from(&mut self, spec: &Path) -> Child {
+        self.env("LD_PRELOAD", LIBFAKETIME)
+            .env("FAKETIME_TIMESTAMP_FILE", spec)
+            .env("FAKETIME_NO_CACHE", "1")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
 
 fn watch_with_jump(jump: &str) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -24,13 +43,7 @@ fn watch_with_jump(jump: &str) -> (i32, String) {
             "--threshold",
             "0.5s",
         ])
-        .env("LD_PRELOAD", LIBFAKETIME)
-        .env("FAKETIME_TIMESTAMP_FILE", &spec)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_with_wall_clock_from(&spec);
     // Jump once the watcher runs (libfaketime mapped, then a few samples),
     // not at a fixed time after spawning: on a loaded machine the start
     // may be late, and a jump before the first sample is never seen.
@@ -140,13 +153,7 @@ fn a_watch_without_end_keeps_its_metrics_file_up_to_date() {
             "--output",
         ])
         .arg(&metrics)
-        .env("LD_PRELOAD", LIBFAKETIME)
-        .env("FAKETIME_TIMESTAMP_FILE", &spec)
-        .env("FAKETIME_NO_CACHE", "1")
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn_with_wall_clock_from(&spec);
     let wait_for = |what: &str| -> String {
         for _ in 0..250 {
             if let Ok(text) = std::fs::read_to_string(&metrics)

@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -18,17 +18,37 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// True (after saying so) when not root: `what` needs root.
+fn skipped_unless_root(what: &str) -> bool {
+    if is_root() {
+        return false;
+    }
+    eprintln!("SKIPPED: {what}");
+    true
+}
+
+/// Replaces `path` with `text`, keeping the old file as `path`.bak.
+fn replace_keeping_a_backup(path: &Path, text: &[u8]) {
+    replace_file(path, text, Some(".bak"), None).unwrap();
+}
+
+/// A fresh directory holding the file `name` with `text`.
+fn file_in_new_dir(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
 #[test]
 fn a_link_planted_at_the_backup_name_is_replaced_not_followed() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, conf) = file_in_new_dir("ntp.conf", "old\n");
     let host = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("ntp.conf");
-    fs::write(&conf, "old\n").unwrap();
     // Dangling: the writer would create a root-owned file of the attacker's
     // choosing (a cron job); existing: it would overwrite it.
     let created = host.path().join("cron.d-evil");
     symlink(&created, dir.path().join("ntp.conf.bak")).unwrap();
-    replace_file(&conf, b"new\n", Some(".bak"), None).unwrap();
+    replace_keeping_a_backup(&conf, b"new\n");
     assert!(
         !created.exists(),
         "the backup was written through the planted link"
@@ -41,16 +61,14 @@ fn a_link_planted_at_the_backup_name_is_replaced_not_followed() {
     fs::write(&victim, "root:x:0:0\n").unwrap();
     fs::remove_file(&bak).unwrap();
     symlink(&victim, &bak).unwrap();
-    replace_file(&conf, b"newer\n", Some(".bak"), None).unwrap();
+    replace_keeping_a_backup(&conf, b"newer\n");
     assert_eq!(fs::read(&victim).unwrap(), b"root:x:0:0\n");
     assert_eq!(fs::read(&bak).unwrap(), b"new\n");
 }
 
 #[test]
 fn a_failed_backup_keeps_the_older_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("ntp.conf");
-    fs::write(&conf, "current\n").unwrap();
+    let (dir, conf) = file_in_new_dir("ntp.conf", "current\n");
     fs::write(dir.path().join("ntp.conf.bak"), "older good backup\n").unwrap();
     for fail in FailAt::ALL {
         assert!(replace_file(&conf, b"new\n", Some(".bak"), Some(fail)).is_err());
@@ -74,8 +92,7 @@ fn a_failed_backup_keeps_the_older_one() {
 /// A small tmpfs, filled so that the new file fits but its backup does not.
 #[test]
 fn a_full_disk_during_the_backup_keeps_the_older_backup_and_the_file() {
-    if !is_root() {
-        eprintln!("SKIPPED: mounting a small tmpfs needs root");
+    if skipped_unless_root("mounting a small tmpfs needs root") {
         return;
     }
     let mount = tempfile::tempdir().unwrap();
@@ -146,14 +163,11 @@ fn a_full_disk_during_the_backup_keeps_the_older_backup_and_the_file() {
 /// hand that file to him.
 #[test]
 fn a_racer_swapping_the_temporary_file_cannot_get_another_file_chowned() {
-    if !is_root() {
-        eprintln!("SKIPPED: giving a file to another owner needs root");
+    if skipped_unless_root("giving a file to another owner needs root") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, conf) = file_in_new_dir("conf", "mine\n");
     let host = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("conf");
-    fs::write(&conf, "mine\n").unwrap();
     std::os::unix::fs::chown(&conf, Some(4242), Some(4242)).unwrap();
     let victim = host.path().join("shadow");
     fs::write(&victim, "root:secret\n").unwrap();
@@ -225,16 +239,13 @@ fn a_racer_swapping_the_temporary_file_cannot_get_another_file_chowned() {
 
 #[test]
 fn owner_group_and_set_id_bits_are_kept() {
-    if !is_root() {
-        eprintln!("SKIPPED: needs root");
+    if skipped_unless_root("needs root") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("helper");
-    fs::write(&path, "#!/bin/sh\n").unwrap();
+    let (dir, path) = file_in_new_dir("helper", "#!/bin/sh\n");
     std::os::unix::fs::chown(&path, Some(1000), Some(1000)).unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o6750)).unwrap();
-    replace_file(&path, b"#!/bin/sh\nexit 0\n", Some(".bak"), None).unwrap();
+    replace_keeping_a_backup(&path, b"#!/bin/sh\nexit 0\n");
     let meta = fs::metadata(&path).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1000, 1000));
     assert_eq!(meta.mode() & 0o7777, 0o6750);
@@ -274,9 +285,7 @@ fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
 #[test]
 fn extended_attributes_and_acls_are_kept() {
     // The temporary directory's file system (ext4 here) has user.* and ACLs.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("conf");
-    fs::write(&path, "old\n").unwrap();
+    let (dir, path) = file_in_new_dir("conf", "old\n");
     let flags = rustix::fs::XattrFlags::empty();
     rustix::fs::setxattr(&path, "user.origin", b"puppet", flags).unwrap();
     rustix::fs::setxattr(&path, "user.empty", b"", flags).unwrap();
@@ -284,7 +293,7 @@ fn extended_attributes_and_acls_are_kept() {
     let mode = fs::metadata(&path).unwrap().mode() & 0o777;
     let acl_before = xattr(&path, "system.posix_acl_access").unwrap();
 
-    replace_file(&path, b"new\n", Some(".bak"), None).unwrap();
+    replace_keeping_a_backup(&path, b"new\n");
     assert_eq!(fs::read(&path).unwrap(), b"new\n");
     for file in [path.clone(), dir.path().join("conf.bak")] {
         assert_eq!(
@@ -485,13 +494,10 @@ fn an_edit_under_root_never_leaves_it_while_a_directory_is_swapped() {
 /// the label but not the capability (an old copy of a privileged program).
 #[test]
 fn security_attributes_and_file_capabilities_are_kept() {
-    if !is_root() {
-        eprintln!("SKIPPED: security.* attributes need root");
+    if skipped_unless_root("security.* attributes need root") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("helper");
-    fs::write(&path, "old\n").unwrap();
+    let (dir, path) = file_in_new_dir("helper", "old\n");
     let flags = rustix::fs::XattrFlags::empty();
     // VFS_CAP_REVISION_2, effective; permitted: CAP_NET_BIND_SERVICE.
     let mut capability = 0x0200_0001u32.to_le_bytes().to_vec();
@@ -501,7 +507,7 @@ fn security_attributes_and_file_capabilities_are_kept() {
     rustix::fs::setxattr(&path, "security.label", b"system_u:object_r:etc_t", flags).unwrap();
     rustix::fs::setxattr(&path, "security.capability", &capability, flags).unwrap();
 
-    replace_file(&path, b"new\n", Some(".bak"), None).unwrap();
+    replace_keeping_a_backup(&path, b"new\n");
     assert_eq!(fs::read(&path).unwrap(), b"new\n");
     assert_eq!(
         xattr(&path, "security.label").as_deref(),

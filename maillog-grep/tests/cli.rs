@@ -16,6 +16,13 @@ fn log(lines: &[&str]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
+/// `maillog-grep ARGS -`, reading `input` from stdin.
+fn on_stdin(args: &[&str], input: impl AsRef<[u8]>) -> assert_cmd::Command {
+    let mut c = cmd();
+    c.args(args).arg("-").write_stdin(input.as_ref());
+    c
+}
+
 #[test]
 fn help_version_and_grep_letters() {
     cmd()
@@ -101,11 +108,12 @@ fn line_numbers_names_counts_lists_and_quiet() {
 
 #[test]
 fn json_lines_have_the_documented_fields() {
-    let out = cmd()
-        .args(["--format", "json", "--year", "2026", "-"])
-        .write_stdin(log(&[NTPD_STEP, DOVECOT_FATAL]))
-        .output()
-        .unwrap();
+    let out = on_stdin(
+        &["--format", "json", "--year", "2026"],
+        log(&[NTPD_STEP, DOVECOT_FATAL]),
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let rows = json_lines(&out.stdout);
     assert_eq!(rows.len(), 2);
@@ -155,17 +163,8 @@ fn repeats_count_n_more_of_the_previous_event() {
         "Nov 26 08:02:21 mail1 syslogd: last message repeated 9 times",
         "2025-01-01T10:46:23.981523+09:00 mx rsyslogd:  message repeated 5 times: [dovecot: imap(a): Fatal: Time just moved backwards by 8 seconds.]",
     ]);
-    cmd()
-        .args(["-c", "-"])
-        .write_stdin(input.clone())
-        .assert()
-        .code(0)
-        .stdout("9\n");
-    let out = cmd()
-        .args(["--format", "json", "-"])
-        .write_stdin(input)
-        .output()
-        .unwrap();
+    on_stdin(&["-c"], &input).assert().code(0).stdout("9\n");
+    let out = on_stdin(&["--format", "json"], &input).output().unwrap();
     let counts: Vec<u64> = json_lines(&out.stdout)
         .iter()
         .map(|o| o["count"].as_u64().unwrap())
@@ -179,12 +178,7 @@ fn quoted_words_in_mail_are_not_events() {
         "Nov 26 08:02:19 mail1 postfix/cleanup[9]: 4F3: warning: header Subject: Time just moved backwards by 54 seconds from a[1.2.3.4]",
         "Nov 26 08:02:19 mail1 dovecot: imap(bob): copy from INBOX: box=Sent, subject=Time moved backwards by 3 seconds",
     ]);
-    cmd()
-        .args(["--all", "-"])
-        .write_stdin(input)
-        .assert()
-        .code(1)
-        .stdout("");
+    on_stdin(&["--all"], &input).assert().code(1).stdout("");
 }
 
 #[test]
@@ -194,11 +188,7 @@ fn nul_bytes_and_invalid_utf8_never_hide_a_match() {
     input.extend_from_slice(b"\n\0\0\xc3\x28 more \0\n");
     input.extend_from_slice(NTPD_STEP.as_bytes());
     input.extend_from_slice(b"\x00\n");
-    let out = cmd()
-        .args(["-c", "-"])
-        .write_stdin(input.clone())
-        .output()
-        .unwrap();
+    let out = on_stdin(&["-c"], &input).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2\n");
     let out = cmd().args(["-"]).write_stdin(input).output().unwrap();
     assert!(
@@ -335,30 +325,20 @@ fn since_and_until_use_the_time_inside_the_log() {
         "2026-11-20T10:00:00+00:00 mx dovecot: imap(a): Fatal: Time just moved backwards by 8 seconds.",
         "2026-11-27T10:00:00+00:00 mx dovecot: imap(b): Fatal: Time just moved backwards by 9 seconds.",
     ]);
-    cmd()
-        .args(["-c", "--since", "2026-11-25", "-"])
-        .write_stdin(input.clone())
+    on_stdin(&["-c", "--since", "2026-11-25"], &input)
         .assert()
         .stdout("1\n");
-    cmd()
-        .args(["-c", "--until", "2026-11-25", "-"])
-        .write_stdin(input.clone())
+    on_stdin(&["-c", "--until", "2026-11-25"], &input)
         .assert()
         .stdout("1\n");
-    cmd()
-        .args(["-c", "--since", "2026-11-27T11:00:00+01:00", "-"])
-        .write_stdin(input.clone())
+    on_stdin(&["-c", "--since", "2026-11-27T11:00:00+01:00"], &input)
         .assert()
         .stdout("1\n");
-    cmd()
-        .args(["-c", "--since", "2026-11-28", "-"])
-        .write_stdin(input.clone())
+    on_stdin(&["-c", "--since", "2026-11-28"], &input)
         .assert()
         .code(1)
         .stdout("0\n");
-    cmd()
-        .args(["--since", "next tuesday", "-"])
-        .write_stdin(input)
+    on_stdin(&["--since", "next tuesday"], &input)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not a date"));
@@ -371,9 +351,7 @@ fn summary_finds_the_step_behind_each_dovecot_event() {
         DOVECOT_FATAL,
         "Nov 26 12:00:00 mail1 dovecot: master: Warning: Time moved backwards by 14638 seconds, waiting for 180 secs until new services are launched again.",
     ]);
-    let out = cmd()
-        .args(["--summary", "--year", "2026", "-"])
-        .write_stdin(input.clone())
+    let out = on_stdin(&["--summary", "--year", "2026"], &input)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -632,11 +610,7 @@ fn context_lines_as_grep_prints_them() {
 #[test]
 fn context_on_standard_input_prints_the_events_and_says_why() {
     let input = log(&[NOISE, NTPD_STEP, NOISE, DOVECOT_FATAL, NOISE]);
-    let out = cmd()
-        .args(["-C1", "-"])
-        .write_stdin(input)
-        .output()
-        .unwrap();
+    let out = on_stdin(&["-C1"], &input).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),

@@ -21,6 +21,23 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// `maillog-grep --root ROOT ARGS`.
+fn in_root(root: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut c = cmd();
+    c.arg("--root").arg(root).args(args);
+    c
+}
+
+/// `maillog-grep --root ROOT -c --year 2026 PATHS` counts `count` lines and
+/// exits 0.
+fn assert_count_in_root(root: &Path, paths: &[&str], count: usize) {
+    in_root(root, &["-c", "--year", "2026"])
+        .args(paths)
+        .assert()
+        .code(0)
+        .stdout(format!("{count}\n"));
+}
+
 fn mkfifo(path: &Path) {
     let status = std::process::Command::new("mkfifo")
         .arg(path)
@@ -35,19 +52,19 @@ fn explicit_paths_are_looked_up_under_the_root() {
     write(&jail.path().join("var/log/maillog"), &format!("{FATAL}\n"));
     write(&jail.path().join("var/log/messages"), &format!("{NTPD}\n"));
     // The README's line, with --root.
-    let out = cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args([
+    let out = in_root(
+        jail.path(),
+        &[
             "--rotated",
             "--summary",
             "--year",
             "2026",
             "/var/log/maillog",
             "/var/log/messages",
-        ])
-        .output()
-        .unwrap();
+        ],
+    )
+    .output()
+    .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -66,24 +83,12 @@ fn explicit_paths_are_looked_up_under_the_root() {
 fn default_paths_cover_freebsd_and_debian_under_the_root() {
     let jail = tempfile::tempdir().unwrap();
     write(&jail.path().join("var/log/mail.log"), &format!("{FATAL}\n"));
-    cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args(["-c", "--year", "2026"])
-        .assert()
-        .code(0)
-        .stdout("1\n");
+    assert_count_in_root(jail.path(), &[], 1);
     write(
         &jail.path().join("var/log/maillog"),
         &format!("{FATAL}\n{FATAL}\n"),
     );
-    cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args(["-c", "--year", "2026"])
-        .assert()
-        .code(0)
-        .stdout("2\n");
+    assert_count_in_root(jail.path(), &[], 2);
 }
 
 #[test]
@@ -95,10 +100,7 @@ fn a_planted_absolute_link_stays_inside_the_root() {
     std::fs::create_dir_all(jail.path().join("var/log")).unwrap();
     symlink(&secret, jail.path().join("var/log/maillog")).unwrap();
     // The link names a host path: inside the root it names nothing.
-    let out = cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args(["--year", "2026", "/var/log/maillog"])
+    let out = in_root(jail.path(), &["--year", "2026", "/var/log/maillog"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -114,10 +116,7 @@ fn a_planted_absolute_link_stays_inside_the_root() {
         "../".repeat(depth + 3),
         secret.strip_prefix("/").unwrap().display()
     );
-    let out = cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args(["--year", "2026", &climb])
+    let out = in_root(jail.path(), &["--year", "2026", &climb])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -126,13 +125,7 @@ fn a_planted_absolute_link_stays_inside_the_root() {
     write(&jail.path().join("srv/real-maillog"), &format!("{FATAL}\n"));
     std::fs::remove_file(jail.path().join("var/log/maillog")).unwrap();
     symlink("/srv/real-maillog", jail.path().join("var/log/maillog")).unwrap();
-    cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args(["-c", "--year", "2026", "/var/log/maillog"])
-        .assert()
-        .code(0)
-        .stdout("1\n");
+    assert_count_in_root(jail.path(), &["/var/log/maillog"], 1);
 }
 
 #[test]
@@ -145,20 +138,20 @@ fn a_fifo_planted_as_a_rotated_sibling_never_hangs() {
     );
     mkfifo(&jail.path().join("var/log/maillog.0"));
     let started = Instant::now();
-    let out = cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args([
+    let out = in_root(
+        jail.path(),
+        &[
             "--rotated",
             "-c",
             "-H",
             "--year",
             "2026",
             "/var/log/maillog",
-        ])
-        .timeout(Duration::from_secs(20))
-        .output()
-        .unwrap();
+        ],
+    )
+    .timeout(Duration::from_secs(20))
+    .output()
+    .unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "hung on the FIFO"
@@ -194,10 +187,7 @@ fn a_fifo_named_explicitly_is_read_as_grep_reads_it() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, format!("{FATAL}\n{FATAL}\n")).unwrap())
     };
-    cmd()
-        .arg("--root")
-        .arg(jail.path())
-        .args(["-c", "--year", "2026", "/var/log/pipe"])
+    in_root(jail.path(), &["-c", "--year", "2026", "/var/log/pipe"])
         .timeout(Duration::from_secs(20))
         .assert()
         .code(0)
@@ -258,10 +248,7 @@ fn instance_name_and_login_tags_count_as_dovecot() {
     .concat();
     write(&jail.path().join("var/log/maillog"), &log);
     let count = |extra: &[&str]| {
-        let out = cmd()
-            .arg("--root")
-            .arg(jail.path())
-            .args(["-c", "--year", "2026"])
+        let out = in_root(jail.path(), &["-c", "--year", "2026"])
             .args(extra)
             .output()
             .unwrap();

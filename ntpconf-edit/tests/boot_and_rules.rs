@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
+mod support;
+use support::ConfigFrom;
 
 fn cmd() -> assert_cmd::Command {
     let mut c = cargo_bin_cmd!("ntpconf-edit");
@@ -30,8 +32,7 @@ fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 fn check_json(root: &Path, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
     let out = cmd()
-        .args(["--format", "json", "check", "--root"])
-        .arg(root)
+        .on_root(&["--format", "json", "check"], root)
         .args(extra)
         .output()
         .unwrap();
@@ -59,6 +60,13 @@ const ERRATA_CONF: &str =
     "server 0.freebsd.pool.ntp.org iburst\nserver 1.freebsd.pool.ntp.org iburst\ntinker panic 0\n";
 const STEP0_CONF: &str = "server 0.freebsd.pool.ntp.org iburst\ntinker panic 0 step 0\n";
 
+/// `check_json` on a FreeBSD host with `tinker step 0` (STEP0_CONF) and
+/// this rc.conf.
+fn check_step0_host(rc_conf: &str, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
+    let host = tree(&[("/etc/ntp.conf", STEP0_CONF), ("/etc/rc.conf", rc_conf)]);
+    check_json(host.path(), extra)
+}
+
 #[test]
 fn check_is_quiet_and_0_on_the_errata_host() {
     let host = tree(&[
@@ -69,8 +77,7 @@ fn check_is_quiet_and_0_on_the_errata_host() {
         ),
     ]);
     cmd()
-        .args(["check", "--root"])
-        .arg(host.path())
+        .on_root(&["check"], host.path())
         .assert()
         .code(0)
         .stdout("")
@@ -81,22 +88,19 @@ fn check_is_quiet_and_0_on_the_errata_host() {
 fn check_exits_1_on_a_warning_or_an_error_and_0_on_info_alone() {
     // info only (NE005)
     cmd()
-        .args(["check", "-"])
-        .write_stdin("tinker stepfwd 1\n")
+        .on_stdin(&["check"], "tinker stepfwd 1\n")
         .assert()
         .code(0)
         .stdout(predicate::str::contains("[NE005]"));
     // warning (NE003)
     cmd()
-        .args(["check", "-"])
-        .write_stdin("tinker stepout 60\n")
+        .on_stdin(&["check"], "tinker stepout 60\n")
         .assert()
         .code(1)
         .stdout(predicate::str::contains("warning"));
     // error (NE001)
     cmd()
-        .args(["check", "-"])
-        .write_stdin("tinker panic 0 step\n")
+        .on_stdin(&["check"], "tinker panic 0 step\n")
         .assert()
         .code(1)
         .stdout(predicate::str::contains("error"));
@@ -166,22 +170,14 @@ fn select_ignore_and_the_suppression_comment() {
     let suppressed = format!("# ntpconf-edit: ignore NE006, NE003\n{input}");
     assert_eq!(run(&[], &suppressed), (0, vec![]));
     cmd()
-        .args(["check", "--ignore", "NE404", "-"])
-        .write_stdin(input)
+        .on_stdin(&["check", "--ignore", "NE404"], input)
         .assert()
         .code(2);
 }
 
 #[test]
 fn step0_with_ntpd_sync_on_start_slews_at_boot_too() {
-    let host = tree(&[
-        ("/etc/ntp.conf", STEP0_CONF),
-        (
-            "/etc/rc.conf",
-            "ntpd_enable=\"YES\"\nntpd_sync_on_start=\"YES\"\n",
-        ),
-    ]);
-    let (status, rows) = check_json(host.path(), &[]);
+    let (status, rows) = check_step0_host("ntpd_enable=\"YES\"\nntpd_sync_on_start=\"YES\"\n", &[]);
     assert_eq!(status, 1);
     let m = message(&rows, "NE011");
     assert!(m.contains("a 40 s offset takes 80000 s (22.2 h)"), "{m}");
@@ -198,14 +194,10 @@ fn step0_with_ntpd_sync_on_start_slews_at_boot_too() {
 
 #[test]
 fn step0_with_boot_time_ntpdate_steps_at_boot_from_the_server_lines() {
-    let host = tree(&[
-        ("/etc/ntp.conf", STEP0_CONF),
-        (
-            "/etc/rc.conf",
-            "ntpdate_enable=\"YES\"\nntpd_enable=\"YES\"\n",
-        ),
-    ]);
-    let (status, rows) = check_json(host.path(), &["--offset", "120"]);
+    let (status, rows) = check_step0_host(
+        "ntpdate_enable=\"YES\"\nntpd_enable=\"YES\"\n",
+        &["--offset", "120"],
+    );
     assert_eq!(status, 1);
     let m = message(&rows, "NE011");
     assert!(
@@ -225,14 +217,10 @@ fn step0_with_boot_time_ntpdate_steps_at_boot_from_the_server_lines() {
 
 #[test]
 fn ntpdate_hosts_means_ntpdate_does_not_read_this_file() {
-    let host = tree(&[
-        ("/etc/ntp.conf", STEP0_CONF),
-        (
-            "/etc/rc.conf",
-            "ntpdate_enable=\"YES\"\nntpdate_hosts=\"ntp.nict.jp\"\n",
-        ),
-    ]);
-    let (_, rows) = check_json(host.path(), &[]);
+    let (_, rows) = check_step0_host(
+        "ntpdate_enable=\"YES\"\nntpdate_hosts=\"ntp.nict.jp\"\n",
+        &[],
+    );
     assert!(
         !codes(&rows).contains(&"NE008"),
         "NE008 must not claim ntpdate reads this file: {rows:?}"
@@ -244,14 +232,10 @@ fn ntpdate_hosts_means_ntpdate_does_not_read_this_file() {
 
 #[test]
 fn ntpdate_with_another_config_or_without_b_is_no_boot_step() {
-    let host = tree(&[
-        ("/etc/ntp.conf", STEP0_CONF),
-        (
-            "/etc/rc.conf",
-            "ntpdate_enable=\"YES\"\nntpdate_config=\"/etc/other.conf\"\n",
-        ),
-    ]);
-    let (_, rows) = check_json(host.path(), &[]);
+    let (_, rows) = check_step0_host(
+        "ntpdate_enable=\"YES\"\nntpdate_config=\"/etc/other.conf\"\n",
+        &[],
+    );
     assert!(!codes(&rows).contains(&"NE008"));
     assert!(message(&rows, "NE011").contains("nothing steps at boot"));
 }
@@ -296,8 +280,7 @@ fn default_paths_follow_freebsd_then_the_real_programs() {
         ("/etc/ntp.conf", "tinker panic 2\n"),
     ]);
     cmd()
-        .args(["show", "--root"])
-        .arg(host.path())
+        .on_root(&["show"], host.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 1\t"));
@@ -307,15 +290,13 @@ fn default_paths_follow_freebsd_then_the_real_programs() {
         ("/etc/ntpsec/ntp.conf", "tinker panic 4\n"),
     ]);
     cmd()
-        .args(["show", "--root"])
-        .arg(port.path())
+        .on_root(&["show"], port.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 3\t"));
     let ntpsec = tree(&[("/etc/ntpsec/ntp.conf", "tinker panic 4\n")]);
     cmd()
-        .args(["show", "--root"])
-        .arg(ntpsec.path())
+        .on_root(&["show"], ntpsec.path())
         .assert()
         .success()
         .stdout(
@@ -328,15 +309,13 @@ fn default_paths_follow_freebsd_then_the_real_programs() {
 fn an_explicit_path_is_looked_up_under_the_root() {
     let host = tree(&[("/usr/local/etc/ntp.conf", "tinker panic 5\n")]);
     cmd()
-        .args(["show", "--root"])
-        .arg(host.path())
+        .on_root(&["show"], host.path())
         .arg("/usr/local/etc/ntp.conf")
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 5\t"));
     cmd()
-        .args(["-i", "set", "panic=0", "--root"])
-        .arg(host.path())
+        .on_root(&["-i", "set", "panic=0"], host.path())
         .arg("/usr/local/etc/ntp.conf")
         .assert()
         .success();
@@ -357,14 +336,12 @@ fn a_freebsd_tree_is_read_as_classic_ntpd() {
         ("/extra.conf", "tinker panic 8\n"),
     ]);
     cmd()
-        .args(["show", "--root"])
-        .arg(host.path())
+        .on_root(&["show"], host.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 8\t"));
     cmd()
-        .args(["--dialect", "ntpsec", "show", "--root"])
-        .arg(host.path())
+        .on_root(&["--dialect", "ntpsec", "show"], host.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 7\t"));
@@ -381,8 +358,7 @@ fn in_place_never_edits_the_host_through_an_absolute_symlink() {
     fs::create_dir_all(jail.path().join("etc")).unwrap();
     std::os::unix::fs::symlink(&victim, jail.path().join("etc/ntp.conf")).unwrap();
     cmd()
-        .args(["-i", "set", "panic=0", "--root"])
-        .arg(jail.path())
+        .on_root(&["-i", "set", "panic=0"], jail.path())
         .assert()
         .code(2);
     assert_eq!(
@@ -410,8 +386,7 @@ fn includes_never_read_the_host() {
     std::os::unix::fs::symlink(&secret, jail.path().join("etc/link.conf")).unwrap();
     for dialect in ["classic", "ntpsec"] {
         let out = cmd()
-            .args(["--dialect", dialect, "show", "--root"])
-            .arg(jail.path())
+            .on_root(&["--dialect", dialect, "show"], jail.path())
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -421,8 +396,7 @@ fn includes_never_read_the_host() {
             "{dialect}: read the host: {stdout}"
         );
         let check = cmd()
-            .args(["--dialect", dialect, "check", "--root"])
-            .arg(jail.path())
+            .on_root(&["--dialect", dialect, "check"], jail.path())
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&check.stdout);
@@ -446,8 +420,7 @@ fn a_fifo_as_include_target_is_refused_without_hanging() {
     );
     let started = Instant::now();
     cmd()
-        .args(["check", "--root"])
-        .arg(jail.path())
+        .on_root(&["check"], jail.path())
         .assert()
         .code(1)
         .stdout(predicate::str::contains("FIFO"));
@@ -460,8 +433,7 @@ fn include_fan_out_stops_with_a_clear_error() {
     let jail = tree(&[("/etc/ntp.conf", &"includefile /etc/ntp.conf\n".repeat(20))]);
     let started = Instant::now();
     cmd()
-        .args(["show", "--root"])
-        .arg(jail.path())
+        .on_root(&["show"], jail.path())
         .assert()
         .code(2)
         .stderr(predicate::str::contains("includes expand to more than"));
@@ -475,8 +447,7 @@ fn include_fan_out_stops_with_a_clear_error() {
         ("/etc/a.conf", "tinker panic 1\n"),
     ]);
     cmd()
-        .args(["show", "--root"])
-        .arg(ok.path())
+        .on_root(&["show"], ok.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 1\t"));
@@ -486,8 +457,7 @@ fn include_fan_out_stops_with_a_clear_error() {
 fn standard_input_has_the_configuration_limit() {
     let big = "#".repeat(64 * 1024 * 1024 + 10);
     cmd()
-        .args(["show", "-"])
-        .write_stdin(big)
+        .on_stdin(&["show"], &big)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("standard input"));
@@ -513,8 +483,10 @@ fn names_cannot_forge_output_lines() {
 fn tinker_tick_is_applied_by_classic_and_warned_about_for_ntpsec() {
     let (status, rows) = {
         let out = cmd()
-            .args(["--dialect", "classic", "--format", "json", "check", "-"])
-            .write_stdin("tinker tick 0.01\n")
+            .on_stdin(
+                &["--dialect", "classic", "--format", "json", "check"],
+                "tinker tick 0.01\n",
+            )
             .output()
             .unwrap();
         (
@@ -528,8 +500,7 @@ fn tinker_tick_is_applied_by_classic_and_warned_about_for_ntpsec() {
         "classic 4.2.8p15 applies tinker tick"
     );
     cmd()
-        .args(["--dialect", "ntpsec", "check", "-"])
-        .write_stdin("tinker tick 0.01\n")
+        .on_stdin(&["--dialect", "ntpsec", "check"], "tinker tick 0.01\n")
         .assert()
         .code(1)
         .stdout(
@@ -537,8 +508,7 @@ fn tinker_tick_is_applied_by_classic_and_warned_about_for_ntpsec() {
                 .and(predicate::str::contains("[NE006]")),
         );
     cmd()
-        .args(["--dialect", "classic", "show", "-"])
-        .write_stdin("tinker tick 0.01\n")
+        .on_stdin(&["--dialect", "classic", "show"], "tinker tick 0.01\n")
         .assert()
         .success()
         .stdout(predicate::str::starts_with("tick 0.01\t"));
@@ -551,8 +521,7 @@ fn an_installed_ntpsec_is_the_default_dialect_off_freebsd() {
         ("/etc/ntpsec/extra.conf", "tinker panic 7\n"),
     ]);
     cmd()
-        .args(["show", "--root"])
-        .arg(host.path())
+        .on_root(&["show"], host.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 7\t"));
@@ -561,8 +530,10 @@ fn an_installed_ntpsec_is_the_default_dialect_off_freebsd() {
 #[test]
 fn ntpd_exiting_on_the_file_is_an_error_finding() {
     cmd()
-        .args(["check", "-"])
-        .write_stdin("tinker panic 0 bogus -99999999999999999999999\n")
+        .on_stdin(
+            &["check"],
+            "tinker panic 0 bogus -99999999999999999999999\n",
+        )
         .assert()
         .code(1)
         .stdout(
@@ -570,8 +541,7 @@ fn ntpd_exiting_on_the_file_is_an_error_finding() {
                 .and(predicate::str::contains("nothing of this file applies")),
         );
     cmd()
-        .args(["show", "-"])
-        .write_stdin("tinker panic 0\ntinker huffpuff 1e400\n")
+        .on_stdin(&["show"], "tinker panic 0\ntinker huffpuff 1e400\n")
         .assert()
         .success()
         .stdout("")
@@ -597,8 +567,7 @@ fn files_that_include_their_own_directory_stop_at_the_budget() {
     let jail = tree(&refs);
     let started = Instant::now();
     cmd()
-        .args(["--dialect", "ntpsec", "check", "--root"])
-        .arg(jail.path())
+        .on_root(&["--dialect", "ntpsec", "check"], jail.path())
         .assert()
         .code(2)
         .stderr(predicate::str::contains("includes expand to more than"));
@@ -617,15 +586,13 @@ fn a_bare_usr_local_does_not_make_a_linux_tree_freebsd() {
         ("/etc/ntpsec/extra.conf", "tinker panic 7\n"),
     ]);
     cmd()
-        .args(["show", "--root"])
-        .arg(host.path())
+        .on_root(&["show"], host.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 7\t"));
     fs::create_dir_all(host.path().join("usr/local/etc/rc.d")).unwrap();
     cmd()
-        .args(["show", "--root"])
-        .arg(host.path())
+        .on_root(&["show"], host.path())
         .assert()
         .success()
         .stdout("");
@@ -639,8 +606,7 @@ fn ntpsec_reads_ntp_d_after_the_file() {
         ("/etc/ntpsec/ntp.d/20-x.txt", "tinker panic 9\n"),
     ]);
     cmd()
-        .args(["show", "--root"])
-        .arg(host.path())
+        .on_root(&["show"], host.path())
         .assert()
         .success()
         .stdout(
@@ -648,8 +614,7 @@ fn ntpsec_reads_ntp_d_after_the_file() {
                 .and(predicate::str::contains("ntp.d/10-vm.conf:1")),
         );
     cmd()
-        .args(["check", "--root"])
-        .arg(host.path())
+        .on_root(&["check"], host.path())
         .assert()
         .code(1)
         .stdout(
@@ -658,8 +623,7 @@ fn ntpsec_reads_ntp_d_after_the_file() {
         );
     // Classic ntpd knows no ntp.d.
     cmd()
-        .args(["--dialect", "classic", "show", "--root"])
-        .arg(host.path())
+        .on_root(&["--dialect", "classic", "show"], host.path())
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 1\t"));

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
+mod support;
+use support::ConfigFrom;
 
 fn cmd() -> assert_cmd::Command {
     let mut c = cargo_bin_cmd!("ntpconf-edit");
@@ -70,14 +72,12 @@ fn set_writes_the_result_to_stdout_like_sed() {
 #[test]
 fn dash_is_stdin() {
     cmd()
-        .args(["set", "step=0", "-"])
-        .write_stdin("server a\n")
+        .on_stdin(&["set", "step=0"], "server a\n")
         .assert()
         .success()
         .stdout("tinker step 0\nserver a\n");
     cmd()
-        .args(["-i", "set", "step=0", "-"])
-        .write_stdin("x\n")
+        .on_stdin(&["-i", "set", "step=0"], "x\n")
         .assert()
         .code(2);
 }
@@ -88,8 +88,7 @@ fn root_finds_the_default_file() {
     fs::create_dir_all(dir.path().join("etc")).unwrap();
     fs::write(dir.path().join("etc/ntp.conf"), "tinker panic 0\n").unwrap();
     cmd()
-        .args(["show", "--root"])
-        .arg(dir.path())
+        .on_root(&["show"], dir.path())
         .assert()
         .success()
         .stdout(
@@ -113,8 +112,10 @@ fn errors_name_the_tool_and_the_path_and_exit_2() {
 #[test]
 fn show_json_has_the_documented_fields() {
     let out = cmd()
-        .args(["--format", "json", "show", "-"])
-        .write_stdin("tinker panic 0\ntinker stepout 60\n")
+        .on_stdin(
+            &["--format", "json", "show"],
+            "tinker panic 0\ntinker stepout 60\n",
+        )
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -348,9 +349,7 @@ fn a_closed_pipe_is_a_quiet_success() {
 
 #[test]
 fn check_reports_in_the_editor_format() {
-    cmd()
-        .args(["check", "-"])
-        .write_stdin("server a\nend\ntinker panic 0\n")
+    cmd().on_stdin(&["check"], "server a\nend\ntinker panic 0\n")
         .assert()
         .code(1)
         .stdout("-:3:1: error: tinker after `end`: ntpd stops reading at `end`, so this is never applied [NE002]\n");
@@ -360,13 +359,11 @@ fn check_reports_in_the_editor_format() {
 fn colour_only_when_asked_or_on_a_terminal() {
     let input = "tinker panic 0 step\n";
     cmd()
-        .args(["check", "-"])
-        .write_stdin(input)
+        .on_stdin(&["check"], input)
         .assert()
         .stdout(predicate::str::contains("\x1b[").not());
     cmd()
-        .args(["--color", "always", "check", "-"])
-        .write_stdin(input)
+        .on_stdin(&["--color", "always", "check"], input)
         .assert()
         .stdout(predicate::str::contains("\x1b["));
 }
@@ -410,29 +407,21 @@ fn check_and_set_judge_by_the_values_ntpd_applies() {
         &["--check", "set", "stepback=0"][..],
         &["--check", "set", "stepfwd=0", "stepback=0"],
     ] {
-        cmd()
-            .args(args)
-            .arg("-")
-            .write_stdin("tinker step 0\n")
-            .assert()
-            .code(0);
+        cmd().on_stdin(args, "tinker step 0\n").assert().code(0);
     }
     cmd()
-        .args(["set", "stepback=0", "-"])
-        .write_stdin("tinker step 0\n")
+        .on_stdin(&["set", "stepback=0"], "tinker step 0\n")
         .assert()
         .success()
         .stdout("tinker step 0\n");
     // huffpuff below 900 is raised to 900: asking for 10 on a file with 900 is no change.
     cmd()
-        .args(["--check", "set", "huffpuff=10", "-"])
-        .write_stdin("tinker huffpuff 900\n")
+        .on_stdin(&["--check", "set", "huffpuff=10"], "tinker huffpuff 900\n")
         .assert()
         .code(0);
     // A value ntpd reads differently from how it is written counts as what ntpd reads.
     cmd()
-        .args(["--check", "set", "panic=0", "-"])
-        .write_stdin("tinker panic -\n")
+        .on_stdin(&["--check", "set", "panic=0"], "tinker panic -\n")
         .assert()
         .code(0);
 }
@@ -441,8 +430,7 @@ fn check_and_set_judge_by_the_values_ntpd_applies() {
 fn set_fails_when_ntpd_would_exit_on_the_file() {
     let input = "tinker panic 5\ntinker bogus -99999999999999999999999\n";
     cmd()
-        .args(["set", "panic=0", "-"])
-        .write_stdin(input)
+        .on_stdin(&["set", "panic=0"], input)
         .assert()
         .code(2)
         .stdout("")
@@ -451,14 +439,12 @@ fn set_fails_when_ntpd_would_exit_on_the_file() {
                 .and(predicate::str::contains("cannot reach the asked state")),
         );
     cmd()
-        .args(["--check", "set", "panic=0", "-"])
-        .write_stdin(input)
+        .on_stdin(&["--check", "set", "panic=0"], input)
         .assert()
         .code(1);
     // The value ntpd chokes on is the one being set: the edit repairs it.
     cmd()
-        .args(["set", "panic=0", "-"])
-        .write_stdin("tinker panic 1e-400\n")
+        .on_stdin(&["set", "panic=0"], "tinker panic 1e-400\n")
         .assert()
         .success()
         .stdout("tinker panic 0\n");

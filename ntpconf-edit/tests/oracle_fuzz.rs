@@ -337,15 +337,11 @@ fn ours(args: &[&str], conf: &Path) -> Ours {
     Ours { status, stdout }
 }
 
+/// Our applied values, rounded like ntpd's debug output.
 fn our_show(dialect: &str, conf: &Path) -> BTreeMap<String, String> {
-    let out = ours(&["--dialect", dialect, "--format", "json", "show"], conf);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let value = v["value"].as_f64().unwrap_or(f64::INFINITY);
-            (v["key"].as_str().unwrap().to_string(), six(value))
-        })
+    our_exact(dialect, conf)
+        .into_iter()
+        .map(|(key, value)| (key, six(value)))
         .collect()
 }
 

@@ -4,7 +4,9 @@
 #![allow(dead_code)] // Each test file uses a part.
 
 use std::collections::HashSet;
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -45,7 +47,13 @@ pub fn now_ts(shift: f64) -> Timestamp {
     Timestamp::from_unix(d.as_secs() as i64, d.subsec_nanos()).plus(shift)
 }
 
-pub fn serve(claim: Claim) -> Responder {
+/// Serves on a fresh port of 127.0.0.1 until dropped: `answer` is given the
+/// socket, the bytes received, the decoded request and the sender, and
+/// returns the bytes to send back (`None`: send nothing).
+pub fn serve_with<F>(answer: F) -> Responder
+where
+    F: Fn(&UdpSocket, &[u8], Packet, SocketAddr) -> Option<Vec<u8>> + Send + 'static,
+{
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(50)))
@@ -62,24 +70,33 @@ pub fn serve(claim: Claim) -> Responder {
             let Some(request) = Packet::decode(&buf[..n]) else {
                 continue;
             };
-            let reply = Packet {
-                leap: if claim.stratum == 0 { 3 } else { 0 },
-                version: 4,
-                mode: 4,
-                stratum: claim.stratum,
-                precision: -20,
-                reference_id: claim.reference_id,
-                root_dispersion: claim.root_dispersion,
-                reference: now_ts(claim.offset - 10.0),
-                origin: request.transmit,
-                receive: now_ts(claim.offset),
-                transmit: now_ts(claim.offset),
-                ..Packet::default()
-            };
-            let _ = socket.send_to(&reply.encode(), from);
+            if let Some(bytes) = answer(&socket, &buf[..n], request, from) {
+                let _ = socket.send_to(&bytes, from);
+            }
         }
     });
     Responder { port, stop }
+}
+
+/// Answers every request with what `claim` says.
+pub fn serve(claim: Claim) -> Responder {
+    serve_with(move |_, _, request, _| {
+        let reply = Packet {
+            leap: if claim.stratum == 0 { 3 } else { 0 },
+            version: 4,
+            mode: 4,
+            stratum: claim.stratum,
+            precision: -20,
+            reference_id: claim.reference_id,
+            root_dispersion: claim.root_dispersion,
+            reference: now_ts(claim.offset - 10.0),
+            origin: request.transmit,
+            receive: now_ts(claim.offset),
+            transmit: now_ts(claim.offset),
+            ..Packet::default()
+        };
+        Some(reply.encode().to_vec())
+    })
 }
 
 /// A sample as read back: metric name, labels, value.
@@ -196,4 +213,96 @@ pub fn parse_exposition(text: &str) -> Vec<MetricSample> {
         samples.push((name.to_string(), labels, parsed));
     }
     samples
+}
+
+pub const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// chronyd unpacked by scripts/install-test-deps.sh (installing chrony would
+/// remove the host's own time daemon), or an installed one.
+pub fn chronyd_binary() -> PathBuf {
+    let unpacked =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools/chrony/usr/sbin/chronyd");
+    if unpacked.exists() {
+        unpacked
+    } else {
+        PathBuf::from("/usr/sbin/chronyd")
+    }
+}
+
+/// A chronyd we started (`-x`, no CAP_SYS_TIME), stopped by its PID when
+/// dropped.
+pub struct Chronyd {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Chronyd {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chronyd serving on 127.0.0.1:`port` (as stratum 8 when
+/// `synchronised`), `faketime` ahead or behind with libfaketime, and waits
+/// (up to 2.5 s) until `answers(port)` says it answers.
+pub fn start_chronyd(
+    port: u16,
+    faketime: Option<&str>,
+    synchronised: bool,
+    answers: impl Fn(u16) -> bool,
+) -> Chronyd {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let conf = d.join("chrony.conf");
+    let local = if synchronised {
+        "local stratum 8\n"
+    } else {
+        ""
+    };
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\n{local}cmdport 0\nbindcmdaddress /\npidfile {}/chronyd.pid\ndriftfile {}/drift\n",
+            d.display(),
+            d.display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--bounding-set=-sys_time"])
+        .arg(chronyd_binary())
+        .args(["-x", "-d", "-u", "root", "-f"])
+        .arg(&conf);
+    if let Some(f) = faketime {
+        // The library itself, not the faketime wrapper: one PID to stop.
+        cmd.env("LD_PRELOAD", LIBFAKETIME)
+            .env("FAKETIME", f)
+            .env("TZ", "UTC");
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chronyd");
+    let server = Chronyd { child, _dir: dir };
+    // It binds within ~40 ms.
+    for _ in 0..50 {
+        if answers(port) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+/// Runs `cmd` with `--output FILE`: it must succeed and print nothing;
+/// returns what it wrote to the file.
+pub fn run_writing_metrics_to(cmd: &mut assert_cmd::Command, file: &Path) -> String {
+    let out = cmd.arg("--output").arg(file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "metrics go to the file only");
+    std::fs::read_to_string(file).unwrap()
 }
