@@ -425,31 +425,6 @@ pub fn finding_line(
 /// device) into memory would hurt the host.  Larger files are refused.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Reads a whole configuration file, refusing one over `limit` bytes (also
-/// when it is a FIFO or a device whose size is not known in advance).
-pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(io::Error::other("is a directory"));
-    }
-    if meta.is_file() && meta.len() > limit {
-        return Err(io::Error::other(format!(
-            "{} bytes is too large for a configuration file (limit {limit})",
-            meta.len()
-        )));
-    }
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(io::Error::other(format!(
-            "more than {limit} bytes: too large for a configuration file"
-        )));
-    }
-    Ok(bytes)
-}
-
 /// Text from a file (a name, a value, a quoted line) made safe to print on a
 /// terminal or into a line-oriented log: control characters, including
 /// newlines and escape sequences, become `\n`, `\t`, `\r`, `\e`, or
