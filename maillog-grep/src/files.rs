@@ -42,44 +42,8 @@ fn rotation_age(base: &str, name: &str) -> Option<Age> {
 }
 
 /// Rotated siblings of `log` in its directory, oldest first, then `log`.
-pub fn with_rotated(log: &Path) -> Vec<PathBuf> {
-    let dir = log
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let Some(base) = log.file_name().and_then(|n| n.to_str()) else {
-        return vec![log.to_path_buf()];
-    };
-    let mut siblings: Vec<(Age, PathBuf)> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name();
-            let age = rotation_age(base, name.to_str()?)?;
-            let path = if log.parent().is_some_and(|p| p.as_os_str().is_empty()) {
-                PathBuf::from(&name)
-            } else {
-                dir.join(&name)
-            };
-            Some((age, path))
-        })
-        .collect();
-    // Oldest first: dates ascending, then indexes descending (an index-named
-    // copy is never older than a dated one in practice; keep them apart).
-    siblings.sort_by(|(a, pa), (b, pb)| match (a, b) {
-        (Age::Index(x), Age::Index(y)) => y.cmp(x).then(pa.cmp(pb)),
-        (Age::Date(x), Age::Date(y)) => x.cmp(y).then(pa.cmp(pb)),
-        (Age::Date(_), Age::Index(_)) => std::cmp::Ordering::Less,
-        (Age::Index(_), Age::Date(_)) => std::cmp::Ordering::Greater,
-    });
-    let mut out: Vec<PathBuf> = siblings.into_iter().map(|(_, p)| p).collect();
-    out.push(log.to_path_buf());
-    out
-}
-
-/// `with_rotated` for a jail path under `root`: the directory is listed
-/// through the root, so neither it nor a sibling can lead out of it.
+/// The directory is listed through `root`, so neither it nor a sibling can
+/// lead out of it (the host is `Root::host()`).
 pub fn with_rotated_in(root: &Root, log: &Path) -> Vec<PathBuf> {
     let dir = log
         .parent()
@@ -102,6 +66,8 @@ pub fn with_rotated_in(root: &Root, log: &Path) -> Vec<PathBuf> {
             Some((age, path))
         })
         .collect();
+    // Oldest first: dates ascending, then indexes descending (an index-named
+    // copy is never older than a dated one in practice; keep them apart).
     siblings.sort_by(|(a, pa), (b, pb)| match (a, b) {
         (Age::Index(x), Age::Index(y)) => y.cmp(x).then(pa.cmp(pb)),
         (Age::Date(x), Age::Date(y)) => x.cmp(y).then(pa.cmp(pb)),
@@ -211,7 +177,7 @@ mod tests {
         ] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
-        let names: Vec<String> = with_rotated(&dir.path().join("maillog"))
+        let names: Vec<String> = with_rotated_in(&Root::host(), &dir.path().join("maillog"))
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
