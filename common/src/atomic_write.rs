@@ -7,8 +7,8 @@
 //! directory, never by path: a new temporary file (`O_EXCL`, `O_NOFOLLOW`)
 //! gets the original's owner, group and mode through its descriptor
 //! (`fchown`, then `fchmod`, as chown clears set-id bits), the new contents,
-//! the original's extended attributes (ACLs, SELinux labels, `user.*`;
-//! after the write, which drops `security.capability`), fsync; the backup
+//! the original's extended attributes and ACL (`crate::xattrs`; after the
+//! write, which drops Linux's `security.capability`), fsync; the backup
 //! (`--backup`) is made the same way from the original's open descriptor and
 //! renamed over `NAME.bak` (a link planted there is replaced, never
 //! followed, and an older backup survives any failure); then the rename
@@ -28,7 +28,6 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -244,7 +243,7 @@ fn write_in_dir(
     step(fail_at, FailAt::Write)?;
     temp.file().write_all(contents)?;
     if let Some(original) = original {
-        copy_xattrs(original.file.as_fd(), temp.fd(), true)?;
+        crate::xattrs::copy(original.file.as_fd(), temp.fd(), true)?;
     }
 
     step(fail_at, FailAt::Fsync)?;
@@ -290,7 +289,7 @@ fn write_backup(dir: BorrowedFd<'_>, backup_name: &OsStr, original: &Original) -
         temp.file().write_all(&buffer[..n])?;
         offset += n as u64;
     }
-    copy_xattrs(original.file.as_fd(), temp.fd(), false)?;
+    crate::xattrs::copy(original.file.as_fd(), temp.fd(), false)?;
     temp.file().sync_all()?;
     temp.rename_to(backup_name)
 }
@@ -317,55 +316,6 @@ fn keep_owner_and_mode(
         Mode::from_raw_mode(stat.st_mode as rustix::fs::RawMode & keep),
     )?;
     Ok(())
-}
-
-/// Copies every extended attribute (ACLs, SELinux labels, `user.*`) from
-/// `from` to `to`; `security.capability` only with `capabilities`.  One that
-/// cannot be kept stops the edit: the file would lose it.
-fn copy_xattrs(from: BorrowedFd<'_>, to: BorrowedFd<'_>, capabilities: bool) -> io::Result<()> {
-    let names = match read_growing(|buf| rustix::fs::flistxattr(from, buf)) {
-        Ok(names) => names,
-        // A file system without extended attributes: nothing to keep.
-        Err(Errno::OPNOTSUPP) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    for attr in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let attr = OsStr::from_bytes(attr);
-        if !capabilities && attr == "security.capability" {
-            continue;
-        }
-        let value = match read_growing(|buf| rustix::fs::fgetxattr(from, attr, buf)) {
-            Ok(value) => value,
-            Err(Errno::NODATA) => continue, // removed meanwhile
-            Err(e) => return Err(e.into()),
-        };
-        rustix::fs::fsetxattr(to, attr, &value, rustix::fs::XattrFlags::empty()).map_err(|e| {
-            io::Error::new(
-                io::Error::from(e).kind(),
-                format!(
-                    "cannot keep the extended attribute {}: {e}",
-                    attr.to_string_lossy()
-                ),
-            )
-        })?;
-    }
-    Ok(())
-}
-
-/// Calls a `*xattr` function with a buffer large enough for its answer.
-fn read_growing(mut call: impl FnMut(&mut [u8]) -> Result<usize, Errno>) -> Result<Vec<u8>, Errno> {
-    let mut size = 256;
-    loop {
-        let mut buffer = vec![0; size];
-        match call(&mut buffer) {
-            Ok(n) => {
-                buffer.truncate(n);
-                return Ok(buffer);
-            }
-            Err(Errno::RANGE) if size < 1 << 24 => size *= 4,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// A new file `.NAME.XXXXXXXX.tmp` in `dir`, created with `O_EXCL` (never

@@ -4,7 +4,8 @@
 //!
 //! - [`conventions`]: `--format`, `--color`, `--generate`, diagnostics in the
 //!   `path:line:col: severity: message [CODE]` form, bounded reads, exit handling.
-//! - [`atomic_write`]: replacing a file so that it is never lost.
+//! - [`atomic_write`]: replacing a file so that it is never lost (and
+//!   `xattrs`, what it keeps of the file besides bytes and mode).
 //! - [`root`]: `--root DIR`, a tree no path can leave.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //! - [`sarif`]: `--format sarif`, a linter's findings as a SARIF 2.1.0 log.
@@ -19,3 +20,4 @@ pub mod rcconf;
 pub mod root;
 pub mod sarif;
 pub mod testing;
+mod xattrs;
