@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use clockcheck::cli::Cli;
-use clockcheck::conventions::{finish, generate};
+use clockcheck::conventions::{finish, finish_generate};
 use clockcheck::query::SystemClock;
 use clockcheck::{EXIT_UNKNOWN, man_page, run};
 
@@ -22,17 +22,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(kind) = cli.generate {
-        let result = generate(
-            kind,
-            Cli::command(),
-            &man_page(),
-            &mut std::io::stdout().lock(),
-        );
-        return finish(
-            "clockcheck",
-            result.map(|()| 0).map_err(Into::into),
-            EXIT_UNKNOWN,
-        );
+        return finish_generate(kind, Cli::command(), &man_page(), EXIT_UNKNOWN);
     }
     let clock = SystemClock::new();
     finish(

@@ -405,9 +405,11 @@ impl Severity {
 }
 
 /// One finding in the form editors and make read:
-/// `path:line:col: severity: message [CODE]`.
+/// `path:line:col: severity: message [CODE]`.  The file name and the
+/// message come from files others write, so both are escaped here, once for
+/// every tool: a name with a newline cannot forge a second finding.
 pub fn finding_line(
-    file: &dyn std::fmt::Display,
+    file: &Path,
     line: usize,
     column: usize,
     severity: Severity,
@@ -416,8 +418,10 @@ pub fn finding_line(
     color: bool,
 ) -> String {
     format!(
-        "{file}:{line}:{column}: {}: {message} [{code}]",
-        severity.paint(color)
+        "{}:{line}:{column}: {}: {} [{code}]",
+        escape_path(file),
+        severity.paint(color),
+        escape_text(message)
     )
 }
 
@@ -497,6 +501,19 @@ pub fn shorten(text: &str, max: usize) -> String {
 /// Turns what a tool's `run` returned into the process exit code: a closed
 /// pipe is success, any other error is printed as `tool: message` (anyhow's
 /// one-line cause chain) and exits with the tool's error code.
+/// `--generate KIND`: the man page or a completion script on standard
+/// output, then the exit status (`error_code` when it cannot be written).
+pub fn finish_generate(
+    kind: Generate,
+    cmd: clap::Command,
+    page: &ManPage<'_>,
+    error_code: u8,
+) -> std::process::ExitCode {
+    let tool = cmd.get_name().to_string();
+    let result = generate(kind, cmd, page, &mut io::stdout().lock());
+    finish(&tool, result.map(|()| 0).map_err(Into::into), error_code)
+}
+
 pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code),
@@ -510,6 +527,26 @@ pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::pr
 
 #[cfg(test)]
 mod conventions_tests {
+    #[test]
+    fn a_finding_line_cannot_be_forged_by_its_file_name_or_message() {
+        let line = super::finding_line(
+            std::path::Path::new("x\n/etc/evil:1:1: error: forged"),
+            3,
+            7,
+            super::Severity::Warning,
+            "value \x1b[2Kerased",
+            "XL001",
+            false,
+        );
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(!line.contains('\x1b'), "{line}");
+        assert!(
+            line.starts_with("x\\n/etc/evil:1:1: error: forged:3:7: warning: value "),
+            "{line}"
+        );
+        assert!(line.ends_with(" [XL001]"), "{line}");
+    }
+
     use super::*;
 
     #[test]

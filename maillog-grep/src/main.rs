@@ -3,23 +3,13 @@ use std::process::ExitCode;
 use chrono::{Local, Offset, Utc};
 use clap::{CommandFactory, Parser};
 use maillog_grep::cli::Cli;
-use maillog_grep::conventions::{finish, generate, use_color_for};
+use maillog_grep::conventions::{finish, finish_generate, use_color_for};
 use maillog_grep::{Clock, EXIT_ERROR, Env, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(kind) = cli.generate {
-        let result = generate(
-            kind,
-            Cli::command(),
-            &man_page(),
-            &mut std::io::stdout().lock(),
-        );
-        return finish(
-            "maillog-grep",
-            result.map(|()| 0).map_err(Into::into),
-            EXIT_ERROR,
-        );
+        return finish_generate(kind, Cli::command(), &man_page(), EXIT_ERROR);
     }
     let mut env = Env {
         clock: Clock {

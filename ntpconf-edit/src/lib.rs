@@ -472,13 +472,7 @@ fn check(
             }
             Format::Text => {
                 let line = conventions::finding_line(
-                    &escape_path(&d.file),
-                    d.line,
-                    d.column,
-                    d.severity,
-                    &escape_text(&d.message),
-                    d.code,
-                    io.color,
+                    &d.file, d.line, d.column, d.severity, &d.message, d.code, io.color,
                 );
                 writeln!(io.stdout, "{line}")?;
             }

@@ -3,23 +3,13 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use ntpconf_edit::atomic_write::FailAt;
 use ntpconf_edit::cli::Cli;
-use ntpconf_edit::conventions::{finish, generate, use_color_for};
+use ntpconf_edit::conventions::{finish, finish_generate, use_color_for};
 use ntpconf_edit::{EXIT_ERROR, Io, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(kind) = cli.generate {
-        let result = generate(
-            kind,
-            Cli::command(),
-            &man_page(),
-            &mut std::io::stdout().lock(),
-        );
-        return finish(
-            "ntpconf-edit",
-            result.map(|()| 0).map_err(Into::into),
-            EXIT_ERROR,
-        );
+        return finish_generate(kind, Cli::command(), &man_page(), EXIT_ERROR);
     }
     let mut io = Io {
         stdin: &mut std::io::stdin().lock(),

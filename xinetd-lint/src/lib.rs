@@ -265,11 +265,11 @@ fn write_finding(io: &mut Io<'_>, format: Format, d: &config::Diagnostic) -> Res
         }
         Format::Text => {
             let line = conventions::finding_line(
-                &escape_text(&d.file),
+                std::path::Path::new(&d.file),
                 d.line,
                 d.column,
                 d.severity,
-                &escape_text(&d.message),
+                &d.message,
                 d.code,
                 io.color,
             );

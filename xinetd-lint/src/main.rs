@@ -3,23 +3,13 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use xinetd_lint::atomic_write::FailAt;
 use xinetd_lint::cli::Cli;
-use xinetd_lint::conventions::{finish, generate, use_color_for};
+use xinetd_lint::conventions::{finish, finish_generate, use_color_for};
 use xinetd_lint::{EXIT_ERROR, Io, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(kind) = cli.generate {
-        let result = generate(
-            kind,
-            Cli::command(),
-            &man_page(),
-            &mut std::io::stdout().lock(),
-        );
-        return finish(
-            "xinetd-lint",
-            result.map(|()| 0).map_err(Into::into),
-            EXIT_ERROR,
-        );
+        return finish_generate(kind, Cli::command(), &man_page(), EXIT_ERROR);
     }
     let mut io = Io {
         stdin: &mut std::io::stdin().lock(),

@@ -206,6 +206,8 @@ pub(crate) mod tests {
     /// The libc items `freebsd::LiveKernel` uses, with FreeBSD's shapes, and a
     /// `sysctlbyname` that answers from a table and grows the process table
     /// between the size query and the read (as a busy system does).
+    // Linux's errno location; a FreeBSD build uses the real libc instead.
+    #[cfg(not(target_os = "freebsd"))]
     #[allow(non_camel_case_types, unsafe_code, dead_code)]
     pub mod mock_libc {
         use std::cell::RefCell;
@@ -291,6 +293,7 @@ pub(crate) mod tests {
         }
     }
 
+    #[cfg(not(target_os = "freebsd"))]
     fn record(name: &str) -> Vec<u8> {
         let size = std::mem::size_of::<mock_libc::kinfo_proc>();
         let mut record = vec![0u8; size];
@@ -301,6 +304,7 @@ pub(crate) mod tests {
     }
 
     #[test]
+    #[cfg(not(target_os = "freebsd"))]
     fn the_live_kernel_code_reads_values_and_a_growing_process_table() {
         let kernel = freebsd::LiveKernel;
         let mut table = Vec::new();
