@@ -365,16 +365,22 @@ pub mod walk {
     use std::os::fd::BorrowedFd;
     use std::os::unix::ffi::OsStrExt;
 
-    /// Linux's limit (`MAXSYMLINKS`): the 41st link of one look-up is `ELOOP`.
+    /// The kernel's limit (`MAXSYMLINKS`): on Linux the 41st link of one
+    /// look-up is `ELOOP`, on FreeBSD the 33rd.
+    #[cfg(not(target_os = "freebsd"))]
     pub const MAX_LINK_HOPS: usize = 40;
+    #[cfg(target_os = "freebsd")]
+    pub const MAX_LINK_HOPS: usize = 32;
 
-    /// How a directory on the way is held: only to look names up in it.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    /// How a directory on the way is held: only to look names up in it
+    /// (`O_PATH`, so search permission is enough, as for the kernel's own
+    /// look-up; FreeBSD has it since 14.0).
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     const DIR_FLAGS: OFlags = OFlags::PATH
         .union(OFlags::DIRECTORY)
         .union(OFlags::NOFOLLOW)
         .union(OFlags::CLOEXEC);
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
     const DIR_FLAGS: OFlags = OFlags::RDONLY
         .union(OFlags::DIRECTORY)
         .union(OFlags::NOFOLLOW)
@@ -464,7 +470,12 @@ pub mod walk {
                 _ => false,
             };
             if !raced {
-                return Ok(opened?);
+                // FreeBSD says EMLINK where Linux says ELOOP for a final
+                // symlink under O_NOFOLLOW: one error for one cause.
+                return match opened {
+                    Err(Errno::MLINK) => Err(Errno::LOOP.into()),
+                    other => Ok(other?),
+                };
             }
             hops += 1;
             if hops > MAX_LINK_HOPS {
@@ -803,6 +814,8 @@ mod tests {
         );
     }
 
+    // openat2 is Linux's: the walk is compared with it there.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     mod versus_openat2 {
         //! The portable walk against the kernel: on random trees of files,
         //! directories and links (relative, absolute, with `..`), every look-up

@@ -116,7 +116,7 @@ mod freebsd {
     #[allow(unsafe_code)]
     mod sys {
         pub use libc::{
-            _PC_ACL_EXTENDED, _PC_ACL_NFS4, EOPNOTSUPP, EPERM, EXTATTR_NAMESPACE_SYSTEM,
+            _PC_ACL_EXTENDED, _PC_ACL_NFS4, ENOATTR, EOPNOTSUPP, EPERM, EXTATTR_NAMESPACE_SYSTEM,
             EXTATTR_NAMESPACE_USER, extattr_get_fd, extattr_list_fd, extattr_set_fd, fpathconf,
         };
         use std::ffi::{c_int, c_void};
@@ -164,8 +164,13 @@ mod freebsd {
                         format!("cannot keep the {what}: NUL in its name"),
                     )
                 })?;
-                let value = read_sized(|data, size| get(from, namespace, &c_name, data, size))
-                    .map_err(|e| super::cannot_keep(&what, e))?;
+                let value = match read_sized(|data, size| get(from, namespace, &c_name, data, size))
+                {
+                    Ok(value) => value,
+                    // Removed since the list was read: nothing to keep.
+                    Err(e) if e.raw_os_error() == Some(sys::ENOATTR) => continue,
+                    Err(e) => return Err(super::cannot_keep(&what, e)),
+                };
                 set(to, namespace, &c_name, &value).map_err(|e| super::cannot_keep(&what, e))?;
             }
         }
@@ -296,6 +301,7 @@ mod tests {
         pub const EXTATTR_NAMESPACE_SYSTEM: c_int = 2;
         pub const EOPNOTSUPP: c_int = 45;
         pub const EPERM: c_int = 1;
+        pub const ENOATTR: c_int = 87;
         pub const _PC_ACL_EXTENDED: c_int = 59;
         pub const _PC_ACL_NFS4: c_int = 64;
         pub const ACL_TYPE_ACCESS: c_int = 2;
@@ -374,7 +380,7 @@ mod tests {
                     return -1;
                 }
                 let Some(value) = file.attrs.get_mut(&(ns, name)) else {
-                    set_errno(87); // ENOATTR
+                    set_errno(ENOATTR);
                     return -1;
                 };
                 let n = answer(value, data, nbytes);
@@ -551,6 +557,29 @@ mod tests {
         set_state(&from, none);
         freebsd::copy(from.as_fd(), to.as_fd()).unwrap();
         assert!(state(&to).attrs.is_empty());
+    }
+
+    #[test]
+    fn freebsd_copy_passes_over_an_attribute_removed_after_the_list_was_read() {
+        let (from, to) = two_files();
+        let mut original = FileState::default();
+        original
+            .attrs
+            .insert((USER, b"gone".to_vec()), b"1".to_vec());
+        original
+            .attrs
+            .insert((USER, b"kept".to_vec()), b"2".to_vec());
+        original
+            .get_error
+            .insert(b"gone".to_vec(), mock_sys::ENOATTR);
+        set_state(&from, original);
+
+        freebsd::copy(from.as_fd(), to.as_fd()).unwrap();
+        let copied = state(&to).attrs;
+        assert_eq!(
+            copied.keys().collect::<Vec<_>>(),
+            [&(USER, b"kept".to_vec())]
+        );
     }
 
     #[test]

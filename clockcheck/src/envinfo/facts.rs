@@ -297,6 +297,11 @@ impl Reader<'_> {
                     .filter(|e| !e.contains("No such process")),
             );
         }
+        // A /proc without `comm` (FreeBSD's procfs) tells nothing, which is
+        // not the same as "no process runs".
+        if names.is_empty() {
+            return None;
+        }
         names.sort();
         names.dedup();
         Some(names)
@@ -555,5 +560,23 @@ mod tests {
                     service sieve\n{\n server = /usr/local/libexec/dovecot/managesieve-login\n}\n\
                     service imaps # tls\n{\n server = /usr/lib/dovecot/imap-login\n}\n";
         assert_eq!(login_services(text), ["imap", "imaps"]);
+    }
+
+    #[test]
+    fn a_proc_without_comm_files_tells_no_process_list() {
+        let dir = tempfile::tempdir().unwrap();
+        // FreeBSD's procfs: a directory per process, `status`, no `comm`.
+        std::fs::create_dir_all(dir.path().join("proc/1")).unwrap();
+        std::fs::write(dir.path().join("proc/1/status"), "init 1 0 0 0 -\n").unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let reader = Reader { root: &root };
+        assert_eq!(reader.proc_names(&mut Vec::new()), None);
+
+        std::fs::create_dir_all(dir.path().join("proc/42")).unwrap();
+        std::fs::write(dir.path().join("proc/42/comm"), "ntpd\n").unwrap();
+        assert_eq!(
+            reader.proc_names(&mut Vec::new()),
+            Some(vec!["ntpd".to_string()])
+        );
     }
 }
