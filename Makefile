@@ -50,6 +50,13 @@ FUZZ_SECONDS = 15
 fuzz:
 	sh scripts/fuzz.sh $(FUZZ_SECONDS)
 
+# The long runs that grow fuzz/seeds/ (by hand, a few targets at a time:
+# make fuzz-long FUZZ_TARGETS="xinetd_config maillog_lines" FUZZ_LONG_SECONDS=3600).
+FUZZ_TARGETS = ntpconf_document xinetd_config maillog_lines ntp_packet root_resolver
+FUZZ_LONG_SECONDS = 3600
+fuzz-long:
+	FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SECONDS=$(FUZZ_LONG_SECONDS) sh scripts/fuzz-long.sh
+
 # The Debian package, built by debian/rules with debhelper, written to
 # target/debian/.  DEB_BUILD_OPTIONS=noopt builds from target/debug.
 DEBDIR = target/debian
@@ -111,4 +118,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz oracle-fuzz oracle-fuzz-xinetd oracle-fuzz-ntp deb dist demo install uninstall clean
+.PHONY: all test check bench fuzz fuzz-long oracle-fuzz oracle-fuzz-xinetd oracle-fuzz-ntp deb dist demo install uninstall clean
