@@ -465,6 +465,17 @@ mod tests {
         FileState,
     };
 
+    /// A stand-in file with these (namespace, name, value) attributes.
+    fn file_with(attrs: &[(std::ffi::c_int, &[u8], &[u8])]) -> FileState {
+        let mut state = FileState::default();
+        for (namespace, name, value) in attrs {
+            state
+                .attrs
+                .insert((*namespace, name.to_vec()), value.to_vec());
+        }
+        state
+    }
+
     fn two_files() -> (File, File) {
         (tempfile::tempfile().unwrap(), tempfile::tempfile().unwrap())
     }
@@ -494,18 +505,13 @@ mod tests {
     #[test]
     fn freebsd_copy_keeps_user_and_system_attributes_and_the_nfsv4_acl() {
         let (from, to) = two_files();
-        let mut original = FileState::default();
-        original
-            .attrs
-            .insert((USER, b"origin".to_vec()), b"puppet".to_vec());
-        original.attrs.insert((USER, b"empty".to_vec()), Vec::new());
-        original
-            .attrs
-            .insert((SYSTEM, b"mac_label".to_vec()), vec![0, 1, 2, 255]);
-        // Where UFS keeps an ACL: copied by acl(3), not as raw bytes.
-        original
-            .attrs
-            .insert((SYSTEM, b"nfs4.acl".to_vec()), b"raw".to_vec());
+        let mut original = file_with(&[
+            (USER, b"origin", b"puppet"),
+            (USER, b"empty", b""),
+            (SYSTEM, b"mac_label", &[0, 1, 2, 255]),
+            // Where UFS keeps an ACL: copied by acl(3), not as raw bytes.
+            (SYSTEM, b"nfs4.acl", b"raw"),
+        ]);
         original.acl_kind = Some(ACL_TYPE_NFS4);
         original.acl = Some(b"owner@:rw-p--aARWcCos:-------:allow".to_vec());
         set_state(&from, original.clone());
@@ -523,10 +529,7 @@ mod tests {
     #[test]
     fn freebsd_copy_rereads_a_value_that_grew_after_its_size_was_asked() {
         let (from, to) = two_files();
-        let mut original = FileState::default();
-        original
-            .attrs
-            .insert((USER, b"note".to_vec()), b"x".repeat(100));
+        let mut original = file_with(&[(USER, b"note", &b"x".repeat(100))]);
         original.grow_after_size_query = 1000;
         set_state(&from, original);
 
@@ -541,11 +544,7 @@ mod tests {
     #[test]
     fn freebsd_copy_skips_a_namespace_it_may_not_see_and_a_file_system_without_any() {
         let (from, to) = two_files();
-        let mut user_only = FileState::default();
-        user_only.attrs.insert((USER, b"a".to_vec()), b"1".to_vec());
-        user_only
-            .attrs
-            .insert((SYSTEM, b"b".to_vec()), b"2".to_vec());
+        let mut user_only = file_with(&[(USER, b"a", b"1"), (SYSTEM, b"b", b"2")]);
         user_only.list_error.insert(SYSTEM, mock_sys::EPERM);
         set_state(&from, user_only);
         freebsd::copy(from.as_fd(), to.as_fd()).unwrap();
@@ -562,13 +561,7 @@ mod tests {
     #[test]
     fn freebsd_copy_passes_over_an_attribute_removed_after_the_list_was_read() {
         let (from, to) = two_files();
-        let mut original = FileState::default();
-        original
-            .attrs
-            .insert((USER, b"gone".to_vec()), b"1".to_vec());
-        original
-            .attrs
-            .insert((USER, b"kept".to_vec()), b"2".to_vec());
+        let mut original = file_with(&[(USER, b"gone", b"1"), (USER, b"kept", b"2")]);
         original
             .get_error
             .insert(b"gone".to_vec(), mock_sys::ENOATTR);
@@ -585,10 +578,7 @@ mod tests {
     #[test]
     fn freebsd_copy_fails_naming_the_attribute_it_cannot_keep() {
         let (from, to) = two_files();
-        let mut original = FileState::default();
-        original
-            .attrs
-            .insert((USER, b"origin".to_vec()), b"puppet".to_vec());
+        let mut original = file_with(&[(USER, b"origin", b"puppet")]);
         original.get_error.insert(b"origin".to_vec(), 5); // EIO
         set_state(&from, original);
 
