@@ -19,8 +19,7 @@ fn check_ntp_time_available() -> bool {
     let found = Path::new(CHECK_NTP_TIME).exists();
     if !found {
         let msg = "monitoring-plugins-basic is not installed: run scripts/install-test-deps.sh";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED: {msg} ***\n");
+        mailhost_common::testing::skip("clockcheck thresholds test", msg);
     }
     found
 }

@@ -23,7 +23,7 @@ fn skipped_unless_root(what: &str) -> bool {
     if is_root() {
         return false;
     }
-    eprintln!("SKIPPED: {what}");
+    mailhost_common::testing::skip(what, "needs root");
     true
 }
 

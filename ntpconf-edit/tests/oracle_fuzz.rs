@@ -40,8 +40,7 @@ fn oracles_present() -> bool {
         && Path::new("/usr/bin/unshare").exists();
     if !ok {
         let msg = "NTPsec or classic ntpd not unpacked: run scripts/install-test-deps.sh";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("\n*** SKIPPED ntpd oracle fuzzer: {msg} ***\n");
+        mailhost_common::testing::skip("ntpd oracle fuzzer", msg);
     }
     ok
 }

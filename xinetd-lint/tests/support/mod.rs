@@ -91,8 +91,7 @@ pub fn xinetd_oracle_available(what: &str) -> bool {
         && Path::new("/usr/sbin/ip").exists();
     if !found {
         let msg = "xinetd, script or ip is not installed: run scripts/install-test-deps.sh";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        mailhost_common::testing::skipped(what, msg);
+        mailhost_common::testing::skip(what, msg);
     }
     found
 }
