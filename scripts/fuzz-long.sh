@@ -17,22 +17,14 @@
 # Exit 1 when a target found a crash (kept in fuzz/artifacts/TARGET/).
 set -eu
 seconds=${FUZZ_SECONDS:-3600}
-targets=${FUZZ_TARGETS:-ntpconf_document xinetd_config maillog_lines ntp_packet root_resolver}
 cd "$(dirname "$0")/../fuzz"
+. ../scripts/fuzz-targets.sh
+targets=${FUZZ_TARGETS:-$FUZZ_ALL_TARGETS}
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo fuzz build -s none -O -a
 release=target/x86_64-unknown-linux-gnu/release
 work=long-runs
 mkdir -p "$work/bin"
-
-fixtures_of() {
-    case $1 in
-    ntpconf_document) echo ../tests/fixtures/ntp.conf ;;
-    xinetd_config) echo ../tests/fixtures/xinetd.d ;;
-    maillog_lines) echo ../tests/fixtures/logs ;;
-    *) echo "" ;;
-    esac
-}
 
 for target in $targets; do
     [ -n "${FUZZ_MERGE_ONLY:-}" ] && break
@@ -61,9 +53,12 @@ for target in $targets; do
     before=$(find "seeds/$target" -type f | wc -l)
     merged=$(mktemp -d)
     cp "seeds/$target"/* "$merged"/ 2>/dev/null || true
+    fixtures=$(fixtures_of "$target")
     n=0
-    for fixture in $(fixtures_of "$target"); do
-        find "$fixture" -type f | while read -r f; do n=$((n + 1)); cp "$f" "$merged/fixture-$n"; done
+    # shellcheck disable=SC2086
+    for f in $([ -z "$fixtures" ] || find $fixtures -type f); do
+        n=$((n + 1))
+        cp "$f" "$merged/fixture-$n"
     done
     "$work/bin/$target" -set_cover_merge=1 -use_counters=0 "$merged" "corpus/$target" \
         > "$work/$target.merge.log" 2>&1

@@ -8,12 +8,12 @@
 set -eu
 seconds=${1:-15}
 cd "$(dirname "$0")/../fuzz"
+. ../scripts/fuzz-targets.sh
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo fuzz build -s none -O
 status=0
-for entry in ntpconf_document:../tests/fixtures/ntp.conf xinetd_config:../tests/fixtures/xinetd.d maillog_lines:../tests/fixtures/logs ntp_packet: root_resolver:; do
-    target=${entry%%:*}
-    seeds=${entry#*:}
+for target in $FUZZ_ALL_TARGETS; do
+    seeds=$(fixtures_of "$target")
     if [ -d "seeds/$target" ]; then seeds="$seeds seeds/$target"; fi
     mkdir -p "corpus/$target"
     log=$(mktemp)
