@@ -652,14 +652,7 @@ fn hostile_pseudo_files_neither_hang_nor_eat_memory() {
         .path()
         .join("sys/devices/system/clocksource/clocksource0/current_clocksource");
     std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    mailhost_common::testing::make_fifo(&fifo);
     let (code, v) = tree.env_json();
     // Without a readable sys_vendor the hypervisor is unknown: nothing to fix.
     assert_eq!(code, 0);

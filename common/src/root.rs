@@ -660,14 +660,7 @@ mod tests {
     #[test]
     fn a_fifo_is_refused_without_hanging() {
         let (jail, _host) = tree();
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            jail.path().join("etc/fifo"),
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o600),
-            0,
-        )
-        .unwrap();
+        crate::testing::make_fifo(&jail.path().join("etc/fifo"));
         let root = Root::new(jail.path()).unwrap();
         let err = root.read_config(Path::new("/etc/fifo")).unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");

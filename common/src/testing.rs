@@ -28,6 +28,19 @@ pub fn skipped(what: &str, why: &str) {
     }
 }
 
+/// Makes a FIFO at `path` (mode 0600), as an attacker plants one where a
+/// file is expected; panics if it cannot.
+pub fn make_fifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap_or_else(|e| panic!("mkfifo {}: {e}", path.display()));
+}
+
 fn append_skip(log: &Path, what: &str, why: &str) {
     // One write of one line in append mode: tests running in parallel
     // cannot interleave their lines.

@@ -38,14 +38,6 @@ fn assert_count_in_root(root: &Path, paths: &[&str], count: usize) {
         .stdout(format!("{count}\n"));
 }
 
-fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn explicit_paths_are_looked_up_under_the_root() {
     let jail = tempfile::tempdir().unwrap();
@@ -136,7 +128,7 @@ fn a_fifo_planted_as_a_rotated_sibling_never_hangs() {
         &jail.path().join("var/log/maillog.1"),
         &format!("{FATAL}\n"),
     );
-    mkfifo(&jail.path().join("var/log/maillog.0"));
+    mailhost_common::testing::make_fifo(&jail.path().join("var/log/maillog.0"));
     let started = Instant::now();
     let out = in_root(
         jail.path(),
@@ -182,7 +174,7 @@ fn a_fifo_named_explicitly_is_read_as_grep_reads_it() {
     let jail = tempfile::tempdir().unwrap();
     let fifo = jail.path().join("var/log/pipe");
     std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
-    mkfifo(&fifo);
+    mailhost_common::testing::make_fifo(&fifo);
     let writer = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, format!("{FATAL}\n{FATAL}\n")).unwrap())

@@ -411,13 +411,7 @@ fn includes_never_read_the_host() {
 fn a_fifo_as_include_target_is_refused_without_hanging() {
     let jail = tree(&[("/etc/ntp.conf", "includefile /etc/fifo\ntinker panic 0\n")]);
     let fifo = jail.path().join("etc/fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mailhost_common::testing::make_fifo(&fifo);
     let started = Instant::now();
     cmd()
         .on_root(&["check"], jail.path())

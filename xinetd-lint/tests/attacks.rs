@@ -157,13 +157,7 @@ fn fifos_and_devices_are_refused_without_hanging() {
     let jail = self::jail();
     let root = jail.path();
     let fifo = root.join("etc/fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mailhost_common::testing::make_fifo(&fifo);
     let mut conf = "include /etc/fifo\nincludedir /etc/xinetd.d\n".to_string();
     // A character device planted in the tree (only root can make one).
     let device = root.join("etc/zero");
@@ -176,10 +170,7 @@ fn fifos_and_devices_are_refused_without_hanging() {
         conf.push_str("include /etc/zero\n");
     }
     write(root, "etc/xinetd.conf", conf.as_bytes());
-    std::process::Command::new("mkfifo")
-        .arg(root.join("etc/xinetd.d/pipe"))
-        .status()
-        .unwrap();
+    mailhost_common::testing::make_fifo(&root.join("etc/xinetd.d/pipe"));
     let started = Instant::now();
     let (code, text) = output(&[], root);
     assert!(started.elapsed() < Duration::from_secs(20));
