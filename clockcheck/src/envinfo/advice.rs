@@ -558,7 +558,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             why: format!(
                 "Hyper-V's time sync steps the guest to the host's clock after a resume, restore or live \
                  migration{thresh}; {} keeps it on internet time in between. That costs nothing while the host's \
-                 own clock is right (the hypervisor-host item) and one step of the host's whole error when it \
+                 own clock is right (the hyperv-host-ntp item) and one step of the host's whole error when it \
                  is not: a 40 s step back is what kills dovecot. Keep both and fix the host's interval.",
                 daemons.join(", ")
             ),
