@@ -26,6 +26,7 @@ all:
 # target/test-tools), runs every test, then lists the tests that skipped.
 SKIP_LOG = target/test-skips.log
 test:
+	sh scripts/test-apt-plans.sh
 	sh scripts/install-test-deps.sh
 	mkdir -p target && : > $(SKIP_LOG)
 	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" $(CARGO) test --workspace --locked

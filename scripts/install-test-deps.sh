@@ -7,13 +7,16 @@
 # start is in place while apt runs (chronyd or ntpd started by a package's
 # postinst could try to set the clock, and xinetd would take real ports).
 #
-# Safe on a real host: it never removes, replaces or upgrades an installed
-# package.  Time daemons conflict with each other as Debian packages
+# Safe on a real host: it never removes a package and never installs,
+# upgrades or replaces a time daemon or a mail server; it may upgrade other
+# installed packages that a new one needs in a newer version (a machine image
+# is older than the archive) and lists them (scripts/apt-plan-verdict.sh
+# holds the rule).  Time daemons conflict with each other as Debian packages
 # (installing chrony removes systemd-timesyncd, ntp or ntpsec), so chrony and
 # NTPsec are only unpacked, with dpkg-deb -x, under $TOOLS_DIR; the tests run
 # chronyd (on 127.0.0.1, -x) and ntpd (parse-only) from there, without
 # CAP_SYS_TIME.  Everything else is installed with --no-remove, after a dry
-# run (apt-get -s) has shown that it would remove or upgrade nothing.
+# run (apt-get -s) that apt-plan-verdict.sh accepts.
 #
 # The SARIF validator (npm's @microsoft/sarif-multitool) goes under
 # $TOOLS_DIR/sarif.
@@ -119,18 +122,13 @@ apt_update_once() {
 
 if [ -n "$missing" ]; then
     apt_update_once
-    # The dry run first: stop, naming the packages, if installing would remove
-    # ("Remv") or replace an installed version ("Inst NAME [OLD]") of anything.
+    # The dry run first; scripts/apt-plan-verdict.sh decides (and lists the
+    # upgrades it allows): no removal, no time daemon or mail server.
     # shellcheck disable=SC2086
     plan=$(apt-get -s install --no-install-recommends --no-remove $missing 2>&1) ||
         { echo "$plan" >&2; echo "install-test-deps: apt-get cannot install:$missing without removing a package; nothing was changed" >&2; exit 1; }
-    in_the_way=$(echo "$plan" | sed -n 's/^Remv \([^ ]*\).*/\1 (removed)/p; s/^Inst \([^ ]*\) \[\([^]]*\)\].*/\1 \2 (replaced)/p')
-    if [ -n "$in_the_way" ]; then
-        echo "install-test-deps: installing$missing would change installed packages:" >&2
-        echo "$in_the_way" | sed 's/^/  /' >&2
-        echo "install-test-deps: nothing was changed; install them yourself if that is what you want" >&2
-        exit 1
-    fi
+    echo "$plan" | sh "$(dirname "$0")/apt-plan-verdict.sh" ||
+        { echo "install-test-deps: nothing was changed; install:$missing yourself if that is what you want" >&2; exit 1; }
     echo "install-test-deps: installing:$missing" >&2
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends --no-remove $missing >/dev/null
