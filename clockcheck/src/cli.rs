@@ -145,16 +145,19 @@ hypervisor-host), the problem, why, and the exact commands.\n\n\
 Read: the hypervisor and its time sync (FreeBSD: kern.vm_guest, hw.hvtimesync.* through \
 sysctlbyname; Linux: /sys DMI, hv_utils), running daemons (FreeBSD's process table, /proc), \
 FreeBSD's rc.conf chain or Linux's enabled systemd units, the tinker values ntpd applies, and \
-xinetd's dovecot services. Under --root, $ROOT/sysctl.out (saved `sysctl -a`) stands in for \
-the kernel.\n\n\
+xinetd's dovecot services. Under --root, $ROOT/sysctl.out (saved `sysctl -a` or `sysctl -ae`) \
+stands in for the kernel.\n\n\
 The errata's fix: keep the Hyper-V host's clock right (a reachable NTP server, 1 hour instead \
 of 7 days), step the guest at boot with ntpdate before dovecot starts, keep it right with ntpd, \
 and no `tinker step 0` (40 s take 22 h to slew). Exit 1 (WARNING) while an item on the guest \
-is open; the informational items do not raise it."
+is open; the informational items do not raise it. Exit 3 (UNKNOWN) when a fact it needs \
+could not be read: a directory that is no OS root, an unreadable rc.conf chain, a FreeBSD tree \
+without a usable sysctl.out; --quiet never hides it."
     )]
     Env {
         /// Print nothing while the status is OK (text only: JSON and metrics are always
-        /// written), so a cron job mails only when there is something to fix.
+        /// written), so a cron job mails only when there is something to fix or something
+        /// could not be read (UNKNOWN).
         #[arg(long)]
         quiet: bool,
     },

@@ -41,6 +41,9 @@ pub struct TimeEnv {
     pub items: Vec<Item>,
     /// What could not be read (`path: error`).
     pub unreadable: Vec<String>,
+    /// Why the status is UNKNOWN: facts the verdict needs that could not be
+    /// had (empty when it is OK or WARNING).
+    pub unknown: Vec<String>,
 }
 
 /// The kernel to ask for `root`: the live one for the host, a saved
@@ -50,9 +53,17 @@ pub fn kernel_for(root: &Root) -> io::Result<Box<dyn Kernel>> {
         return Ok(kernel::live());
     }
     match root.read_limited(Path::new("/sysctl.out"), facts::MAX_SYSCTL_OUT_BYTES) {
-        Ok(bytes) => Ok(Box::new(kernel::SavedSysctl::new(
-            String::from_utf8_lossy(&bytes).into_owned(),
-        ))),
+        Ok(bytes) => kernel::SavedSysctl::parse(String::from_utf8_lossy(&bytes).into_owned())
+            .map(|saved| Box::new(saved) as Box<dyn Kernel>)
+            .map_err(|why| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: {why}",
+                        root.display_path(Path::new("/sysctl.out")).display()
+                    ),
+                )
+            }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Box::new(kernel::NoKernel)),
         Err(e) => Err(e),
     }
@@ -66,7 +77,9 @@ pub fn inspect(root: &Root, kernel: &dyn Kernel) -> TimeEnv {
 
 pub fn from_facts(facts: &Facts) -> TimeEnv {
     let items = advice::items(facts);
-    let status = if items.iter().any(|i| i.level == Level::Warning) {
+    let status = if !facts.unknown.is_empty() {
+        Status::Unknown
+    } else if items.iter().any(|i| i.level == Level::Warning) {
         Status::Warning
     } else {
         Status::Ok
@@ -82,6 +95,7 @@ pub fn from_facts(facts: &Facts) -> TimeEnv {
         boot_sync: advice::boot_sync(facts),
         items,
         unreadable: facts.unreadable.clone(),
+        unknown: facts.unknown.clone(),
     }
 }
 
@@ -95,9 +109,13 @@ fn one_line(item: &Item) -> String {
     )
 }
 
-/// The exit status: 0 OK, 1 WARNING (Nagios).
+/// The exit status: 0 OK, 1 WARNING, 3 UNKNOWN (Nagios).
 pub fn exit_code(env: &TimeEnv) -> u8 {
-    if env.status == "OK" { 0 } else { 1 }
+    match env.status.as_str() {
+        "OK" => 0,
+        "UNKNOWN" => crate::EXIT_UNKNOWN,
+        _ => 1,
+    }
 }
 
 /// The terminal form: the facts, then each item with why and what to run.
@@ -130,6 +148,9 @@ pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
     fact("boot sync", &env.boot_sync.summary)?;
     for problem in &env.unreadable {
         fact("unreadable", problem)?;
+    }
+    for reason in &env.unknown {
+        fact("unknown", reason)?;
     }
     let warnings = env
         .items
@@ -215,7 +236,7 @@ pub fn prometheus(env: &TimeEnv) -> String {
     };
     metric(
         "clockcheck_env_status",
-        "What clockcheck env advises: 0 OK, 1 WARNING (an item to fix on this guest).",
+        "What clockcheck env advises: 0 OK, 1 WARNING (an item to fix on this guest), 3 UNKNOWN (a fact it needs could not be read).",
         vec![(String::new(), exit_code(env).to_string())],
     );
     metric(
@@ -307,17 +328,18 @@ pub fn run(
             return Ok(crate::EXIT_UNKNOWN);
         }
     };
-    let mut env = inspect(&root, kernel.as_ref());
+    let mut facts = facts::gather(&root, kernel.as_ref());
     if !root.is_host()
-        && env.os == Some(facts::Os::FreeBsd)
+        && facts.os == Some(facts::Os::FreeBsd)
         && root.metadata(Path::new("/sysctl.out")).is_err()
     {
         // Without it the hypervisor is unknown, and so is every guest item.
-        env.unreadable.push(format!(
+        facts.unknown.push(format!(
             "{}: missing; save the guest's `sysctl -a` there for the hypervisor and its time sync",
             root.display_path(Path::new("/sysctl.out")).display()
         ));
     }
+    let env = from_facts(&facts);
     match format {
         OutputFormat::Json => {
             serde_json::to_writer(&mut *out, &env)?;
@@ -431,12 +453,27 @@ mod tests {
 
     #[test]
     fn bare_metal_says_little() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tree(&[("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n")]);
         let root = Root::new(dir.path()).unwrap();
         let env = inspect(&root, &kernel::NoKernel);
         assert_eq!(env.hypervisor, None);
         assert!(env.advice.is_empty());
         assert_eq!(env.status, "OK");
+        assert_eq!(exit_code(&env), 0);
+    }
+
+    #[test]
+    fn an_empty_tree_is_unknown_not_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let env = inspect(&root, &kernel::NoKernel);
+        assert_eq!(env.status, "UNKNOWN");
+        assert_eq!(exit_code(&env), 3);
+        assert!(
+            env.unknown[0].contains("not an OS root"),
+            "{:?}",
+            env.unknown
+        );
     }
 
     #[test]

@@ -761,15 +761,72 @@ fn a_freebsd_tree_without_sysctl_out_says_what_is_missing() {
     let tree = errata_guest("");
     std::fs::remove_file(tree.path().join("sysctl.out")).unwrap();
     let (code, v) = tree.env_json();
-    assert_eq!(code, 0);
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["status"], "UNKNOWN");
     assert_eq!(v["hypervisor"], Value::Null);
     assert!(
-        v["unreadable"][0]
+        v["unknown"][0]
             .as_str()
             .unwrap()
             .contains("sysctl.out: missing"),
         "{v}"
     );
+    // --quiet, for cron, never hides UNKNOWN.
+    let out = env_on(tree.path(), &["--quiet"]);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("sysctl.out: missing"), "{text}");
+    assert!(text.contains("UNKNOWN"), "{text}");
+}
+
+/// A directory that is no OS root (empty, or a guest's etc/ instead of its
+/// root) is UNKNOWN with what is missing, never "OK" about nothing.
+#[test]
+fn a_tree_that_is_no_os_root_is_unknown() {
+    let empty = Tree::new();
+    let (code, v) = empty.env_json();
+    assert_eq!(code, 3, "{v}");
+    assert_eq!(v["os"], "unknown");
+    assert!(
+        v["unknown"][0].as_str().unwrap().contains("not an OS root"),
+        "{v}"
+    );
+    let guest = errata_guest("");
+    let (code, v) = Tree(tempfile::tempdir_in(guest.path()).unwrap()).env_json();
+    assert_eq!(code, 3, "{v}");
+    let etc_only = env_on(&guest.path().join("etc"), &["--quiet"]);
+    assert_eq!(etc_only.status.code(), Some(3));
+    let text = String::from_utf8(etc_only.stdout).unwrap();
+    assert!(text.contains("not an OS root"), "{text}");
+}
+
+/// `sysctl -ae` (`name=value`) reads as `sysctl -a` does: the Hyper-V guest
+/// is still a Hyper-V guest; a file in neither form is UNKNOWN.
+#[test]
+fn both_sysctl_out_forms_are_read_and_junk_is_unknown() {
+    let tree = errata_guest("");
+    let plain = tree.env_json();
+    let saved = std::fs::read_to_string(tree.path().join("sysctl.out")).unwrap();
+    let equals: String = saved
+        .lines()
+        .map(|line| match line.split_once(": ") {
+            Some((name, value)) => format!("{name}={value}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    assert_ne!(equals, saved);
+    tree.write("sysctl.out", &equals);
+    let (code, v) = tree.env_json();
+    assert_eq!(code, plain.0, "{v}");
+    assert_eq!(v["hypervisor"], "Hyper-V");
+    assert_eq!(v["hypervisor"], plain.1["hypervisor"]);
+    assert_eq!(v["items"], plain.1["items"]);
+    tree.write("sysctl.out", "this is not sysctl output\n");
+    let out = env_on(tree.path(), &[]);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("CLOCK UNKNOWN:"), "{text}");
+    assert!(text.contains("sysctl -ae"), "{text}");
 }
 
 #[test]

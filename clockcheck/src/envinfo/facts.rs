@@ -98,7 +98,26 @@ pub struct Facts {
     pub chrony_makestep: Option<bool>,
     /// What could not be read, as `path: error` (shown, never fatal).
     pub unreadable: Vec<String>,
+    /// Facts the verdict needs that could not be had (the tree is not an OS
+    /// root, rc.conf is unreadable, a FreeBSD tree has no usable
+    /// `sysctl.out`): any of them makes the status UNKNOWN, never OK.
+    pub unknown: Vec<String>,
 }
+
+/// Files that show a tree is a FreeBSD root (base system files).
+pub const FREEBSD_MARKS: &[&str] = &[
+    "/bin/freebsd-version",
+    "/etc/defaults/rc.conf",
+    "/etc/rc.conf",
+];
+/// Files and directories that show a tree is a Linux root.
+pub const LINUX_MARKS: &[&str] = &[
+    "/etc/os-release",
+    "/usr/lib/os-release",
+    "/etc/systemd/system",
+    "/lib/systemd/system",
+    "/proc/1",
+];
 
 /// Daemons that set the clock, by process name (FreeBSD and Linux).
 pub const TIME_DAEMONS: &[&str] = &["ntpd", "chronyd", "systemd-timesyn", "openntpd", "ntpdate"];
@@ -125,24 +144,30 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
     let rc = match rc {
         Ok(rc) => Some(rc),
         Err(e) => {
-            facts.unreadable.push(e.to_string());
+            // Every boot-time fact of a FreeBSD host is in the rc.conf chain.
+            facts.unknown.push(format!("rc.conf chain unreadable: {e}"));
             None
         }
     };
     let freebsd = kernel.sysctl("kern.ostype").as_deref() == Some("FreeBSD")
         || kernel.sysctl("kern.vm_guest").is_some()
-        || rc
-            .as_ref()
-            .is_some_and(|rc| rc.files().iter().any(|f| f == Path::new("/etc/rc.conf")));
-    let linux = !freebsd
-        && (reader.exists("/etc/systemd/system")
-            || reader.exists("/lib/systemd/system")
-            || reader.exists("/proc/1"));
+        || FREEBSD_MARKS.iter().any(|mark| reader.exists(mark));
+    let linux = !freebsd && LINUX_MARKS.iter().any(|mark| reader.exists(mark));
     facts.os = Some(if freebsd {
         Os::FreeBsd
     } else if linux {
         Os::Linux
     } else {
+        facts.unknown.push(format!(
+            "{}: not an OS root: none of {} found there (pass the guest's root, not its etc/)",
+            root.display_path(Path::new("/")).display(),
+            FREEBSD_MARKS
+                .iter()
+                .chain(LINUX_MARKS)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         Os::Unknown
     });
     facts.hypervisor = hypervisor(&reader, kernel, &mut facts.unreadable);

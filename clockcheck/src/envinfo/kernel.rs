@@ -39,6 +39,25 @@ impl SavedSysctl {
     pub fn new(text: String) -> SavedSysctl {
         SavedSysctl { text }
     }
+
+    /// A saved `sysctl -a` (`name: value`) or `sysctl -ae` (`name=value`);
+    /// text with no line of either form is not a sysctl listing, and saying
+    /// "no hypervisor" from it would be a guess.
+    pub fn parse(text: String) -> Result<SavedSysctl, &'static str> {
+        let listing = text.lines().any(|line| {
+            let name_end = line
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "_.%-".contains(c)))
+                .unwrap_or(line.len());
+            name_end > 0 && matches!(line[name_end..].chars().next(), Some(':' | '='))
+        });
+        if listing {
+            Ok(SavedSysctl { text })
+        } else {
+            Err(
+                "not the output of `sysctl -a` or `sysctl -ae` (no `name: value` or `name=value` line)",
+            )
+        }
+    }
 }
 
 impl Kernel for SavedSysctl {
@@ -46,7 +65,10 @@ impl Kernel for SavedSysctl {
         // The last line wins, as it would if the output were concatenated.
         self.text
             .lines()
-            .filter_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+            .filter_map(|line| {
+                let rest = line.strip_prefix(name)?;
+                rest.strip_prefix(':').or_else(|| rest.strip_prefix('='))
+            })
             .map(|value| value.trim().to_string())
             .next_back()
     }
@@ -368,6 +390,25 @@ pub(crate) mod tests {
         );
         assert_eq!(saved.sysctl("hw.hvtimesync"), None);
         assert_eq!(saved.processes(), None);
+    }
+
+    #[test]
+    fn sysctl_ae_form_reads_like_sysctl_a() {
+        let saved =
+            SavedSysctl::parse("kern.vm_guest=hv\nhw.hvtimesync.ignore_sync=0\n".into()).unwrap();
+        assert_eq!(saved.sysctl("kern.vm_guest").as_deref(), Some("hv"));
+        assert_eq!(
+            saved.sysctl("hw.hvtimesync.ignore_sync").as_deref(),
+            Some("0")
+        );
+    }
+
+    #[test]
+    fn text_that_is_no_sysctl_listing_is_refused() {
+        assert!(SavedSysctl::parse("".into()).is_err());
+        assert!(SavedSysctl::parse("hello world\n\u{1b}[2J\n".into()).is_err());
+        assert!(SavedSysctl::parse(": no name\n".into()).is_err());
+        assert!(SavedSysctl::parse("kern.ostype: FreeBSD\n".into()).is_ok());
     }
 
     #[test]
