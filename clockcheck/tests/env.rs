@@ -365,6 +365,58 @@ fn standalone_dovecot_beside_xinetd_is_named() {
     assert_eq!(code, 0, "{:?}", ids(&v));
 }
 
+/// What `sysrc [-f FILE] name=value ...` leaves in the tree, for a test: the
+/// assignments land in FILE (default /etc/rc.conf), last one winning there as
+/// sysrc's in-place edit does.
+fn apply_sysrc(tree: &Tree, command: &str) {
+    let mut words = command.split_whitespace();
+    assert_eq!(words.next(), Some("sysrc"), "{command}");
+    let mut words = words.peekable();
+    let file = if words.peek() == Some(&"-f") {
+        words.next();
+        words.next().unwrap().to_string()
+    } else {
+        "/etc/rc.conf".to_string()
+    };
+    let path = tree.path().join(file.trim_start_matches('/'));
+    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    for word in words {
+        let (name, value) = word.split_once('=').unwrap();
+        text.push_str(&format!("{name}=\"{value}\"\n"));
+    }
+    tree.write(file.trim_start_matches('/'), &text);
+}
+
+/// A setting held in rc.conf.d or rc.conf.local is changed there: plain
+/// `sysrc` edits rc.conf, which rc.conf.d and rc.conf.local override.
+#[test]
+fn every_sysrc_command_edits_the_file_that_holds_the_setting() {
+    let tree = errata_guest("");
+    tree.write("etc/rc.conf.d/dovecot", "dovecot_enable=\"YES\"\n")
+        .write("etc/rc.conf.local", "ntpd_enable=\"NO\"\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    let dovecot = commands(&v, "dovecot-standalone-and-xinetd");
+    assert_eq!(
+        dovecot[1],
+        "sysrc -f /etc/rc.conf.d/dovecot dovecot_enable=NO"
+    );
+    let ntpd = commands(&v, "freebsd-ntpd-enable");
+    assert_eq!(ntpd[0], "sysrc -f /etc/rc.conf.local ntpd_enable=YES");
+    // Applied where they say, the two items are gone.
+    apply_sysrc(&tree, &dovecot[1]);
+    apply_sysrc(&tree, &ntpd[0]);
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+    // Plain `sysrc` into rc.conf would not have done it.
+    let tree = errata_guest("");
+    tree.write("etc/rc.conf.d/dovecot", "dovecot_enable=\"YES\"\n");
+    apply_sysrc(&tree, "sysrc dovecot_enable=NO");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert!(ids(&v).contains(&"dovecot-standalone-and-xinetd".to_string()));
+}
+
 #[test]
 fn the_host_time_sync_turned_off_leaves_only_the_host_item() {
     let tree = errata_guest("");

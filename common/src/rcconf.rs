@@ -26,7 +26,7 @@ pub struct Assignment {
 }
 
 /// The variables of the rc.conf chain, last assignment winning.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RcConf {
     vars: BTreeMap<String, Assignment>,
     files: Vec<PathBuf>,
@@ -201,9 +201,82 @@ fn is_missing(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::NotFound
 }
 
+impl RcConf {
+    /// The sysrc(8) commands that give each `(name, value)` effect: a
+    /// variable is written where its last assignment is, since a later file
+    /// of the chain wins over rc.conf, and plain `sysrc` edits only the
+    /// rc_conf_files (rc.conf, rc.conf.local), never rc.conf.d (sysrc(8),
+    /// LIMITATIONS).  One command per file, in the order the names are given;
+    /// a variable set nowhere, or only in /etc/defaults/rc.conf (which sysrc
+    /// never edits), goes to rc.conf.
+    pub fn sysrc_commands(&self, settings: &[(&str, &str)]) -> Vec<String> {
+        let mut by_file: Vec<(Option<PathBuf>, Vec<String>)> = Vec::new();
+        for (name, value) in settings {
+            let file = self
+                .assignment(name)
+                .map(|a| a.file.clone())
+                .filter(|f| f != Path::new("/etc/rc.conf") && f != Path::new(CHAIN[0]));
+            let word = format!("{name}={}", sh_quote(value));
+            match by_file.iter_mut().find(|(f, _)| *f == file) {
+                Some((_, words)) => words.push(word),
+                None => by_file.push((file, vec![word])),
+            }
+        }
+        by_file
+            .into_iter()
+            .map(|(file, words)| match file {
+                Some(file) => format!(
+                    "sysrc -f {} {}",
+                    sh_quote(&file.to_string_lossy()),
+                    words.join(" ")
+                ),
+                None => format!("sysrc {}", words.join(" ")),
+            })
+            .collect()
+    }
+}
+
+/// `text` as one sh word (quoted only when it needs to be).
+fn sh_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./=:,+-@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysrc_edits_the_file_that_holds_the_setting() {
+        let mut rc = RcConf::default();
+        rc.parse(Path::new("/etc/defaults/rc.conf"), "ntpd_enable=\"NO\"\n");
+        rc.parse(Path::new("/etc/rc.conf"), "ntpdate_enable=\"NO\"\n");
+        rc.parse(Path::new("/etc/rc.conf.local"), "ntpdate_flags=\"-B\"\n");
+        rc.parse(
+            Path::new("/etc/rc.conf.d/dovecot"),
+            "dovecot_enable=\"YES\"\n",
+        );
+        assert_eq!(
+            rc.sysrc_commands(&[("dovecot_enable", "NO")]),
+            ["sysrc -f /etc/rc.conf.d/dovecot dovecot_enable=NO"]
+        );
+        assert_eq!(
+            rc.sysrc_commands(&[
+                ("ntpdate_enable", "YES"),
+                ("ntpdate_flags", "-b"),
+                ("ntpd_enable", "YES"),
+                ("ntpd_flags", "-p /var/run/ntpd.pid")
+            ]),
+            [
+                "sysrc ntpdate_enable=YES ntpd_enable=YES ntpd_flags='-p /var/run/ntpd.pid'",
+                "sysrc -f /etc/rc.conf.local ntpdate_flags=-b",
+            ]
+        );
+    }
 
     fn parsed(text: &str) -> RcConf {
         let mut conf = RcConf::default();

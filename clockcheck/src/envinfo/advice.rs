@@ -285,7 +285,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
         if guest && !rc.ntpdate_enable {
             // ntpdate_flags=-b is FreeBSD's default; set explicitly, so an
             // older -B elsewhere in the chain cannot make it slew.
-            let command = "sysrc ntpdate_enable=YES ntpdate_flags=-b".to_string();
+            let commands = rc
+                .chain
+                .sysrc_commands(&[("ntpdate_enable", "YES"), ("ntpdate_flags", "-b")]);
             items.push(Item {
                 id: "freebsd-ntpdate-at-boot",
                 applies_to: AppliesTo::Guest,
@@ -303,7 +305,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                         String::new()
                     }
                 ),
-                commands: vec![command],
+                commands,
             });
         } else if guest && rc.ntpdate_enable && has_flag(&rc.ntpdate_flags, "-B") {
             items.push(Item {
@@ -314,7 +316,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 why: format!(
                     "Slewing at 500 ppm takes {crawl} for the 40 s a boot may start off; `-b` steps before dovecot starts."
                 ),
-                commands: vec!["sysrc ntpdate_flags=-b".into()],
+                commands: rc.chain.sysrc_commands(&[("ntpdate_flags", "-b")]),
             });
         }
         if rc.ntpdate_enable && rc.ntpdate_hosts.trim().is_empty() && facts.ntp_servers.is_empty() {
@@ -332,7 +334,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 why: "rc.d/ntpdate takes its servers from ntpdate_hosts, else from the server lines of ntp.conf; \
                       with neither the boot-time step never happens."
                     .into(),
-                commands: vec!["sysrc ntpdate_hosts=0.freebsd.pool.ntp.org".into()],
+                commands: rc
+                    .chain
+                    .sysrc_commands(&[("ntpdate_hosts", "0.freebsd.pool.ntp.org")]),
             });
         }
         if !rc.ntpd_enable {
@@ -350,7 +354,11 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                      correction steps it back, which is what dovecot dies of."
                         .into()
                 },
-                commands: vec!["sysrc ntpd_enable=YES".into(), "service ntpd start".into()],
+                commands: [
+                    rc.chain.sysrc_commands(&[("ntpd_enable", "YES")]),
+                    vec!["service ntpd start".into()],
+                ]
+                .concat(),
             });
         }
         if guest && has_flag(&rc.ntpd_flags, "-x") {
@@ -368,10 +376,11 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                     "At ntpd's 500 ppm slew limit the 40 s a Hyper-V guest may start off take {crawl} to correct, \
                      and the clock is wrong all that time."
                 ),
-                commands: vec![
-                    format!("sysrc ntpd_flags={}", shell_quote(&kept.join(" "))),
-                    "service ntpd restart".into(),
-                ],
+                commands: [
+                    rc.chain.sysrc_commands(&[("ntpd_flags", &kept.join(" "))]),
+                    vec!["service ntpd restart".into()],
+                ]
+                .concat(),
             });
         }
     }
@@ -437,8 +446,13 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             why: "Both want the same ports (imap 143, imaps 993, pop3 110, pop3s 995): whichever starts second \
                   cannot bind them, and nothing says so."
                 .into(),
-            commands: if facts.rc.is_some() {
-                vec!["service dovecot stop".into(), "sysrc dovecot_enable=NO".into(), "service xinetd restart".into()]
+            commands: if let Some(rc) = &facts.rc {
+                [
+                    vec!["service dovecot stop".into()],
+                    rc.chain.sysrc_commands(&[("dovecot_enable", "NO")]),
+                    vec!["service xinetd restart".into()],
+                ]
+                .concat()
             } else {
                 let units: Vec<&str> = super::facts::DOVECOT_UNITS
                     .into_iter()
@@ -471,8 +485,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             commands: others
                 .iter()
                 .map(|d| {
-                    if facts.rc.is_some() {
-                        format!("service {d} stop; sysrc {d}_enable=NO")
+                    if let Some(rc) = &facts.rc {
+                        let disable = rc.chain.sysrc_commands(&[(&format!("{d}_enable"), "NO")]);
+                        format!("service {d} stop; {}", disable.join("; "))
                     } else {
                         format!("systemctl disable --now {}", linux_unit_of(facts, d))
                     }

@@ -57,6 +57,9 @@ pub struct RcTime {
     pub xinetd_enable: bool,
     /// `name -> file:line` of every variable above that a file set.
     pub set_at: BTreeMap<String, String>,
+    /// The whole chain, for commands that must edit the file holding a
+    /// setting (`RcConf::sysrc_commands`).
+    pub chain: RcConf,
 }
 
 /// A tinker value ntpd applies, and where it was set.
@@ -465,6 +468,7 @@ fn rc_time(rc: &RcConf) -> RcTime {
         dovecot_enable: yes("dovecot_enable"),
         xinetd_enable: yes("xinetd_enable"),
         set_at,
+        chain: rc.clone(),
     }
 }
 
