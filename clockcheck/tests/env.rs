@@ -277,11 +277,12 @@ fn tinker_step_0_is_undone_with_ntpconf_edit() {
     assert_eq!(code, 1);
     assert_eq!(
         commands(&v, "tinker-step-0"),
-        ["ntpconf-edit -i unset step"]
+        ["ntpconf-edit -i unset step", "service ntpd restart"]
     );
     let why = item_text(&v, "tinker-step-0", "why");
     assert!(why.contains("80,000 s (about 22 h)"), "{why}");
     assert!(why.contains("ntpdate -b still steps at boot"), "{why}");
+    assert!(why.contains("until it is restarted"), "{why}");
     // ntpdate steps at boot even so.
     assert_eq!(v["boot_sync"]["steps"], true);
 }
@@ -293,7 +294,7 @@ fn step_0_with_sync_on_start_slews_at_boot() {
     let (_, v) = tree.env_json();
     assert_eq!(
         commands(&v, "tinker-step-0"),
-        ["ntpconf-edit -i unset stepback"]
+        ["ntpconf-edit -i unset stepback", "service ntpd restart"]
     );
     assert_eq!(v["boot_sync"]["by"], "ntpd -g");
     assert_eq!(v["boot_sync"]["steps"], false);
@@ -674,7 +675,10 @@ fn a_linux_guest_with_ntpsec_and_step_0() {
     let (_, v) = tree.env_json();
     assert_eq!(
         commands(&v, "tinker-step-0"),
-        ["ntpconf-edit -i unset step /etc/ntpsec/ntp.conf"]
+        [
+            "ntpconf-edit -i unset step /etc/ntpsec/ntp.conf",
+            "systemctl restart ntpsec.service"
+        ]
     );
     assert_eq!(v["boot_sync"]["by"], "ntpd");
     assert_eq!(v["boot_sync"]["steps"], false);

@@ -23,7 +23,9 @@ huffpuff floors, allan in a byte, freq clamped to +-500 PPM). `set` edits the va
 earlier occurrences of the key, and adds a missing key to the last valid tinker line (or a new \
 `tinker` line after the leading comments, before `end`); it judges \"already in the asked state\" by \
 the values ntpd applies, and fails (exit 2) when ntpd would still apply something else. Like sed, \
-`set` and `unset` write the result to standard output unless -i is given.\n\n\
+`set` and `unset` write the result to standard output unless -i is given. ntpd reads ntp.conf \
+only when it starts: after an edit, restart it (`service ntpd restart`, `systemctl restart \
+ntpsec.service`) or it keeps the old values.\n\n\
 Default file: rc.conf's ntpd_config, else the first of /etc/ntp.conf, /usr/local/etc/ntp.conf, \
 /etc/ntpsec/ntp.conf, all looked up under --root (an explicit FILE too).\n\n\
 Why: dovecot exits with \"Time just moved backwards\" when the clock is stepped back. \
@@ -72,7 +74,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct EditOptions {
-    /// Edit the file in place, atomically (mode, owner and symlinks kept).
+    /// Edit the file in place, atomically (mode, owner and symlinks kept). A running ntpd
+    /// keeps the old values until it is restarted.
     #[arg(short = 'i', long = "in-place", global = true)]
     pub in_place: bool,
 

@@ -419,8 +419,12 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 } else {
                     "the errata tried `step 0` and rejected it"
                 }
-            ),
-            commands: vec![format!("ntpconf-edit -i unset {}{file_arg}", keys.join(" "))],
+            ) + " ntpd reads ntp.conf only when it starts: a running ntpd keeps `step 0` until it is restarted.",
+            commands: [
+                vec![format!("ntpconf-edit -i unset {}{file_arg}", keys.join(" "))],
+                ntpd_restart(facts),
+            ]
+            .concat(),
         });
     }
 
@@ -598,6 +602,21 @@ pub fn shell_quote(text: &str) -> String {
         return text.to_string();
     }
     format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The command that makes a running ntpd read its edited ntp.conf (none
+/// when ntpd is neither enabled nor running: it reads the file when it starts).
+fn ntpd_restart(facts: &Facts) -> Vec<String> {
+    let runs = time_daemons(facts).iter().any(|d| d == "ntpd");
+    match &facts.rc {
+        Some(rc) if rc.ntpd_enable || runs => vec!["service ntpd restart".into()],
+        Some(_) => Vec::new(),
+        None if runs => vec![format!(
+            "systemctl restart {}",
+            linux_unit_of(facts, "ntpd")
+        )],
+        None => Vec::new(),
+    }
 }
 
 /// The systemd unit that runs `daemon` here (for `systemctl disable`).
