@@ -8,6 +8,7 @@
 //!   `xattrs`, what it keeps of the file besides bytes and mode).
 //! - [`root`]: `--root DIR`, a tree no path can leave.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
+//! - [`chrony`]: chrony.conf, as chronyd reads it (makestep, maxslewrate, sources).
 //! - [`sarif`]: `--format sarif`, a linter's findings as a SARIF 2.1.0 log.
 //! - [`testing`]: a test's skip, reported where `make test` shows it.
 //!
@@ -15,6 +16,7 @@
 //! same rules; each tool's CLI tests check its binary against it.
 
 pub mod atomic_write;
+pub mod chrony;
 pub mod conventions;
 pub mod rcconf;
 pub mod root;

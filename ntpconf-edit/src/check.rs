@@ -97,6 +97,36 @@ pub const RULES: &[Rule] = &[
         summary: "ntpd exits on this file (while parsing, or applying huffpuff)",
         explain: "ntpd's lexer exits when a number cannot be represented: an integer below the 64-bit range (`-99999999999999999999`), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`. It exits while parsing, so ntpd does not run and nothing of the file applies. This holds for such a token anywhere on a tinker line, even after a syntax error. After parsing, a `huffpuff` beyond 900 * 2^31 s (1e400 is infinite) asks for a filter ntpd cannot allocate, and it exits too.",
     },
+    Rule {
+        code: "NE013",
+        severity: Severity::Error,
+        summary: "chronyd exits on this file (a makestep, maxslewrate or source line it cannot parse)",
+        explain: "chronyd treats a directive with too few or too many arguments, or a value it cannot scan, as a fatal error: it exits at start and nothing keeps the time. Checked against the real chronyd (`chronyd -p -f FILE`). Fix the line.",
+    },
+    Rule {
+        code: "NE014",
+        severity: Severity::Warning,
+        summary: "chrony steps the clock at any time (`makestep THRESHOLD -1`), backwards too",
+        explain: "`makestep THRESHOLD LIMIT` lets chronyd step the clock when it is more than THRESHOLD seconds off, during its first LIMIT clock updates; a negative LIMIT allows it at any time. After a VM is paused, restored or migrated, or the hypervisor sets the guest's clock, chronyd then steps it back at once, and dovecot exits with \"Time just moved backwards\". chrony's counterpart of the errata's fix: `makestep 1 3` (step only at start, before dovecot: order chronyd-wait or `chronyc waitsync` before dovecot), and slew afterwards.",
+    },
+    Rule {
+        code: "NE015",
+        severity: Severity::Info,
+        summary: "chrony keeps the time here and steps only at start (`makestep THRESHOLD LIMIT`)",
+        explain: "chronyd steps the clock only during its first LIMIT clock updates, then slews: the boot-time step the errata asks for, before dovecot starts. Shown so that it is clear which daemon was checked (ntpd's ntp.conf is not used on this host).",
+    },
+    Rule {
+        code: "NE016",
+        severity: Severity::Info,
+        summary: "chrony never steps (no `makestep`): at start it slews",
+        explain: "Without `makestep` (or with a limit of 0) chronyd never steps the clock: a boot that starts off is slewed at `maxslewrate` (83333 ppm by default on Linux, one twelfth: 40 s in 8 minutes; on FreeBSD a kernel limit makes it 500 ppm: 40 s in 22 hours), with dovecot already running on the wrong time. Add `makestep 1 3` to step at start.",
+    },
+    Rule {
+        code: "NE017",
+        severity: Severity::Warning,
+        summary: "systemd-timesyncd steps the clock whenever it is more than 0.4 s off, backwards too",
+        explain: "systemd-timesyncd slews an offset below 0.4 s (NTP_MAX_ADJUST in timesyncd-manager.c) and steps a larger one, at any time, and has no setting to change that: after a VM is paused or restored it steps the clock back and dovecot exits with \"Time just moved backwards\". On a mail host use chrony with `makestep 1 3` (step at start only) instead: `apt install chrony` replaces systemd-timesyncd.",
+    },
 ];
 
 pub fn rule(code: &str) -> Option<&'static Rule> {
@@ -114,7 +144,7 @@ pub struct Diagnostic {
     pub message: String,
 }
 
-fn diag(
+pub(crate) fn diag(
     file: &Path,
     line: usize,
     column: usize,
@@ -193,7 +223,7 @@ pub fn slew_seconds(offset: f64) -> f64 {
     offset.abs() / (SLEW_PPM * 1e-6)
 }
 
-fn human_duration(seconds: f64) -> String {
+pub(crate) fn human_duration(seconds: f64) -> String {
     if seconds >= 172_800.0 {
         format!("{:.1} days", seconds / 86_400.0)
     } else if seconds >= 3_600.0 {

@@ -120,9 +120,12 @@ pub enum Command {
                 crate::tinker::KEYWORDS.iter().copied()))]
         args: Vec<OsString>,
     },
-    /// Report where ntpd will do something other than what the file seems to say (exit 1 on a warning or an error).
+    /// Report where ntpd will do something other than what the file seems to say (exit 1 on a
+    /// warning or an error). Where no ntp.conf is but chrony or systemd-timesyncd keeps the
+    /// time, check their stepping instead (chrony's makestep; NE013-NE017).
     Check {
-        /// ntp.conf to read (default $ROOT/etc/ntp.conf, - for standard input).
+        /// ntp.conf to read (default $ROOT/etc/ntp.conf, - for standard input); a file named
+        /// chrony.conf is checked as chrony's.
         file: Option<OsString>,
 
         /// The offset whose slew time NE011 states, in seconds (default: 40, the errata's weekly drift).

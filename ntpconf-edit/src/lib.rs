@@ -9,6 +9,8 @@
 //! ntpd applies on a tree.
 //! - [`edit`]: `set` and `unset` on the document.
 //! - [`check`]: where ntpd does something other than what the file says.
+//! - [`timekeepers`]: `check` where chrony or systemd-timesyncd keeps the
+//!   time instead (chrony's `makestep`, timesyncd's fixed rule).
 
 pub mod check;
 pub mod cli;
@@ -16,6 +18,7 @@ pub mod doc;
 pub mod edit;
 pub mod model;
 mod sarif_report;
+pub mod timekeepers;
 pub mod tinker;
 
 pub use mailhost_common::atomic_write;
@@ -33,7 +36,9 @@ use crate::cli::{Cli, Command};
 use crate::conventions::{LintFormat as Format, escape_path, escape_text};
 use crate::doc::Document;
 use crate::model::{FileId, Files, Reading};
+use crate::timekeepers::Keeper;
 use crate::tinker::{Dialect, NOT_TINKER, is_keyword, is_number};
+use mailhost_common::chrony::ChronyConf;
 use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::{Expect, Root, read_at_most};
 
@@ -62,7 +67,7 @@ pub struct Io<'a> {
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     if let Some(code) = &cli.explain {
         let Some(rule) = check::rule(code) else {
-            bail!("unknown check code `{code}` (codes: NE001 to NE012)")
+            bail!("unknown check code `{code}` (codes: NE001 to NE017)")
         };
         writeln!(
             io.stdout,
@@ -439,10 +444,29 @@ fn check(
     filter: &check::Filter,
     io: &mut Io<'_>,
 ) -> Result<u8> {
+    let rc = RcConf::load(root).context("reading rc.conf")?;
+    if file.is_none_or(|f| f != "-") {
+        let ntp_conf_present = rc.get("ntpd_config").is_some_and(|v| !v.is_empty())
+            || DEFAULT_CONFS
+                .iter()
+                .any(|c| root.metadata(Path::new(c)).is_ok());
+        match timekeepers::which(root, file, ntp_conf_present) {
+            Keeper::Ntpd => {}
+            Keeper::Chrony(jail) => {
+                let conf = ChronyConf::read(root, &jail).map_err(anyhow::Error::new)?;
+                let freebsd = !rc.files().is_empty() || jail.starts_with("/usr/local");
+                let found = timekeepers::check_chrony(root, &conf, freebsd, offset);
+                return report(cli, found, filter, &Default::default(), io);
+            }
+            Keeper::Timesyncd(marker) => {
+                let found = timekeepers::check_timesyncd(root, &marker);
+                return report(cli, found, filter, &Default::default(), io);
+            }
+        }
+    }
     let input = load(root, file, io.stdin)?;
     let dialect = dialect_of(cli, root, &input);
     let reading = read_input(root, &input, &input.bytes, dialect)?;
-    let rc = RcConf::load(root).context("reading rc.conf")?;
     let cx = check::Context {
         main: &input.name,
         dialect,
@@ -450,9 +474,21 @@ fn check(
         offset,
     };
     let suppressed = check::suppressions(&reading);
-    let shown: Vec<_> = check::check(&reading, &cx)
+    report(cli, check::check(&reading, &cx), filter, &suppressed, io)
+}
+
+/// Prints what `check` found (after --select/--ignore and the file's own
+/// suppressions) and gives the exit status: 1 for a warning or an error.
+fn report(
+    cli: &Cli,
+    found: Vec<check::Diagnostic>,
+    filter: &check::Filter,
+    suppressed: &std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<String>>,
+    io: &mut Io<'_>,
+) -> Result<u8> {
+    let shown: Vec<_> = found
         .into_iter()
-        .filter(|d| filter.keep(d, &suppressed))
+        .filter(|d| filter.keep(d, suppressed))
         .collect();
     let status = if shown.iter().any(|d| d.severity >= check::Severity::Warning) {
         EXIT_WOULD_CHANGE
