@@ -575,6 +575,107 @@ fn a_linux_guest_without_a_time_daemon() {
     assert_eq!(v["boot_sync"]["by"], "none");
 }
 
+/// `ntpconf-edit check --root TREE`'s exit status: the other tool's verdict
+/// on the same tree.
+fn ntpconf_check_on(root: &Path) -> i32 {
+    let bin = Path::new(env!("CARGO_BIN_EXE_clockcheck"))
+        .parent()
+        .unwrap()
+        .join("ntpconf-edit");
+    if !bin.exists() {
+        // Built by the workspace's test run; alone, build it first.
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "ntpconf-edit"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::process::Command::new(bin)
+        .args(["check", "--root"])
+        .arg(root)
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap()
+}
+
+/// chrony's own terms: `makestep 1 -1` steps back at any time. The command
+/// env gives, applied, ends the item, and ntpconf-edit check agrees before
+/// and after.
+#[test]
+fn chrony_stepping_at_any_time_is_named_and_fixed_in_its_file() {
+    let tree = linux_guest();
+    tree.link(
+        "/lib/systemd/system/chrony.service",
+        "etc/systemd/system/multi-user.target.wants/chrony.service",
+    )
+    .write(
+        "etc/chrony/chrony.conf",
+        "pool 2.debian.pool.ntp.org iburst\n  makestep 0.5 -1\nrtcsync\n",
+    );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    let commands = commands(&v, "chrony-makestep-any-time");
+    assert_eq!(
+        commands,
+        [
+            "sed -i 's/^[[:space:]]*makestep.*/makestep 1 3/' /etc/chrony/chrony.conf",
+            "systemctl restart chrony.service"
+        ]
+    );
+    assert!(
+        item_text(&v, "chrony-makestep-any-time", "problem").contains("/etc/chrony/chrony.conf:2"),
+        "{v}"
+    );
+    assert_eq!(ntpconf_check_on(tree.path()), 1);
+    // Run the sed on the tree's file, as the admin would on the guest.
+    let file = tree.path().join("etc/chrony/chrony.conf");
+    let sed = commands[0].replace("/etc/chrony/chrony.conf", &file.to_string_lossy());
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&sed)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&v));
+    assert_eq!(ntpconf_check_on(tree.path()), 0);
+}
+
+/// systemd-timesyncd steps over 0.4 s at any time: replace it with chrony,
+/// by the distribution's package manager.
+#[test]
+fn timesyncd_is_named_and_chrony_installed_in_its_place() {
+    let tree = Tree::new();
+    tree.write("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
+        .write("sys/class/dmi/id/sys_vendor", "QEMU\n")
+        .write("lib/systemd/system/systemd-timesyncd.service", "[Unit]\n")
+        .link(
+            "/lib/systemd/system/systemd-timesyncd.service",
+            "etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service",
+        );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(commands(&v, "timesyncd-steps"), ["apt-get install chrony"]);
+    assert_eq!(ntpconf_check_on(tree.path()), 1);
+    // No daemon at all on a RHEL guest: chrony, with dnf.
+    let rhel = Tree::new();
+    rhel.write(
+        "etc/os-release",
+        "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n",
+    )
+    .write("sys/class/dmi/id/sys_vendor", "QEMU\n");
+    let (_, v) = rhel.env_json();
+    assert_eq!(
+        commands(&v, "linux-time-daemon"),
+        [
+            "dnf install chrony",
+            "systemctl enable --now chronyd.service"
+        ]
+    );
+}
+
 #[test]
 fn a_linux_guest_with_chrony_is_ok() {
     let tree = linux_guest();

@@ -186,7 +186,11 @@ pub fn boot_sync(facts: &Facts) -> BootSync {
             },
         },
         Some("chronyd") => {
-            let steps = facts.chrony_makestep == Some(true);
+            let steps = facts
+                .chrony
+                .as_ref()
+                .and_then(|c| c.makestep.as_ref())
+                .is_some_and(|m| m.limit != 0);
             BootSync {
                 by: "chronyd".into(),
                 steps,
@@ -510,13 +514,15 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             why: "Without one the guest drifts with its host (nearly 40 s in a 7-day host interval) and nothing \
                   corrects it after a boot or a resume."
                 .into(),
-            commands: vec![if has_chrony {
-                "systemctl enable --now chrony.service".into()
+            commands: if has_chrony {
+                vec!["systemctl enable --now chrony.service".into()]
             } else {
-                "systemctl enable --now systemd-timesyncd.service".into()
-            }],
+                install_chrony(facts)
+            },
         });
     }
+    items.extend(chrony_steps_any_time(facts, guest, &daemons));
+    items.extend(timesyncd_steps(facts, guest, &daemons));
 
     if facts.os == Some(Os::Linux) && guest {
         items.push(Item {
@@ -602,6 +608,69 @@ pub fn shell_quote(text: &str) -> String {
         return text.to_string();
     }
     format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Installing chrony, by the distribution's package manager (Debian's
+/// chrony package replaces systemd-timesyncd and starts chronyd; its
+/// chrony.conf has `makestep 1 3`).
+fn install_chrony(facts: &Facts) -> Vec<String> {
+    let like = |id: &str| facts.linux_ids.iter().any(|i| i == id);
+    if like("rhel") || like("fedora") || like("centos") {
+        vec![
+            "dnf install chrony".into(),
+            "systemctl enable --now chronyd.service".into(),
+        ]
+    } else if like("suse") || like("opensuse") {
+        vec![
+            "zypper install chrony".into(),
+            "systemctl enable --now chronyd.service".into(),
+        ]
+    } else {
+        vec!["apt-get install chrony".into()]
+    }
+}
+
+/// chrony's `makestep T -1`: it steps (back too) at any time; chrony slews
+/// fast (83333 ppm on Linux), so stepping only at start costs little.
+fn chrony_steps_any_time(facts: &Facts, guest: bool, daemons: &[String]) -> Option<Item> {
+    let step = facts.chrony.as_ref()?.makestep.as_ref()?;
+    if !guest || !step.at_any_time() || !daemons.iter().any(|d| d == "chronyd") {
+        return None;
+    }
+    let file = step.at.file.display().to_string();
+    Some(Item {
+        id: "chrony-makestep-any-time",
+        applies_to: AppliesTo::Guest,
+        level: Level::Warning,
+        problem: format!(
+            "chronyd steps the clock at any time it is more than {} s off (`makestep {} {}` at {file}:{}), backwards too",
+            step.threshold, step.threshold, step.limit, step.at.line
+        ),
+        why: "After the hypervisor sets the guest's clock (a resume, a restore, a migration) chronyd steps it back               at once, and dovecot exits with \"Time just moved backwards\". chronyd slews fast (a 40 s offset in               about 8 minutes at its default 83333 ppm on Linux), so stepping only at start, before dovecot, as               `makestep 1 3` does, costs little."
+            .into(),
+        commands: vec![
+            format!("sed -i 's/^[[:space:]]*makestep.*/makestep 1 3/' {}", shell_quote(&file)),
+            format!("systemctl restart {}", linux_unit_of(facts, "chronyd")),
+        ],
+    })
+}
+
+/// systemd-timesyncd steps whenever the offset is over 0.4 s, with no
+/// setting to stop it (timesyncd-manager.c, NTP_MAX_ADJUST).
+fn timesyncd_steps(facts: &Facts, guest: bool, daemons: &[String]) -> Option<Item> {
+    if !guest || !daemons.iter().any(|d| d == "systemd-timesyncd") {
+        return None;
+    }
+    Some(Item {
+        id: "timesyncd-steps",
+        applies_to: AppliesTo::Guest,
+        level: Level::Warning,
+        problem: "systemd-timesyncd keeps the time: it steps the clock whenever it is more than 0.4 s off, backwards too"
+            .into(),
+        why: "After the hypervisor sets the guest's clock, timesyncd steps it back at once and dovecot exits with               \"Time just moved backwards\"; it has no setting to slew instead. chrony with `makestep 1 3` steps               only at start, before dovecot, and slews fast afterwards."
+            .into(),
+        commands: install_chrony(facts),
+    })
 }
 
 /// The command that makes a running ntpd read its edited ntp.conf (none

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use mailhost_common::chrony::ChronyConf;
 use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::Root;
 
@@ -97,8 +98,10 @@ pub struct Facts {
     pub ntp_servers: Vec<String>,
     /// xinetd services (`file: service`) that run dovecot's login processes.
     pub xinetd_logins: Vec<String>,
-    /// `/etc/chrony.conf` or `/etc/chrony/chrony.conf` has a `makestep` line.
-    pub chrony_makestep: Option<bool>,
+    /// chrony.conf, read as chronyd reads it (mailhost_common::chrony).
+    pub chrony: Option<ChronyConf>,
+    /// os-release's ID and ID_LIKE (Linux), for the package manager to name.
+    pub linux_ids: Vec<String>,
     /// What could not be read, as `path: error` (shown, never fatal).
     pub unreadable: Vec<String>,
     /// Facts the verdict needs that could not be had (the tree is not an OS
@@ -191,13 +194,16 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
     }
     if !freebsd {
         facts.units = units(&reader);
-        facts.chrony_makestep = ["/etc/chrony/chrony.conf", "/etc/chrony.conf"]
+        facts.chrony = ChronyConf::find(root).and_then(|conf| {
+            ChronyConf::read(root, &conf)
+                .map_err(|e| facts.unreadable.push(e.to_string()))
+                .ok()
+        });
+        facts.linux_ids = ["/etc/os-release", "/usr/lib/os-release"]
             .iter()
             .find_map(|p| reader.config(p, &mut facts.unreadable))
-            .map(|text| {
-                text.lines()
-                    .any(|l| l.split_whitespace().next() == Some("makestep"))
-            });
+            .map(|text| os_release_ids(&text))
+            .unwrap_or_default();
     }
     let ntp_conf = match &facts.rc {
         Some(rc) => vec![rc.ntpd_config.clone()],
@@ -436,6 +442,19 @@ const RC_DEFAULTS: &[(&str, &str)] = &[
     ("dovecot_enable", "NO"),
     ("xinetd_enable", "NO"),
 ];
+
+/// os-release(5)'s `ID` and `ID_LIKE` words (`debian`, `rhel fedora`, ...).
+fn os_release_ids(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let value = line
+                .strip_prefix("ID=")
+                .or_else(|| line.strip_prefix("ID_LIKE="))?;
+            Some(value.trim().trim_matches(['"', '\'']).to_string())
+        })
+        .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
 
 fn rc_time(rc: &RcConf) -> RcTime {
     let value = |name: &str| {
