@@ -174,7 +174,11 @@ pub fn write_text(env: &TimeEnv, out: &mut dyn Write) -> io::Result<()> {
         let place = match item.applies_to {
             advice::AppliesTo::Guest if env.hypervisor.is_none() => "on this machine",
             advice::AppliesTo::Guest => "on the guest",
-            advice::AppliesTo::HypervisorHost => "on the Hyper-V host",
+            advice::AppliesTo::HypervisorHost => "on the host",
+        };
+        let place = match (item.applies_to, env.hypervisor.as_deref()) {
+            (advice::AppliesTo::HypervisorHost, Some(name)) => format!("on the {name} host"),
+            _ => place.to_string(),
         };
         writeln!(out, "{level} {} ({place})", item.id)?;
         for line in wrap(&escape_text(&item.problem), 76) {

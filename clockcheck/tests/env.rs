@@ -676,6 +676,101 @@ fn timesyncd_is_named_and_chrony_installed_in_its_place() {
     );
 }
 
+/// The errata's FreeBSD guest, moved to another hypervisor.
+fn freebsd_guest_on(vm_guest: &str, rc_extra: &str) -> Tree {
+    let tree = errata_guest(rc_extra);
+    let sysctl: String = std::fs::read_to_string(tree.path().join("sysctl.out"))
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            ![
+                "kern.vm_guest",
+                "hw.hvtimesync",
+                "kern.timecounter.hardware",
+            ]
+            .iter()
+            .any(|name| l.starts_with(name))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    tree.write(
+        "sysctl.out",
+        &format!("{sysctl}kern.vm_guest: {vm_guest}\nkern.timecounter.hardware: TSC-low\n"),
+    );
+    tree
+}
+
+/// Other hypervisors are advised by their own facts: no Hyper-V, no
+/// w32time, in any item, for FreeBSD on VMware and KVM and for Linux guests
+/// with chrony or timesyncd.
+#[test]
+fn each_hypervisor_is_advised_in_its_own_terms() {
+    let vmware = freebsd_guest_on(
+        "vmware",
+        "ntpdate_enable=\"NO\"\nvmware_guestd_enable=\"YES\"\n",
+    );
+    let (code, v) = vmware.env_json();
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["hypervisor"], "VMware");
+    let vmware_ids = ids(&v);
+    for id in [
+        "freebsd-ntpdate-at-boot",
+        "vmware-host-ntp",
+        "vmware-tools-time-sync",
+    ] {
+        assert!(vmware_ids.contains(&id.to_string()), "{vmware_ids:?}");
+    }
+    assert!(item_text(&v, "freebsd-ntpdate-at-boot", "why").contains("ESXi host's clock"));
+    let text = String::from_utf8(env_on(vmware.path(), &[]).stdout).unwrap();
+    assert!(
+        text.contains("INFO vmware-host-ntp (on the VMware host)"),
+        "{text}"
+    );
+
+    let kvm = freebsd_guest_on("kvm", "ntpdate_enable=\"NO\"\n");
+    let (_, k) = kvm.env_json();
+    assert!(
+        ids(&k).contains(&"kvm-host-ntp".to_string()),
+        "{:?}",
+        ids(&k)
+    );
+    assert!(item_text(&k, "freebsd-ntpdate-at-boot", "why").contains("KVM host's clock"));
+
+    let chrony = linux_guest();
+    chrony
+        .write("sys/class/dmi/id/sys_vendor", "QEMU\n")
+        .write("sys/class/dmi/id/product_name", "Standard PC\n")
+        .write("proc/modules", "")
+        .link(
+            "/lib/systemd/system/chrony.service",
+            "etc/systemd/system/multi-user.target.wants/chrony.service",
+        )
+        .write(
+            "etc/chrony/chrony.conf",
+            "pool 2.debian.pool.ntp.org iburst\nmakestep 1 3\n",
+        );
+    let (code, c) = chrony.env_json();
+    assert_eq!(code, 0, "{:?}", ids(&c));
+
+    let timesyncd = Tree::new();
+    timesyncd
+        .write("etc/os-release", "ID=debian\n")
+        .write("sys/class/dmi/id/sys_vendor", "VMware, Inc.\n")
+        .write("lib/systemd/system/systemd-timesyncd.service", "[Unit]\n")
+        .link(
+            "/lib/systemd/system/systemd-timesyncd.service",
+            "etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service",
+        );
+    let (_, t) = timesyncd.env_json();
+    assert!(ids(&t).contains(&"timesyncd-steps".to_string()));
+
+    for report in [&v, &k, &c, &t] {
+        let all = report.to_string();
+        assert!(!all.contains("Hyper-V"), "{all}");
+        assert!(!all.contains("w32t"), "{all}");
+    }
+}
+
 #[test]
 fn a_linux_guest_with_chrony_is_ok() {
     let tree = linux_guest();

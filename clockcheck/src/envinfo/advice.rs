@@ -298,11 +298,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
                 level: Level::Warning,
                 problem: "the clock is not stepped at boot (ntpdate_enable is not YES)".into(),
                 why: format!(
-                    "A FreeBSD guest cannot write its clock back to the hardware clock, so every boot starts \
-                     from the {} clock, which may be off by the host's drift (nearly 40 s in its default 7-day \
-                     interval); `ntpdate -b` steps it before dovecot starts, while ntpd alone corrects it only \
+                    "{} `ntpdate -b` steps it before dovecot starts, while ntpd alone corrects it only \
                      once it has samples, with dovecot already running{}.",
-                    if hyperv { "Hyper-V host's" } else { "hypervisor's" },
+                    boot_clock(facts),
                     if rc.ntpd_sync_on_start && !slew_only(facts).is_empty() {
                         format!(", and with `step 0` it slews: {crawl} for 40 s")
                     } else {
@@ -418,8 +416,10 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             why: format!(
                 "ntpd slews at most 500 ppm (0.5 ms per second): the 40 s a guest's clock may be off after a boot \
                  take {crawl}, and the clock is wrong meanwhile; {}.{boot}",
-                if freebsd {
+                if hyperv && freebsd {
                     "a FreeBSD guest cannot keep its time in the hardware clock, so every boot may start that far off"
+                } else if guest {
+                    "every boot starts from the host's clock, so it may start that far off"
                 } else {
                     "the errata tried `step 0` and rejected it"
                 }
@@ -538,6 +538,9 @@ pub fn items(facts: &Facts) -> Vec<Item> {
         });
     }
 
+    items.extend(host_clock_item(facts));
+    items.extend(vmware_tools_item(facts));
+
     if hyperv {
         items.push(Item {
             id: "hyperv-host-ntp",
@@ -610,6 +613,106 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
+/// Why a guest's boot starts from its host's clock, in the terms of its
+/// hypervisor (the errata's argument is Hyper-V's).
+fn boot_clock(facts: &Facts) -> String {
+    let freebsd = facts.os == Some(Os::FreeBsd);
+    match facts.hypervisor.as_deref() {
+        Some("Hyper-V") if freebsd => "A FreeBSD guest cannot write its clock back to the hardware clock, so every \
+            boot starts from the Hyper-V host's clock, which may be off by the host's drift (nearly 40 s in \
+            w32time's default 7-day interval);"
+            .into(),
+        Some("Hyper-V") => "Every boot starts from the Hyper-V host's clock, which may be off by the host's \
+            drift (nearly 40 s in w32time's default 7-day interval);"
+            .into(),
+        Some("KVM") => "Every boot starts from the virtual RTC, which QEMU sets from the KVM host's clock when \
+            the VM starts (libvirt's default `<clock offset='utc'>`), so the guest starts as far off as the \
+            host is;"
+            .into(),
+        Some("VMware") => "Every boot starts from the virtual RTC, which VMware sets from the ESXi host's clock \
+            when the VM powers on, so the guest starts as far off as the host is;"
+            .into(),
+        Some(other) => format!(
+            "Every boot starts from the virtual RTC that {other} sets from its host's clock, so the guest starts \
+             as far off as the host is;"
+        ),
+        None => "Every boot starts from the hardware clock;".into(),
+    }
+}
+
+/// The host's own clock decides the guest's at every boot: what keeps it
+/// right, for KVM and VMware hosts (Hyper-V's is `hyperv-host-ntp`).
+fn host_clock_item(facts: &Facts) -> Option<Item> {
+    match facts.hypervisor.as_deref()? {
+        "KVM" => Some(Item {
+            id: "kvm-host-ntp",
+            applies_to: AppliesTo::HypervisorHost,
+            level: Level::Info,
+            problem: "the KVM host's clock decides the guest's time at every boot; the guest cannot see how it is kept"
+                .into(),
+            why: "QEMU starts the guest's RTC from the host's clock, and kvm-clock follows the host's. Keep a time \
+                  daemon running on the host (chrony on current distributions). After a resume, the host can set \
+                  the guest's clock through the QEMU guest agent (`virsh domtime --sync`): a step, backwards too \
+                  when the guest was ahead."
+                .into(),
+            commands: vec![
+                "chronyc tracking".into(),
+                "systemctl enable --now chrony.service".into(),
+            ],
+        }),
+        "VMware" => Some(Item {
+            id: "vmware-host-ntp",
+            applies_to: AppliesTo::HypervisorHost,
+            level: Level::Info,
+            problem: "the ESXi host's clock decides the guest's time at every power-on; the guest cannot see how it is kept"
+                .into(),
+            why: "VMware sets the guest's virtual RTC from the host's clock at power-on, and VMware Tools set the guest \
+                  clock from the host's on resume, snapshot restore and vMotion. Keep NTP on the ESXi host running \
+                  and pointed at reachable servers."
+                .into(),
+            commands: vec!["esxcli system ntp get".into(), "esxcli system time get".into()],
+        }),
+        _ => None,
+    }
+}
+
+/// VMware Tools step the guest's clock to the host's on resume, snapshot
+/// restore, vMotion and tools start, even with periodic time sync off.
+fn vmware_tools_item(facts: &Facts) -> Option<Item> {
+    if facts.hypervisor.as_deref() != Some("VMware") {
+        return None;
+    }
+    let tools = match &facts.rc {
+        Some(rc) => {
+            rc.chain.is_yes("vmware_guestd_enable")
+                || rc.chain.is_yes("vmware_guest_vmblock_enable")
+        }
+        None => super::facts::VMWARE_TOOLS_UNITS
+            .iter()
+            .any(|u| unit_enabled(facts, u)),
+    };
+    if !tools {
+        return None;
+    }
+    Some(Item {
+        id: "vmware-tools-time-sync",
+        applies_to: AppliesTo::Guest,
+        level: Level::Info,
+        problem: "VMware Tools run on this guest and set its clock from the host's".into(),
+        why: "Periodic time sync (tools.syncTime) is off by default, but VMware Tools still step the clock to the \
+              host's after a resume, a snapshot restore, a vMotion and when the tools start: a step back when the \
+              guest was ahead, which kills dovecot if the host's clock is wrong. Keep the host's NTP right \
+              (vmware-host-ntp) and periodic sync off while a time daemon runs in the guest; the one-off syncs are \
+              turned off in the VM's .vmx (time.synchronize.continue, .restore, .resume.disk, .shrink, \
+              .tools.startup = \"FALSE\")."
+            .into(),
+        commands: vec![
+            "vmware-toolbox-cmd timesync status".into(),
+            "vmware-toolbox-cmd timesync disable".into(),
+        ],
+    })
+}
+
 /// Installing chrony, by the distribution's package manager (Debian's
 /// chrony package replaces systemd-timesyncd and starts chronyd; its
 /// chrony.conf has `makestep 1 3`).
@@ -646,7 +749,7 @@ fn chrony_steps_any_time(facts: &Facts, guest: bool, daemons: &[String]) -> Opti
             "chronyd steps the clock at any time it is more than {} s off (`makestep {} {}` at {file}:{}), backwards too",
             step.threshold, step.threshold, step.limit, step.at.line
         ),
-        why: "After the hypervisor sets the guest's clock (a resume, a restore, a migration) chronyd steps it back               at once, and dovecot exits with \"Time just moved backwards\". chronyd slews fast (a 40 s offset in               about 8 minutes at its default 83333 ppm on Linux), so stepping only at start, before dovecot, as               `makestep 1 3` does, costs little."
+        why: "After the hypervisor sets the guest's clock (a resume, a restore, a migration) chronyd steps it back at once, and dovecot exits with \"Time just moved backwards\". chronyd slews fast (a 40 s offset in about 8 minutes at its default 83333 ppm on Linux), so stepping only at start, before dovecot, as `makestep 1 3` does, costs little."
             .into(),
         commands: vec![
             format!("sed -i 's/^[[:space:]]*makestep.*/makestep 1 3/' {}", shell_quote(&file)),
@@ -667,7 +770,7 @@ fn timesyncd_steps(facts: &Facts, guest: bool, daemons: &[String]) -> Option<Ite
         level: Level::Warning,
         problem: "systemd-timesyncd keeps the time: it steps the clock whenever it is more than 0.4 s off, backwards too"
             .into(),
-        why: "After the hypervisor sets the guest's clock, timesyncd steps it back at once and dovecot exits with               \"Time just moved backwards\"; it has no setting to slew instead. chrony with `makestep 1 3` steps               only at start, before dovecot, and slews fast afterwards."
+        why: "After the hypervisor sets the guest's clock, timesyncd steps it back at once and dovecot exits with \"Time just moved backwards\"; it has no setting to slew instead. chrony with `makestep 1 3` steps only at start, before dovecot, and slews fast afterwards."
             .into(),
         commands: install_chrony(facts),
     })

@@ -141,6 +141,12 @@ pub const TIME_UNITS: &[&str] = &[
 /// The standalone dovecot: its service, or its socket activation.
 pub const DOVECOT_UNITS: [&str; 2] = ["dovecot.service", "dovecot.socket"];
 pub const XINETD_UNIT: &str = "xinetd.service";
+/// VMware's guest tools (open-vm-tools), which set the clock on resume,
+/// snapshot restore and vMotion even with periodic time sync off.
+pub const VMWARE_TOOLS_UNITS: [&str; 2] = ["open-vm-tools.service", "vmtoolsd.service"];
+/// QEMU's guest agent, through which the host sets the clock after a resume
+/// (`virsh domtime --sync`).
+pub const QEMU_AGENT_UNIT: &str = "qemu-guest-agent.service";
 
 /// Reads everything under `root`, asking `kernel` what only a kernel knows.
 pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
@@ -513,6 +519,8 @@ fn units(reader: &Reader<'_>) -> Vec<Unit> {
         .iter()
         .chain(&DOVECOT_UNITS)
         .chain([&XINETD_UNIT])
+        .chain(&VMWARE_TOOLS_UNITS)
+        .chain([&QEMU_AGENT_UNIT])
     {
         let admin = format!("/etc/systemd/system/{name}");
         // A mask is a link to /dev/null (or an empty file) in /etc.
