@@ -360,16 +360,7 @@ pub fn run(
 mod tests {
     use super::*;
     use kernel::tests::FakeKernel;
-
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        dir
-    }
+    use mailhost_common::testing::tree;
 
     fn ids(env: &TimeEnv) -> Vec<&str> {
         env.items.iter().map(|i| i.id).collect()

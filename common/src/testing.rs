@@ -54,6 +54,18 @@ fn append_skip(log: &Path, what: &str, why: &str) {
     }
 }
 
+/// A temporary directory holding `files` (`relative/path`, text), parent
+/// directories made: a host tree as a test needs it.
+pub fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a relative path")).expect("its directory");
+        std::fs::write(path, text).expect("the file");
+    }
+    dir
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

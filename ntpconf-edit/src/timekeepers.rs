@@ -139,12 +139,7 @@ mod tests {
     use super::*;
 
     fn root_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Root) {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let path = dir.path().join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
+        let dir = mailhost_common::testing::tree(files);
         let root = Root::new(dir.path()).unwrap();
         (dir, root)
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
-use mailhost_common::testing;
+use mailhost_common::testing::{self, tree};
 
 fn check_on(root: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(assert_cmd::cargo::cargo_bin!("ntpconf-edit"))
@@ -21,16 +21,6 @@ fn check_on(root: &Path, args: &[&str]) -> (i32, String) {
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
-}
-
-fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
 }
 
 /// Debian 12's chrony.conf, as the package installs it.
