@@ -26,8 +26,9 @@ the values ntpd applies, and fails (exit 2) when ntpd would still apply somethin
 `set` and `unset` write the result to standard output unless -i is given. ntpd reads ntp.conf \
 only when it starts: after an edit, restart it (`service ntpd restart`, `systemctl restart \
 ntpsec.service`) or it keeps the old values.\n\n\
-Default file: rc.conf's ntpd_config, else the first of /etc/ntp.conf, /usr/local/etc/ntp.conf, \
-/etc/ntpsec/ntp.conf, all looked up under --root (an explicit FILE too).\n\n\
+Default file: on FreeBSD rc.conf's ntpd_config (by default /etc/ntp.conf), elsewhere the first of \
+/etc/ntpsec/ntp.conf (Debian's NTPsec runs `ntpd -c` it), /etc/ntp.conf, /usr/local/etc/ntp.conf, \
+all looked up under --root (an explicit FILE too).\n\n\
 Why: dovecot exits with \"Time just moved backwards\" when the clock is stepped back. \
 `tinker panic 0` (--preset vm) keeps ntpd running after a virtual machine was paused or migrated. \
 `tinker step 0` (--preset dovecot) makes ntpd slew instead of step, but on a virtual machine that \

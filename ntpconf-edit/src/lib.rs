@@ -48,11 +48,13 @@ pub const EXIT_WOULD_CHANGE: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 /// The files ntpd implementations read by default, in the order looked up
-/// (after rc.conf's `ntpd_config`).
+/// (after rc.conf's `ntpd_config`): Debian's NTPsec first, whose service
+/// runs `ntpd -c /etc/ntpsec/ntp.conf` (an /etc/ntp.conf beside it is a
+/// leftover nothing reads), then the base system's, then the ports'.
 pub const DEFAULT_CONFS: [&str; 3] = [
+    "/etc/ntpsec/ntp.conf",
     "/etc/ntp.conf",
     "/usr/local/etc/ntp.conf",
-    "/etc/ntpsec/ntp.conf",
 ];
 
 /// Where the process's outside world is: standard streams and the fault hook.
@@ -226,19 +228,30 @@ struct Input {
     bytes: Vec<u8>,
 }
 
-/// The file to read when none is named: rc.conf's `ntpd_config` (FreeBSD),
-/// then the first of [`DEFAULT_CONFS`] that exists under the root.
+/// Where ntpd's configuration is on a tree: the one answer every tool uses
+/// (ntpconf-edit's default file, clockcheck's servers, clockcheck env's
+/// tinker values).  On a FreeBSD tree (an rc.conf chain) what rc.d/ntpd
+/// reads: `ntpd_config`, by default /etc/ntp.conf; elsewhere the first of
+/// [`DEFAULT_CONFS`] that exists, `None` when none does.
+pub fn locate_ntp_conf(root: &Root, rc: &RcConf) -> Option<PathBuf> {
+    if let Some(named) = rc.get("ntpd_config").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(named));
+    }
+    if !rc.files().is_empty() {
+        // /etc/defaults/rc.conf: ntpd_config="/etc/ntp.conf".
+        return Some(PathBuf::from("/etc/ntp.conf"));
+    }
+    DEFAULT_CONFS
+        .iter()
+        .map(PathBuf::from)
+        .find(|candidate| root.metadata(candidate).is_ok())
+}
+
+/// The file to read when none is named: [`locate_ntp_conf`], else
+/// /etc/ntp.conf (whose absence is then the error the user sees).
 pub fn default_conf(root: &Root) -> Result<PathBuf> {
     let rc = RcConf::load(root).context("reading rc.conf")?;
-    if let Some(named) = rc.get("ntpd_config").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(named));
-    }
-    for candidate in DEFAULT_CONFS {
-        if root.metadata(Path::new(candidate)).is_ok() {
-            return Ok(PathBuf::from(candidate));
-        }
-    }
-    Ok(PathBuf::from(DEFAULT_CONFS[0]))
+    Ok(locate_ntp_conf(root, &rc).unwrap_or_else(|| PathBuf::from("/etc/ntp.conf")))
 }
 
 fn load(root: &Root, file: Option<&OsStr>, stdin: &mut dyn Read) -> Result<Input> {
@@ -446,10 +459,7 @@ fn check(
 ) -> Result<u8> {
     let rc = RcConf::load(root).context("reading rc.conf")?;
     if file.is_none_or(|f| f != "-") {
-        let ntp_conf_present = rc.get("ntpd_config").is_some_and(|v| !v.is_empty())
-            || DEFAULT_CONFS
-                .iter()
-                .any(|c| root.metadata(Path::new(c)).is_ok());
+        let ntp_conf_present = locate_ntp_conf(root, &rc).is_some();
         match timekeepers::which(root, file, ntp_conf_present) {
             Keeper::Ntpd => {}
             Keeper::Chrony(jail) => {

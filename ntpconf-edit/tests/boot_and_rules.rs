@@ -284,11 +284,29 @@ fn default_paths_follow_freebsd_then_the_real_programs() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("panic 1\t"));
-    // Then /etc/ntp.conf, /usr/local/etc/ntp.conf (the port), /etc/ntpsec/ntp.conf.
-    let port = tree(&[
+    // FreeBSD without ntpd_config: rc.d/ntpd's default, /etc/ntp.conf.
+    let freebsd = tree(&[
+        ("/etc/rc.conf", "ntpd_enable=\"YES\"\n"),
         ("/usr/local/etc/ntp.conf", "tinker panic 3\n"),
+        ("/etc/ntp.conf", "tinker panic 2\n"),
+    ]);
+    cmd()
+        .on_root(&["show"], freebsd.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("panic 2\t"));
+    // Elsewhere /etc/ntpsec/ntp.conf (Debian's NTPsec runs `ntpd -c` it; an
+    // /etc/ntp.conf beside it is a leftover), /etc/ntp.conf, the port's.
+    let leftover = tree(&[
+        ("/etc/ntp.conf", "tinker panic 2\n"),
         ("/etc/ntpsec/ntp.conf", "tinker panic 4\n"),
     ]);
+    cmd()
+        .on_root(&["show"], leftover.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("panic 4\t"));
+    let port = tree(&[("/usr/local/etc/ntp.conf", "tinker panic 3\n")]);
     cmd()
         .on_root(&["show"], port.path())
         .assert()

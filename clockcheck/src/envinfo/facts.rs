@@ -211,14 +211,8 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
             .map(|text| os_release_ids(&text))
             .unwrap_or_default();
     }
-    let ntp_conf = match &facts.rc {
-        Some(rc) => vec![rc.ntpd_config.clone()],
-        None => vec![
-            "/etc/ntpsec/ntp.conf".to_string(),
-            "/etc/ntp.conf".to_string(),
-        ],
-    };
-    for conf in ntp_conf {
+    let no_chain = RcConf::default();
+    if let Some(conf) = ntpconf_edit::locate_ntp_conf(root, rc.as_ref().unwrap_or(&no_chain)) {
         let path = PathBuf::from(&conf);
         match applied_tinker(root, &path) {
             Ok(tinker) => {
@@ -228,13 +222,9 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
                         crate::check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes));
                 }
                 facts.ntp_conf = Some(path);
-                break;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                facts.unreadable.push(e.to_string());
-                break;
-            }
+            Err(e) => facts.unreadable.push(e.to_string()),
         }
     }
     facts.xinetd_logins = xinetd_logins(&reader, &mut facts.unreadable);
