@@ -6,7 +6,7 @@
 //! host's files.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -102,8 +102,10 @@ pub struct RootHost {
     protocols: OnceCell<Vec<Entry>>,
     rpc: OnceCell<Vec<Entry>>,
     networks: OnceCell<Vec<Entry>>,
-    passwd: OnceCell<Vec<String>>,
-    group: OnceCell<Vec<String>>,
+    /// Account names, read once: a look-up is a hash probe, so ten
+    /// thousand services against a large passwd stay linear.
+    passwd: OnceCell<HashSet<String>>,
+    group: OnceCell<HashSet<String>>,
     executables: RefCell<HashMap<String, Result<(), String>>>,
 }
 
@@ -150,7 +152,9 @@ impl RootHost {
             .unwrap_or_default()
     }
 
-    fn accounts(&self, cell: &OnceCell<Vec<String>>, path: &str) -> Vec<String> {
+    /// The names of /etc/passwd or /etc/group (the first field of each
+    /// line), read once and borrowed by every look-up, never copied.
+    fn accounts<'a>(&self, cell: &'a OnceCell<HashSet<String>>, path: &str) -> &'a HashSet<String> {
         cell.get_or_init(|| {
             self.read(path)
                 .lines()
@@ -158,7 +162,6 @@ impl RootHost {
                 .map(String::from)
                 .collect()
         })
-        .clone()
     }
 }
 
@@ -170,14 +173,10 @@ impl Host for RootHost {
             .any(|e| e.names.iter().any(|n| n == name))
     }
     fn has_user(&self, name: &str) -> bool {
-        self.accounts(&self.passwd, "/etc/passwd")
-            .iter()
-            .any(|n| n == name)
+        self.accounts(&self.passwd, "/etc/passwd").contains(name)
     }
     fn has_group(&self, name: &str) -> bool {
-        self.accounts(&self.group, "/etc/group")
-            .iter()
-            .any(|n| n == name)
+        self.accounts(&self.group, "/etc/group").contains(name)
     }
     fn executable(&self, path: &str) -> Result<(), String> {
         if !path.starts_with('/') {
