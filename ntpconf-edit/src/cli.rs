@@ -122,7 +122,8 @@ pub enum Command {
         /// ntp.conf to read (default $ROOT/etc/ntp.conf, - for standard input).
         file: Option<OsString>,
 
-        /// The offset whose slew time NE011 states, in seconds (default: 40, the errata's weekly drift).
+        /// The offset whose slew time NE011 states, in seconds, at most 100 years (default: 40, the
+        /// errata's weekly drift).
         #[arg(long, value_name = "SECS", default_value_t = 40.0)]
         offset: f64,
 
