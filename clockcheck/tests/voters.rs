@@ -280,3 +280,25 @@ fn samples_out_of_range_are_a_usage_error() {
         );
     }
 }
+
+#[test]
+fn the_other_numbers_are_range_checked_too() {
+    // Already refused before issue 21 (hostile_peer.rs has -t, -w,
+    // --duration and --interval): the rest, so every number has a test.
+    for args in [
+        &["watch", "--threshold", "1e300h", "--duration", "1s"][..],
+        &["watch", "--threshold", "-1s", "--duration", "1s"],
+        &["watch", "--interval", "0", "--duration", "1s"],
+        &["-H", "127.0.0.1", "-p", "65536", "-t", "1"],
+        &["-H", "127.0.0.1:9", "-c", "1e999", "-t", "1"],
+    ] {
+        let out = cargo_bin_cmd!("clockcheck")
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stdout}");
+        assert!(stdout.starts_with("CLOCK UNKNOWN: "), "{args:?}: {stdout}");
+    }
+}
