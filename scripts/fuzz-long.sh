@@ -14,7 +14,8 @@
 # every edge the run reached in a few inputs (the hit-count features would
 # keep thousands, tens of MB, for little).
 # FUZZ_MERGE_ONLY=1: only the merge, from the corpus an earlier run left.
-# Exit 1 when a target found a crash (kept in fuzz/artifacts/TARGET/).
+# Exit 1 when a target found a crash, a timeout or an out-of-memory input
+# (FUZZ_LIMITS, scripts/fuzz-targets.sh; kept in fuzz/artifacts/TARGET/).
 set -eu
 seconds=${FUZZ_SECONDS:-3600}
 cd "$(dirname "$0")/../fuzz"
@@ -31,10 +32,10 @@ for target in $targets; do
     [ -x "$release/$target" ] || { echo "fuzz-long: no such target: $target" >&2; exit 2; }
     cp "$release/$target" "$work/bin/$target"
     mkdir -p "corpus/$target" "seeds/$target" "artifacts/$target"
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046,SC2086
     /usr/bin/time -f '%U %S' -o "$work/$target.cpu" \
         "$work/bin/$target" "corpus/$target" "seeds/$target" $(fixtures_of "$target") \
-        -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
+        -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 $FUZZ_LIMITS \
         -artifact_prefix="artifacts/$target/" > "$work/$target.log" 2>&1 &
     echo $! > "$work/$target.pid"
 done
@@ -44,7 +45,7 @@ for target in $targets; do
     [ -n "${FUZZ_MERGE_ONLY:-}" ] && break
     if ! wait "$(cat "$work/$target.pid")"; then
         echo "fuzz-long: $target: FOUND A CRASH (see fuzz/$work/$target.log, fuzz/artifacts/$target/)" >&2
-        grep -E 'panicked|SUMMARY|Test unit written' "$work/$target.log" >&2 || true
+        grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$work/$target.log" >&2 || true
         status=1
     fi
 done
@@ -60,7 +61,8 @@ for target in $targets; do
         n=$((n + 1))
         cp "$f" "$merged/fixture-$n"
     done
-    "$work/bin/$target" -set_cover_merge=1 -use_counters=0 "$merged" "corpus/$target" \
+    # shellcheck disable=SC2086
+    "$work/bin/$target" -set_cover_merge=1 -use_counters=0 $FUZZ_LIMITS "$merged" "corpus/$target" \
         > "$work/$target.merge.log" 2>&1
     rm -f "$merged"/fixture-*
     cp -n "$merged"/* "seeds/$target"/ 2>/dev/null || true

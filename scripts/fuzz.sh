@@ -4,7 +4,8 @@
 # found, kept in the repository; fuzz/corpus/ is each machine's own).
 # Installs cargo-fuzz from crates.io when it is missing.  Runs on the stable
 # toolchain (no sanitizer: -s none).
-# Fails when a target finds a crash; the input is kept in fuzz/artifacts.
+# Fails when a target finds a crash, a timeout or an out-of-memory input
+# (FUZZ_LIMITS, scripts/fuzz-targets.sh); the input is kept in fuzz/artifacts.
 set -eu
 seconds=${1:-15}
 cd "$(dirname "$0")/../fuzz"
@@ -19,13 +20,13 @@ for target in $FUZZ_ALL_TARGETS; do
     log=$(mktemp)
     # shellcheck disable=SC2086
     if cargo fuzz run -s none -O "$target" "corpus/$target" $seeds -- \
-        -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 > "$log" 2>&1; then
+        -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 $FUZZ_LIMITS > "$log" 2>&1; then
         runs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1)
         cov=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' "$log" | tail -1)
         echo "fuzz: $target: no crash ($runs(s); $cov)"
     else
         echo "fuzz: $target: FOUND A CRASH" >&2
-        grep -E 'panicked|SUMMARY|Test unit written' "$log" >&2 || tail -20 "$log" >&2
+        grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" >&2 || tail -20 "$log" >&2
         status=1
     fi
     rm -f "$log"

@@ -509,17 +509,28 @@ impl Report {
 /// Servers named by `server`, `pool` and `peer` lines of an ntp.conf
 /// (refclocks `127.127.*` skipped), in file order.
 pub fn servers_from_ntp_conf(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.split('#').next().unwrap_or("");
-            let mut words = line.split_whitespace();
-            if !matches!(words.next()?, "server" | "pool" | "peer") {
-                return None;
-            }
-            let host = words.find(|w| !w.starts_with('-'))?;
-            (!host.starts_with("127.127.")).then(|| host.to_string())
-        })
+    associations_from_ntp_conf(text)
+        .map(|(host, _)| host.to_string())
         .collect()
+}
+
+/// The `server`, `peer` and `pool` lines of an ntp.conf as ntpd counts
+/// them, lazily: a caller takes as many as it allows, so a file of a
+/// million lines costs no more than the allowed number.
+pub fn associations_from_ntp_conf(
+    text: &str,
+) -> impl Iterator<Item = (&str, crate::resolve::Kind)> {
+    text.lines().filter_map(|line| {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let kind = match words.next()? {
+            "server" | "peer" => crate::resolve::Kind::Server,
+            "pool" => crate::resolve::Kind::Pool,
+            _ => return None,
+        };
+        let host = words.find(|w| !w.starts_with('-'))?;
+        (!host.starts_with("127.127.")).then_some((host, kind))
+    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ its mode, version, origin echo, transmit time, leap and stratum, and error bound
 Kiss-o'-Death codes are honoured; timestamps are era-safe across 2036. With several servers, \
 those whose offset intervals (offset ± root distance) intersect form the majority and decide; \
 the others are left out as falsetickers, and without a majority the status is at least WARNING. \
+Voters are counted as ntpd counts associations: each -H and each server or peer line is one \
+voter, however many addresses its name has (its first address is asked, as ntpd does), and a \
+pool line is one voter per address, at most 10 (ntpd's tos maxclock); so one name cannot \
+outvote two others. At most 64 servers are checked; more is UNKNOWN. \
 For a dovecot host, -w 1 -c 4: dovecot dies when the clock is stepped back over 5 s.\n\n\
 `watch` compares the wall clock with the monotonic clock and reports every jump: a backward jump \
 over 5 s is what kills dovecot. `env` says what keeps this machine's time (hypervisor and its time \
@@ -33,8 +37,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// NTP server to query, HOST or HOST:PORT ([v6addr]:PORT); repeat for several.
-    /// A name is resolved to all its addresses.  Default: the servers of ntp.conf.
+    /// NTP server to query, HOST or HOST:PORT ([v6addr]:PORT); repeat for several (at most 64).
+    /// Each is one voter, as a server line is for ntpd: a name with several addresses is
+    /// asked at its first.  Default: the servers of ntp.conf.
     #[arg(short = 'H', long = "host", value_name = "HOST[:PORT]")]
     pub hosts: Vec<String>,
 
@@ -78,8 +83,9 @@ pub struct Cli {
     )]
     pub timeout: f64,
 
-    /// Good replies wanted per server address; the one with the least delay is used.
-    #[arg(short = 'n', long = "samples", value_name = "N", default_value_t = 4)]
+    /// Good replies wanted per server address, 1 to 100; the one with the least delay is used.
+    #[arg(short = 'n', long = "samples", value_name = "N", default_value_t = 4,
+          value_parser = samples_in_range)]
     pub samples: usize,
 
     /// IPv4 addresses only.
@@ -226,6 +232,18 @@ pub const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 /// Parses `1s`, `500ms`, `2m`, `1h`, `0.5` (seconds).
+/// The most `-n` accepted: ntpd's clock filter keeps 8 samples; 100 is
+/// room enough for a careful check and bounds what one server may cost.
+pub const MAX_SAMPLES: usize = 100;
+
+/// `-n`: 1 to [`MAX_SAMPLES`], or a usage error (UNKNOWN).
+fn samples_in_range(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_SAMPLES).contains(&n) => Ok(n),
+        _ => Err(format!("a whole number from 1 to {MAX_SAMPLES}")),
+    }
+}
+
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
     let (number, scale) = if let Some(n) = t.strip_suffix("ms") {

@@ -41,6 +41,13 @@ pub const EXIT_UNKNOWN: u8 = 3;
 /// The longest `-t` accepted (a check that waits a day is a mistake).
 pub const MAX_TIMEOUT: f64 = 86_400.0;
 
+/// The most servers one check asks (`-H`, or server/peer/pool lines).
+/// ntpd sets no limit on lines, but selects among at most `tos maxclock`
+/// (10) survivors, and its documentation advises four to seven servers:
+/// more than 64 is a mistake or an attack (a jail's ntp.conf of a million
+/// lines), and the check says so (UNKNOWN) instead of asking them all.
+pub const MAX_ASSOCIATIONS: usize = 64;
+
 /// Where the servers come from without -H, in the order tried: FreeBSD's
 /// and Linux's ntpd, then the ports' NTPsec and ntp.
 pub const NTP_CONF_PATHS: [&str; 2] = ["/etc/ntp.conf", "/usr/local/etc/ntp.conf"];
@@ -137,6 +144,12 @@ fn run_to(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
     }
 }
 
+/// One association (`-H` or an ntp.conf line): its host and port.
+fn association(spec: &str, default_port: u16, kind: resolve::Kind) -> resolve::Association {
+    let (host, port) = host_port(spec, default_port);
+    resolve::Association { host, port, kind }
+}
+
 /// Splits `host`, `host:port`, `[v6]:port` and bare IPv6 addresses.
 fn host_port(spec: &str, default_port: u16) -> (String, u16) {
     if let Some(rest) = spec.strip_prefix('[')
@@ -159,10 +172,22 @@ fn host_port(spec: &str, default_port: u16) -> (String, u16) {
 
 /// The servers to ask: `-H`, or the server/pool/peer lines of the first
 /// ntp.conf found (read through the root: a regular file only, so a FIFO
-/// planted there cannot hang the plugin).
-fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
+/// planted there cannot hang the plugin); at most [`MAX_ASSOCIATIONS`].
+fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, String> {
+    let too_many = |from: &str| {
+        format!(
+            "{from} names more than {MAX_ASSOCIATIONS} servers; at most {MAX_ASSOCIATIONS} are checked (ntpd selects among 10)"
+        )
+    };
     if !cli.hosts.is_empty() {
-        return Ok(cli.hosts.clone());
+        if cli.hosts.len() > MAX_ASSOCIATIONS {
+            return Err(too_many("-H"));
+        }
+        return Ok(cli
+            .hosts
+            .iter()
+            .map(|h| association(h, cli.port, resolve::Kind::Server))
+            .collect());
     }
     let candidates: Vec<PathBuf> = match &cli.conf {
         Some(conf) => vec![conf.clone()],
@@ -173,7 +198,14 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
         let shown = escape_path(&root.display_path(jail));
         match root.read_config(jail) {
             Ok(bytes) => {
-                let hosts = check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes));
+                let hosts: Vec<resolve::Association> =
+                    check::associations_from_ntp_conf(&String::from_utf8_lossy(&bytes))
+                        .take(MAX_ASSOCIATIONS + 1)
+                        .map(|(host, kind)| association(host, cli.port, kind))
+                        .collect();
+                if hosts.len() > MAX_ASSOCIATIONS {
+                    return Err(too_many(&shown));
+                }
                 if hosts.is_empty() {
                     return Err(format!(
                         "no server given (-H) and no server/pool/peer line in {shown}"
@@ -236,11 +268,10 @@ fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8
     } else {
         Family::Any
     };
-    let pairs: Vec<(String, u16)> = hosts.iter().map(|h| host_port(h, cli.port)).collect();
     // Names get at most half of -t, so the servers that did resolve (and
     // literal addresses) still have time to answer.
     let names_deadline = started + Duration::from_secs_f64(cli.timeout / 2.0);
-    let targets = resolve::resolve_all(&pairs, family, names_deadline, resolve::system_resolver);
+    let targets = resolve::resolve_all(&hosts, family, names_deadline, resolve::system_resolver);
     let addrs: Vec<SocketAddr> = targets
         .iter()
         .filter_map(|t| t.as_ref().ok().copied())

@@ -14,6 +14,39 @@ use std::time::Instant;
 /// Names resolved at once, at most.
 pub const RESOLVER_THREADS: usize = 16;
 
+/// The addresses one `pool` line may add: ntpd's `tos maxclock` default
+/// (10, in ntp and NTPsec alike) bounds a pool's associations.
+pub const POOL_MAX_ADDRESSES: usize = 10;
+
+/// How ntpd counts a configured name as voters in its selection: a
+/// `server` or `peer` line (and `-H`) is one association, however many
+/// addresses its name has (ntpd takes the first); a `pool` line adds an
+/// association per address, up to [`POOL_MAX_ADDRESSES`].  So a name with
+/// three addresses is one voter, and cannot outvote two other servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Server,
+    Pool,
+}
+
+impl Kind {
+    /// How many of a name's addresses become voters.
+    pub fn addresses_kept(self) -> usize {
+        match self {
+            Kind::Server => 1,
+            Kind::Pool => POOL_MAX_ADDRESSES,
+        }
+    }
+}
+
+/// A configured server: `-H`, or a server/peer/pool line of ntp.conf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Association {
+    pub host: String,
+    pub port: u16,
+    pub kind: Kind,
+}
+
 /// Which address families to keep (`-4`, `-6`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
@@ -40,20 +73,22 @@ pub fn system_resolver(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     Ok((host, port).to_socket_addrs()?.collect())
 }
 
-/// Resolves `(host, port)` pairs, in their order, every address of a name
-/// in turn.  Literal addresses need no resolver.
+/// Resolves the associations, in their order: a server's first address
+/// (of the family asked for), a pool's first [`POOL_MAX_ADDRESSES`], as
+/// ntpd does.  Literal addresses need no resolver.
 pub fn resolve_all(
-    hosts: &[(String, u16)],
+    hosts: &[Association],
     family: Family,
     deadline: Instant,
     resolver: fn(&str, u16) -> io::Result<Vec<SocketAddr>>,
 ) -> Vec<Target> {
     let mut answers: Vec<Option<io::Result<Vec<SocketAddr>>>> = hosts
         .iter()
-        .map(|(host, port)| {
-            host.parse::<IpAddr>()
+        .map(|a| {
+            a.host
+                .parse::<IpAddr>()
                 .ok()
-                .map(|ip| Ok(vec![SocketAddr::new(ip, *port)]))
+                .map(|ip| Ok(vec![SocketAddr::new(ip, a.port)]))
         })
         .collect();
     let names: Vec<usize> = (0..hosts.len()).filter(|&i| answers[i].is_none()).collect();
@@ -61,7 +96,7 @@ pub fn resolve_all(
         let work: Arc<Vec<(usize, String, u16)>> = Arc::new(
             names
                 .iter()
-                .map(|&i| (i, hosts[i].0.clone(), hosts[i].1))
+                .map(|&i| (i, hosts[i].host.clone(), hosts[i].port))
                 .collect(),
         );
         let next = Arc::new(AtomicUsize::new(0));
@@ -104,7 +139,7 @@ pub fn resolve_all(
         }
     }
     let mut targets = Vec::new();
-    for ((host, _), answer) in hosts.iter().zip(answers) {
+    for (Association { host, kind, .. }, answer) in hosts.iter().zip(answers) {
         match answer {
             None => targets.push(Err((
                 host.clone(),
@@ -112,7 +147,11 @@ pub fn resolve_all(
             ))),
             Some(Err(e)) => targets.push(Err((host.clone(), format!("cannot resolve ({e})")))),
             Some(Ok(addrs)) => {
-                let kept: Vec<SocketAddr> = addrs.into_iter().filter(|a| family.keeps(a)).collect();
+                let kept: Vec<SocketAddr> = addrs
+                    .into_iter()
+                    .filter(|a| family.keeps(a))
+                    .take(kind.addresses_kept())
+                    .collect();
                 if kept.is_empty() {
                     targets.push(Err((
                         host.clone(),
@@ -131,6 +170,64 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn server(host: &str, port: u16) -> Association {
+        Association {
+            host: host.to_string(),
+            port,
+            kind: Kind::Server,
+        }
+    }
+
+    /// A name with three addresses, as a hostile DNS zone or hosts file
+    /// gives it; every other name has one.
+    fn three_for_hostile(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        let last: &[u8] = if host.starts_with("hostile") {
+            &[2, 3, 4]
+        } else {
+            &[9]
+        };
+        Ok(last
+            .iter()
+            .map(|b| SocketAddr::new([127, 0, 0, *b].into(), port))
+            .collect())
+    }
+
+    #[test]
+    fn a_server_name_is_one_voter_whatever_it_resolves_to() {
+        let far = Instant::now() + Duration::from_secs(5);
+        let hosts = [
+            server("hostile.example", 123),
+            server("honest.example", 123),
+        ];
+        let targets = resolve_all(&hosts, Family::Any, far, three_for_hostile);
+        assert_eq!(
+            targets,
+            [
+                Ok("127.0.0.2:123".parse().unwrap()),
+                Ok("127.0.0.9:123".parse().unwrap())
+            ],
+            "the first address, as ntpd takes it"
+        );
+        // A pool line: one voter per address, at most POOL_MAX_ADDRESSES.
+        let pool = [Association {
+            kind: Kind::Pool,
+            ..server("hostile.pool.example", 123)
+        }];
+        assert_eq!(
+            resolve_all(&pool, Family::Any, far, three_for_hostile).len(),
+            3
+        );
+        fn many(_: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+            Ok((1..=200)
+                .map(|b| SocketAddr::new([127, 0, 1, b].into(), port))
+                .collect())
+        }
+        assert_eq!(
+            resolve_all(&pool, Family::Any, far, many).len(),
+            POOL_MAX_ADDRESSES
+        );
+    }
+
     fn hanging(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         if host == "slow.example" {
             std::thread::sleep(Duration::from_secs(30));
@@ -140,10 +237,10 @@ mod tests {
 
     #[test]
     fn a_hanging_name_costs_the_deadline_not_more() {
-        let hosts: Vec<(String, u16)> = ["slow.example", "fast.example", "127.0.0.1", "::1"]
+        let hosts: Vec<Association> = ["slow.example", "fast.example", "127.0.0.1", "::1"]
             .iter()
-            .map(|h| (h.to_string(), 123))
-            .chain((0..40).map(|i| (format!("slow{i}.example"), 123)))
+            .map(|h| server(h, 123))
+            .chain((0..40).map(|i| server(&format!("slow{i}.example"), 123)))
             .collect();
         let start = Instant::now();
         let targets = resolve_all(
@@ -172,7 +269,7 @@ mod tests {
 
     #[test]
     fn families() {
-        let hosts = vec![("127.0.0.1".to_string(), 1), ("::1".to_string(), 2)];
+        let hosts = vec![server("127.0.0.1", 1), server("::1", 2)];
         let far = Instant::now() + Duration::from_secs(5);
         let v6 = resolve_all(&hosts, Family::V6, far, system_resolver);
         assert!(v6[0].is_err() && v6[1].is_ok(), "{v6:?}");

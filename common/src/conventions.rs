@@ -467,6 +467,24 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// Control characters as `escape_text` shows them, backslashes left as
+/// they are: for text whose parts may have been escaped already (an error
+/// chain), so nothing is escaped twice and no control character is left.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control() || c == '\\'
 }
@@ -519,7 +537,12 @@ pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::pr
         Ok(code) => std::process::ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            let _ = writeln!(io::stderr().lock(), "{tool}: {err:#}");
+            // The one place an error leaves: whatever a message quotes (a
+            // path from rc.conf, a value from a file) cannot drive the
+            // terminal.  Messages that escaped their parts already have no
+            // control characters left and pass unchanged.
+            let message = escape_controls(&format!("{err:#}")).into_owned();
+            let _ = writeln!(io::stderr().lock(), "{tool}: {message}");
             std::process::ExitCode::from(error_code)
         }
     }
@@ -527,6 +550,21 @@ pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::pr
 
 #[cfg(test)]
 mod conventions_tests {
+    #[test]
+    fn escape_controls_leaves_escaped_text_alone() {
+        let raw = "/etc/\x1b[2Kntp\\.conf\r\x07: not found";
+        assert_eq!(
+            super::escape_controls(raw),
+            r"/etc/\e[2Kntp\.conf\r\x07: not found"
+        );
+        let escaped = super::escape_text(raw).into_owned();
+        assert_eq!(
+            super::escape_controls(&escaped),
+            escaped,
+            "no double escaping"
+        );
+    }
+
     #[test]
     fn a_finding_line_cannot_be_forged_by_its_file_name_or_message() {
         let line = super::finding_line(

@@ -49,9 +49,9 @@ pub struct Cli {
     #[arg(long)]
     pub rotated: bool,
 
-    /// The year of the last year-less timestamp of each input (default: from the file's
-    /// modification time; for standard input, the current year).
-    #[arg(long, value_name = "YEAR")]
+    /// The year of the last year-less timestamp of each input, 1 to 9999 (default: from the
+    /// file's modification time; for standard input, the current year).
+    #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1..=9999))]
     pub year: Option<i32>,
 
     /// Prefix each line with its line number.
@@ -66,18 +66,21 @@ pub struct Cli {
     #[arg(short = 'h', long = "no-filename", overrides_with = "with_filename")]
     pub no_filename: bool,
 
-    /// Print NUM lines after each event, as grep does (`--` between groups).
-    #[arg(short = 'A', long = "after-context", value_name = "NUM")]
+    /// Print NUM lines after each event, as grep does (`--` between groups; at most 1000).
+    #[arg(short = 'A', long = "after-context", value_name = "NUM",
+          value_parser = count_up_to(MAX_CONTEXT))]
     pub after_context: Option<usize>,
 
-    /// Print NUM lines before each event.
-    #[arg(short = 'B', long = "before-context", value_name = "NUM")]
+    /// Print NUM lines before each event (at most 1000).
+    #[arg(short = 'B', long = "before-context", value_name = "NUM",
+          value_parser = count_up_to(MAX_CONTEXT))]
     pub before_context: Option<usize>,
 
     /// Print NUM lines before and after each event (-A and -B override it). The lines come
     /// from a second read of each file; standard input and FIFOs are read once, so their
-    /// events are printed alone.
-    #[arg(short = 'C', long = "context", value_name = "NUM")]
+    /// events are printed alone. At most 1000.
+    #[arg(short = 'C', long = "context", value_name = "NUM",
+          value_parser = count_up_to(MAX_CONTEXT))]
     pub context: Option<usize>,
 
     /// Print the number of events per file (a repeat line counts N).
@@ -98,12 +101,13 @@ pub struct Cli {
     #[arg(long)]
     pub summary: bool,
 
-    /// How many seconds before a dovecot event a clock step may be its cause.
-    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    /// How many seconds before a dovecot event a clock step may be its cause (0 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 120.0,
+          value_parser = seconds_up_to(MAX_WINDOW))]
     pub window: f64,
 
     /// Only events at or after this time: an RFC 3339 date or date-time, or a relative
-    /// age such as 7d, 12h, 30m.
+    /// age such as 7d, 12h, 30m (at most 100 years).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
 
@@ -111,8 +115,8 @@ pub struct Cli {
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
 
-    /// Worker threads (default: the number of CPUs).
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Worker threads, 1 to 256 (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N", value_parser = count_from_one_up_to(MAX_THREADS))]
     pub threads: Option<usize>,
 
     /// Look default paths up under DIR (a jail, a mounted image, a copied /var/log).
@@ -141,6 +145,43 @@ pub struct Cli {
     /// Write a man page or a shell completion script to standard output.
     #[arg(long, value_enum, hide = true)]
     pub generate: Option<Generate>,
+}
+
+/// The most lines -A, -B or -C may ask for: each held line costs memory,
+/// and context of a time event is a screenful, not a log.
+pub const MAX_CONTEXT: usize = 1000;
+
+/// The most worker threads -j may ask for (each holds a read buffer).
+pub const MAX_THREADS: usize = 256;
+
+/// The longest --window: a step and the death it causes are seconds apart;
+/// a day already pairs unrelated events.
+pub const MAX_WINDOW: f64 = 86_400.0;
+
+/// A count from 0 to `max`, or a usage error (exit 2) that says the range.
+fn count_up_to(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync {
+    move |text| match text.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("a whole number from 0 to {max}")),
+    }
+}
+
+/// A count from 1 to `max`.
+fn count_from_one_up_to(
+    max: usize,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync {
+    move |text| match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("a whole number from 1 to {max}")),
+    }
+}
+
+/// Seconds from 0 to `max` (fractions allowed; NaN and infinity are not).
+fn seconds_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync {
+    move |text| match text.parse::<f64>() {
+        Ok(s) if (0.0..=max).contains(&s) => Ok(s),
+        _ => Err(format!("a number of seconds from 0 to {max}")),
+    }
 }
 
 impl Cli {

@@ -62,9 +62,6 @@ pub use found::Found;
 pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     let since = parse_when(cli.since.as_deref(), env)?;
     let until = parse_when(cli.until.as_deref(), env)?;
-    if !(cli.window.is_finite() && cli.window >= 0.0) {
-        bail!("--window must be a number of seconds, 0 or more");
-    }
     let mut errored = false;
     let inputs = collect_inputs(cli, env, &mut errored)?;
     let matcher = if cli.all || cli.summary {

@@ -1,6 +1,6 @@
 //! `--since` / `--until`: RFC 3339 dates and date-times, or ages like `7d`.
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 
 use crate::year::Resolved;
 
@@ -12,22 +12,35 @@ pub struct Instant {
     pub local: NaiveDateTime,
 }
 
+/// The oldest age `--since 7d` may name: 100 years.
+pub const MAX_AGE_SECONDS: u64 = 36_500 * 86_400;
+
 /// Parses `--since`/`--until`.  `now_utc` and `local_offset` (seconds east
 /// of UTC) are passed in, so this reads no clock.
 pub fn parse(text: &str, now_utc: NaiveDateTime, local_offset: i32) -> Result<Instant, String> {
     let offset = TimeDelta::seconds(i64::from(local_offset));
-    let from_local = |local: NaiveDateTime| Instant {
-        utc: local - offset,
-        local,
+    // Years 1 to 9999 only: the dates of logs, and room for the offset
+    // arithmetic at either end of chrono's range (which would panic).
+    let in_range = |t: NaiveDateTime| (1..=9999).contains(&t.year()).then_some(t);
+    let out_of_range = || format!("`{text}`: a date in the years 1 to 9999");
+    let from_local = |local: NaiveDateTime| {
+        let utc = in_range(local).and_then(|l| l.checked_sub_signed(offset));
+        Ok(Instant {
+            utc: utc.ok_or_else(out_of_range)?,
+            local,
+        })
     };
-    let from_utc = |utc: NaiveDateTime| Instant {
-        utc,
-        local: utc + offset,
+    let from_utc = |utc: NaiveDateTime| {
+        let local = in_range(utc).and_then(|u| u.checked_add_signed(offset));
+        Ok(Instant {
+            utc,
+            local: local.ok_or_else(out_of_range)?,
+        })
     };
     let text = text.trim();
     if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic()) {
         let number = &text[..text.len() - 1];
-        if let Ok(n) = number.parse::<i64>() {
+        if let Ok(n) = number.parse::<u64>() {
             let seconds = match unit {
                 's' => 1,
                 'm' => 60,
@@ -40,13 +53,20 @@ pub fn parse(text: &str, now_utc: NaiveDateTime, local_offset: i32) -> Result<In
                     ));
                 }
             };
-            return Ok(from_utc(
-                now_utc - TimeDelta::seconds(n.saturating_mul(seconds)),
-            ));
+            // At most MAX_AGE: `999999999d` is a usage error, not a
+            // date before chrono's range (a panic).
+            let age = n
+                .checked_mul(seconds)
+                .filter(|age| *age <= MAX_AGE_SECONDS)
+                .ok_or_else(|| format!("`{text}`: an age of at most 100 years (36500d)"))?;
+            let age = TimeDelta::seconds(age as i64);
+            return now_utc
+                .checked_sub_signed(age)
+                .map_or_else(|| Err(out_of_range()), from_utc);
         }
     }
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(from_utc(t.naive_utc()));
+        return from_utc(t.naive_utc());
     }
     for format in [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -55,11 +75,11 @@ pub fn parse(text: &str, now_utc: NaiveDateTime, local_offset: i32) -> Result<In
         "%Y-%m-%d %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Ok(from_local(t));
+            return from_local(t);
         }
     }
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(from_local(d.and_hms_opt(0, 0, 0).expect("midnight exists")));
+        return from_local(d.and_hms_opt(0, 0, 0).expect("midnight exists"));
     }
     Err(format!(
         "`{text}` is not a date (2026-11-27, 2026-11-27T08:00:00+01:00) or an age (7d, 12h, 30m)"
@@ -94,5 +114,28 @@ mod tests {
         assert_eq!(i.utc.to_string(), "2026-11-26 23:00:00");
         assert!(parse("yesterday", now(), 0).is_err());
         assert!(parse("5y", now(), 0).is_err());
+    }
+
+    #[test]
+    fn absurd_ages_and_dates_are_errors_not_panics() {
+        assert!(parse("36500d", now(), 0).is_ok(), "100 years");
+        for absurd in [
+            "36501d",
+            "999999999d",
+            "18446744073709551615s",
+            "99999999999999999999d",
+            "-5d",
+            "+262143-12-31",
+            "+262143-12-31T23:59:59",
+            "-262143-01-01",
+            "0000-01-01",
+            "+10000-01-01T00:00:00+00:00",
+        ] {
+            assert!(parse(absurd, now(), 50_400).is_err(), "{absurd}");
+            assert!(parse(absurd, now(), -50_400).is_err(), "{absurd}");
+        }
+        // At the edges of the years allowed, with the widest offsets.
+        assert!(parse("9999-12-31T23:59:59", now(), -50_400).is_ok());
+        assert!(parse("0001-01-01", now(), 50_400).is_ok());
     }
 }

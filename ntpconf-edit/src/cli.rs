@@ -129,7 +129,8 @@ pub enum Command {
         /// chrony.conf is checked as chrony's.
         file: Option<OsString>,
 
-        /// The offset whose slew time NE011 states, in seconds (default: 40, the errata's weekly drift).
+        /// The offset whose slew time NE011 states, in seconds, at most 100 years (default: 40, the
+        /// errata's weekly drift).
         #[arg(long, value_name = "SECS", default_value_t = 40.0)]
         offset: f64,
 

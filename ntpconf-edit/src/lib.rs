@@ -66,6 +66,10 @@ pub struct Io<'a> {
     pub fail_at: Option<FailAt>,
 }
 
+/// The largest `check --offset`: a clock that boots at the epoch is 57
+/// years off, and 100 years leaves room without absurd figures.
+pub const MAX_OFFSET_SECONDS: f64 = 100.0 * 365.0 * 86_400.0;
+
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     if let Some(code) = &cli.explain {
         let Some(rule) = check::rule(code) else {
@@ -99,8 +103,8 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
                 select: codes(select)?,
                 ignore: codes(ignore)?,
             };
-            if !offset.is_finite() || *offset < 0.0 {
-                bail!("--offset takes a number of seconds, 0 or more");
+            if !(0.0..=MAX_OFFSET_SECONDS).contains(offset) {
+                bail!("--offset takes a number of seconds, 0 to {MAX_OFFSET_SECONDS} (100 years)");
             }
             check(cli, &root, file.as_deref(), *offset, &filter, io)
         }
@@ -599,7 +603,9 @@ fn edit_file(
         if changed {
             let old = String::from_utf8_lossy(&input.bytes);
             let new = String::from_utf8_lossy(&output);
-            let name = input.name.display().to_string();
+            // The header is the one place the name leaves unescaped
+            // otherwise: a name with ESC or CR must not drive the terminal.
+            let name = escape_path(&input.name);
             let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
             write!(io.stdout, "{}", diff.unified_diff().header(&name, &name))?;
         }

@@ -6,7 +6,7 @@
 //! host's files.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -102,8 +102,10 @@ pub struct RootHost {
     protocols: OnceCell<Vec<Entry>>,
     rpc: OnceCell<Vec<Entry>>,
     networks: OnceCell<Vec<Entry>>,
-    passwd: OnceCell<Vec<String>>,
-    group: OnceCell<Vec<String>>,
+    /// Account names, read once: a look-up is a hash probe, so ten
+    /// thousand services against a large passwd stay linear.
+    passwd: OnceCell<HashSet<String>>,
+    group: OnceCell<HashSet<String>>,
     executables: RefCell<HashMap<String, Result<(), String>>>,
 }
 
@@ -150,7 +152,9 @@ impl RootHost {
             .unwrap_or_default()
     }
 
-    fn accounts(&self, cell: &OnceCell<Vec<String>>, path: &str) -> Vec<String> {
+    /// The names of /etc/passwd or /etc/group (the first field of each
+    /// line), read once and borrowed by every look-up, never copied.
+    fn accounts<'a>(&self, cell: &'a OnceCell<HashSet<String>>, path: &str) -> &'a HashSet<String> {
         cell.get_or_init(|| {
             self.read(path)
                 .lines()
@@ -158,7 +162,6 @@ impl RootHost {
                 .map(String::from)
                 .collect()
         })
-        .clone()
     }
 }
 
@@ -170,14 +173,10 @@ impl Host for RootHost {
             .any(|e| e.names.iter().any(|n| n == name))
     }
     fn has_user(&self, name: &str) -> bool {
-        self.accounts(&self.passwd, "/etc/passwd")
-            .iter()
-            .any(|n| n == name)
+        self.accounts(&self.passwd, "/etc/passwd").contains(name)
     }
     fn has_group(&self, name: &str) -> bool {
-        self.accounts(&self.group, "/etc/group")
-            .iter()
-            .any(|n| n == name)
+        self.accounts(&self.group, "/etc/group").contains(name)
     }
     fn executable(&self, path: &str) -> Result<(), String> {
         if !path.starts_with('/') {
@@ -320,25 +319,44 @@ pub fn enabled_unit(host: &dyn Host, units: &[&str]) -> Option<PathBuf> {
 /// a cron job.
 pub const DNS_DEADLINE: Duration = Duration::from_secs(3);
 
-/// How many look-ups may run at once (each is a thread).
+/// How many look-ups may run at once: the size of the pool of worker
+/// threads, the only threads a run ever starts for names.
 pub const MAX_PARALLEL_LOOKUPS: usize = 32;
 
-/// Host-name look-ups: each name once, in parallel threads, all within one
-/// deadline; a name whose answer has not come by then counts as not
-/// resolving (as for xinetd on an offline host).
+/// Host-name look-ups: each name once, by a bounded pool of worker
+/// threads, all within one deadline; a name whose answer has not come by
+/// then counts as not resolving (as for xinetd on an offline host).
+///
+/// The workers take names from one queue.  A worker stuck in a resolver
+/// that never answers stays stuck (getaddrinfo cannot be cancelled) and
+/// ends with the process; since there are never more than
+/// [`MAX_PARALLEL_LOOKUPS`] of them, twenty thousand names behind such a
+/// resolver cost the deadline and 32 threads, not 20,000 threads.
 pub struct Resolver {
     enabled: bool,
     lookup: Lookup,
     deadline: Duration,
     started: OnceCell<Instant>,
-    pending: RefCell<HashMap<String, mpsc::Receiver<bool>>>,
+    /// Names queued or being looked up, not answered yet.
+    asked: RefCell<HashSet<String>>,
+    queue: Arc<Mutex<WorkQueue>>,
+    answered_tx: mpsc::Sender<(String, bool)>,
+    answered_rx: mpsc::Receiver<(String, bool)>,
     /// Names whose answer had not come by the deadline.
     pub timed_out: RefCell<Vec<String>>,
-    /// Names to look up ahead, once a running look-up has finished.
-    waiting: RefCell<std::collections::VecDeque<String>>,
     answers: RefCell<HashMap<String, bool>>,
     /// How many look-ups were really made (a test counts them).
     pub lookups: Arc<Mutex<usize>>,
+    /// How many worker threads were started (a test counts them).
+    pub workers_started: std::cell::Cell<usize>,
+}
+
+/// The names waiting for a worker, and how many workers are alive: kept
+/// under one lock, so a worker never leaves while a name waits unseen.
+#[derive(Default)]
+struct WorkQueue {
+    names: std::collections::VecDeque<String>,
+    workers: usize,
 }
 
 /// How one name is looked up (the system resolver; a test's stand-in).
@@ -348,22 +366,30 @@ fn system_lookup(name: &str) -> bool {
     std::net::ToSocketAddrs::to_socket_addrs(&(name, 0)).is_ok_and(|mut a| a.next().is_some())
 }
 
+fn lock(queue: &Mutex<WorkQueue>) -> std::sync::MutexGuard<'_, WorkQueue> {
+    queue.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Resolver {
     pub fn new(enabled: bool, deadline: Duration) -> Resolver {
         Resolver::with_lookup(enabled, deadline, Arc::new(system_lookup))
     }
 
     pub fn with_lookup(enabled: bool, deadline: Duration, lookup: Lookup) -> Resolver {
+        let (answered_tx, answered_rx) = mpsc::channel();
         Resolver {
             enabled,
             lookup,
             deadline,
             started: OnceCell::new(),
-            pending: RefCell::new(HashMap::new()),
-            waiting: RefCell::new(std::collections::VecDeque::new()),
+            asked: RefCell::new(HashSet::new()),
+            queue: Arc::new(Mutex::new(WorkQueue::default())),
+            answered_tx,
+            answered_rx,
             timed_out: RefCell::new(Vec::new()),
             answers: RefCell::new(HashMap::new()),
             lookups: Arc::new(Mutex::new(0)),
+            workers_started: std::cell::Cell::new(0),
         }
     }
 
@@ -398,45 +424,92 @@ impl Resolver {
             && *last < 1u64 << (8 * (5 - parts.len()))
     }
 
-    /// Starts the look-up of `name` ahead of time, unless it is known,
-    /// under way, a numeric address, or too many are running already.
+    fn past_deadline(&self) -> bool {
+        self.started
+            .get()
+            .is_some_and(|started| started.elapsed() >= self.deadline)
+    }
+
+    /// Queues the look-up of `name` ahead of time, unless it is known,
+    /// queued already, a numeric address, or the deadline has passed.
     pub fn start(&self, name: &str) {
         if !self.enabled || !Self::plausible(name) || name.parse::<std::net::IpAddr>().is_ok() {
             return;
         }
-        if self.answers.borrow().contains_key(name) || self.pending.borrow().contains_key(name) {
+        self.enqueue(name);
+    }
+
+    fn enqueue(&self, name: &str) {
+        if self.past_deadline()
+            || self.answers.borrow().contains_key(name)
+            || self.asked.borrow().contains(name)
+        {
             return;
         }
-        self.waiting.borrow_mut().push_back(name.to_string());
-        self.refill();
-    }
-
-    /// Starts waiting look-ups while fewer than the limit are running.
-    fn refill(&self) {
-        while self.pending.borrow().len() < MAX_PARALLEL_LOOKUPS {
-            let Some(name) = self.waiting.borrow_mut().pop_front() else {
-                break;
-            };
-            if !self.pending.borrow().contains_key(&name)
-                && !self.answers.borrow().contains_key(&name)
-            {
-                self.spawn(&name);
-            }
+        self.started.get_or_init(Instant::now);
+        self.asked.borrow_mut().insert(name.to_string());
+        let mut queue = lock(&self.queue);
+        queue.names.push_back(name.to_string());
+        // Workers leave when the queue is empty, so none is idle: a new
+        // name gets a new worker while there are fewer than the limit.
+        if queue.workers < MAX_PARALLEL_LOOKUPS && self.spawn_worker() {
+            queue.workers += 1;
         }
     }
 
-    fn spawn(&self, name: &str) {
-        self.started.get_or_init(Instant::now);
-        let (tx, rx) = mpsc::channel();
-        let owned = name.to_string();
+    /// Starts one worker: it looks names up until the queue is empty.  A
+    /// failed spawn (the system is out of threads) leaves the names to the
+    /// running workers, or to the deadline.
+    fn spawn_worker(&self) -> bool {
+        let queue = Arc::clone(&self.queue);
+        let answered = self.answered_tx.clone();
         let lookups = Arc::clone(&self.lookups);
         let lookup = Arc::clone(&self.lookup);
-        // A detached thread: one that never returns is simply abandoned.
-        std::thread::spawn(move || {
-            *lookups.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-            let _ = tx.send(lookup(&owned));
-        });
-        self.pending.borrow_mut().insert(name.to_string(), rx);
+        let spawned = std::thread::Builder::new()
+            .name("resolver".into())
+            .spawn(move || {
+                loop {
+                    let name = {
+                        let mut queue = lock(&queue);
+                        match queue.names.pop_front() {
+                            Some(name) => name,
+                            None => {
+                                queue.workers -= 1;
+                                return;
+                            }
+                        }
+                    };
+                    *lookups.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                    let answer = lookup(&name);
+                    if answered.send((name, answer)).is_err() {
+                        return; // Nobody waits any more.
+                    }
+                }
+            });
+        if spawned.is_ok() {
+            self.workers_started.set(self.workers_started.get() + 1);
+        }
+        spawned.is_ok()
+    }
+
+    /// Takes the answers that have come, waiting until `name`'s has or
+    /// the deadline passes.
+    fn wait_for(&self, name: &str) -> Option<bool> {
+        let started = *self.started.get_or_init(Instant::now);
+        loop {
+            if let Some(answer) = self.answers.borrow().get(name) {
+                return Some(*answer);
+            }
+            let left = self.deadline.saturating_sub(started.elapsed());
+            let (answered, answer) = if left.is_zero() {
+                self.answered_rx.try_recv().ok()?
+            } else {
+                self.answered_rx.recv_timeout(left).ok()?
+            };
+            self.asked.borrow_mut().remove(&answered);
+            // An answer after the deadline does not undo "timed out".
+            self.answers.borrow_mut().entry(answered).or_insert(answer);
+        }
     }
 
     /// Whether `name` resolves; without resolution (a foreign --root) every
@@ -452,16 +525,11 @@ impl Resolver {
         if let Some(answer) = self.answers.borrow().get(name) {
             return *answer;
         }
-        if !self.pending.borrow().contains_key(name) {
-            self.spawn(name);
-        }
-        let Some(rx) = self.pending.borrow_mut().remove(name) else {
-            return false;
-        };
-        self.refill();
-        let started = *self.started.get_or_init(Instant::now);
-        let left = self.deadline.saturating_sub(started.elapsed());
-        let answer = rx.recv_timeout(left).unwrap_or_else(|_| {
+        self.enqueue(name);
+        let answer = self.wait_for(name).unwrap_or_else(|| {
+            // Past the deadline: what is still queued is never looked up,
+            // so the stuck workers are all that is left.
+            lock(&self.queue).names.clear();
             self.timed_out.borrow_mut().push(name.to_string());
             false
         });
@@ -584,11 +652,50 @@ pub mod tests {
         for n in &names {
             r.start(n);
         }
-        assert!(r.pending.borrow().len() <= MAX_PARALLEL_LOOKUPS);
+        assert!(r.workers_started.get() <= MAX_PARALLEL_LOOKUPS);
         assert!(names.iter().all(|n| r.resolves(n)));
         // 100 look-ups of 100 ms, 32 at a time: about 0.4 s, not 10 s.
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
         assert_eq!(*r.lookups.lock().unwrap(), 100);
+    }
+
+    #[test]
+    fn names_after_the_deadline_start_no_thread() {
+        // A resolver that never answers and 20,000 names: the pool's
+        // threads hang, and every other name is timed out without one.
+        let names: Vec<String> = (0..20_000).map(|n| format!("h{n}.example")).collect();
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_millis(200),
+            slow(Duration::from_secs(3600)),
+        );
+        for n in &names[..100] {
+            r.start(n);
+        }
+        assert!(names.iter().all(|n| !r.resolves(n)));
+        assert_eq!(r.workers_started.get(), MAX_PARALLEL_LOOKUPS);
+        assert_eq!(*r.lookups.lock().unwrap(), MAX_PARALLEL_LOOKUPS);
+        assert_eq!(r.timed_out.borrow().len(), names.len());
+        // Asked again: the same answer, nothing new started.
+        assert!(!r.resolves(&names[0]));
+        assert_eq!(r.workers_started.get(), MAX_PARALLEL_LOOKUPS);
+    }
+
+    #[test]
+    fn a_late_answer_does_not_undo_a_time_out() {
+        let r = Resolver::with_lookup(
+            true,
+            Duration::from_millis(100),
+            slow(Duration::from_millis(300)),
+        );
+        assert!(!r.resolves("late.example"));
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(!r.resolves("other.example"), "past the deadline");
+        assert!(!r.resolves("late.example"), "the answer given stands");
+        assert_eq!(
+            *r.timed_out.borrow(),
+            vec!["late.example".to_string(), "other.example".to_string()]
+        );
     }
 
     #[test]

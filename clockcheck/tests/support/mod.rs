@@ -54,7 +54,15 @@ pub fn serve_with<F>(answer: F) -> Responder
 where
     F: Fn(&UdpSocket, &[u8], Packet, SocketAddr) -> Option<Vec<u8>> + Send + 'static,
 {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    serve_on(UdpSocket::bind("127.0.0.1:0").unwrap(), answer)
+}
+
+/// As [`serve_with`], on a socket the test bound (another loopback
+/// address, a port shared by several addresses).
+pub fn serve_on<F>(socket: UdpSocket, answer: F) -> Responder
+where
+    F: Fn(&UdpSocket, &[u8], Packet, SocketAddr) -> Option<Vec<u8>> + Send + 'static,
+{
     socket
         .set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
@@ -80,7 +88,18 @@ where
 
 /// Answers every request with what `claim` says.
 pub fn serve(claim: Claim) -> Responder {
-    serve_with(move |_, _, request, _| {
+    serve_with(answer_with(claim))
+}
+
+/// Answers on `socket` with what `claim` says.
+pub fn serve_claim_on(socket: UdpSocket, claim: Claim) -> Responder {
+    serve_on(socket, answer_with(claim))
+}
+
+fn answer_with(
+    claim: Claim,
+) -> impl Fn(&UdpSocket, &[u8], Packet, SocketAddr) -> Option<Vec<u8>> + Send + 'static {
+    move |_, _, request, _| {
         let reply = Packet {
             leap: if claim.stratum == 0 { 3 } else { 0 },
             version: 4,
@@ -96,7 +115,7 @@ pub fn serve(claim: Claim) -> Responder {
             ..Packet::default()
         };
         Some(reply.encode().to_vec())
-    })
+    }
 }
 
 /// A sample as read back: metric name, labels, value.
