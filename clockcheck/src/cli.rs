@@ -14,8 +14,9 @@ use crate::conventions::Generate;
     version,
     args_conflicts_with_subcommands = true,
     about = "Measure the clock offset against NTP servers (a Nagios plugin), and watch for clock jumps",
-    long_about = "Without a command: query NTP servers (-H, or the server/pool/peer lines of \
-$ROOT/etc/ntp.conf) with a careful SNTP client and print one Nagios plugin line, as \
+    long_about = "Without a command: query NTP servers (-H, or those of whatever keeps the time \
+under --root: the server/pool/peer lines of ntp.conf where ntpd's is, else chrony.conf's sources, \
+else systemd-timesyncd's NTP=) with a careful SNTP client and print one Nagios plugin line, as \
 check_ntp_time does: OK, WARNING or CRITICAL by the absolute offset against the Nagios ranges \
 -w and -c, CRITICAL when no server answers usefully (UNKNOWN with -q). A reply counts only if \
 its mode, version, origin echo, transmit time, leap and stratum, and error bound check out; \
@@ -39,7 +40,8 @@ pub struct Cli {
 
     /// NTP server to query, HOST or HOST:PORT ([v6addr]:PORT); repeat for several (at most 64).
     /// Each is one voter, as a server line is for ntpd: a name with several addresses is
-    /// asked at its first.  Default: the servers of ntp.conf.
+    /// asked at its first.  Default: the servers of ntp.conf, chrony.conf or timesyncd.conf,
+    /// whichever daemon keeps the time (as `ntpconf-edit check` finds it).
     #[arg(short = 'H', long = "host", value_name = "HOST[:PORT]")]
     pub hosts: Vec<String>,
 

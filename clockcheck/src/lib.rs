@@ -24,11 +24,15 @@ pub use mailhost_common::conventions;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use mailhost_common::chrony::ChronyConf;
+use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::Root;
+use mailhost_common::timesyncd::TimesyncdConf;
+use ntpconf_edit::timekeepers::Keeper;
 
 use crate::check::{Range, Status, Thresholds};
 use crate::cli::{Cli, Command, OutputFormat, parse_duration};
@@ -47,10 +51,6 @@ pub const MAX_TIMEOUT: f64 = 86_400.0;
 /// more than 64 is a mistake or an attack (a jail's ntp.conf of a million
 /// lines), and the check says so (UNKNOWN) instead of asking them all.
 pub const MAX_ASSOCIATIONS: usize = 64;
-
-/// Where the servers come from without -H, in the order tried: FreeBSD's
-/// and Linux's ntpd, then the ports' NTPsec and ntp.
-pub const NTP_CONF_PATHS: [&str; 2] = ["/etc/ntp.conf", "/usr/local/etc/ntp.conf"];
 
 /// An UNKNOWN result for a problem with the arguments or the set-up, in
 /// the form asked for (a status line, a JSON object, or metrics with
@@ -170,9 +170,11 @@ fn host_port(spec: &str, default_port: u16) -> (String, u16) {
     }
 }
 
-/// The servers to ask: `-H`, or the server/pool/peer lines of the first
-/// ntp.conf found (read through the root: a regular file only, so a FIFO
-/// planted there cannot hang the plugin); at most [`MAX_ASSOCIATIONS`].
+/// The servers to ask: `-H`, `--conf`, or those of whatever keeps the time
+/// on the tree: ntp.conf where ntpd's is (ntpconf_edit::locate_ntp_conf),
+/// else chrony.conf's sources, else systemd-timesyncd's NTP= (read through
+/// the root: regular files only, so a FIFO planted there cannot hang the
+/// plugin); at most [`MAX_ASSOCIATIONS`].
 fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, String> {
     let too_many = |from: &str| {
         format!(
@@ -189,49 +191,114 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, S
             .map(|h| association(h, cli.port, resolve::Kind::Server))
             .collect());
     }
-    let candidates: Vec<PathBuf> = match &cli.conf {
-        Some(conf) => vec![conf.clone()],
-        None => NTP_CONF_PATHS.iter().map(PathBuf::from).collect(),
-    };
-    let mut missing = Vec::new();
-    for jail in &candidates {
+    let from_ntp_conf = |jail: &Path| -> Result<Vec<resolve::Association>, String> {
         let shown = escape_path(&root.display_path(jail));
-        match root.read_config(jail) {
-            Ok(bytes) => {
-                let hosts: Vec<resolve::Association> =
-                    check::associations_from_ntp_conf(&String::from_utf8_lossy(&bytes))
-                        .take(MAX_ASSOCIATIONS + 1)
-                        .map(|(host, kind)| association(host, cli.port, kind))
-                        .collect();
-                if hosts.len() > MAX_ASSOCIATIONS {
-                    return Err(too_many(&shown));
-                }
-                if hosts.is_empty() {
-                    return Err(format!(
-                        "no server given (-H) and no server/pool/peer line in {shown}"
-                    ));
-                }
-                return Ok(hosts);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.conf.is_none() => {
-                missing.push(shown);
-            }
-            Err(e) => {
-                // Root's errors name the path already (ROOT/etc/ntp.conf: ...).
-                let why = e.to_string();
-                let why = if why.contains(&*root.display_path(jail).to_string_lossy()) {
-                    conventions::escape_text(&why).into_owned()
-                } else {
-                    format!("{shown}: {}", conventions::escape_text(&why))
-                };
-                return Err(format!("no server given (-H), and cannot read {why}"));
-            }
+        let bytes = root.read_config(jail).map_err(|e| {
+            // Root's errors name the path already (ROOT/etc/ntp.conf: ...).
+            let why = e.to_string();
+            let why = if why.contains(&*root.display_path(jail).to_string_lossy()) {
+                conventions::escape_text(&why).into_owned()
+            } else {
+                format!("{shown}: {}", conventions::escape_text(&why))
+            };
+            format!("no server given (-H), and cannot read {why}")
+        })?;
+        let hosts: Vec<resolve::Association> =
+            check::associations_from_ntp_conf(&String::from_utf8_lossy(&bytes))
+                .take(MAX_ASSOCIATIONS + 1)
+                .map(|(host, kind)| association(host, cli.port, kind))
+                .collect();
+        if hosts.len() > MAX_ASSOCIATIONS {
+            return Err(too_many(&shown));
         }
+        if hosts.is_empty() {
+            return Err(format!(
+                "no server given (-H) and no server/pool/peer line in {shown}"
+            ));
+        }
+        Ok(hosts)
+    };
+    if let Some(conf) = &cli.conf {
+        return match conf.file_name().and_then(|n| n.to_str()) {
+            Some("chrony.conf") => from_chrony_conf(root, conf, cli.port),
+            _ => from_ntp_conf(conf),
+        };
     }
-    Err(format!(
-        "no server given (-H), and no ntp.conf ({} not found)",
-        missing.join(", ")
-    ))
+    // Whatever keeps the time here, found by the rule ntpconf-edit check uses.
+    let rc = RcConf::load(root).map_err(|e| {
+        format!(
+            "reading rc.conf: {}",
+            conventions::escape_text(&e.to_string())
+        )
+    })?;
+    let ntp_conf = ntpconf_edit::locate_ntp_conf(root, &rc);
+    match ntpconf_edit::timekeepers::which(root, None, ntp_conf.is_some()) {
+        Keeper::Chrony(conf) => from_chrony_conf(root, &conf, cli.port),
+        Keeper::Timesyncd(_) => {
+            let conf = TimesyncdConf::read(root);
+            let servers = conf.servers();
+            if servers.is_empty() {
+                return Err(
+                    "no server given (-H), and systemd-timesyncd's configuration names none \
+                     (NTP=, FallbackNTP=): it uses its compiled-in servers"
+                        .into(),
+                );
+            }
+            if servers.len() > MAX_ASSOCIATIONS {
+                return Err(too_many("timesyncd.conf"));
+            }
+            Ok(servers
+                .iter()
+                .map(|h| association(h, cli.port, resolve::Kind::Server))
+                .collect())
+        }
+        Keeper::Ntpd => match ntp_conf {
+            Some(conf) => from_ntp_conf(&conf),
+            None => Err(format!(
+                "no server given (-H), and no ntp.conf ({}), chrony.conf ({}) or systemd-timesyncd",
+                ntpconf_edit::DEFAULT_CONFS.join(", "),
+                mailhost_common::chrony::CHRONY_CONFS.join(", ")
+            )),
+        },
+    }
+}
+
+/// The sources of chrony.conf (its includes, confdir and sourcedir
+/// followed): a `pool` may add several voters, a `server` or `peer` one.
+fn from_chrony_conf(
+    root: &Root,
+    conf: &Path,
+    port: u16,
+) -> Result<Vec<resolve::Association>, String> {
+    let shown = escape_path(&root.display_path(conf));
+    let chrony = ChronyConf::read(root, conf).map_err(|e| {
+        format!(
+            "no server given (-H), and cannot read {}",
+            conventions::escape_text(&e.to_string())
+        )
+    })?;
+    if chrony.sources.len() > MAX_ASSOCIATIONS {
+        return Err(format!(
+            "{shown} names more than {MAX_ASSOCIATIONS} servers; at most {MAX_ASSOCIATIONS} are checked"
+        ));
+    }
+    if chrony.sources.is_empty() {
+        return Err(format!(
+            "no server given (-H) and no server/pool/peer line in {shown}"
+        ));
+    }
+    Ok(chrony
+        .sources
+        .iter()
+        .map(|s| {
+            let kind = if s.kind == "pool" {
+                resolve::Kind::Pool
+            } else {
+                resolve::Kind::Server
+            };
+            association(&s.host, port, kind)
+        })
+        .collect())
 }
 
 fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {

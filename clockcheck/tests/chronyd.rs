@@ -170,6 +170,50 @@ fn servers_from_ntp_conf_under_root() {
     assert!(line.contains("server 127.0.0.1:11137"), "{line}");
 }
 
+/// Without -H and without an ntp.conf, the servers come from what keeps the
+/// time: chrony.conf (its sourcedir followed), else timesyncd.conf.
+#[test]
+fn servers_from_chrony_or_timesyncd_under_root() {
+    if !available() {
+        return;
+    }
+    let _server = start(11139, Some("+1s"), true);
+    let chrony = mailhost_common::testing::tree(&[
+        (
+            "etc/chrony/chrony.conf",
+            "sourcedir /etc/chrony/sources.d\nmakestep 1 3\n",
+        ),
+        (
+            "etc/chrony/sources.d/local.sources",
+            "server 127.0.0.1 iburst\n",
+        ),
+    ]);
+    let timesyncd = mailhost_common::testing::tree(&[
+        ("lib/systemd/system/systemd-timesyncd.service", "[Unit]\n"),
+        ("etc/systemd/timesyncd.conf", "[Time]\nNTP=127.0.0.1\n"),
+    ]);
+    for root in [&chrony, &timesyncd] {
+        let out = cargo_bin_cmd!("clockcheck")
+            .args(["-p", "11139", "-t", "3", "--root"])
+            .arg(root.path())
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{line}");
+        assert!(line.contains("server 127.0.0.1:11139"), "{line}");
+    }
+    // Nothing that keeps the time: UNKNOWN, naming where it looked.
+    let empty = tempfile::tempdir().unwrap();
+    let out = cargo_bin_cmd!("clockcheck")
+        .arg("--root")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{line}");
+    assert!(line.contains("chrony.conf"), "{line}");
+}
+
 #[test]
 fn across_the_2036_era_rollover() {
     if !available() {

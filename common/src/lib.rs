@@ -9,6 +9,7 @@
 //! - [`root`]: `--root DIR`, a tree no path can leave.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //! - [`chrony`]: chrony.conf, as chronyd reads it (makestep, maxslewrate, sources).
+//! - [`timesyncd`]: systemd-timesyncd's servers, as it reads timesyncd.conf.
 //! - [`sarif`]: `--format sarif`, a linter's findings as a SARIF 2.1.0 log.
 //! - [`testing`]: a test's skip, reported where `make test` shows it.
 //!
@@ -22,4 +23,5 @@ pub mod rcconf;
 pub mod root;
 pub mod sarif;
 pub mod testing;
+pub mod timesyncd;
 mod xattrs;
