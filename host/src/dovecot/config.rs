@@ -339,10 +339,9 @@ impl Reader<'_> {
             ([], "log_path") => self.config.log_path = Some(Setting { value, at }),
             ([], "info_log_path") => self.config.info_log_path = Some(Setting { value, at }),
             ([], "syslog_facility") => self.config.syslog_facility = Some(Setting { value, at }),
-            ([], "instance_name") => {
-                if !value.is_empty() && self.seen_names.insert(value.clone()) {
-                    self.config.instance_names.push(value);
-                }
+            // Each name once: a set, so that 100,000 lines cost linear time.
+            ([], "instance_name") if !value.is_empty() && self.seen_names.insert(value.clone()) => {
+                self.config.instance_names.push(value);
             }
             ([], "listen" | "ssl_listen") | (["protocol"], "listen" | "ssl_listen") => {
                 let block = self
