@@ -94,6 +94,8 @@ pub struct Facts {
     pub ntp_servers: Vec<String>,
     /// xinetd services (`file: service`) that run dovecot's login processes.
     pub xinetd_logins: Vec<String>,
+    /// The installed dovecot, from the host model every tool shares.
+    pub dovecot: Option<mailhost_host::dovecot::Dovecot>,
     /// `/etc/chrony.conf` or `/etc/chrony/chrony.conf` has a `makestep` line.
     pub chrony_makestep: Option<bool>,
     /// What could not be read, as `path: error` (shown, never fatal).
@@ -198,6 +200,7 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         }
     }
     facts.xinetd_logins = xinetd_logins(&reader, &mut facts.unreadable);
+    facts.dovecot = Some(mailhost_host::dovecot::Dovecot::read(root));
     facts
 }
 
