@@ -489,7 +489,8 @@ fn group_effect(group: &[&Cause], generation: Generation) -> String {
     if exits > 0 && generation != Generation::V1 {
         parts.push(format!("{exits} login processes exited with status 89"));
     }
-    if let Some(h) = held {
+    // Only 2.x's master holds sessions back (1.x's exits with the rest).
+    if let Some(h) = held.filter(|_| generation != Generation::V1) {
         parts.push(format!("new sessions held back {h} s"));
     }
     if parts.is_empty() {
