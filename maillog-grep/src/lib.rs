@@ -286,11 +286,15 @@ pub fn man_page() -> conventions::ManPage<'static> {
             ),
             (
                 "/usr/local/etc/dovecot/dovecot.conf",
-                "FreeBSD's dovecot.conf (under --root): its instance_name is a dovecot ident.",
+                "FreeBSD's dovecot.conf (under --root; 1.x: /usr/local/etc/dovecot.conf): its instance_name is a dovecot ident, its shape tells 1.x from 2.x.",
             ),
             (
                 "/etc/dovecot/dovecot.conf",
-                "Linux's dovecot.conf, read when FreeBSD's is missing.",
+                "Linux's dovecot.conf (1.0: /etc/dovecot.conf), read when FreeBSD's is missing.",
+            ),
+            (
+                "/var/lib/dpkg/status",
+                "Debian's package database (under --root): the dovecot version, whose generation decides what a death did.",
             ),
         ],
         see_also: "grep(1), zgrep(1), newsyslog(8), logrotate(8), xinetd-lint(8), ntpconf-edit(8), clockcheck(8)",
