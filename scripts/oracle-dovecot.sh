@@ -122,12 +122,19 @@ CONF
     echo "$dir/dovecot.conf"
 }
 
-# xinetd with the errata's four files (Debian's login path): NAME LOG
+# xinetd with the errata's four files (Debian's login path): NAME LOG [ENV]
+# (ENV: an `env` line for each service, such as a PATH that holds
+# /usr/lib/dovecot, so that the login process finds itself).
 start_xinetd() {
     local dir=$work/$1
     mkdir -p "$dir/xinetd.d"
     for s in imap imaps pop3 pop3s; do
         sed 's|/usr/local/libexec/dovecot/|/usr/lib/dovecot/|' "$repo/examples/errata/xinetd.d/$s" > "$dir/xinetd.d/$s"
+        if [ -n "${3:-}" ]; then
+            sed "s|^}|	env		= $3\n}|" "$dir/xinetd.d/$s" > "$dir/xinetd.d/$s.new"
+            mv "$dir/xinetd.d/$s.new" "$dir/xinetd.d/$s~"
+            mv "$dir/xinetd.d/$s~" "$dir/xinetd.d/$s"
+        fi
     done
     cat > "$dir/xinetd.conf" <<CONF
 defaults
@@ -171,6 +178,13 @@ sleep 2
 start_xinetd xinetd-with-master "$out/xinetd-with-master.log"
 outcome "xinetd imap, master running" "$(greeting 143)"
 outcome "xinetd pop3, master running" "$(greeting 110)"
+sleep 1
+stop "$xinetd_pid"
+# 2b. The same with /usr/lib/dovecot on the login process's PATH: it starts,
+# runs standalone (the master did not start it) and never reads the client.
+start_xinetd xinetd-path-with-master "$out/xinetd-path-with-master.log" "PATH=/usr/lib/dovecot:/usr/bin:/bin"
+outcome "xinetd imap with PATH, master running" "$(greeting 143)"
+outcome "xinetd pop3 with PATH, master running" "$(greeting 110)"
 sleep 1
 stop "$xinetd_pid"
 stop "$master"

@@ -60,6 +60,8 @@ fn the_errata_recipe_on_the_real_dovecot_2_3() {
         "xinetd pop3, no master: no greeting",
         "xinetd imap, master running: no greeting",
         "xinetd pop3, master running: no greeting",
+        "xinetd imap with PATH, master running: no greeting",
+        "xinetd pop3 with PATH, master running: no greeting",
         "master imap: greeting (* OK",
         "master pop3: greeting (+OK",
     ] {
@@ -68,6 +70,12 @@ fn the_errata_recipe_on_the_real_dovecot_2_3() {
     let xinetd_log = std::fs::read_to_string(out.path().join("xinetd-no-master.log")).unwrap();
     assert!(xinetd_log.contains("EXIT: imap status=89 "), "{xinetd_log}");
     assert!(xinetd_log.contains("EXIT: pop3 status=89 "), "{xinetd_log}");
+    let with_master =
+        std::fs::read_to_string(out.path().join("xinetd-path-with-master.log")).unwrap();
+    assert!(
+        with_master.contains("EXIT: imap status=89 "),
+        "{with_master}"
+    );
 
     // xinetd-lint on a tree with the real master binary (its version
     // string) and the same four xinetd files.
