@@ -643,3 +643,99 @@ pub fn write_text(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::year::Resolved;
+
+    fn found(file: usize, second: i64, step: bool) -> Found {
+        let base = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        Found {
+            file,
+            line: Some(1),
+            offset: 0,
+            text: Vec::new(),
+            time: Some(Resolved {
+                local: base + TimeDelta::seconds(second),
+                offset: Some(0),
+            }),
+            host: Some("h".into()),
+            program: Some(if step { "ntpd" } else { "dovecot" }.into()),
+            pid: None,
+            event: Event {
+                source: if step { Source::Ntpd } else { Source::Dovecot },
+                kind: Kind::Backward,
+                seconds: Some(1.0),
+                fatal: !step,
+                is_step: step,
+                all_only: false,
+                held_back: None,
+            },
+            count: 1,
+            stamp: None,
+            message_key: second as u64,
+        }
+    }
+
+    /// The old pairing: every step against the event, the nearest within
+    /// [-2, window] seconds, the first found on a tie.
+    fn brute_force(at: NaiveDateTime, steps: &[Found], window: f64) -> Option<usize> {
+        steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let before = (at - timeline(s, 0)?).as_seconds_f64();
+                (-2.0..=window).contains(&before).then_some((before, i))
+            })
+            .min_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
+            .map(|(_, i)| i)
+    }
+
+    #[test]
+    fn the_sorted_search_finds_what_every_pair_found() {
+        // Pseudo-random step times with repeats, in input order unsorted.
+        let mut seed = 7u64;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        let steps: Vec<Found> = (0..300)
+            .map(|_| found(0, next(2000) as i64, true))
+            .collect();
+        let refs: Vec<(usize, &Found)> = steps.iter().enumerate().collect();
+        let sorted = Steps::new(refs, 0);
+        for at in 0..2100 {
+            let event = found(0, at, false);
+            let t = timeline(&event, 0).unwrap();
+            for window in [0.0, 1.0, 30.0, 120.0] {
+                let fast = sorted
+                    .nearest(t, window)
+                    .map(|(_, s)| steps.iter().position(|x| std::ptr::eq(x, s)).unwrap());
+                let slow = brute_force(t, &steps, window);
+                assert_eq!(fast, slow, "at {at} window {window}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_copy_in_another_file_is_merged_and_repeats_in_one_file_are_not() {
+        let (a, b, c) = (
+            found(0, 10, false),
+            found(0, 10, false),
+            found(1, 10, false),
+        );
+        let d = found(1, 10, false);
+        let e = found(1, 10, false);
+        let (kept, merged) = merge_copies(&[&a, &b, &c, &d, &e], 0);
+        // Two in file 0, three in file 1: three deaths, two copies.
+        assert_eq!(kept.len(), 3);
+        assert_eq!(merged.get("h"), Some(&2));
+    }
+}
