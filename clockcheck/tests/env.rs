@@ -873,3 +873,46 @@ fn prometheus_output_replaces_the_collector_file() {
     );
     assert!(!text.contains("stale"));
 }
+
+/// The two example hosts, as `make demo` shows them: the errata's host with
+/// dovecot 1.2 (the standalone dovecot off is the advice) and the same host
+/// with dovecot 2.3 (the opposite), and xinetd-lint's verdict on the same
+/// trees is the same conclusion with the same fix.
+#[test]
+fn the_example_hosts_get_their_generations_advice() {
+    let v1 = env_on(&repo().join("examples/host"), &["--format", "json"]);
+    let v1: Value = serde_json::from_slice(&v1.stdout).unwrap();
+    assert_eq!(
+        commands(&v1, "dovecot-standalone-and-xinetd"),
+        [
+            "service dovecot stop",
+            "sysrc dovecot_enable=NO",
+            "service xinetd restart"
+        ]
+    );
+    assert!(
+        item_text(&v1, "dovecot-standalone-and-xinetd", "why")
+            .contains("dovecot 1.2.17 can run from xinetd")
+    );
+    let v2 = env_on(
+        &repo().join("examples/host-dovecot2"),
+        &["--format", "json"],
+    );
+    assert_eq!(v2.status.code(), Some(1));
+    let v2: Value = serde_json::from_slice(&v2.stdout).unwrap();
+    assert!(!ids(&v2).contains(&"dovecot-standalone-and-xinetd".to_string()));
+    let run = commands(&v2, "dovecot-2-under-xinetd");
+    assert!(
+        run.contains(&"sysrc dovecot_enable=YES".to_string()),
+        "{run:?}"
+    );
+    assert!(
+        !run.iter().any(|c| c.contains("dovecot_enable=NO")),
+        "{run:?}"
+    );
+    let why = item_text(&v2, "dovecot-2-under-xinetd", "why");
+    assert!(
+        why.contains(mailhost_host::dovecot::xinetd::FIX_2X),
+        "{why}"
+    );
+}
