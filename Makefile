@@ -90,6 +90,13 @@ oracle-fuzz: oracle-fuzz-xinetd oracle-fuzz-ntp
 oracle-fuzz-ntp:
 	sh scripts/oracle-fuzz-ntp.sh
 
+# The real dovecot 2.3 (unpacked by scripts/install-test-deps.sh) under the
+# real xinetd and libfaketime, in private namespaces (root): greetings, the
+# status=89 exits, the time-moved-backwards lines; then the tools on them.
+oracle-dovecot:
+	cargo test -p xinetd-lint --test dovecot_oracle
+	cargo test -p maillog-grep --test dovecot_oracle
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
@@ -120,4 +127,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz fuzz-long oracle-fuzz oracle-fuzz-xinetd oracle-fuzz-ntp deb dist demo install uninstall clean
+.PHONY: all test check bench fuzz fuzz-long oracle-fuzz oracle-fuzz-xinetd oracle-fuzz-ntp oracle-dovecot deb dist demo install uninstall clean

@@ -198,3 +198,31 @@ for n in 10000 100000; do
         echo "  augtool did not finish within ${limit} s: ratio below $(ratio "$ours" "$limit")"
     fi
 done
+
+echo "== maillog-grep --summary and dovecot.conf instance_name at 1x, 10x, 100x (issue 21: near-linear) =="
+# N dovecot deaths, each a second after an ntpd step (every event is paired
+# with a step), and a dovecot.conf of N distinct instance_name lines; the
+# time should grow about 10x per row.  Reference: grep -c over the same log.
+for n in 2000 20000 200000; do
+    log=$data/summary-$n.log
+    if [ ! -s "$log" ]; then
+        awk -v n="$n" 'BEGIN {
+            for (i = 0; i < n; i++) {
+                t = i * 7; h = int(t / 3600) % 24; m = int(t / 60) % 60; s = t % 60;
+                printf "Nov 26 %02d:%02d:%02d mail1 ntpd[752]: 0.0.0.0 c61c 0c clock_step -6.5 s\n", h, m, s;
+                printf "Nov 26 %02d:%02d:%02d mail1 dovecot: imap(u%d)<%d><s>: Fatal: Time just moved backwards by 6.5 seconds. This might cause a lot of problems, so I%cll just kill myself now.\n", h, m, s, i, i, 39;
+            } }' > "$log"
+    fi
+    tree=$data/instance-$n
+    if [ ! -s "$tree/etc/dovecot/dovecot.conf" ]; then
+        mkdir -p "$tree/etc/dovecot"
+        awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "instance_name = dovecot-%d\n", i }' > "$tree/etc/dovecot/dovecot.conf"
+    fi
+    ours=$(best_of 3 "$bin/maillog-grep" --summary --year 2026 "$log")
+    ref=$(best_of 3 grep -c "moved backwards" "$log")
+    conf=$(best_of 3 "$bin/maillog-grep" --root "$tree" --year 2026 /dev/null)
+    row "--summary, $n events x $n steps" "$ours"
+    row "grep -c of the same log" "$ref"
+    row "dovecot.conf with $n instance_name lines" "$conf"
+    echo "  ratio maillog-grep --summary/grep = $(ratio "$ours" "$ref")"
+done

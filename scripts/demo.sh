@@ -9,6 +9,10 @@
 #      errata's xinetd.d files, rc.conf lines as sysrc writes them, and
 #      `ntpconf-edit -i unset step`; then the commands for the Hyper-V host.
 #   3. The checks again: clean (exit 0), or the demo fails.
+#   4. The same xinetd.d files on examples/host-dovecot2, a host with
+#      dovecot 2.3, where the errata's recipe cannot work (2.0 removed inetd
+#      support): xinetd-lint and clockcheck env say so and name the same fix,
+#      or the demo fails.
 #
 # The tools exit non-zero when they find something, which is the point of
 # part 1: exit codes are shown, not treated as failures.  The demo works on a
@@ -17,6 +21,7 @@ set -u
 bin=${1:-target/release}
 root=${2:-examples/host}
 errata=${3:-examples/errata}
+dovecot2=${4:-examples/host-dovecot2}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 cp -Rp "$root" "$work/host"
@@ -63,7 +68,7 @@ sysrc_in() {
     done
 }
 
-echo "== The example host (examples/host): FreeBSD on Hyper-V, dovecot under xinetd =="
+echo "== The example host (examples/host): FreeBSD on Hyper-V, dovecot 1.2 under xinetd =="
 
 echo
 echo "== 1. Diagnosis =="
@@ -117,9 +122,31 @@ run "$bin/xinetd-lint" --root "$host" --services || clean=1
 run "$bin/xinetd-lint" --root "$host" || clean=1
 run "$bin/ntpconf-edit" check --root "$host" || clean=1
 run "$bin/clockcheck" env --root "$host" || clean=1
+
 echo
+echo "== 4. The same xinetd.d files with dovecot 2.3 (examples/host-dovecot2) =="
+echo "   Dovecot 2.0 removed inetd support: a login process xinetd starts never greets."
+cp -Rp "$dovecot2" "$work/host2"
+host2="$work/host2"
+printf '\n$ rm %s/etc/xinetd.d/*\n' "$host2" | sed "s|$work/||g"
+rm -f "$host2"/etc/xinetd.d/*
+cp "$errata"/xinetd.d/imap "$errata"/xinetd.d/imaps "$errata"/xinetd.d/pop3 \
+    "$errata"/xinetd.d/pop3s "$host2"/etc/xinetd.d/
+printf '$ cp %s/xinetd.d/imap %s/xinetd.d/imaps %s/xinetd.d/pop3 %s/xinetd.d/pop3s %s/etc/xinetd.d/\n' \
+    "$errata" "$errata" "$errata" "$errata" "$host2" | sed "s|$work/||g"
+dovecot2_told=0
+run "$bin/xinetd-lint" --root "$host2" --select XL048,XL049
+grep -q '\[XL048\]' "$work/out" || dovecot2_told=1
+run "$bin/clockcheck" env --root "$host2"
+grep -q 'dovecot-2-under-xinetd' "$work/out" || dovecot2_told=1
+grep -q 'dovecot_enable=NO' "$work/out" && dovecot2_told=1
+echo
+if [ "$dovecot2_told" -ne 0 ]; then
+    echo "== NOT told: on dovecot 2.3 the tools did not say that the recipe cannot work. =="
+    exit 1
+fi
 if [ "$clean" -eq 0 ]; then
-    echo "== Clean: the example host has the errata's configuration. =="
+    echo "== Clean: the example host (dovecot 1.2) has the errata's configuration; on dovecot 2.3 both tools say it cannot work and name the fix. =="
 else
     echo "== NOT clean: a check above still reports a problem. =="
     exit 1

@@ -59,11 +59,14 @@ lintian:/usr/bin/lintian
 npm:/usr/bin/npm
 "
 
-# Time daemons: unpacked under $TOOLS_DIR/NAME, never installed.
+# Time daemons and dovecot: unpacked under $TOOLS_DIR/NAME, never installed.
 # Debian package -> the program the tests run from the unpacked tree.
 UNPACKED="
 ntpsec:usr/sbin/ntpd
 chrony:usr/sbin/chronyd
+dovecot-core:usr/sbin/dovecot
+dovecot-imapd:usr/lib/dovecot/imap-login
+dovecot-pop3d:usr/lib/dovecot/pop3-login
 "
 SARIF_VERSION=5.7.0
 SARIF_TOOL=$TOOLS_DIR/sarif/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks that every crate can be published and installed on its own:
-# `cargo package --workspace --locked` packages all five (the tools depend on
-# mailhost-common by path and version), each package holds its sources and
+# `cargo package --workspace --locked` packages all six (the tools depend on
+# mailhost-common, and three of them on the host model mailhost-host, by path
+# and version), each package holds its sources and
 # README, and `cargo install --path` builds a binary that runs.
 #
 # Kept quick for `make test`: --no-verify (verifying builds every crate again
@@ -18,7 +19,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 cargo package --workspace --locked --no-verify --allow-dirty --quiet 2>"$work/package.log" ||
     { cat "$work/package.log" >&2; fail "cargo package --workspace failed"; }
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-for crate in mailhost-common xinetd-lint ntpconf-edit maillog-grep clockcheck; do
+for crate in mailhost-common mailhost-host xinetd-lint ntpconf-edit maillog-grep clockcheck; do
     file=target/package/$crate-$version.crate
     [ -s "$file" ] || fail "no package $file"
     listing=$(tar -tzf "$file")
@@ -36,6 +37,10 @@ for crate in mailhost-common xinetd-lint ntpconf-edit maillog-grep clockcheck; d
         mailhost-common) ;;
         *) grep -q '^\[dependencies.mailhost-common\]' "$manifest" || fail "$crate: no registry dependency on mailhost-common" ;;
     esac
+    case $crate in
+        xinetd-lint|maillog-grep|clockcheck)
+            grep -q '^\[dependencies.mailhost-host\]' "$manifest" || fail "$crate: no registry dependency on mailhost-host" ;;
+    esac
 done
 
 tool=xinetd-lint
@@ -45,4 +50,4 @@ cargo install --quiet --offline --locked --debug --target-dir target --path "$to
 printf 'service x\n{\n}\n' > "$work/x.conf"
 status=0; "$work/root/bin/$tool" "$work/x.conf" >/dev/null 2>&1 || status=$?
 [ "$status" -eq 1 ] || fail "installed $tool: a service without attributes gave exit $status, not 1"
-echo "test-packages: cargo package: 5 crates; cargo install --path $tool: runs"
+echo "test-packages: cargo package: 6 crates; cargo install --path $tool: runs"

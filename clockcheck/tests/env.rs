@@ -99,7 +99,8 @@ const NTP_CONF: &str = "pool 0.freebsd.pool.ntp.org iburst\ntinker panic 0\n";
 
 /// A FreeBSD 14 guest on Hyper-V, set up exactly as the errata says: the
 /// host's time sync left on, ntpdate -b at boot, ntpd, dovecot's logins from
-/// xinetd and the standalone dovecot off.
+/// xinetd and the standalone dovecot off, on dovecot 1.2 (the generation the
+/// recipe works on; its package's license directory says so).
 fn errata_guest(rc_extra: &str) -> Tree {
     let tree = Tree::new();
     let sysctl = std::fs::read_to_string(repo().join("examples/host/sysctl.out")).unwrap();
@@ -111,7 +112,11 @@ fn errata_guest(rc_extra: &str) -> Tree {
                  ntpd_enable=\"YES\"\nxinetd_enable=\"YES\"\ndovecot_enable=\"NO\"\n{rc_extra}"
             ),
         )
-        .write("etc/ntp.conf", NTP_CONF);
+        .write("etc/ntp.conf", NTP_CONF)
+        .write(
+            "usr/local/share/licenses/dovecot-1.2.17/catalog.mk",
+            "_LICENSE=LGPL21 MIT\n",
+        );
     for service in ["imap", "imaps", "pop3", "pop3s"] {
         let text =
             std::fs::read_to_string(repo().join("examples/errata/xinetd.d").join(service)).unwrap();
@@ -820,9 +825,71 @@ fn a_linux_guest_with_two_time_daemons_keeps_one() {
     assert_eq!(code, 0, "{:?}", ids(&v));
 }
 
+/// Debian's package database with one dovecot package installed.
+fn dpkg_status(package: &str, version: &str) -> String {
+    format!("Package: {package}\nStatus: install ok installed\nVersion: {version}\n\n")
+}
+
+#[test]
+fn the_errata_recipe_on_dovecot_2_is_the_opposite_advice() {
+    // Same xinetd files, the standalone dovecot on, dovecot 2.3 installed
+    // (set in rc.conf.d: the commands edit that file).
+    let tree = errata_guest("");
+    std::fs::remove_dir_all(tree.path().join("usr/local/share/licenses/dovecot-1.2.17")).unwrap();
+    tree.write(
+        "usr/local/share/licenses/dovecot-2.3.21.1_1/catalog.mk",
+        "_LICENSE=LGPL21 MIT\n",
+    )
+    .write("etc/rc.conf.d/dovecot", "dovecot_enable=\"YES\"\n");
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        !ids(&v).contains(&"dovecot-standalone-and-xinetd".to_string()),
+        "{v}"
+    );
+    let run = commands(&v, "dovecot-2-under-xinetd");
+    assert_eq!(
+        run,
+        [
+            "mkdir -p /root/xinetd.d.off",
+            "mv /etc/xinetd.d/imap /etc/xinetd.d/imaps /etc/xinetd.d/pop3 /etc/xinetd.d/pop3s /root/xinetd.d.off/",
+            "service xinetd restart",
+            "sysrc -f /etc/rc.conf.d/dovecot dovecot_enable=YES",
+            "service dovecot start"
+        ]
+    );
+    assert!(!run.iter().any(|c| c.contains("dovecot_enable=NO")));
+    let why = item_text(&v, "dovecot-2-under-xinetd", "why");
+    assert!(
+        why.contains("dovecot 2.3.21.1 cannot run from xinetd"),
+        "{why}"
+    );
+    // The same fix, word for word, as xinetd-lint's XL048.
+    assert!(
+        why.contains(mailhost_host::dovecot::xinetd::FIX_2X),
+        "{why}"
+    );
+
+    // Nothing tells the generation: a warning that says what was looked for.
+    std::fs::remove_dir_all(tree.path().join("usr/local/share/licenses")).unwrap();
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1, "{v}");
+    let why = item_text(&v, "dovecot-generation-unknown", "why");
+    assert!(
+        why.contains("only dovecot 1.x can be run from xinetd"),
+        "{why}"
+    );
+    assert!(why.contains("/var/lib/dpkg/status"), "{why}");
+}
+
 #[test]
 fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
     let tree = linux_guest();
+    // Debian's dovecot 1.2 (squeeze), which can run from xinetd.
+    tree.write(
+        "var/lib/dpkg/status",
+        &dpkg_status("dovecot-common", "1:1.2.15-7"),
+    );
     tree.link("/lib/systemd/system/chrony.service", "etc/systemd/system/multi-user.target.wants/chrony.service")
         .link("/lib/systemd/system/dovecot.service", "etc/systemd/system/multi-user.target.wants/dovecot.service")
         .link("/lib/systemd/system/xinetd.service", "etc/systemd/system/multi-user.target.wants/xinetd.service")
@@ -853,6 +920,22 @@ fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
     assert_eq!(
         commands(&v, "dovecot-standalone-and-xinetd")[0],
         "systemctl disable --now dovecot.socket"
+    );
+    // Debian 12's dovecot 2.3: the opposite, with systemd's commands.
+    tree.write(
+        "var/lib/dpkg/status",
+        &dpkg_status("dovecot-core", "1:2.3.19.1+dfsg1-2.1+deb12u7"),
+    );
+    let (code, v) = tree.env_json();
+    assert_eq!(code, 1);
+    assert_eq!(
+        commands(&v, "dovecot-2-under-xinetd"),
+        [
+            "mkdir -p /root/xinetd.d.off",
+            "mv /etc/xinetd.d/imap /root/xinetd.d.off/",
+            "systemctl restart xinetd.service",
+            "systemctl enable --now dovecot.service"
+        ]
     );
 }
 
@@ -1098,4 +1181,47 @@ fn prometheus_output_replaces_the_collector_file() {
         "{text}"
     );
     assert!(!text.contains("stale"));
+}
+
+/// The two example hosts, as `make demo` shows them: the errata's host with
+/// dovecot 1.2 (the standalone dovecot off is the advice) and the same host
+/// with dovecot 2.3 (the opposite), and xinetd-lint's verdict on the same
+/// trees is the same conclusion with the same fix.
+#[test]
+fn the_example_hosts_get_their_generations_advice() {
+    let v1 = env_on(&repo().join("examples/host"), &["--format", "json"]);
+    let v1: Value = serde_json::from_slice(&v1.stdout).unwrap();
+    assert_eq!(
+        commands(&v1, "dovecot-standalone-and-xinetd"),
+        [
+            "service dovecot stop",
+            "sysrc dovecot_enable=NO",
+            "service xinetd restart"
+        ]
+    );
+    assert!(
+        item_text(&v1, "dovecot-standalone-and-xinetd", "why")
+            .contains("dovecot 1.2.17 can run from xinetd")
+    );
+    let v2 = env_on(
+        &repo().join("examples/host-dovecot2"),
+        &["--format", "json"],
+    );
+    assert_eq!(v2.status.code(), Some(1));
+    let v2: Value = serde_json::from_slice(&v2.stdout).unwrap();
+    assert!(!ids(&v2).contains(&"dovecot-standalone-and-xinetd".to_string()));
+    let run = commands(&v2, "dovecot-2-under-xinetd");
+    assert!(
+        run.contains(&"sysrc dovecot_enable=YES".to_string()),
+        "{run:?}"
+    );
+    assert!(
+        !run.iter().any(|c| c.contains("dovecot_enable=NO")),
+        "{run:?}"
+    );
+    let why = item_text(&v2, "dovecot-2-under-xinetd", "why");
+    assert!(
+        why.contains(mailhost_host::dovecot::xinetd::FIX_2X),
+        "{why}"
+    );
 }

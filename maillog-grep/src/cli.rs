@@ -31,7 +31,11 @@ counts when the program that writes it logged it, so mail quoting the words is n
 step on the same host within --window seconds before it. On Hyper-V the host's time sync steps \
 the clock without logging anything (FreeBSD logs it only with bootverbose); then the summary says \
 \"no step source found\", and when such jumps recur at a regular interval it gives the interval, \
-the drift it implies and, for 7 days, Hyper-V's default host sync interval and its fix.",
+the drift it implies and, for 7 days, Hyper-V's default host sync interval and its fix. xinetd's \
+`EXIT: imap status=89` lines (a dovecot login process died) count as deaths and are tied to the \
+step before them; a line logged to two files (maillog and messages) counts once; and each event \
+says what it did on the dovecot installed under --root (1.x: the whole server exits; 2.x: one \
+session is cut and the master holds new sessions back).",
     after_help = "Exit status: 0 an event was found, 1 none, 2 error (even if events were found, unless -q)."
 )]
 pub struct Cli {
@@ -124,9 +128,9 @@ pub struct Cli {
     pub root: PathBuf,
 
     /// A syslog ident dovecot logs under besides dovecot, dovecot2, imap-login, pop3-login
-    /// (its `instance_name`; repeatable). The `instance_name` of
-    /// $ROOT/usr/local/etc/dovecot/dovecot.conf (FreeBSD) or $ROOT/etc/dovecot/dovecot.conf
-    /// is added by itself.
+    /// (its `instance_name`; repeatable). The `instance_name` of dovecot.conf under $ROOT
+    /// ($ROOT/usr/local/etc/dovecot/dovecot.conf, /usr/local/etc/dovecot.conf,
+    /// /etc/dovecot/dovecot.conf or /etc/dovecot.conf, the first found) is added by itself.
     #[arg(long = "dovecot-ident", value_name = "NAME")]
     pub dovecot_ident: Vec<String>,
 

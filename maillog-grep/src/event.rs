@@ -32,6 +32,9 @@ pub enum Source {
     Date,
     /// busybox's ntpd.
     Busybox,
+    /// xinetd's `EXIT: imap status=89` line: a dovecot login process it
+    /// started died of a Fatal (dovecot's exit code 89).
+    Xinetd,
 }
 
 impl Source {
@@ -51,6 +54,7 @@ impl Source {
             Source::Systemd => "systemd",
             Source::Date => "date",
             Source::Busybox => "busybox",
+            Source::Xinetd => "xinetd",
         }
     }
 }
@@ -64,6 +68,8 @@ pub enum Kind {
     Step,
     /// Clocksource trouble (the kernel distrusts its clock).
     Unstable,
+    /// A process exited (xinetd's EXIT line of a dovecot login process).
+    Exit,
 }
 
 impl Kind {
@@ -73,6 +79,7 @@ impl Kind {
             Kind::Forward => "forward",
             Kind::Step => "step",
             Kind::Unstable => "unstable",
+            Kind::Exit => "exit",
         }
     }
 }
@@ -93,6 +100,9 @@ pub struct Event {
     /// none of the default mode's probes, and a third probe would slow every
     /// default search (journald's rotation notes are left out on purpose).
     pub all_only: bool,
+    /// dovecot 2.x's master: "waiting for M secs until new services are
+    /// launched again", the seconds new sessions are held back.
+    pub held_back: Option<f64>,
 }
 
 /// What the scanner looks for with `--all` and `--summary`: one short anchor
@@ -135,6 +145,7 @@ pub const ANCHORS: &[&str] = &[
     "e has been changed", // systemd PID 1 "Time has been changed"
     "e set by ",   // FreeBSD date(1) "date set by USER"
     "g time to ",  // busybox ntpd "setting time to DATE (offset -1.5s)"
+    "s=89 ",       // xinetd "EXIT: imap status=89 pid=N duration=N(sec)"
 ];
 
 /// Three bytes in a row, each within an inclusive range.
@@ -211,6 +222,7 @@ fn step_event(source: Source, correction: Option<f64>) -> Event {
         fatal: false,
         is_step: true,
         all_only: false,
+        held_back: None,
     }
 }
 
@@ -230,6 +242,7 @@ fn noticed(source: Source, kind: Kind, seconds: Option<f64>) -> Event {
         seconds,
         fatal: false,
         is_step: false,
+        held_back: None,
         all_only: false,
     }
 }
@@ -246,7 +259,9 @@ fn program_is(record: &Record<'_>, names: &[&str]) -> bool {
 /// starts them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Idents {
-    dovecot: Vec<Vec<u8>>,
+    /// A set: 100,000 instance names cost linear time to build and one
+    /// look-up per line, not a scan of the list (issue 21).
+    dovecot: std::collections::HashSet<Vec<u8>>,
 }
 
 /// Dovecot's idents when nothing else is known.
@@ -268,23 +283,21 @@ impl Default for Idents {
 impl Idents {
     /// The default idents and `more` (instance names).
     pub fn with<S: AsRef<str>>(more: impl IntoIterator<Item = S>) -> Idents {
-        let mut dovecot: Vec<Vec<u8>> = DEFAULT_DOVECOT_IDENTS
+        let mut dovecot: std::collections::HashSet<Vec<u8>> = DEFAULT_DOVECOT_IDENTS
             .iter()
             .map(|s| s.as_bytes().to_vec())
             .collect();
         for name in more {
             let name = name.as_ref().trim().as_bytes().to_vec();
-            if !name.is_empty() && !dovecot.contains(&name) {
-                dovecot.push(name);
+            if !name.is_empty() {
+                dovecot.insert(name);
             }
         }
         Idents { dovecot }
     }
 
     fn is_dovecot(&self, record: &Record<'_>) -> bool {
-        record
-            .program
-            .is_some_and(|p| self.dovecot.iter().any(|n| n == p))
+        record.program.is_some_and(|p| self.dovecot.contains(p))
     }
 }
 
@@ -346,7 +359,37 @@ pub fn classify_with(record: &Record<'_>, idents: &Idents) -> Option<Event> {
     if program_is(record, &["kernel"]) {
         return kernel(msg);
     }
+    if program_is(record, &["xinetd"]) {
+        return xinetd_exit(msg);
+    }
     None
+}
+
+/// The services whose server is dovecot's imap-login or pop3-login in the
+/// errata's xinetd files (and imap3, which the errata names too).
+const DOVECOT_LOGIN_SERVICES: &[&[u8]] =
+    &[b"imap", b"imaps", b"imap2", b"imap3", b"pop3", b"pop3s"];
+
+/// xinetd's `EXIT: imap status=89 pid=N duration=N(sec)`: a dovecot login
+/// process exited with 89, dovecot's exit code for a Fatal.  The reason is
+/// in dovecot's own log, not here; xinetd's line only says it died.
+fn xinetd_exit(msg: &[u8]) -> Option<Event> {
+    let rest = msg.strip_prefix(b"EXIT: ")?;
+    let (service, rest) = rest.split_at(rest.iter().position(|&b| b == b' ')?);
+    if !DOVECOT_LOGIN_SERVICES.contains(&service) || !rest.starts_with(b" status=89 ") {
+        return None;
+    }
+    Some(Event {
+        source: Source::Xinetd,
+        kind: Kind::Exit,
+        seconds: None,
+        fatal: true,
+        is_step: false,
+        held_back: None,
+        // Not a clock jump: the default mode does not report it; --all and
+        // --summary do.
+        all_only: true,
+    })
 }
 
 fn timesyncd(msg: &[u8]) -> Option<Event> {
@@ -405,7 +448,10 @@ fn dovecot(msg: &[u8]) -> Option<Event> {
         return event(Kind::Backward, Some(old - new), fatal);
     }
     if let Some(by) = text.strip_prefix(b"Time moved backwards by ") {
-        return event(Kind::Backward, number(by), false); // D8, D9, D13, D14: warnings
+        // D8, D9, D13, D14: warnings; the 2.x master's says how long it
+        // holds new sessions back.
+        let held_back = number_after(by, b"waiting for ");
+        return event(Kind::Backward, number(by), false).map(|e| Event { held_back, ..e });
     }
     if let Some(by) = text.strip_prefix(b"Time jumped forwards ") {
         return event(Kind::Forward, number(by), false); // D10, D15
@@ -872,6 +918,40 @@ mod tests {
 
     /// Every event in the fixtures holds an anchor, and every backward one a
     /// probe: the scanner never skips a line `classify` would report.
+    #[test]
+    fn the_2x_master_says_how_long_it_holds_sessions_back() {
+        let e = ev("Dec  7 10:00:00 mail2 dovecot: master: Warning: Time moved backwards by 60.000497 seconds, waiting for 60 secs until new services are launched again.").unwrap();
+        assert_eq!(
+            (e.kind, e.fatal, e.held_back),
+            (Backward, false, Some(60.0))
+        );
+    }
+
+    #[test]
+    fn xinetd_exits_of_dovecot_logins() {
+        assert_eq!(
+            ev3("Dec  7 10:00:01 mail1 xinetd[812]: EXIT: imap status=89 pid=4242 duration=0(sec)"),
+            (Xinetd, Exit, None, true)
+        );
+        assert_eq!(
+            ev3(
+                "Dec  7 10:00:01 mail1 xinetd[812]: EXIT: pop3s status=89 pid=4243 duration=12(sec)"
+            ),
+            (Xinetd, Exit, None, true)
+        );
+        for line in [
+            "Dec  7 10:00:01 mail1 xinetd[812]: EXIT: imap status=0 pid=4242 duration=3(sec)",
+            "Dec  7 10:00:01 mail1 xinetd[812]: EXIT: rsync status=89 pid=4242 duration=0(sec)",
+            "Dec  7 10:00:01 mail1 xinetd[812]: START: imap pid=4242 from=192.0.2.7",
+            "Dec  7 10:00:01 mail1 postfix/smtp[9]: EXIT: imap status=89 pid=4242",
+        ] {
+            assert_eq!(ev(line), None, "{line}");
+        }
+        let line =
+            b"Dec  7 10:00:01 mail1 xinetd[812]: EXIT: imap status=89 pid=4242 duration=0(sec)";
+        assert!(ANCHORS.iter().any(|a| find(line, a.as_bytes()).is_some()));
+    }
+
     #[test]
     fn event_lines_hold_an_anchor_and_backward_lines_a_probe() {
         let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/logs/");

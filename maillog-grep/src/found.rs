@@ -27,6 +27,9 @@ pub struct Found {
     pub count: u64,
     /// The timestamp as written, until `resolve_years` gives it its year.
     pub stamp: Option<Stamp>,
+    /// A hash of the message (after the syslog header): `--summary` takes
+    /// the same message at the same time from two files as one event.
+    pub message_key: u64,
 }
 
 /// Reads one file's hits, in file order, as events.  It remembers the last
@@ -108,8 +111,16 @@ impl Classifier {
             pid,
             event,
             count,
+            message_key: message_key(record.message),
         })
     }
+}
+
+fn message_key(message: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    message.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Gives every event of one file, in file order, its time.

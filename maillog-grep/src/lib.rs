@@ -87,7 +87,8 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
         color: env.color,
     };
     let mut report = report::Report::new(cli, output, env.clock, &inputs, &names, since, until);
-    report.idents = std::sync::Arc::new(dovecot_idents(cli));
+    let dovecot = dovecot_model(cli);
+    report.idents = std::sync::Arc::new(dovecot_idents(cli, dovecot.as_ref()));
     search::search_all(
         &inputs,
         &matcher,
@@ -102,8 +103,19 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
     if cli.summary && !cli.quiet {
         let shown: Vec<&Found> = summary_shown.iter().collect();
         let steps: Vec<&Found> = summary_steps.iter().collect();
-        let summaries =
-            summary::summarize(&shown, &steps, &names, cli.window, env.clock.local_offset);
+        let generation = dovecot
+            .as_ref()
+            .map_or(mailhost_host::dovecot::Generation::Unknown, |d| {
+                d.generation()
+            });
+        let summaries = summary::summarize(
+            &shown,
+            &steps,
+            &names,
+            cli.window,
+            env.clock.local_offset,
+            generation,
+        );
         match cli.format {
             Format::Json => {
                 for s in &summaries {
@@ -213,49 +225,19 @@ fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Ve
     Ok(inputs)
 }
 
-/// Where dovecot.conf is: FreeBSD's port first, then Linux's.
-pub const DOVECOT_CONFS: &[&str] = &[
-    "/usr/local/etc/dovecot/dovecot.conf",
-    "/etc/dovecot/dovecot.conf",
-];
-
-/// Dovecot's idents: the defaults, `--dovecot-ident`, and the
-/// `instance_name` of dovecot.conf under --root (since 2.3.8 dovecot's
-/// syslog ident).  A dovecot.conf that cannot be read adds nothing.
-fn dovecot_idents(cli: &Cli) -> event::Idents {
-    let mut names = cli.dovecot_ident.clone();
-    if let Ok(root) = mailhost_common::root::Root::new(&cli.root) {
-        for conf in DOVECOT_CONFS {
-            if let Ok(text) = root.read_config(Path::new(conf)) {
-                names.extend(instance_names(&String::from_utf8_lossy(&text)));
-                break;
-            }
-        }
-    }
-    event::Idents::with(names)
+/// The dovecot installed under --root (the host model every tool shares):
+/// its `instance_name` (since 2.3.8 its syslog ident) and its generation,
+/// which decides what a death did.  Nothing readable: unknown.
+fn dovecot_model(cli: &Cli) -> Option<mailhost_host::dovecot::Dovecot> {
+    let root = Root::new(&cli.root).ok()?;
+    Some(mailhost_host::dovecot::Dovecot::read(&root))
 }
 
-/// The values of top-level `instance_name = NAME` lines of a dovecot.conf.
-pub fn instance_names(conf: &str) -> Vec<String> {
-    let mut depth = 0usize;
-    let mut names = Vec::new();
-    for line in conf.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if let Some(value) = line
-            .strip_prefix("instance_name")
-            .map(str::trim_start)
-            .and_then(|rest| rest.strip_prefix('='))
-            && depth == 0
-        {
-            let value = value.trim().trim_matches('"').trim();
-            if !value.is_empty() {
-                names.push(value.to_string());
-            }
-        }
-        depth += line.matches('{').count();
-        depth = depth.saturating_sub(line.matches('}').count());
-    }
-    names
+/// Dovecot's idents: the defaults, `--dovecot-ident`, and the model's
+/// instance names.
+fn dovecot_idents(cli: &Cli, dovecot: Option<&mailhost_host::dovecot::Dovecot>) -> event::Idents {
+    let configured = dovecot.map_or(&[][..], |d| d.instance_names());
+    event::Idents::with(cli.dovecot_ident.iter().chain(configured))
 }
 
 /// The time now, and the time zone of the machine reading the logs.
@@ -301,11 +283,15 @@ pub fn man_page() -> conventions::ManPage<'static> {
             ),
             (
                 "/usr/local/etc/dovecot/dovecot.conf",
-                "FreeBSD's dovecot.conf (under --root): its instance_name is a dovecot ident.",
+                "FreeBSD's dovecot.conf (under --root; 1.x: /usr/local/etc/dovecot.conf): its instance_name is a dovecot ident, its shape tells 1.x from 2.x.",
             ),
             (
                 "/etc/dovecot/dovecot.conf",
-                "Linux's dovecot.conf, read when FreeBSD's is missing.",
+                "Linux's dovecot.conf (1.0: /etc/dovecot.conf), read when FreeBSD's is missing.",
+            ),
+            (
+                "/var/lib/dpkg/status",
+                "Debian's package database (under --root): the dovecot version, whose generation decides what a death did.",
             ),
         ],
         see_also: "grep(1), zgrep(1), newsyslog(8), logrotate(8), xinetd-lint(8), ntpconf-edit(8), clockcheck(8)",

@@ -122,7 +122,11 @@ impl<'r, 'o> Report<'r, 'o> {
 
     /// Whether the user asked for this event.
     fn wanted(&self, f: &Found) -> bool {
-        (self.cli.all || (f.event.kind == Kind::Backward && !f.event.all_only))
+        (self.cli.all
+            || (f.event.kind == Kind::Backward && !f.event.all_only)
+            // A dovecot login's death as xinetd logs it: --summary ties it
+            // to the clock step before it.
+            || (self.cli.summary && f.event.kind == Kind::Exit))
             && self
                 .since
                 .as_ref()

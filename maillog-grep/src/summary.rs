@@ -1,12 +1,19 @@
 //! `--summary`: per host, what happened, and for each dovecot backward event
-//! the clock step behind it.
+//! (and each dovecot login death xinetd logged) the clock step behind it,
+//! and what the event did on the installed dovecot's generation.
+//!
+//! Near-linear by construction (issue 21): the same event seen in two files
+//! is found by hashing, and each event's step by a binary search in the
+//! host's steps, sorted once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDateTime, TimeDelta};
+use mailhost_host::dovecot::Generation;
 use serde::Serialize;
 
 use crate::Found;
+use crate::conventions::escape_text;
 use crate::event::{Kind, Source};
 
 /// Where an event is, for the reader to look it up.
@@ -52,6 +59,13 @@ pub struct Cause {
     pub place: Place,
     /// The nearest clock step before it within the window, if any.
     pub step: Option<Step>,
+    /// Who logged it: dovecot, or xinetd (a login process's exit).
+    pub source: Source,
+    pub kind: Kind,
+    /// What the event did on the installed dovecot's generation.
+    pub effect: String,
+    /// dovecot 2.x's master: the seconds it held new sessions back.
+    pub held_back: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -67,6 +81,12 @@ pub struct HostSummary {
     /// Backward jumps with no logged step source (or Hyper-V's own) that
     /// recur at a regular interval: a host-side sync correcting drift.
     pub recurring: Option<Recurring>,
+    /// The installed dovecot's generation (`1.x`, `2.x`, `unknown`), from
+    /// the host model under --root.
+    pub dovecot_generation: Generation,
+    /// Events seen again in another file (same time, host, program, pid
+    /// and message: syslogd wrote one line to two files) and counted once.
+    pub merged_copies: u64,
 }
 
 /// Silent backward jumps at a regular interval (issue 11): the interval,
@@ -175,22 +195,142 @@ fn timeline(found: &Found, local_offset: i32) -> Option<NaiveDateTime> {
     })
 }
 
+/// One line logged to two files (maillog and messages: FreeBSD copies
+/// `mail.crit`, dovecot's Fatal level, to both) is one event.  Events are
+/// the same when host, time, program, pid and message are; within one file
+/// such repeats are separate events (two sessions cut in one second), so
+/// from each further file only as many are taken as exceed the most any
+/// single file had.  Returns the events kept and, per host, how many were
+/// merged.
+fn merge_copies<'a>(
+    shown: &[&'a Found],
+    local_offset: i32,
+) -> (Vec<&'a Found>, BTreeMap<String, u64>) {
+    type Key = (
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<String>,
+        Option<u32>,
+        u64,
+        u64,
+    );
+    let mut seen: HashMap<Key, (HashMap<usize, u64>, u64)> = HashMap::new();
+    let mut kept = Vec::with_capacity(shown.len());
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    for &f in shown {
+        let key = (
+            f.host.clone(),
+            timeline(f, local_offset),
+            f.program.clone(),
+            f.pid,
+            f.message_key,
+            f.count,
+        );
+        let (per_file, most) = seen.entry(key).or_default();
+        let in_this_file = per_file.entry(f.file).or_default();
+        *in_this_file += 1;
+        if *in_this_file > *most {
+            *most = *in_this_file;
+            kept.push(f);
+        } else {
+            let host = f.host.clone().unwrap_or_else(|| "-".into());
+            *merged.entry(host).or_default() += f.count;
+        }
+    }
+    (kept, merged)
+}
+
+/// A host's clock steps on the timeline, in time order (ties in input
+/// order), for `nearest_step`.
+struct Steps<'a> {
+    sorted: Vec<(NaiveDateTime, usize, &'a Found)>,
+}
+
+impl<'a> Steps<'a> {
+    fn new(steps: Vec<(usize, &'a Found)>, local_offset: i32) -> Steps<'a> {
+        let mut sorted: Vec<(NaiveDateTime, usize, &Found)> = steps
+            .into_iter()
+            .filter_map(|(i, s)| Some((timeline(s, local_offset)?, i, s)))
+            .collect();
+        sorted.sort_by_key(|(t, i, _)| (*t, *i));
+        Steps { sorted }
+    }
+
+    /// The step nearest to `at` among those up to `window` seconds before
+    /// it or 2 s after (the step line and dovecot's line can carry the same
+    /// second in either order); on a tie, the one found first.  Two binary
+    /// searches, not a scan of every step.
+    fn nearest(&self, at: NaiveDateTime, window: f64) -> Option<(f64, &'a Found)> {
+        let before = |t: NaiveDateTime| (at - t).as_seconds_f64();
+        let after_at = self.sorted.partition_point(|(t, _, _)| *t <= at);
+        let mut candidates: Vec<(f64, usize, &Found)> = Vec::with_capacity(2);
+        if after_at > 0 {
+            // The latest time at or before `at`, and its first step.
+            let latest = self.sorted[after_at - 1].0;
+            let first = self.sorted.partition_point(|(t, _, _)| *t < latest);
+            let (t, i, s) = self.sorted[first];
+            candidates.push((before(t), i, s));
+        }
+        if let Some(&(t, i, s)) = self.sorted.get(after_at) {
+            candidates.push((before(t), i, s));
+        }
+        candidates
+            .into_iter()
+            .filter(|(b, _, _)| (-2.0..=window).contains(b))
+            .min_by(|a, b| a.0.abs().total_cmp(&b.0.abs()).then(a.1.cmp(&b.1)))
+            .map(|(b, _, s)| (b, s))
+    }
+}
+
+/// What a dovecot event did, on the installed generation.
+fn effect(f: &Found, generation: Generation) -> String {
+    let e = &f.event;
+    if e.source == Source::Xinetd {
+        return match generation {
+            Generation::V2 => "a login process xinetd started died (status 89): on dovecot 2.x every one does, whatever the clock, since 2.x cannot run from xinetd".into(),
+            Generation::V1 => "a dovecot (1.x) login process died (status 89; dovecot's log says why)".into(),
+            Generation::Unknown => "a dovecot login process died (status 89; dovecot's log says why)".into(),
+        };
+    }
+    match (e.fatal, generation) {
+        (true, Generation::V1) => "dovecot (1.x) exited: the server is down".into(),
+        (true, Generation::V2) => {
+            "a session was cut (the mail process died; the master stays)".into()
+        }
+        (true, Generation::Unknown) => "a dovecot process died".into(),
+        (false, _) => match e.held_back {
+            Some(m) => format!("new sessions held back {m} s"),
+            None => "dovecot waited (no process died)".into(),
+        },
+    }
+}
+
 /// `shown` are the events the user asked for; `steps` every clock step found
 /// (candidate causes, even outside --since or the default backward filter).
+/// `generation` is the installed dovecot's (what an event did depends on it).
 pub fn summarize(
     shown: &[&Found],
     steps: &[&Found],
     files: &[String],
     window: f64,
     local_offset: i32,
+    generation: Generation,
 ) -> Vec<HostSummary> {
     let host_of = |f: &Found| f.host.clone().unwrap_or_else(|| "-".into());
-    let mut hosts: BTreeMap<String, Vec<&Found>> = BTreeMap::new();
-    for found in shown {
-        hosts.entry(host_of(found)).or_default().push(found);
+    let (shown, merged) = merge_copies(shown, local_offset);
+    let mut hosts: BTreeMap<String, (Vec<&Found>, u64)> = BTreeMap::new();
+    for found in &shown {
+        hosts.entry(host_of(found)).or_default().0.push(found);
+    }
+    for (host, n) in merged {
+        hosts.entry(host).or_default().1 += n;
+    }
+    let mut steps_by_host: BTreeMap<String, Vec<(usize, &Found)>> = BTreeMap::new();
+    for (i, s) in steps.iter().enumerate() {
+        steps_by_host.entry(host_of(s)).or_default().push((i, s));
     }
     let mut out = Vec::new();
-    for (host, events) in hosts {
+    for (host, (events, merged_copies)) in hosts {
         let mut counts: BTreeMap<(Source, Kind), u64> = BTreeMap::new();
         let mut deaths = 0;
         let mut largest: Option<&Found> = None;
@@ -213,43 +353,45 @@ pub fn summarize(
                 last = Some(f);
             }
         }
-        let host_steps: Vec<&&Found> = steps.iter().filter(|s| host_of(s) == host).collect();
+        let host_steps = Steps::new(
+            steps_by_host.remove(&host).unwrap_or_default(),
+            local_offset,
+        );
+        let is_cause = |f: &Found| {
+            (f.event.source == Source::Dovecot && f.event.kind == Kind::Backward)
+                || (f.event.source == Source::Xinetd && f.event.kind == Kind::Exit)
+        };
         let causes: Vec<Cause> = events
             .iter()
-            .filter(|f| f.event.source == Source::Dovecot && f.event.kind == Kind::Backward)
+            .filter(|f| is_cause(f))
             .map(|f| {
-                let at = timeline(f, local_offset);
-                let step = at.and_then(|at| {
-                    host_steps
-                        .iter()
-                        .filter_map(|s| {
-                            let before = (at - timeline(s, local_offset)?).as_seconds_f64();
-                            // A little slack after: the step line and dovecot's
-                            // line can carry the same second in either order.
-                            (-2.0..=window).contains(&before).then_some((before, *s))
-                        })
-                        .min_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
-                        .map(|(before, s)| Step {
-                            source: s.event.source,
-                            kind: s.event.kind,
-                            seconds: s.event.seconds,
-                            before,
-                            place: place(s, files),
-                        })
-                });
+                let step = timeline(f, local_offset)
+                    .and_then(|at| host_steps.nearest(at, window))
+                    .map(|(before, s)| Step {
+                        source: s.event.source,
+                        kind: s.event.kind,
+                        seconds: s.event.seconds,
+                        before,
+                        place: place(s, files),
+                    });
                 Cause {
                     seconds: f.event.seconds,
                     fatal: f.event.fatal,
                     place: place(f, files),
                     step,
+                    source: f.event.source,
+                    kind: f.event.kind,
+                    effect: effect(f, generation),
+                    held_back: f.event.held_back,
                 }
             })
             .collect();
         // Jumps no logged program caused (or Hyper-V's sync did), in time order.
         let mut silent: Vec<(NaiveDateTime, Option<f64>)> = events
             .iter()
-            .filter(|f| f.event.source == Source::Dovecot && f.event.kind == Kind::Backward)
+            .filter(|f| is_cause(f))
             .zip(&causes)
+            .filter(|(f, _)| f.event.source == Source::Dovecot)
             .filter(|(_, c)| c.step.as_ref().is_none_or(|s| s.source == Source::Hyperv))
             .filter_map(|(f, c)| Some((timeline(f, local_offset)?, c.seconds)))
             .collect();
@@ -276,6 +418,8 @@ pub fn summarize(
             first: first.and_then(|f| f.time).map(|t| t.rfc3339()),
             last: last.and_then(|f| f.time).map(|t| t.rfc3339()),
             causes,
+            dovecot_generation: generation,
+            merged_copies,
         });
     }
     out
@@ -313,6 +457,49 @@ fn group_by_cause(causes: &[Cause]) -> Vec<Vec<&Cause>> {
     groups
 }
 
+fn generation_of(s: &HostSummary) -> Generation {
+    s.dovecot_generation
+}
+
+/// What one incident did, in one phrase: on 1.x a death is the whole
+/// server; on 2.x each death is one session, and the master holds new
+/// sessions back.
+fn group_effect(group: &[&Cause], generation: Generation) -> String {
+    if group.len() == 1 {
+        return group[0].effect.clone();
+    }
+    let deaths = group
+        .iter()
+        .filter(|c| c.fatal && c.source == Source::Dovecot)
+        .count();
+    let exits = group.iter().filter(|c| c.source == Source::Xinetd).count();
+    let held = group
+        .iter()
+        .filter_map(|c| c.held_back)
+        .fold(None, |m: Option<f64>, h| Some(m.map_or(h, |m| m.max(h))));
+    let mut parts = Vec::new();
+    match generation {
+        Generation::V1 if deaths + exits > 0 => {
+            parts.push("dovecot (1.x) exited: the server is down".to_string())
+        }
+        Generation::V2 if deaths > 0 => parts.push(format!("{deaths} sessions cut")),
+        _ if deaths > 0 => parts.push(format!("{deaths} dovecot processes died")),
+        _ => {}
+    }
+    if exits > 0 && generation != Generation::V1 {
+        parts.push(format!("{exits} login processes exited with status 89"));
+    }
+    // Only 2.x's master holds sessions back (1.x's exits with the rest).
+    if let Some(h) = held.filter(|_| generation != Generation::V1) {
+        parts.push(format!("new sessions held back {h} s"));
+    }
+    if parts.is_empty() {
+        "dovecot waited (no process died)".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// The human form of the summary.
 pub fn write_text(
     out: &mut dyn std::io::Write,
@@ -320,11 +507,30 @@ pub fn write_text(
     window: f64,
 ) -> std::io::Result<()> {
     for s in summaries {
+        // The host name comes from the log: escaped, as every name printed.
         writeln!(
             out,
             "host {}: {} events, {} dovecot deaths",
-            s.host, s.events, s.dovecot_deaths
+            escape_text(&s.host),
+            s.events,
+            s.dovecot_deaths
         )?;
+        writeln!(
+            out,
+            "  dovecot generation: {}{}",
+            s.dovecot_generation.as_str(),
+            match s.dovecot_generation {
+                Generation::Unknown => " (nothing under --root tells it)",
+                _ => " (from the tree under --root)",
+            }
+        )?;
+        if s.merged_copies > 0 {
+            writeln!(
+                out,
+                "  {} lines seen in two files (same time, program, pid, message) counted once",
+                s.merged_copies
+            )?;
+        }
         let counts: Vec<String> = s
             .counts
             .iter()
@@ -358,9 +564,12 @@ pub fn write_text(
                 (Some(a), _) => a.clone(),
                 _ => "(no timestamp)".into(),
             };
-            let what = if group.len() == 1 {
+            let size = group.iter().find_map(|c| c.seconds);
+            let what = if group.len() == 1 && first.source == Source::Xinetd {
+                "xinetd: a dovecot login exited with status 89,".to_string()
+            } else if group.len() == 1 {
                 format!(
-                    "{} {}",
+                    "{} {} back",
                     if first.fatal {
                         "dovecot died:"
                     } else {
@@ -370,9 +579,9 @@ pub fn write_text(
                 )
             } else {
                 format!(
-                    "{} events, {deaths} deaths: {}",
+                    "{} events, {deaths} deaths: {} back",
                     group.len(),
-                    secs(first.seconds)
+                    secs(size)
                 )
             };
             let cause = match &first.step {
@@ -393,7 +602,11 @@ pub fn write_text(
                 Some(line) => format!("{}:{line}", first.place.file),
                 None => first.place.file.clone(),
             };
-            writeln!(out, "    {when} ({place}) {what} back <- {cause}")?;
+            writeln!(
+                out,
+                "    {when} ({place}) {what} <- {cause}; {}",
+                group_effect(&group, generation_of(s))
+            )?;
         }
         if let Some(r) = &s.recurring {
             writeln!(
@@ -429,4 +642,100 @@ pub fn write_text(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::year::Resolved;
+
+    fn found(file: usize, second: i64, step: bool) -> Found {
+        let base = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        Found {
+            file,
+            line: Some(1),
+            offset: 0,
+            text: Vec::new(),
+            time: Some(Resolved {
+                local: base + TimeDelta::seconds(second),
+                offset: Some(0),
+            }),
+            host: Some("h".into()),
+            program: Some(if step { "ntpd" } else { "dovecot" }.into()),
+            pid: None,
+            event: Event {
+                source: if step { Source::Ntpd } else { Source::Dovecot },
+                kind: Kind::Backward,
+                seconds: Some(1.0),
+                fatal: !step,
+                is_step: step,
+                all_only: false,
+                held_back: None,
+            },
+            count: 1,
+            stamp: None,
+            message_key: second as u64,
+        }
+    }
+
+    /// The old pairing: every step against the event, the nearest within
+    /// [-2, window] seconds, the first found on a tie.
+    fn brute_force(at: NaiveDateTime, steps: &[Found], window: f64) -> Option<usize> {
+        steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let before = (at - timeline(s, 0)?).as_seconds_f64();
+                (-2.0..=window).contains(&before).then_some((before, i))
+            })
+            .min_by(|a, b| a.0.abs().total_cmp(&b.0.abs()))
+            .map(|(_, i)| i)
+    }
+
+    #[test]
+    fn the_sorted_search_finds_what_every_pair_found() {
+        // Pseudo-random step times with repeats, in input order unsorted.
+        let mut seed = 7u64;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        let steps: Vec<Found> = (0..300)
+            .map(|_| found(0, next(2000) as i64, true))
+            .collect();
+        let refs: Vec<(usize, &Found)> = steps.iter().enumerate().collect();
+        let sorted = Steps::new(refs, 0);
+        for at in 0..2100 {
+            let event = found(0, at, false);
+            let t = timeline(&event, 0).unwrap();
+            for window in [0.0, 1.0, 30.0, 120.0] {
+                let fast = sorted
+                    .nearest(t, window)
+                    .map(|(_, s)| steps.iter().position(|x| std::ptr::eq(x, s)).unwrap());
+                let slow = brute_force(t, &steps, window);
+                assert_eq!(fast, slow, "at {at} window {window}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_copy_in_another_file_is_merged_and_repeats_in_one_file_are_not() {
+        let (a, b, c) = (
+            found(0, 10, false),
+            found(0, 10, false),
+            found(1, 10, false),
+        );
+        let d = found(1, 10, false);
+        let e = found(1, 10, false);
+        let (kept, merged) = merge_copies(&[&a, &b, &c, &d, &e], 0);
+        // Two in file 0, three in file 1: three deaths, two copies.
+        assert_eq!(kept.len(), 3);
+        assert_eq!(merged.get("h"), Some(&2));
+    }
 }

@@ -37,9 +37,12 @@ includedir and its skip rule, defaults, the block parser and its recovery, every
 the post-parse checks against /etc/services, /etc/protocols, accounts and executables) and say, \
 before a reload, which services xinetd will start, which it will reject and why, and what it will \
 silently do differently from what the file says.\n\n\
-For dovecot's imap/imaps/pop3/pop3s under xinetd it also checks that server is dovecot's \
-imap-login or pop3-login, that `disable = yes` is not left in, and that the standalone dovecot is \
-not enabled for the same ports (FreeBSD rc.conf, systemd).\n\n\
+For dovecot's imap/imaps/pop3/pop3s under xinetd it first tells which dovecot is installed \
+(dpkg status, FreeBSD's package files, the master binary's version, dovecot.conf): on dovecot \
+2.x these services cannot work (XL048: 2.0 removed inetd support); on an unknown generation it \
+warns (XL049); on 1.x it checks that server is dovecot's imap-login or pop3-login, that \
+`disable = yes` is not left in, and that the standalone dovecot is not enabled for the same \
+ports (FreeBSD rc.conf, systemd).\n\n\
 Diagnostics read `path:line:col: severity: message [CODE]`; --explain CODE says what a rule \
 checks, why it matters and how to fix it.  Warnings and errors are shown by default \
 (--severity); --ignore and --select pick rules, and a comment line `# xinetd-lint: ignore XL016` \
@@ -67,9 +70,12 @@ pub struct Cli {
     #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
     pub select: Vec<String>,
 
-    /// Print the files the dovecot services' records go to (log_type FILE, or the files
-    /// syslog.conf / rsyslog.conf send the log_type's facility to), one per line:
-    /// `maillog-grep --rotated --summary $(xinetd-lint --log-files) /var/log/maillog`.
+    /// Print the files to search for what the active dovecot services logged, one per line:
+    /// where dovecot logs (its log_path, or the files syslog.conf / rsyslog.conf send its
+    /// syslog_facility to, Fatal lines at crit included), then xinetd's own log of those
+    /// services (log_type), which holds only START/EXIT lines (`EXIT: imap status=89`).
+    /// Nothing when no dovecot service is active:
+    /// `f=$(xinetd-lint --log-files); maillog-grep --rotated --summary ${f:-/var/log/maillog}`.
     #[arg(long, conflicts_with_all = ["services", "fix", "diff"])]
     pub log_files: bool,
 
@@ -149,8 +155,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "A FreeBSD jail: its rc.conf xinetd_flags -f, or /usr/local/etc/xinetd.conf.",
     ),
     (
-        "maillog-grep --rotated --summary $(xinetd-lint --log-files) /var/log/maillog",
-        "Search the log dovecot writes to under xinetd, with the maillog.",
+        "maillog-grep --rotated --summary $(xinetd-lint --log-files)",
+        "Search where dovecot logs and xinetd's EXIT lines of its login processes.",
     ),
     (
         "xinetd-lint --severity info --format json",

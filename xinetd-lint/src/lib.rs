@@ -58,7 +58,8 @@ pub struct Lint {
     pub files: Vec<PathBuf>,
     /// Codes silenced per file (as shown) by `# xinetd-lint: ignore`.
     pub suppressed: BTreeMap<String, BTreeSet<String>>,
-    /// The files the dovecot services log to (jail paths).
+    /// The files to search for what the dovecot services logged (jail
+    /// paths): where dovecot logs, then xinetd's log (its EXIT lines).
     pub log_files: Vec<String>,
 }
 
@@ -162,7 +163,8 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
     let suppressed = std::mem::take(&mut reader.suppressed);
     let model = reader.model;
     let mut diagnostics = model.diagnostics.clone();
-    let taken = dovecot::taken_ports(host);
+    let dovecot_model = dovecot::read_model(host);
+    let taken = dovecot::taken_ports(host, &dovecot_model);
     let mut verdicts = pipeline::verdicts(&model, host, &taken, &mut diagnostics);
     if include_loop {
         // xinetd crashed while reading: nothing starts.
@@ -195,8 +197,8 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
         });
     }
     let syslog = logdest::SyslogConf::load(host);
-    dovecot::check(&model, &verdicts, &syslog, &mut diagnostics);
-    let log_files = dovecot::log_files(&model, &verdicts, &syslog);
+    dovecot::check(&model, &verdicts, &syslog, &dovecot_model, &mut diagnostics);
+    let log_files = dovecot::log_files(&model, &verdicts, &syslog, &dovecot_model);
     diagnostics.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
     });

@@ -272,25 +272,25 @@ pub const RULES: &[Rule] = &[
         "XL041",
         "dovecot-wrong-server",
         Error,
-        "An imap/imaps/pop3/pop3s service under xinetd runs dovecot's login process directly: `server` must be dovecot's imap-login (for imap, imaps) or pop3-login (for pop3, pop3s): /usr/local/libexec/dovecot/ on FreeBSD, /usr/lib/dovecot/ on Debian.",
+        "On dovecot 1.x (the only generation that can run from xinetd), an imap/imaps/pop3/pop3s service under xinetd runs dovecot's login process directly: `server` must be dovecot's imap-login (for imap, imaps) or pop3-login (for pop3, pop3s): /usr/local/libexec/dovecot/ on FreeBSD, /usr/lib/dovecot/ on Debian. On dovecot 2.x see XL048 instead.",
     ),
     r(
         "XL042",
         "dovecot-disabled",
         Warning,
-        "A dovecot imap/pop3 service still says `disable = yes`: nothing listens on that port once the standalone dovecot is stopped.",
+        "On dovecot 1.x, a dovecot imap/pop3 service still says `disable = yes`: nothing listens on that port once the standalone dovecot is stopped. (On 2.x, XL048: these services cannot work at all.)",
     ),
     r(
         "XL043",
         "dovecot-standalone-conflict",
         Error,
-        "The standalone dovecot is enabled too (FreeBSD `dovecot_enable=\"YES\"` in rc.conf or rc.conf.d, or an enabled systemd dovecot.service / dovecot.socket). Both want the same port: whichever starts second fails to bind, and for xinetd that means `Service X failed to start and is deactivated`. Disable the standalone daemon (`sysrc dovecot_enable=NO`, `systemctl disable --now dovecot`) or dovecot's listeners for these protocols.",
+        "The standalone dovecot is enabled too (FreeBSD `dovecot_enable=\"YES\"` in rc.conf or rc.conf.d, or an enabled systemd dovecot.service / dovecot.socket), or a running dovecot listens on the port. Both want the same port: whichever starts second fails to bind, and for xinetd that means `Service X failed to start and is deactivated`. On dovecot 1.x (the errata's recipe) disable the standalone daemon (`sysrc dovecot_enable=NO`, `systemctl disable --now dovecot`) or dovecot's listeners for these protocols. On dovecot 2.x do the opposite (XL048): keep the standalone dovecot and remove the xinetd services.",
     ),
     r(
         "XL044",
-        "dovecot-logs-to-xinetd",
+        "dovecot-log-files",
         Info,
-        "Login processes started by xinetd log through xinetd: look in xinetd's log (log_type, syslog facility daemon by default), not /var/log/maillog.",
+        "Where to look for what dovecot logged: every dovecot process, a login process started by xinetd included, logs to dovecot's `log_path` (default syslog, facility `syslog_facility`, default mail; errors and Fatal lines at LOG_CRIT, which syslog.conf may copy to a second file such as FreeBSD's /var/log/messages), never to xinetd's log. xinetd's own log holds only its START and EXIT lines for the service, such as `EXIT: imap status=89 pid=... duration=0(sec)` when a login process died of a Fatal. `--log-files` prints both, for `maillog-grep`.",
     ),
     r(
         "XL045",
@@ -309,6 +309,18 @@ pub const RULES: &[Rule] = &[
         "bind-not-local",
         Error,
         "`bind` names an address this host does not have: xinetd cannot bind it at start-up (Cannot assign requested address) and deactivates the service. Checked only for the live system (--root /).",
+    ),
+    r(
+        "XL048",
+        "dovecot-2-under-xinetd",
+        Error,
+        "A service whose `server` is dovecot's imap-login or pop3-login, on dovecot 2.x. Inetd support was removed in dovecot 2.0: a login process that the dovecot master did not start runs standalone and never reads its standard input, so xinetd accepts the connection and no client ever gets a greeting; with no master running, the login process exits at once with status 89 (xinetd logs `EXIT: imap status=89`), having written `Fatal: ... Could not find the wanted executable from PATH` (or `Couldn't connect to anvil`) to the client. Verified with Debian's dovecot 2.3.19.1 under xinetd 2.3.15.3. Fix: keep dovecot's own listeners (the standalone dovecot, enabled and running: `sysrc dovecot_enable=YES; service dovecot start`, or `systemctl enable --now dovecot.service`) and remove these xinetd services; on Linux, use systemd socket activation (dovecot.socket) if starting dovecot on demand is the goal. `clockcheck env` gives the same conclusion with exact commands.",
+    ),
+    r(
+        "XL049",
+        "dovecot-generation-unknown",
+        Warning,
+        "A service runs dovecot's imap-login or pop3-login, and which dovecot is installed could not be found out: no dovecot package in /var/lib/dpkg/status, no /usr/local/share/licenses/dovecot-* (FreeBSD), no `Dovecot vVERSION` string in /usr/local/sbin/dovecot or /usr/sbin/dovecot, and no dovecot.conf line only one generation accepts. Only dovecot 1.x can be run from xinetd (2.0 removed inetd support). Check `dovecot --version`: on 1.x the errata's recipe holds; on 2.x see XL048.",
     ),
     r(
         "XL060",
@@ -372,7 +384,15 @@ pub const RULES: &[Rule] = &[
     ),
 ];
 
+/// Rule names that were renamed (the old name was untrue): still accepted
+/// by `--explain`, `--select`, `--ignore` and ignore comments.
+const RENAMED: &[(&str, &str)] = &[("dovecot-logs-to-xinetd", "XL044")];
+
 pub fn find(code: &str) -> Option<&'static Rule> {
+    let code = RENAMED
+        .iter()
+        .find(|(old, _)| old.eq_ignore_ascii_case(code))
+        .map_or(code, |(_, new)| new);
     RULES
         .iter()
         .find(|r| r.code.eq_ignore_ascii_case(code) || r.name.eq_ignore_ascii_case(code))

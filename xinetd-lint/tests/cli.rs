@@ -131,6 +131,21 @@ fn case(code: &str) -> (Files, Files) {
             one("service rstatd\n{\n\ttype = RPC\n\trpc_version = 1\n\tprotocol = udp\n\tsocket_type = dgram\n\twait = yes\n\tuser = root\n\tserver = /bin/true\n}\n".into()),
             vec![("etc/xinetd.d/svc", b"service rstatd\n{\n\ttype = RPC\n\trpc_version = 1\n\tprotocol = udp\n\tsocket_type = dgram\n\twait = yes\n\tuser = root\n\tserver = /bin/true\n}\n".to_vec()), ("etc/rc.conf", b"rpcbind_enable=\"YES\"\n".to_vec())],
         ),
+        "XL048" => {
+            let imap = VALID.replace("rsync", "imap").replace("/bin/true", "/usr/local/libexec/dovecot/imap-login");
+            let status = |version: &str| format!("Package: dovecot-core\nStatus: install ok installed\nVersion: {version}\n\n").into_bytes();
+            (
+                vec![("etc/xinetd.d/svc", imap.clone().into_bytes()), ("var/lib/dpkg/status", status("1:2.3.19.1+dfsg1-2.1+deb12u7"))],
+                vec![("etc/xinetd.d/svc", imap.into_bytes()), ("var/lib/dpkg/status", status("1:1.2.15-7"))],
+            )
+        }
+        "XL049" => {
+            let imap = VALID.replace("rsync", "imap").replace("/bin/true", "/usr/local/libexec/dovecot/imap-login");
+            (
+                one(imap.clone()),
+                vec![("etc/xinetd.d/svc", imap.into_bytes()), ("usr/local/etc/dovecot.conf", b"protocols = imap imaps\n".to_vec())],
+            )
+        }
         "XL060" => (vec![("etc/xinetd.d/svc", format!("{VALID}include /etc/xinetd.d/svc\n").into_bytes())], valid()),
         "XL061" => {
             // A chain of includes deeper than the budget allows.

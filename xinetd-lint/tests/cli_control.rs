@@ -23,7 +23,8 @@ fn dovecot(name: &str, login: &str) -> String {
 
 /// The errata's clean FreeBSD host: the port's /usr/local/etc/xinetd.conf,
 /// the four dovecot files in /usr/local/etc/xinetd.d, FreeBSD's tables,
-/// xinetd enabled and the standalone dovecot not.
+/// xinetd enabled and the standalone dovecot not, and dovecot 1.2 (the
+/// only generation the recipe works on; its package's license directory).
 fn freebsd_host() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
@@ -51,6 +52,11 @@ fn freebsd_host() -> tempfile::TempDir {
     }
     write_below(
         root,
+        "usr/local/share/licenses/dovecot-1.2.17/catalog.mk",
+        "_LICENSE=LGPL21 MIT\n",
+    );
+    write_below(
+        root,
         "usr/local/etc/xinetd.conf",
         "defaults\n{\n\tinstances = 60\n}\nincludedir /usr/local/etc/xinetd.d\n",
     );
@@ -67,6 +73,52 @@ fn freebsd_host() -> tempfile::TempDir {
         );
     }
     dir
+}
+
+/// The same host with dovecot 2.3 instead: every login service is an error
+/// (XL048) that names the real fix; with no way to tell the generation, a
+/// warning (XL049) that names what was looked for.
+#[test]
+fn the_errata_recipe_on_dovecot_2_and_on_an_unknown_dovecot() {
+    let host = freebsd_host();
+    let root = host.path();
+    fs::remove_dir_all(root.join("usr/local/share/licenses/dovecot-1.2.17")).unwrap();
+    write_below(
+        root,
+        "usr/local/share/licenses/dovecot-2.3.21.1_1/catalog.mk",
+        "_LICENSE=LGPL21 MIT\n",
+    );
+    let out = xinetd_lint()
+        .args(["--format", "json", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_finding_codes(&out.stdout), ["XL048"; 4]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("dovecot 2.3.21.1 cannot run from xinetd"),
+        "{text}"
+    );
+    assert!(
+        text.contains(mailhost_host::dovecot::xinetd::FIX_2X),
+        "{text}"
+    );
+
+    fs::remove_dir_all(root.join("usr/local/share/licenses")).unwrap();
+    let out = xinetd_lint()
+        .args(["--format", "json", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_finding_codes(&out.stdout), ["XL049"; 4]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("only dovecot 1.x can be run from xinetd"),
+        "{text}"
+    );
+    assert!(text.contains("/var/lib/dpkg/status"), "{text}");
 }
 
 #[test]
@@ -335,13 +387,18 @@ fn log_files_with_file_and_syslog_destinations() {
         "etc/syslog.conf",
         "*.err;kern.warning;auth.notice;mail.crit\t\t/dev/console\n*.notice;authpriv.none;kern.debug;lpr.info;mail.crit;news.err\t/var/log/messages\nmail.info\t\t\t\t\t/var/log/maillog\n!ppp\n*.*\t\t\t\t\t\t/var/log/ppp.log\n!*\ninclude\t\t\t\t\t\t/etc/syslog.d\ninclude\t\t\t\t\t\t/usr/local/etc/syslog.d\n",
     );
-    assert_eq!(log_files(root), "");
+    // Dovecot logs to syslog, facility mail: maillog, and its Fatal lines
+    // (LOG_CRIT) to messages too; xinetd's daemon.info goes nowhere.
+    assert_eq!(log_files(root), "/var/log/maillog\n/var/log/messages\n");
     write_below(
         root,
         "usr/local/etc/syslog.d/xinetd.conf",
         "!xinetd\ndaemon.info\t/var/log/xinetd.log\n",
     );
-    assert_eq!(log_files(root), "/var/log/xinetd.log\n");
+    assert_eq!(
+        log_files(root),
+        "/var/log/maillog\n/var/log/messages\n/var/log/xinetd.log\n"
+    );
     let out = xinetd_lint()
         .args(["--severity", "info", "--select", "XL044", "--root"])
         .arg(root)
@@ -349,10 +406,13 @@ fn log_files_with_file_and_syslog_destinations() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("to syslog daemon.info (xinetd's default log_type), which syslogd writes to /var/log/xinetd.log (")
-            && text.contains("usr/local/etc/syslog.d/xinetd.conf:2)"),
+        text.contains("dovecot's imap-login logs where every dovecot process logs, to syslog, facility mail (dovecot's default log_path), which syslogd writes to /var/log/maillog, /var/log/messages;")
+            && text.contains("xinetd's own log (to syslog daemon.info (xinetd's default log_type), which syslogd writes to /var/log/xinetd.log (")
+            && text.contains("usr/local/etc/syslog.d/xinetd.conf:2)")
+            && text.contains("EXIT: imap status=89"),
         "{text}"
     );
+    assert!(!text.contains("logs through xinetd"), "{text}");
     // SYSLOG facility and level from the defaults, through rsyslog.
     let rsys = freebsd_host();
     let root = rsys.path();
@@ -390,7 +450,20 @@ fn log_files_with_file_and_syslog_destinations() {
         .arg(root)
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("pop3: dovecot's pop3-login now logs through xinetd to the file /var/log/pop3-xinetd.log (log_type at "));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("xinetd's own log (to the file /var/log/pop3-xinetd.log (log_type at ")
+    );
+    // dovecot.conf's log_path, when set, is where dovecot's lines are.
+    write_below(
+        root,
+        "usr/local/etc/dovecot.conf",
+        "protocols = imap pop3\nlog_path = /var/log/dovecot.log\n",
+    );
+    assert_eq!(
+        log_files(root),
+        "/var/log/dovecot.log\n/var/log/xinetd.log\n/var/log/pop3-xinetd.log\n"
+    );
 }
 
 #[test]

@@ -104,3 +104,46 @@ fn the_real_xinetd_starts_all_four() {
     );
     assert!(log.contains("Started working"), "{log}");
 }
+
+/// The two example hosts: dovecot 1.2 (examples/host) gets the 1.x checks
+/// and no XL048; dovecot 2.3 (examples/host-dovecot2, same xinetd files)
+/// gets XL048 with the same fix `clockcheck env` prints.
+#[test]
+fn the_example_hosts_and_their_dovecot_generations() {
+    let bin = assert_cmd::cargo::cargo_bin!("xinetd-lint");
+    let lint = |host: &str| {
+        let out = Command::new(bin)
+            .args(["--select", "XL041,XL042,XL043,XL048,XL049", "--root"])
+            .arg(repo().join("examples").join(host))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = lint("host");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("[XL043]") && text.contains("[XL042]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("[XL048]") && !text.contains("[XL049]"),
+        "{text}"
+    );
+    let (code, text) = lint("host-dovecot2");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("imap: dovecot 2.3.21.1 cannot run from xinetd"),
+        "{text}"
+    );
+    assert!(
+        text.contains(mailhost_host::dovecot::xinetd::FIX_2X),
+        "{text}"
+    );
+    assert!(
+        !text.contains("[XL042]") && !text.contains("[XL041]"),
+        "{text}"
+    );
+}

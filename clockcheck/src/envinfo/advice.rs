@@ -274,6 +274,116 @@ fn freebsd_boot_sync(rc: &RcTime, slewing: bool, conf: &str) -> BootSync {
     }
 }
 
+/// xinetd runs dovecot's login processes: what that means on the installed
+/// dovecot, in the words xinetd-lint prints (the host model's verdict).
+/// 1.x: the errata's recipe, with the standalone dovecot off.  2.x: it cannot
+/// work; keep the standalone dovecot and move the xinetd services aside.
+/// Unknown: say so, and that only 1.x can run this way.
+fn dovecot_under_xinetd(facts: &Facts, freebsd: bool, dovecot_runs: bool) -> Option<Item> {
+    use mailhost_host::dovecot::xinetd::{self, Works};
+    let dovecot = facts.dovecot.as_ref()?;
+    let verdict = xinetd::verdict(dovecot);
+    let services = facts.xinetd_logins.join(", ");
+    // The file that sets dovecot_enable last, for sysrc -f.
+    let enable_file = facts
+        .rc
+        .as_ref()
+        .and_then(|rc| rc.set_at.get("dovecot_enable"))
+        .and_then(|at| at.rsplit_once(':').map(|(file, _)| file.to_string()));
+    // `sysrc -f` where a later file of the chain holds the setting.
+    let sysrc = |value: &str| match &facts.rc {
+        Some(rc) => rc
+            .chain
+            .sysrc_commands(&[("dovecot_enable", value)])
+            .concat(),
+        None => format!("sysrc dovecot_enable={value}"),
+    };
+    match verdict.works {
+        Works::Yes if dovecot_runs => Some(Item {
+            id: "dovecot-standalone-and-xinetd",
+            applies_to: AppliesTo::Guest,
+            level: Level::Warning,
+            problem: format!(
+                "the standalone dovecot is enabled while xinetd runs its login processes ({services})"
+            ),
+            why: format!(
+                "Both want the same ports (imap 143, imaps 993, pop3 110, pop3s 995): whichever starts second \
+                 cannot bind them, and nothing says so. {}.",
+                verdict.conclusion
+            ),
+            commands: if facts.rc.is_some() {
+                vec![
+                    "service dovecot stop".into(),
+                    sysrc("NO"),
+                    "service xinetd restart".into(),
+                ]
+            } else {
+                let units: Vec<&str> = super::facts::DOVECOT_UNITS
+                    .into_iter()
+                    .rev()
+                    .filter(|u| unit_enabled(facts, u))
+                    .collect();
+                vec![
+                    format!("systemctl disable --now {}", units.join(" ")),
+                    "systemctl restart xinetd.service".into(),
+                ]
+            },
+        }),
+        Works::Yes => None,
+        Works::No => {
+            let files: Vec<String> = facts
+                .xinetd_logins
+                .iter()
+                .filter_map(|l| l.split_once(": ").map(|(file, _)| file.to_string()))
+                .fold(Vec::new(), |mut files, f| {
+                    if !files.contains(&f) {
+                        files.push(f);
+                    }
+                    files
+                });
+            let mut commands = xinetd::commands_2x(freebsd, &files, enable_file.as_deref());
+            if freebsd {
+                // `sysrc -f` edits the file that holds the setting.
+                if let Some(at) = commands
+                    .iter()
+                    .position(|c| c.contains("dovecot_enable=YES"))
+                {
+                    commands[at] = sysrc("YES");
+                }
+            }
+            Some(Item {
+                id: "dovecot-2-under-xinetd",
+                applies_to: AppliesTo::Guest,
+                level: Level::Warning,
+                problem: format!(
+                    "xinetd runs dovecot's login processes ({services}), which {} cannot do",
+                    dovecot.identity.name()
+                ),
+                why: format!("{}. Fix: {}.", verdict.conclusion, verdict.fix),
+                commands,
+            })
+        }
+        Works::Unknown => Some(Item {
+            id: "dovecot-generation-unknown",
+            applies_to: AppliesTo::Guest,
+            level: Level::Warning,
+            problem: format!(
+                "xinetd runs dovecot's login processes ({services}), and which dovecot is installed is unknown"
+            ),
+            why: format!("{}. {}.", verdict.conclusion, capitalized(&verdict.fix)),
+            commands: vec!["dovecot --version".into()],
+        }),
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Every item that applies, warnings first, in a fixed order.
 pub fn items(facts: &Facts) -> Vec<Item> {
     let mut items = Vec::new();
@@ -442,37 +552,8 @@ pub fn items(facts: &Facts) -> Vec<Item> {
             .iter()
             .any(|u| unit_enabled(facts, u)),
     };
-    if xinetd_runs && dovecot_runs && !facts.xinetd_logins.is_empty() {
-        items.push(Item {
-            id: "dovecot-standalone-and-xinetd",
-            applies_to: AppliesTo::Guest,
-            level: Level::Warning,
-            problem: format!(
-                "the standalone dovecot is enabled while xinetd runs its login processes ({})",
-                facts.xinetd_logins.join(", ")
-            ),
-            why: "Both want the same ports (imap 143, imaps 993, pop3 110, pop3s 995): whichever starts second \
-                  cannot bind them, and nothing says so."
-                .into(),
-            commands: if let Some(rc) = &facts.rc {
-                [
-                    vec!["service dovecot stop".into()],
-                    rc.chain.sysrc_commands(&[("dovecot_enable", "NO")]),
-                    vec!["service xinetd restart".into()],
-                ]
-                .concat()
-            } else {
-                let units: Vec<&str> = super::facts::DOVECOT_UNITS
-                    .into_iter()
-                    .rev()
-                    .filter(|u| unit_enabled(facts, u))
-                    .collect();
-                vec![
-                    format!("systemctl disable --now {}", units.join(" ")),
-                    "systemctl restart xinetd.service".into(),
-                ]
-            },
-        });
+    if xinetd_runs && !facts.xinetd_logins.is_empty() {
+        items.extend(dovecot_under_xinetd(facts, freebsd, dovecot_runs));
     }
 
     let syncing: Vec<&String> = daemons.iter().collect();

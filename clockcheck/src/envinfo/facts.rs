@@ -98,6 +98,8 @@ pub struct Facts {
     pub ntp_servers: Vec<String>,
     /// xinetd services (`file: service`) that run dovecot's login processes.
     pub xinetd_logins: Vec<String>,
+    /// The installed dovecot, from the host model every tool shares.
+    pub dovecot: Option<mailhost_host::dovecot::Dovecot>,
     /// chrony.conf, read as chronyd reads it (mailhost_common::chrony).
     pub chrony: Option<ChronyConf>,
     /// os-release's ID and ID_LIKE (Linux), for the package manager to name.
@@ -228,6 +230,7 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         }
     }
     facts.xinetd_logins = xinetd_logins(&reader, &mut facts.unreadable);
+    facts.dovecot = Some(mailhost_host::dovecot::Dovecot::read(root));
     facts
 }
 

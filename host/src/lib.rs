@@ -1,0 +1,13 @@
+//! `mailhost-host`: what is installed on a mail host, read once from a root
+//! (`--root DIR`, or `/`) through [`mailhost_common::root::Root`], so that
+//! every tool of the toolkit reasons from the same facts and prints the same
+//! conclusion.
+//!
+//! - [`dovecot`]: the installed dovecot (generation, version, listeners,
+//!   protocols, log destinations, instance names) and what that means for
+//!   running it from xinetd.
+//!
+//! Unknown is a value here, never a silent default: a fact that could not be
+//! established says what was looked for.
+
+pub mod dovecot;
