@@ -176,16 +176,22 @@ run cargo-zigbuild check --locked --workspace --all-targets --target $TARGET $bu
 run cargo-zigbuild clippy --locked --workspace --all-targets --target $TARGET $build_std -- -D warnings
 run cargo-zigbuild zigbuild --locked --workspace --release --target $TARGET $build_std
 
-# The linked binaries are FreeBSD's, and name the FreeBSD libc they need.
+# The linked binaries are FreeBSD's (FreeBSD's run-time linker; the
+# ELF OS/ABI byte stays 0, the FreeBSD note says which release they were
+# linked against), and name the libc symbol versions they need.
 release=$CARGO_TARGET_DIR/$TARGET/release
 tools="xinetd-lint ntpconf-edit maillog-grep clockcheck"
 for tool in $tools; do
     [ -f "$release/$tool" ] || fail "no $release/$tool after the link"
-    abi=$(readelf -h "$release/$tool" | awk -F: '/OS\/ABI/ { gsub(/^ +/, "", $2); print $2 }')
-    [ "$abi" = "UNIX - FreeBSD" ] || fail "$release/$tool is not a FreeBSD executable (OS/ABI: $abi)"
+    readelf -l "$release/$tool" | grep -q 'interpreter: /libexec/ld-elf.so.1' ||
+        fail "$release/$tool is not a FreeBSD executable (no /libexec/ld-elf.so.1)"
 done
-libc_versions=$(readelf -V "$release/clockcheck" | grep -o 'FBSD_1\.[0-9]*' | sort -t. -k2 -n -u | tr '\n' ' ')
-log "linked: $tools ($release; OS/ABI FreeBSD; libc symbol versions: $libc_versions)"
+# NT_VERSION: __FreeBSD_version, 4 bytes little-endian (1400500: 14.0).
+osrel_hex=$(readelf -n "$release/clockcheck" |
+    awk '/FreeBSD.*NT_VERSION/ { getline; print $6 $5 $4 $3; exit }')
+osrel=$(printf '%d' "0x${osrel_hex:-0}")
+libc_versions=$(readelf -W --dyn-syms "$release/clockcheck" | grep -o '@FBSD_1\.[0-9]*' | sort -t. -k2 -n -u | tr '\n' ' ')
+log "linked: $tools ($release; FreeBSD executables, note __FreeBSD_version $osrel; libc symbol versions:$libc_versions; $(readelf -W --dyn-syms "$release/clockcheck" | grep -o '__libc_start1@FBSD_1\.[0-9]*'))"
 
 # The port's do-install with these binaries; pkg-plist against the staging.
 # (Man pages and completions are written by the host build of the same

@@ -41,16 +41,16 @@ grep -q 'Makefile.crates' $port/Makefile || fail "the port does not include Make
 
 if [ -n "${FREEBSD_CARGO_TARGET_DIR:-}" ]; then
     # The port's recipes as FreeBSD's make would run them, the framework
-    # reduced to the variables they use.
-    mkdir -p "$work/mk" && : > "$work/mk/bsd.port.mk"
+    # reduced to the variables they use (empty bsd.port.mk and sys.mk).
+    mkdir -p "$work/mk" && : > "$work/mk/bsd.port.mk" && : > "$work/mk/sys.mk"
     bmake -s -m "$work/mk" -C $port do-install post-install \
         WRKSRC="$(pwd)" STAGEDIR="$work/stage" PREFIX=/usr/local MAKE_CMD=bmake \
         CARGO_TARGET_DIR="$FREEBSD_CARGO_TARGET_DIR" CARGO_BUILD_TARGET="$FREEBSD_TARGET" \
         STRIP_CMD=strip GENDIR="$(pwd)/target/debug" >/dev/null ||
         fail "the port's do-install and post-install failed"
     for binary in "$work"/stage/usr/local/bin/*; do
-        abi=$(readelf -h "$binary" | awk -F: '/OS\/ABI/ { gsub(/^ +/, "", $2); print $2 }')
-        [ "$abi" = "UNIX - FreeBSD" ] || fail "the port staged ${binary##*/stage} (OS/ABI: $abi), not a FreeBSD binary"
+        readelf -l "$binary" | grep -q 'interpreter: /libexec/ld-elf.so.1' ||
+            fail "the port staged ${binary#"$work"/stage}, not a FreeBSD executable"
     done
 else
     # The port's do-install, with the dev build `make test` already has.
