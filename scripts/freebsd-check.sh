@@ -56,7 +56,7 @@ caller_cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # --- 1. Debian's Rust ------------------------------------------------------
 
 candidate() {
-    apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }'
+    LC_ALL=C apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }'
 }
 
 # The packages to unpack: the Rust packages of version $1 (even if some are
@@ -69,7 +69,7 @@ unpack_plan() {
     series=$(echo "$1" | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
     echo $RUST_DEBS libstd-rust-web-dev "libstd-rust-web-$series"
     # shellcheck disable=SC2086
-    apt-get -s install --no-install-recommends $RUST_DEBS |
+    LC_ALL=C apt-get -s install --no-install-recommends $RUST_DEBS |
         awk '$1 == "Inst" && $3 !~ /^\[/ && $2 ~ /^lib/ && $2 !~ /-dev$/ &&
              $2 !~ /^libstd-rust-web-/ { print $2 }'
 }
