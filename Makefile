@@ -15,6 +15,10 @@ INSTALL = install
 # Cargo profile to build and the directory it writes to.
 PROFILE = release
 BUILDDIR = target/release
+# The binaries that write the man pages and completions at install time: the
+# installed ones, unless they cannot run here (a cross build, as
+# `make freebsd-check` stages the FreeBSD port with host-built ones).
+GENDIR = $(BUILDDIR)
 
 TOOLS = xinetd-lint ntpconf-edit maillog-grep clockcheck
 
@@ -97,6 +101,12 @@ oracle-dovecot:
 	cargo test -p xinetd-lint --test dovecot_oracle
 	cargo test -p maillog-grep --test dovecot_oracle
 
+# The workspace type-checked, linted (-D warnings) and linked for
+# x86_64-unknown-freebsd with Debian's Rust and zig unpacked under target/,
+# and the FreeBSD port staged with the linked binaries (docs/packaging.md).
+freebsd-check:
+	sh scripts/freebsd-check.sh
+
 demo: all
 	sh scripts/demo.sh $(BUILDDIR) examples/host
 
@@ -105,10 +115,10 @@ install: all
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	for t in $(TOOLS); do \
 		$(INSTALL) -m 755 $(BUILDDIR)/$$t $(DESTDIR)$(BINDIR)/$$t && \
-		$(BUILDDIR)/$$t --generate man > $(DESTDIR)$(MANDIR)/man8/$$t.8 && \
-		$(BUILDDIR)/$$t --generate bash > $(DESTDIR)$(BASHCOMPDIR)/$$t && \
-		$(BUILDDIR)/$$t --generate zsh > $(DESTDIR)$(ZSHCOMPDIR)/_$$t && \
-		$(BUILDDIR)/$$t --generate fish > $(DESTDIR)$(FISHCOMPDIR)/$$t.fish && \
+		$(GENDIR)/$$t --generate man > $(DESTDIR)$(MANDIR)/man8/$$t.8 && \
+		$(GENDIR)/$$t --generate bash > $(DESTDIR)$(BASHCOMPDIR)/$$t && \
+		$(GENDIR)/$$t --generate zsh > $(DESTDIR)$(ZSHCOMPDIR)/_$$t && \
+		$(GENDIR)/$$t --generate fish > $(DESTDIR)$(FISHCOMPDIR)/$$t.fish && \
 		chmod 644 $(DESTDIR)$(MANDIR)/man8/$$t.8 \
 			$(DESTDIR)$(BASHCOMPDIR)/$$t \
 			$(DESTDIR)$(ZSHCOMPDIR)/_$$t \
@@ -127,4 +137,4 @@ uninstall:
 clean:
 	$(CARGO) clean
 
-.PHONY: all test check bench fuzz fuzz-long oracle-fuzz oracle-fuzz-xinetd oracle-fuzz-ntp oracle-dovecot deb dist demo install uninstall clean
+.PHONY: all test check bench fuzz fuzz-long oracle-fuzz oracle-fuzz-xinetd oracle-fuzz-ntp oracle-dovecot deb dist freebsd-check demo install uninstall clean

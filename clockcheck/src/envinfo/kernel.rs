@@ -147,6 +147,32 @@ pub mod freebsd {
     use super::tests::mock_libc as libc;
     use super::{KNOWN_SYSCTLS, Kernel, decode_value, process_names};
 
+    /// FreeBSD's `struct kinfo_proc` on amd64 (`KINFO_PROC_SIZE` in
+    /// <sys/user.h>, the same from FreeBSD 12 to 15), the records of
+    /// `kern.proc.all`: its size and where the command name starts.  The
+    /// Linux test stand-in (`tests::mock_libc::kinfo_proc`) must have them
+    /// (a test says so); the FreeBSD build asserts that the libc crate's
+    /// definition has them, so neither can drift unseen.
+    pub const KINFO_PROC_SIZE: usize = 1088;
+    pub const KI_COMM_OFFSET: usize = 447;
+    /// The command name's length without its NUL (`COMMLEN`).
+    pub const COMMLEN: usize = 19;
+
+    // Checked by `make freebsd-check` (scripts/freebsd-check.sh), which
+    // builds for x86_64-unknown-freebsd.
+    #[cfg(all(target_os = "freebsd", target_arch = "x86_64"))]
+    const _: () = {
+        assert!(
+            std::mem::size_of::<libc::kinfo_proc>() == KINFO_PROC_SIZE,
+            "libc::kinfo_proc is not KINFO_PROC_SIZE bytes"
+        );
+        assert!(
+            std::mem::offset_of!(libc::kinfo_proc, ki_comm) == KI_COMM_OFFSET,
+            "libc::kinfo_proc's ki_comm is not at KI_COMM_OFFSET"
+        );
+        assert!(libc::COMMLEN == COMMLEN, "libc::COMMLEN is not COMMLEN");
+    };
+
     pub struct LiveKernel;
 
     /// One `sysctlbyname(3)` read: the size first, then the value (grown
@@ -240,13 +266,16 @@ pub(crate) mod tests {
         pub const ENOMEM: c_int = 12;
         pub const COMMLEN: usize = 19;
 
-        #[repr(C)]
+        /// FreeBSD's on amd64, with the fields the code does not read as
+        /// bytes (written out, not computed from `freebsd::KI_COMM_OFFSET`,
+        /// so that the test below compares two things).
+        #[repr(C, align(8))]
         pub struct kinfo_proc {
             pub ki_structsize: c_int,
             pub ki_layout: c_int,
-            pub ki_other: [u8; 440],
+            pub ki_before_comm: [u8; 439],
             pub ki_comm: [c_char; COMMLEN + 1],
-            pub ki_rest: [u8; 580],
+            pub ki_after_comm: [u8; 621],
         }
 
         thread_local! {
@@ -359,6 +388,21 @@ pub(crate) mod tests {
             ["dovecot", "ntpd", "sh"],
             "read again after the table grew"
         );
+    }
+
+    #[test]
+    #[cfg(not(target_os = "freebsd"))]
+    fn the_stand_in_kinfo_proc_has_freebsds_layout() {
+        use std::mem::{align_of, offset_of, size_of};
+        // What the FreeBSD build asserts of libc::kinfo_proc.
+        assert_eq!(size_of::<mock_libc::kinfo_proc>(), freebsd::KINFO_PROC_SIZE);
+        assert_eq!(
+            offset_of!(mock_libc::kinfo_proc, ki_comm),
+            freebsd::KI_COMM_OFFSET
+        );
+        assert_eq!(mock_libc::COMMLEN, freebsd::COMMLEN);
+        // Pointers and longs make the real one 8-aligned.
+        assert_eq!(align_of::<mock_libc::kinfo_proc>(), 8);
     }
 
     /// The test double: a kernel that answers from a table.
