@@ -57,6 +57,16 @@ debhelper:/usr/bin/dh
 fakeroot:/usr/bin/fakeroot
 lintian:/usr/bin/lintian
 npm:/usr/bin/npm
+python3-venv:/usr/share/doc/python3-venv
+libapparmor1:/usr/share/doc/libapparmor1
+libexttextcat-2.0-0:/usr/share/doc/libexttextcat-2.0-0
+liblua5.4-0:/usr/share/doc/liblua5.4-0
+liblz4-1:/usr/share/doc/liblz4-1
+libsodium23:/usr/share/doc/libsodium23
+libstemmer0d:/usr/share/doc/libstemmer0d
+libtirpc3:/usr/share/doc/libtirpc3
+libunwind8:/usr/share/doc/libunwind8
+libwrap0:/usr/share/doc/libwrap0
 "
 
 # Time daemons and dovecot: unpacked under $TOOLS_DIR/NAME, never installed.
