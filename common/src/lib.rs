@@ -7,6 +7,7 @@
 //! - [`atomic_write`]: replacing a file so that it is never lost (and
 //!   `xattrs`, what it keeps of the file besides bytes and mode).
 //! - [`root`]: `--root DIR`, a tree no path can leave.
+//! - [`budget`]: the one memory budget every reader of a run draws from.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //! - [`sarif`]: `--format sarif`, a linter's findings as a SARIF 2.1.0 log.
 //! - [`testing`]: a test's skip, reported where `make test` shows it.
@@ -15,6 +16,7 @@
 //! same rules; each tool's CLI tests check its binary against it.
 
 pub mod atomic_write;
+pub mod budget;
 pub mod conventions;
 pub mod rcconf;
 pub mod root;
