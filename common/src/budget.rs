@@ -40,8 +40,8 @@ pub struct Limits {
 
 impl Limits {
     pub const DEFAULT: Limits = Limits {
-        files: 20_000,
-        bytes_read: 160 * 1024 * 1024,
+        files: 200_000,
+        bytes_read: 256 * 1024 * 1024,
         bytes_held: 64 * 1024 * 1024,
         entries: 1_000_000,
         depth: 16,
