@@ -236,6 +236,12 @@ i=0; while [ $i -lt 3000 ]; do echo 'include /etc/one'; i=$((i + 1)); done > "$w
 i=0; while [ $i -lt 100 ]; do cat "$work/inc/etc/hundred"; i=$((i + 1)); done > "$work/inc/etc/xinetd.conf"
 check "xinetd.conf re-includes" "1" 60 "$capped" "$bin/xinetd-lint" --root "$work/inc" --format json
 verify "xinetd.conf re-includes: one XL062" test "$(grep -o '"XL062"' "$work/out" | wc -l)" -eq 1
+# 1.2 million `server` lines: clockcheck aborted (SIGABRT, no status line).
+mkdir -p "$work/srv/etc"
+i=0; while [ $i -lt 1000 ]; do echo 'server 127.0.0.1'; i=$((i + 1)); done > "$work/k"
+i=0; while [ $i -lt 1200 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/srv/etc/ntp.conf"
+check "1.2 million server lines" "3" 60 "$capped" "$bin/clockcheck" -t 1 --root "$work/srv"
+status "1.2 million server lines" "CLOCK UNKNOWN: 1200000 servers"
 # A configuration file on procfs (a jail's own /proc): refused, never quoted.
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$work/jail/etc" "$work/jail/proc" && mount -t proc proc "$work/jail/proc" 2>/dev/null; then
     ln -s /proc/self/environ "$work/jail/etc/xinetd.conf"

@@ -43,6 +43,11 @@ pub const MAX_TIMEOUT: f64 = 86_400.0;
 
 /// Where the servers come from without -H, in the order tried: FreeBSD's
 /// and Linux's ntpd, then the ports' NTPsec and ntp.
+/// The most servers one check asks: each costs a socket, a thread's share
+/// and its results; 1.2 million `server` lines used to abort the plugin
+/// with no status line.  (ntpd itself keeps far fewer associations.)
+pub const MAX_SERVERS: usize = 100_000;
+
 pub const NTP_CONF_PATHS: [&str; 2] = ["/etc/ntp.conf", "/usr/local/etc/ntp.conf"];
 
 /// An UNKNOWN result for a problem with the arguments or the set-up, in
@@ -161,7 +166,13 @@ fn host_port(spec: &str, default_port: u16) -> (String, u16) {
 /// ntp.conf found (read through the root: a regular file only, so a FIFO
 /// planted there cannot hang the plugin).
 fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
+    let too_many = |count: usize, from: &str| {
+        format!("{count} servers {from}: more than {MAX_SERVERS}, refusing to ask them all")
+    };
     if !cli.hosts.is_empty() {
+        if cli.hosts.len() > MAX_SERVERS {
+            return Err(too_many(cli.hosts.len(), "given with -H"));
+        }
         return Ok(cli.hosts.clone());
     }
     let candidates: Vec<PathBuf> = match &cli.conf {
@@ -178,6 +189,9 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<String>, String> {
                     return Err(format!(
                         "no server given (-H) and no server/pool/peer line in {shown}"
                     ));
+                }
+                if hosts.len() > MAX_SERVERS {
+                    return Err(too_many(hosts.len(), &format!("in {shown}")));
                 }
                 return Ok(hosts);
             }
