@@ -18,6 +18,7 @@ pub mod event;
 pub mod files;
 pub mod found;
 pub mod input;
+pub mod mapped;
 pub mod probe;
 pub mod record;
 pub mod report;

@@ -500,8 +500,9 @@ fn plan_file(input: &Input, schedule: &mut Schedule) -> Plan {
     let mut extents = Vec::new();
     let parts = Compression::detect(&head[..read]) == Compression::Plain && size >= SPLIT_AT;
     if parts {
-        // Small parts: each is read on its own, so this bounds the memory
-        // a thread holds, and keeps every core busy to the end.
+        // Small parts: each is mapped on its own, so this bounds the memory
+        // a thread holds, and keeps every core busy to the end.  On one
+        // thread too: a map costs less than copying the file into a buffer.
         let mut start = 0;
         while start < size {
             let stop = (start + PART_SIZE).min(size);
@@ -580,9 +581,20 @@ fn search_extent(
 ) -> Result<Scanned, (String, Scanned)> {
     match extent {
         Extent::Part { start, stop } => {
-            // read(), not a memory map: a log truncated while mapped
-            // (logrotate's copytruncate) kills a reader with SIGBUS, while
-            // read() just ends where the file now ends.
+            let size = file
+                .metadata()
+                .map_err(|e| (e.to_string(), Scanned::default()))?
+                .len();
+            if let Some((found, shrank)) =
+                crate::mapped::search_part(file, size, start, stop, matcher, count_lines, deliver)
+            {
+                // A truncation under the map read as zeros, or before it
+                // (the part was planned on the old size): say so.
+                return match shrank || size < stop {
+                    true => Err((shrank_now(file), found)),
+                    false => Ok(found),
+                };
+            }
             // Start one byte early: if it is a newline, the part begins with
             // a whole line; if not, the first partial line is the previous part's.
             let from = start.saturating_sub(1);
@@ -598,7 +610,7 @@ fn search_extent(
             let scanned = scan::scan_with(&mut reader, matcher, count_lines, range, deliver)
                 .map_err(|(e, s)| (e.to_string(), s))?;
             match file.metadata() {
-                Ok(meta) if meta.len() < stop => Err((shrank(meta.len()), scanned)),
+                Ok(meta) if meta.len() < stop => Err((shrank_now(file), scanned)),
                 _ => Ok(scanned),
             }
         }
@@ -614,7 +626,8 @@ fn search_extent(
 }
 
 /// A file cut shorter while it was searched (copytruncate rotation).
-fn shrank(now: u64) -> String {
+fn shrank_now(file: &File) -> String {
+    let now = file.metadata().map_or(0, |m| m.len());
     format!(
         "shrank to {now} bytes while being searched (truncated, e.g. by logrotate's copytruncate); lines up to there were searched"
     )
