@@ -44,6 +44,7 @@ time:/usr/bin/time
 bsdutils:/usr/bin/script
 bc:/usr/bin/bc
 python3:/usr/bin/python3
+acl:/usr/bin/setfacl
 libssl3:/usr/share/doc/libssl3
 libbsd0:/usr/share/doc/libbsd0
 libcap2:/usr/share/doc/libcap2

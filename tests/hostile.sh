@@ -194,5 +194,72 @@ else
     echo "FAIL: full disk: cannot mount a tmpfs (needs root)" >&2
 fi
 
+# Issue 21: bounded by construction.  Each class runs under a memory cap
+# (ulimit -v 512 MiB) and a time cap, and must end with the documented exit
+# code (clockcheck: UNKNOWN with its status line), never an abort.
+printf '#!/bin/sh\nulimit -v 524288 && exec "$@"\n' > "$work/capped"
+chmod +x "$work/capped"
+capped="$work/capped"
+# status NAME PATTERN: a line of the last case's standard output starts
+# with PATTERN.
+status() {
+    if grep -q "^$2" "$work/out"; then passed=$((passed + 1)); else
+        failed=$((failed + 1)); echo "FAIL: $1: status line: $(head -c 200 "$work/out")" >&2; fi
+}
+# The 429-byte rc.conf of `a="$a$a"` lines: it asks for 64 TiB.
+mkdir -p "$work/rc/etc"
+{ echo 'a=xxxxxxxxxxxxxxxx'; i=0; while [ $i -lt 42 ]; do echo 'a="$a$a"'; i=$((i + 1)); done; } > "$work/rc/etc/rc.conf"
+printf 'service x\n{\n}\n' > "$work/rc/etc/xinetd.conf"
+printf 'server a\n' > "$work/rc/etc/ntp.conf"
+check "rc.conf expansion: xinetd-lint" "2" 60 "$capped" "$bin/xinetd-lint" --root "$work/rc"
+check "rc.conf expansion: ntpconf-edit" "2" 60 "$capped" "$bin/ntpconf-edit" --root "$work/rc" check
+check "rc.conf expansion: clockcheck env" "3" 60 "$capped" "$bin/clockcheck" env --root "$work/rc"
+status "rc.conf expansion: clockcheck env" "CLOCK UNKNOWN: input exceeds this run's memory budget"
+# rc.conf.d: 400 links to one 1 MB file (400 MB if each were read): read once.
+mkdir -p "$work/rcd/etc/rc.conf.d"
+printf 'server a\n' > "$work/rcd/etc/ntp.conf"
+head -c 1000000 /dev/zero | tr '\0' '\n' > "$work/rcd/etc/big"
+i=0; while [ $i -lt 400 ]; do ln -s /etc/big "$work/rcd/etc/rc.conf.d/s$i"; i=$((i + 1)); done
+check "rc.conf.d links to one file" "0" 60 "$capped" "$bin/ntpconf-edit" --root "$work/rcd" show
+# 6 MB of blank lines in ntp.conf (1.9 GB before: 320 bytes a line).
+mkdir -p "$work/blank/etc"
+head -c 6000000 /dev/zero | tr '\0' '\n' > "$work/blank/etc/ntp.conf"
+check "ntp.conf blank lines: check" "0" 60 "$capped" "$bin/ntpconf-edit" --root "$work/blank" check
+check "ntp.conf blank lines: set -i" "0" 60 "$capped" "$bin/ntpconf-edit" --root "$work/blank" -i set panic=0
+check "ntp.conf blank lines: clockcheck env" "0 1 2 3" 60 "$capped" "$bin/clockcheck" env --root "$work/blank"
+status "ntp.conf blank lines: clockcheck env" "status: "
+# xinetd.conf including one file 300,000 times: the include budget holds,
+# one finding for the repeats.
+mkdir -p "$work/inc/etc"
+cp tests/fixtures/xinetd.d/033-imap "$work/inc/etc/one"
+i=0; while [ $i -lt 3000 ]; do echo 'include /etc/one'; i=$((i + 1)); done > "$work/inc/etc/hundred"
+i=0; while [ $i -lt 100 ]; do cat "$work/inc/etc/hundred"; i=$((i + 1)); done > "$work/inc/etc/xinetd.conf"
+check "xinetd.conf re-includes" "1" 60 "$capped" "$bin/xinetd-lint" --root "$work/inc" --format json
+verify "xinetd.conf re-includes: one XL062" test "$(grep -o '"XL062"' "$work/out" | wc -l)" -eq 1
+# 1.2 million `server` lines: clockcheck aborted (SIGABRT, no status line).
+mkdir -p "$work/srv/etc"
+i=0; while [ $i -lt 1000 ]; do echo 'server 127.0.0.1'; i=$((i + 1)); done > "$work/k"
+i=0; while [ $i -lt 1200 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/srv/etc/ntp.conf"
+check "1.2 million server lines" "3" 60 "$capped" "$bin/clockcheck" -t 1 --root "$work/srv"
+status "1.2 million server lines" "CLOCK UNKNOWN: 1200000 servers"
+# A configuration file on procfs (a jail's own /proc): refused, never quoted.
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$work/jail/etc" "$work/jail/proc" && mount -t proc proc "$work/jail/proc" 2>/dev/null; then
+    ln -s /proc/self/environ "$work/jail/etc/xinetd.conf"
+    check "procfs config: xinetd-lint" "2" 30 "$capped" env HOSTILE_SECRET=hunter2 "$bin/xinetd-lint" --root "$work/jail"
+    verify "procfs config: refused by its filesystem" grep -q 'procfs' "$work/err"
+    verify "procfs config: secret quoted" test "$(cat "$work/out" "$work/err" | grep -c hunter2)" -eq 0
+    umount "$work/jail/proc"
+else
+    failed=$((failed + 1))
+    echo "FAIL: procfs config: cannot mount procfs (needs root)" >&2
+fi
+# A 92 MB log truncated while searched (copytruncate): never SIGBUS (135).
+line='Dec  7 10:00:00 mx dovecot: imap-login: hay hay hay hay hay hay hay hay hay hay hay hay hay'
+i=0; while [ $i -lt 1000 ]; do echo "$line"; i=$((i + 1)); done > "$work/k"
+i=0; while [ $i -lt 1000 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/shrinking"
+(sleep 0.05; : > "$work/shrinking") &
+check "log truncated while searched" "1 2" 60 "$capped" "$bin/maillog-grep" -c --all "$work/shrinking"
+wait
+
 echo "hostile: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -333,6 +333,11 @@ pub fn run(
         }
     };
     let mut facts = facts::gather(&root, kernel.as_ref());
+    if let Some(overrun) = root.budget().overrun_message() {
+        // Facts gathered from half a tree are no answer: say what stopped.
+        writeln!(out, "CLOCK UNKNOWN: {}", escape_text(&overrun))?;
+        return Ok(crate::EXIT_UNKNOWN);
+    }
     if !root.is_host()
         && facts.os == Some(facts::Os::FreeBsd)
         && root.metadata(Path::new("/sysctl.out")).is_err()

@@ -21,7 +21,8 @@
 //!
 //! Each step can be made to fail on purpose (`FailAt`), so tests can prove the
 //! promise step by step.  The binaries read `TOOLKIT_FAIL_AT` for their CLI
-//! tests; nothing else sets it.
+//! tests, and `TOOLKIT_PAUSE_AT` (a step's name: the writer sleeps there a
+//! minute) for the tests that kill a writer mid-write; nothing else sets them.
 #![allow(dead_code)]
 
 use std::ffi::{OsStr, OsString};
@@ -69,6 +70,13 @@ impl FailAt {
 }
 
 fn step(fail_at: Option<FailAt>, this: FailAt) -> io::Result<()> {
+    // Test hook: `TOOLKIT_PAUSE_AT=write` holds the writer there for a
+    // minute, so a test can send it a signal mid-write.
+    if std::env::var("TOOLKIT_PAUSE_AT")
+        .is_ok_and(|at| at.eq_ignore_ascii_case(&format!("{this:?}")))
+    {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
     if fail_at == Some(this) {
         return Err(io::Error::other(format!(
             "injected failure at {this:?} (TOOLKIT_FAIL_AT)"
@@ -323,23 +331,52 @@ fn keep_owner_and_mode(
 /// renamed into place.
 struct TempFile<'d> {
     dir: BorrowedFd<'d>,
-    name: OsString,
+    /// The temporary name; `None` while the file is unnamed (`O_TMPFILE`).
+    name: Option<OsString>,
     file: fs::File,
     renamed: bool,
 }
 
 impl<'d> TempFile<'d> {
+    /// A new file beside `target`: unnamed (Linux `O_TMPFILE`) where the
+    /// file system allows, so a SIGTERM or SIGKILL during the write leaves
+    /// nothing behind; else `.NAME.XXXX.tmp`, created exclusively.  Either
+    /// way without the directory's default ACL (see [`drop_inherited_acl`]).
     fn create(dir: BorrowedFd<'d>, target: &OsStr) -> io::Result<TempFile<'d>> {
-        use std::hash::{BuildHasher, Hasher};
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let temp = match Self::create_unnamed(dir) {
+            Some(temp) => temp,
+            None => Self::create_named(dir, target)?,
+        };
+        drop_inherited_acl(temp.fd())?;
+        Ok(temp)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn create_unnamed(dir: BorrowedFd<'d>) -> Option<TempFile<'d>> {
+        let fd = rustix::fs::openat(
+            dir,
+            ".",
+            OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .ok()?; // EOPNOTSUPP, EISDIR (an old kernel): the named way.
+        Some(TempFile {
+            dir,
+            name: None,
+            file: fs::File::from(fd),
+            renamed: false,
+        })
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn create_unnamed(_dir: BorrowedFd<'d>) -> Option<TempFile<'d>> {
+        None
+    }
+
+    fn create_named(dir: BorrowedFd<'d>, target: &OsStr) -> io::Result<TempFile<'d>> {
         let mut last = Errno::EXIST;
         for _ in 0..100 {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u32(std::process::id());
-            hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-            let mut name = OsString::from(".");
-            name.push(target);
-            name.push(format!(".{:016x}.tmp", hasher.finish()));
+            let name = temp_name(target);
             match rustix::fs::openat(
                 dir,
                 name.as_os_str(),
@@ -349,7 +386,7 @@ impl<'d> TempFile<'d> {
                 Ok(fd) => {
                     return Ok(TempFile {
                         dir,
-                        name,
+                        name: Some(name),
                         file: fs::File::from(fd),
                         renamed: false,
                     });
@@ -369,11 +406,59 @@ impl<'d> TempFile<'d> {
         &self.file
     }
 
+    /// Gives an unnamed file a temporary name (`linkat`), at the last
+    /// moment: only between this and the rename can a signal leave it.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn link_unnamed(&mut self, target: &OsStr) -> io::Result<()> {
+        let mut last = Errno::EXIST;
+        for _ in 0..100 {
+            let name = temp_name(target);
+            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (root has it); the
+            // /proc/self/fd link works for everyone where /proc is mounted.
+            let linked = rustix::fs::linkat(
+                self.fd(),
+                "",
+                self.dir,
+                name.as_os_str(),
+                AtFlags::EMPTY_PATH,
+            )
+            .or_else(|_| {
+                use std::os::fd::AsRawFd;
+                let proc_path = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+                rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    proc_path.as_str(),
+                    self.dir,
+                    name.as_os_str(),
+                    AtFlags::SYMLINK_FOLLOW,
+                )
+            });
+            match linked {
+                Ok(()) => {
+                    self.name = Some(name);
+                    return Ok(());
+                }
+                Err(Errno::EXIST) => last = Errno::EXIST,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last.into())
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn link_unnamed(&mut self, _target: &OsStr) -> io::Result<()> {
+        Err(io::Error::other("no unnamed temporary files here"))
+    }
+
     /// Renames the file over `target` in the same directory, then checks
     /// that what now carries the name is this file: whoever can write the
     /// directory could have put something else at the temporary name.
     fn rename_to(mut self, target: &OsStr) -> io::Result<()> {
-        rustix::fs::renameat(self.dir, self.name.as_os_str(), self.dir, target)?;
+        if self.name.is_none() {
+            self.link_unnamed(target)?;
+        }
+        let name = self.name.clone().expect("named above");
+        rustix::fs::renameat(self.dir, name.as_os_str(), self.dir, target)?;
         self.renamed = true;
         let mine = rustix::fs::fstat(&self.file)?;
         let there = rustix::fs::statat(self.dir, target, AtFlags::SYMLINK_NOFOLLOW)?;
@@ -387,10 +472,44 @@ impl<'d> TempFile<'d> {
     }
 }
 
+/// `.NAME.XXXXXXXXXXXXXXXX.tmp`, unpredictable.
+fn temp_name(target: &OsStr) -> OsString {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let mut name = OsString::from(".");
+    name.push(target);
+    name.push(format!(".{:016x}.tmp", hasher.finish()));
+    name
+}
+
+/// A file created in a directory with a default ACL inherits it (a root
+/// 0640 file would become readable by whoever the default names).  The new
+/// file must carry exactly the old file's ACL, which `xattrs::copy` gives
+/// it, or none: so what was inherited goes first.  (FreeBSD: `xattrs::copy`
+/// sets the old file's ACL over the inherited one.)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn drop_inherited_acl(fd: BorrowedFd<'_>) -> io::Result<()> {
+    match rustix::fs::fremovexattr(fd, "system.posix_acl_access") {
+        Ok(()) | Err(Errno::NODATA) | Err(Errno::OPNOTSUPP) => Ok(()),
+        Err(e) => Err(io::Error::other(format!(
+            "cannot drop the ACL inherited from the directory: {e}"
+        ))),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn drop_inherited_acl(_fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(())
+}
+
 impl Drop for TempFile<'_> {
     fn drop(&mut self) {
-        if !self.renamed {
-            let _ = rustix::fs::unlinkat(self.dir, self.name.as_os_str(), AtFlags::empty());
+        // An unnamed file needs nothing: closing it frees it.
+        if let (false, Some(name)) = (self.renamed, &self.name) {
+            let _ = rustix::fs::unlinkat(self.dir, name.as_os_str(), AtFlags::empty());
         }
     }
 }
@@ -407,6 +526,67 @@ mod atomic_write_tests {
             .collect();
         names.sort();
         names
+    }
+
+    /// `getfacl` of a file, without the header; `None` when the acl tools
+    /// are missing (the test then skips).
+    fn acl_of(path: &Path) -> Option<String> {
+        let out = std::process::Command::new("getfacl")
+            .args(["--omit-header", "--numeric"])
+            .arg(path)
+            .output()
+            .ok()?;
+        assert!(out.status.success(), "getfacl {}", path.display());
+        Some(String::from_utf8(out.stdout).unwrap())
+    }
+
+    fn setfacl(args: &[&str], path: &Path) -> bool {
+        std::process::Command::new("setfacl")
+            .args(args)
+            .arg(path)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Issue 21: the replaced file took the directory's default ACL, so a
+    /// root 0640 file became readable by `nobody`.  It must carry exactly
+    /// the old file's ACL, or none.
+    #[test]
+    fn the_new_file_carries_the_old_acl_not_the_directorys_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        let with_acl = dir.path().join("with_acl");
+        fs::write(&plain, b"old\n").unwrap();
+        fs::write(&with_acl, b"old\n").unwrap();
+        fs::set_permissions(&plain, fs::Permissions::from_mode(0o640)).unwrap();
+        fs::set_permissions(&with_acl, fs::Permissions::from_mode(0o640)).unwrap();
+        if acl_of(&plain).is_none()
+            || !setfacl(&["-m", "u:1:r"], &with_acl)
+            || !setfacl(&["-d", "-m", "u:65534:rw"], dir.path())
+        {
+            crate::testing::skip(
+                "ACL test",
+                "setfacl/getfacl missing or ACLs unsupported here",
+            );
+            return;
+        }
+        let before_plain = acl_of(&plain).unwrap();
+        let before_acl = acl_of(&with_acl).unwrap();
+        assert!(before_acl.contains("user:1:r--"), "{before_acl}");
+        for (path, before) in [(&plain, &before_plain), (&with_acl, &before_acl)] {
+            replace_file(path, b"new\n", Some(".bak"), None).unwrap();
+            let after = acl_of(path).unwrap();
+            assert!(!after.contains("65534"), "inherited: {after}");
+            assert_eq!(&after, before, "{}", path.display());
+            let backup = acl_of(&dir.path().join(format!(
+                "{}.bak",
+                path.file_name().unwrap().to_string_lossy()
+            )))
+            .unwrap();
+            assert_eq!(&backup, before, "backup of {}", path.display());
+        }
+        let mode = fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
     }
 
     #[test]

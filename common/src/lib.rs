@@ -7,6 +7,7 @@
 //! - [`atomic_write`]: replacing a file so that it is never lost (and
 //!   `xattrs`, what it keeps of the file besides bytes and mode).
 //! - [`root`]: `--root DIR`, a tree no path can leave.
+//! - [`budget`]: the one memory budget every reader of a run draws from.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //! - [`chrony`]: chrony.conf, as chronyd reads it (makestep, maxslewrate, sources).
 //! - [`timesyncd`]: systemd-timesyncd's servers, as it reads timesyncd.conf.
@@ -17,6 +18,7 @@
 //! same rules; each tool's CLI tests check its binary against it.
 
 pub mod atomic_write;
+pub mod budget;
 pub mod chrony;
 pub mod conventions;
 pub mod rcconf;

@@ -9,11 +9,18 @@
 //! before) and skip every other line (an `if`, a function), as a shell reads
 //! assignments in sequence.  Used by xinetd-lint (`xinetd_flags`),
 //! ntpconf-edit (how the boot-time sync reads ntp.conf) and clockcheck env.
+//!
+//! Reading is bounded by the run's [`Budget`]: every file, every value kept
+//! and every expanded value's size is drawn from it (a 429-byte file of
+//! `a="$a$a"` lines would otherwise ask for 64 TiB), and a file reached
+//! twice (rc.conf.d entries linked to one file) is read once.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::budget::{Budget, SeenFiles};
 use crate::root::Root;
 
 /// Where a variable got its value.
@@ -26,10 +33,28 @@ pub struct Assignment {
 }
 
 /// The variables of the rc.conf chain, last assignment winning.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct RcConf {
     vars: BTreeMap<String, Assignment>,
     files: Vec<PathBuf>,
+    /// What the values drawn from the files are charged to.
+    budget: Arc<Budget>,
+}
+
+/// Two chains are equal when they read the same files to the same values
+/// (whatever budget they were charged to).
+impl PartialEq for RcConf {
+    fn eq(&self, other: &RcConf) -> bool {
+        self.vars == other.vars && self.files == other.files
+    }
+}
+
+impl Eq for RcConf {}
+
+impl Default for RcConf {
+    fn default() -> RcConf {
+        RcConf::with_budget(Budget::run())
+    }
 }
 
 /// The files of the chain, in the order rc reads them (`rc.conf.d` entries
@@ -46,8 +71,9 @@ impl RcConf {
     /// Linux tree has none); any other read error is returned.
     pub fn load(root: &Root) -> io::Result<RcConf> {
         let mut conf = RcConf::default();
+        let mut seen = SeenFiles::default();
         for file in CHAIN {
-            conf.read_file(root, Path::new(file))?;
+            conf.read_file(root, Path::new(file), &mut seen)?;
         }
         for dir in SERVICE_DIRS {
             let names = match root.read_dir(Path::new(dir)) {
@@ -60,10 +86,10 @@ impl RcConf {
                 match root.metadata(&entry) {
                     Ok(meta) if meta.is_dir() => {
                         for inner in root.read_dir(&entry)? {
-                            conf.read_file(root, &entry.join(inner))?;
+                            conf.read_file(root, &entry.join(inner), &mut seen)?;
                         }
                     }
-                    Ok(_) => conf.read_file(root, &entry)?,
+                    Ok(_) => conf.read_file(root, &entry, &mut seen)?,
                     Err(e) if is_missing(&e) => {}
                     Err(e) => return Err(e),
                 }
@@ -72,22 +98,45 @@ impl RcConf {
         Ok(conf)
     }
 
-    fn read_file(&mut self, root: &Root, file: &Path) -> io::Result<()> {
-        match root.read_config(file) {
-            Ok(bytes) => {
-                self.parse(file, &String::from_utf8_lossy(&bytes));
-                Ok(())
+    /// An empty chain whose values are charged to `budget`.
+    pub fn with_budget(budget: Arc<Budget>) -> RcConf {
+        RcConf {
+            vars: BTreeMap::new(),
+            files: Vec::new(),
+            budget,
+        }
+    }
+
+    /// Reads one file of the chain, unless the same file (device, inode)
+    /// was read already under another name: sourcing it again would set the
+    /// same values again.
+    fn read_file(&mut self, root: &Root, file: &Path, seen: &mut SeenFiles) -> io::Result<()> {
+        match root.read_config_once(file, seen) {
+            Ok(Some((_, bytes))) => {
+                self.parse(file, &String::from_utf8_lossy(&bytes))
+                    .map_err(|e| {
+                        let shown = root.display_path(file);
+                        io::Error::new(e.kind(), format!("{}: {e}", shown.display()))
+                    })
             }
+            Ok(None) => Ok(()),
             Err(e) if is_missing(&e) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
     /// Adds the assignments of one file's text (`file` is its jail path).
-    pub fn parse(&mut self, file: &Path, text: &str) {
+    /// Fails when the values would go over the budget.
+    pub fn parse(&mut self, file: &Path, text: &str) -> io::Result<()> {
         self.files.push(file.to_path_buf());
         for (index, line) in text.lines().enumerate() {
-            if let Some((name, value)) = self.assignment_of(line) {
+            let assignment = self
+                .assignment_of(line)
+                .map_err(|e| io::Error::new(e.kind(), format!("line {}: {e}", index + 1)))?;
+            if let Some((name, value)) = assignment {
+                // Every value kept is charged, so a run of lines that each
+                // stay under the expansion limit still has an end.
+                self.budget.hold((name.len() + value.len()) as u64)?;
                 self.vars.insert(
                     name,
                     Assignment {
@@ -98,6 +147,7 @@ impl RcConf {
                 );
             }
         }
+        Ok(())
     }
 
     /// The value of `name`, if any file of the chain set it.
@@ -120,25 +170,37 @@ impl RcConf {
         &self.files
     }
 
-    /// `name=value` at the start of a line (after blanks), or `None`.
-    fn assignment_of(&self, line: &str) -> Option<(String, String)> {
+    /// `name=value` at the start of a line (after blanks), or `None`; an
+    /// error when its value would grow beyond the budget's expansion limit.
+    fn assignment_of(&self, line: &str) -> io::Result<Option<(String, String)>> {
         let line = line.trim_start();
-        let eq = line.find('=')?;
+        let Some(eq) = line.find('=') else {
+            return Ok(None);
+        };
         let name = &line[..eq];
         let valid_name = !name.is_empty()
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid_name {
-            return None;
+            return Ok(None);
         }
-        self.word(&line[eq + 1..])
-            .map(|value| (name.to_string(), value))
+        Ok(self
+            .word(&line[eq + 1..])?
+            .map(|value| (name.to_string(), value)))
+    }
+
+    /// Appends an expansion to a value being built, within the budget:
+    /// checked before the copy, so nothing larger is ever allocated.
+    fn push_expansion(&self, out: &mut String, value: &str) -> io::Result<()> {
+        self.budget.expand(out.len().saturating_add(value.len()))?;
+        out.push_str(value);
+        Ok(())
     }
 
     /// One shell word: quotes removed, escapes and expansions done.  `None`
     /// for what a plain assignment cannot be (`$(...)`, backquotes, an
     /// unterminated quote).
-    fn word(&self, text: &str) -> Option<String> {
+    fn word(&self, text: &str) -> io::Result<Option<String>> {
         let mut out = String::new();
         let mut chars = text.chars().peekable();
         let mut quote: Option<char> = None;
@@ -157,15 +219,15 @@ impl RcConf {
                         out.push(next);
                     }
                 },
-                (_, '`') => return None,
+                (_, '`') => return Ok(None),
                 (_, '$') => match chars.peek() {
-                    Some('(') => return None,
+                    Some('(') => return Ok(None),
                     Some('{') => {
                         chars.next();
                         let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
                         // ${name:-default} and friends: take the name part.
                         let name = name.split([':', '-', '=', '+', '?']).next().unwrap_or("");
-                        out.push_str(self.get(name).unwrap_or(""));
+                        self.push_expansion(&mut out, self.get(name).unwrap_or(""))?;
                     }
                     Some(&n) if n.is_ascii_alphabetic() || n == '_' => {
                         let mut name = String::new();
@@ -176,7 +238,7 @@ impl RcConf {
                             name.push(n);
                             chars.next();
                         }
-                        out.push_str(self.get(&name).unwrap_or(""));
+                        self.push_expansion(&mut out, self.get(&name).unwrap_or(""))?;
                     }
                     _ => out.push('$'),
                 },
@@ -184,9 +246,9 @@ impl RcConf {
             }
         }
         if quote.is_some() {
-            return None;
+            return Ok(None);
         }
-        Some(out)
+        Ok(Some(out))
     }
 }
 
@@ -253,13 +315,17 @@ mod tests {
     #[test]
     fn sysrc_edits_the_file_that_holds_the_setting() {
         let mut rc = RcConf::default();
-        rc.parse(Path::new("/etc/defaults/rc.conf"), "ntpd_enable=\"NO\"\n");
-        rc.parse(Path::new("/etc/rc.conf"), "ntpdate_enable=\"NO\"\n");
-        rc.parse(Path::new("/etc/rc.conf.local"), "ntpdate_flags=\"-B\"\n");
+        rc.parse(Path::new("/etc/defaults/rc.conf"), "ntpd_enable=\"NO\"\n")
+            .unwrap();
+        rc.parse(Path::new("/etc/rc.conf"), "ntpdate_enable=\"NO\"\n")
+            .unwrap();
+        rc.parse(Path::new("/etc/rc.conf.local"), "ntpdate_flags=\"-B\"\n")
+            .unwrap();
         rc.parse(
             Path::new("/etc/rc.conf.d/dovecot"),
             "dovecot_enable=\"YES\"\n",
-        );
+        )
+        .unwrap();
         assert_eq!(
             rc.sysrc_commands(&[("dovecot_enable", "NO")]),
             ["sysrc -f /etc/rc.conf.d/dovecot dovecot_enable=NO"]
@@ -280,7 +346,7 @@ mod tests {
 
     fn parsed(text: &str) -> RcConf {
         let mut conf = RcConf::default();
-        conf.parse(Path::new("/etc/rc.conf"), text);
+        conf.parse(Path::new("/etc/rc.conf"), text).unwrap();
         conf
     }
 
@@ -335,5 +401,59 @@ mod tests {
         assert!(conf.is_yes("ntpdate_enable"));
         assert_eq!(conf.get("ntpd_flags"), Some("-g"));
         assert_eq!(conf.files().len(), 4);
+    }
+
+    /// The attack of issue 21: each line doubles `a`; 429 bytes ask for
+    /// 64 TiB.  The expansion limit stops it with an error, at once.
+    #[test]
+    fn doubling_expansions_end_in_an_error_not_an_abort() {
+        let text = "a=xxxxxxxxxxxxxxxx\n".to_string() + &"a=\"$a$a\"\n".repeat(42);
+        assert!(text.len() < 430);
+        let budget = Budget::new(crate::budget::Limits::DEFAULT);
+        let mut conf = RcConf::with_budget(budget.clone());
+        let err = conf.parse(Path::new("/etc/rc.conf"), &text).unwrap_err();
+        assert!(crate::budget::is_over_budget(&err), "{err}");
+        assert!(err.to_string().contains("expansion"), "{err}");
+        assert!(budget.exhausted());
+        // Values below the limit are still read as sh reads them.
+        assert_eq!(conf.get("a").map(str::len), Some(16 << 16));
+    }
+
+    /// Many lines that each stay under the expansion limit still end: every
+    /// kept value is charged to the bytes held.
+    #[test]
+    fn kept_values_are_charged_to_the_budget() {
+        let big = "b=".to_string() + &"y".repeat(1000) + "\n";
+        let text = big + &"c=\"$b\"\n".repeat(200);
+        let budget = Budget::new(crate::budget::Limits {
+            bytes_held: 100_000,
+            ..crate::budget::Limits::DEFAULT
+        });
+        let mut conf = RcConf::with_budget(budget);
+        let err = conf.parse(Path::new("/etc/rc.conf"), &text).unwrap_err();
+        assert!(err.to_string().contains("bytes held"), "{err}");
+    }
+
+    /// rc.conf.d entries linked to one file: read once (by inode), so the
+    /// files and bytes drawn do not grow with the number of links.
+    #[test]
+    fn links_to_one_file_are_read_once() {
+        let jail = tempfile::tempdir().unwrap();
+        let etc = jail.path().join("etc");
+        std::fs::create_dir_all(etc.join("rc.conf.d")).unwrap();
+        std::fs::write(etc.join("big.conf"), "x_enable=YES\n".repeat(1000)).unwrap();
+        for i in 0..50 {
+            std::os::unix::fs::symlink("/etc/big.conf", etc.join(format!("rc.conf.d/s{i}")))
+                .unwrap();
+        }
+        let budget = Budget::new(crate::budget::Limits {
+            bytes_read: 20_000,
+            ..crate::budget::Limits::DEFAULT
+        });
+        let root = Root::new(jail.path()).unwrap().with_budget(budget.clone());
+        let conf = RcConf::load(&root).unwrap();
+        assert!(conf.is_yes("x_enable"));
+        assert_eq!(conf.files().len(), 1);
+        assert!(!budget.exhausted());
     }
 }

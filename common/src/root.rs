@@ -24,7 +24,9 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
+use crate::budget::{Budget, FileId, SeenFiles};
 use crate::conventions::MAX_CONFIG_BYTES;
 
 /// The tree every path is looked up in.
@@ -36,6 +38,8 @@ pub struct Root {
     dir: Option<OwnedFd>,
     /// How paths are looked up in it.
     resolver: Resolver,
+    /// What every read through this root draws from (the run's budget).
+    budget: Arc<Budget>,
 }
 
 /// How a contained root looks paths up.  Both keep every path inside the
@@ -59,6 +63,10 @@ pub enum Expect {
     /// A regular file, a FIFO or a character device: what grep would read
     /// when named explicitly (`maillog-grep /dev/stdin`, a named pipe).
     Stream,
+    /// A regular file that may live on procfs or sysfs: only for the reads
+    /// that mean to look at `/proc` or `/sys` (a process's `comm`, a clock
+    /// source).  Everywhere else such a file is refused (see [`pseudo_fs`]).
+    Pseudo,
 }
 
 impl Root {
@@ -69,6 +77,7 @@ impl Root {
             path: PathBuf::from("/"),
             dir: None,
             resolver: Resolver::Kernel,
+            budget: Budget::run(),
         }
     }
 
@@ -87,7 +96,19 @@ impl Root {
             path: path.to_path_buf(),
             dir: Some(dir),
             resolver: Resolver::Kernel,
+            budget: Budget::run(),
         })
+    }
+
+    /// The same root, drawing from `budget` instead of the run's (tests).
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> Root {
+        self.budget = budget;
+        self
+    }
+
+    /// The budget every read through this root draws from.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// The same root, looking paths up with `resolver`.
@@ -122,7 +143,7 @@ impl Root {
     pub fn open(&self, jail: &Path, expect: Expect) -> io::Result<File> {
         let mut flags =
             rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC | rustix::fs::OFlags::NOCTTY;
-        if expect == Expect::Regular {
+        if expect != Expect::Stream {
             flags |= rustix::fs::OFlags::NONBLOCK;
         }
         let fd = self
@@ -132,7 +153,7 @@ impl Root {
         let kind = file.metadata()?.file_type();
         use std::os::unix::fs::FileTypeExt;
         let accepted = match expect {
-            Expect::Regular => kind.is_file(),
+            Expect::Regular | Expect::Pseudo => kind.is_file(),
             Expect::Stream => kind.is_file() || kind.is_fifo() || kind.is_char_device(),
         };
         if !accepted {
@@ -141,7 +162,20 @@ impl Root {
                 &self.display_path(jail),
             ));
         }
-        if expect == Expect::Regular {
+        if expect == Expect::Regular
+            && let Some(fs) = pseudo_fs(&file)
+        {
+            // A link to /proc/PID/environ or /proc/kallsyms planted in a
+            // jail: root would read (and quote) what the jail owner may not.
+            return Err(with_path(
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("on {fs}, not a regular filesystem: refused as a configuration file"),
+                ),
+                &self.display_path(jail),
+            ));
+        }
+        if expect != Expect::Stream {
             // A regular file never blocks; clear the flag for plain reads.
             let mut status = rustix::fs::fcntl_getfl(&file)?;
             status.remove(rustix::fs::OFlags::NONBLOCK);
@@ -156,11 +190,92 @@ impl Root {
         self.read_limited(jail, MAX_CONFIG_BYTES)
     }
 
+    /// Reads a configuration file and says which file it was (device,
+    /// inode), so a reader that meets it again by another name or include
+    /// can skip it.
+    pub fn read_config_id(&self, jail: &Path) -> io::Result<(FileId, Vec<u8>)> {
+        self.read_identified(jail, MAX_CONFIG_BYTES, Expect::Regular, None)
+            .map(|read| read.expect("read when nothing is seen"))
+    }
+
+    /// Reads a configuration file unless it (device, inode) is in `seen`
+    /// already: `None` then, and neither the file nor its bytes are drawn
+    /// from the budget.  For readers that follow includes and links.
+    pub fn read_config_once(
+        &self,
+        jail: &Path,
+        seen: &mut SeenFiles,
+    ) -> io::Result<Option<(FileId, Vec<u8>)>> {
+        self.read_identified(jail, MAX_CONFIG_BYTES, Expect::Regular, Some(seen))
+    }
+
     /// Reads a regular file of at most `limit` bytes (a /sys or /proc file
     /// that is really a link to /dev/zero must not eat the memory).
     pub fn read_limited(&self, jail: &Path, limit: u64) -> io::Result<Vec<u8>> {
-        let file = self.open(jail, Expect::Regular)?;
-        read_at_most(file, limit).map_err(|e| with_path(e, &self.display_path(jail)))
+        self.read_config_like(jail, limit, Expect::Regular)
+    }
+
+    /// Reads a file under `/proc` or `/sys` on purpose (at most `limit`
+    /// bytes): the one read that accepts a pseudo-filesystem.
+    pub fn read_pseudo(&self, jail: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        self.read_config_like(jail, limit, Expect::Pseudo)
+    }
+
+    /// [`read_pseudo`](Root::read_pseudo), once per file (device, inode):
+    /// `None` for a file in `seen` already (a walk of `/proc/N/comm` in a
+    /// tree whose entries all link to one large file reads it once).
+    pub fn read_pseudo_once(
+        &self,
+        jail: &Path,
+        limit: u64,
+        seen: &mut SeenFiles,
+    ) -> io::Result<Option<Vec<u8>>> {
+        let read = self.read_identified(jail, limit, Expect::Pseudo, Some(seen))?;
+        Ok(read.map(|(_, bytes)| bytes))
+    }
+
+    fn read_config_like(&self, jail: &Path, limit: u64, expect: Expect) -> io::Result<Vec<u8>> {
+        let read = self.read_identified(jail, limit, expect, None)?;
+        Ok(read.expect("read when nothing is seen").1)
+    }
+
+    /// Every whole-file read: drawn from the budget (one file, its bytes).
+    /// With `seen`, a file read before (by any name) is not read again.
+    fn read_identified(
+        &self,
+        jail: &Path,
+        limit: u64,
+        expect: Expect,
+        seen: Option<&mut SeenFiles>,
+    ) -> io::Result<Option<(FileId, Vec<u8>)>> {
+        let shown = || self.display_path(jail);
+        let file = self.open(jail, expect)?;
+        let meta = file.metadata()?;
+        use std::os::unix::fs::MetadataExt;
+        let id = (meta.dev(), meta.ino());
+        if let Some(seen) = seen
+            && !seen.first_time(id)
+        {
+            return Ok(None);
+        }
+        self.budget
+            .open_file()
+            .map_err(|e| with_path(e, &shown()))?;
+        // Read no further than the budget allows: a file that runs past
+        // what is left is the budget's overrun, not the file's.
+        let cap = limit.min(self.budget.bytes_left());
+        let bytes = match read_at_most(file, cap) {
+            Ok(bytes) => bytes,
+            Err(e) if cap < limit && e.kind() == io::ErrorKind::FileTooLarge => {
+                let overrun = self.budget.read_bytes(cap + 1).unwrap_err();
+                return Err(with_path(overrun, &shown()));
+            }
+            Err(e) => return Err(with_path(e, &shown())),
+        };
+        self.budget
+            .read_bytes(bytes.len() as u64)
+            .map_err(|e| with_path(e, &shown()))?;
+        Ok(Some((id, bytes)))
     }
 
     /// The metadata of what `jail` names, symlinks followed inside the root.
@@ -185,6 +300,9 @@ impl Root {
         let mut dir = rustix::fs::Dir::read_from(&fd)?;
         while let Some(entry) = dir.read() {
             let entry = entry?;
+            self.budget
+                .list_entries(1)
+                .map_err(|e| with_path(e, &self.display_path(jail)))?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {
                 continue;
@@ -316,11 +434,76 @@ pub fn read_at_most(file: impl Read, limit: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
-        return Err(io::Error::other(format!(
-            "more than {limit} bytes: too large for a configuration file"
-        )));
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("more than {limit} bytes: too large for a configuration file"),
+        ));
     }
     Ok(bytes)
+}
+
+/// The kind of pseudo-filesystem `file` is on (procfs, sysfs, ...), or
+/// `None` for a filesystem that holds files people write.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn pseudo_fs(file: &File) -> Option<&'static str> {
+    // statfs(2) f_type magic numbers (linux/magic.h).
+    const PSEUDO: [(i64, &str); 15] = [
+        (0x9fa0, "procfs"),
+        (0x6265_6572, "sysfs"),
+        (0x6462_6720, "debugfs"),
+        (0x7472_6163, "tracefs"),
+        (0x1cd1, "devpts"),
+        (0x7363_6673, "securityfs"),
+        (0x0027_e0eb, "cgroupfs"),
+        (0x6367_7270, "cgroup2fs"),
+        (0xcafe_4a11, "bpffs"),
+        (0x6265_6570, "configfs"),
+        (0xde5e_81e4, "efivarfs"),
+        (0x6165_676c, "pstorefs"),
+        (0xf97c_ff8c, "selinuxfs"),
+        (0x4249_4e4d, "binfmt_misc"),
+        (0x6573_5543, "fusectl"),
+    ];
+    let magic = rustix::fs::fstatfs(file).ok()?.f_type as i64;
+    PSEUDO
+        .iter()
+        .find(|(known, _)| *known == magic)
+        .map(|(_, name)| *name)
+}
+
+/// The kind of pseudo-filesystem `file` is on (procfs, devfs, ...), by
+/// `f_fstypename`, or `None` for a filesystem that holds files people write.
+#[cfg(target_os = "freebsd")]
+pub fn pseudo_fs(file: &File) -> Option<&'static str> {
+    use std::os::fd::AsRawFd;
+    const PSEUDO: [&str; 6] = [
+        "procfs",
+        "linprocfs",
+        "linsysfs",
+        "devfs",
+        "fdescfs",
+        "mqueuefs",
+    ];
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatfs fills the struct we own; the descriptor is open.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut stat) } != 0 {
+        return None;
+    }
+    let name: Vec<u8> = stat
+        .f_fstypename
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    PSEUDO
+        .iter()
+        .find(|known| known.as_bytes() == name)
+        .copied()
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+pub fn pseudo_fs(_file: &File) -> Option<&'static str> {
+    None
 }
 
 fn describe_kind(kind: fs::FileType) -> &'static str {
@@ -686,6 +869,84 @@ mod tests {
             root.read_limited(Path::new("/etc/big"), 100).unwrap().len(),
             100
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_on_procfs_is_refused_except_where_proc_is_read_on_purpose() {
+        // /proc/self/environ holds secrets of the process; as a
+        // configuration file it would be quoted in a diagnostic.
+        let host = Root::host();
+        let err = host
+            .read_config(Path::new("/proc/self/environ"))
+            .unwrap_err();
+        assert!(err.to_string().contains("procfs"), "{err}");
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        // Inside a tree with procfs reachable through a directory link
+        // (a jail's own /proc): refused the same way.
+        let jail = tempfile::tempdir().unwrap();
+        symlink("/proc/self", jail.path().join("self")).unwrap();
+        let root = Root::new(Path::new("/")).unwrap();
+        let linked = jail.path().join("self/environ");
+        assert!(root.read_config(&linked).is_err());
+        // The reads that mean /proc get it.
+        assert!(
+            !host
+                .read_pseudo(Path::new("/proc/self/comm"), 4096)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_read_draws_from_the_roots_budget() {
+        let (jail, _host) = tree();
+        let budget = crate::budget::Budget::new(crate::budget::Limits {
+            bytes_read: 20,
+            entries: 3,
+            ..crate::budget::Limits::DEFAULT
+        });
+        let root = Root::new(jail.path()).unwrap().with_budget(budget.clone());
+        // 9 bytes each: the third read would pass 20.
+        root.read_config(Path::new("/etc/ntp.conf")).unwrap();
+        root.read_config(Path::new("/etc/ntp.conf")).unwrap();
+        let err = root.read_config(Path::new("/etc/ntp.conf")).unwrap_err();
+        assert!(crate::budget::is_over_budget(&err), "{err}");
+        assert!(err.to_string().contains("bytes read"), "{err}");
+        assert!(budget.exhausted());
+        // Read once per (device, inode), however many names reach it.
+        let fresh = Root::new(jail.path())
+            .unwrap()
+            .with_budget(crate::budget::Budget::new(crate::budget::Limits::DEFAULT));
+        symlink("ntp.conf", jail.path().join("etc/again")).unwrap();
+        let mut seen = crate::budget::SeenFiles::default();
+        assert!(
+            fresh
+                .read_config_once(Path::new("/etc/ntp.conf"), &mut seen)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            fresh
+                .read_config_once(Path::new("/etc/again"), &mut seen)
+                .unwrap()
+                .is_none()
+        );
+        // Directory entries too.
+        for i in 0..4 {
+            fs::write(jail.path().join(format!("etc/f{i}")), "").unwrap();
+        }
+        let listing = Root::new(jail.path())
+            .unwrap()
+            .with_budget(budget_of_entries(3));
+        assert!(listing.read_dir(Path::new("/etc")).is_err());
+    }
+
+    fn budget_of_entries(entries: u64) -> Arc<crate::budget::Budget> {
+        crate::budget::Budget::new(crate::budget::Limits {
+            entries,
+            ..crate::budget::Limits::DEFAULT
+        })
     }
 
     #[test]

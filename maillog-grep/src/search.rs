@@ -585,10 +585,15 @@ fn search_extent(
                 .metadata()
                 .map_err(|e| (e.to_string(), Scanned::default()))?
                 .len();
-            if let Some(found) =
+            if let Some((found, shrank)) =
                 crate::mapped::search_part(file, size, start, stop, matcher, count_lines, deliver)
             {
-                return Ok(found);
+                // A truncation under the map read as zeros, or before it
+                // (the part was planned on the old size): say so.
+                return match shrank || size < stop {
+                    true => Err((shrank_now(file), found)),
+                    false => Ok(found),
+                };
             }
             // Start one byte early: if it is a newline, the part begins with
             // a whole line; if not, the first partial line is the previous part's.
@@ -602,8 +607,12 @@ fn search_extent(
                 skip_first_line: start > 0,
                 stop: Some(stop),
             };
-            scan::scan_with(&mut reader, matcher, count_lines, range, deliver)
-                .map_err(|(e, s)| (e.to_string(), s))
+            let scanned = scan::scan_with(&mut reader, matcher, count_lines, range, deliver)
+                .map_err(|(e, s)| (e.to_string(), s))?;
+            match file.metadata() {
+                Ok(meta) if meta.len() < stop => Err((shrank_now(file), scanned)),
+                _ => Ok(scanned),
+            }
         }
         Extent::Whole => {
             // Positioned reads from 0, whatever the shared offset is.
@@ -614,6 +623,14 @@ fn search_extent(
                 .map_err(|(e, s)| (describe(e), s))
         }
     }
+}
+
+/// A file cut shorter while it was searched (copytruncate rotation).
+fn shrank_now(file: &File) -> String {
+    let now = file.metadata().map_or(0, |m| m.len());
+    format!(
+        "shrank to {now} bytes while being searched (truncated, e.g. by logrotate's copytruncate); lines up to there were searched"
+    )
 }
 
 /// Decoders report a truncated archive as an unexpected end of file.
@@ -662,6 +679,31 @@ mod tests {
             self.finished.push(input);
             Ok(Next::Continue)
         }
+    }
+
+    /// Issue 21: a log cut shorter after the search planned its parts (as
+    /// copytruncate does) is read up to its new end and the shrink reported;
+    /// a mapped part died by SIGBUS here.
+    #[test]
+    fn a_part_past_the_new_end_reports_the_shrink() {
+        let text = numbered(1000); // 100,000 bytes
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &text).unwrap();
+        file.set_len(50_000).unwrap(); // truncated after planning
+        let matcher = Matcher::new(&["needle"]);
+        let mut found = 0;
+        let mut deliver = |hits: Hits| {
+            found += hits.iter().count();
+            true
+        };
+        let part = Extent::Part {
+            start: 40_000,
+            stop: 80_000,
+        };
+        let (error, _) = search_extent(&file, part, &matcher, false, &mut deliver).unwrap_err();
+        assert!(error.contains("shrank to 50000 bytes"), "{error}");
+        // Lines 401..=500 were still there: 14 of them hold the needle.
+        assert_eq!(found, (401..=500).filter(|n| n % 7 == 0).count());
     }
 
     /// `lines` lines of 100 bytes; every 7th holds the needle.

@@ -194,7 +194,7 @@ fn delete_line(doc: &mut Document, index: usize) {
     let removed = doc.lines.remove(index);
     // Deleting a last line without newline must not add a final newline.
     if removed.ending.is_empty() && index == doc.lines.len() && index > 0 {
-        doc.lines[index - 1].ending.clear();
+        doc.lines[index - 1].ending = crate::doc::NONE;
     }
 }
 
@@ -209,15 +209,15 @@ fn insert_new_line(doc: &mut Document, text: Vec<u8>, stops: &Stops, at_least: u
     };
     let after_comments = doc.lines.iter().take_while(|l| is_comment(l)).count();
     let at = after_comments.max(at_least).min(read_limit(doc, stops));
-    let preferred = doc.preferred_ending().to_vec();
-    let mut ending = preferred.clone();
+    let preferred = doc.preferred_ending();
+    let mut ending = preferred;
     if at > 0 && doc.lines[at - 1].ending.is_empty() {
         // The new line becomes the last one: it takes over the missing
         // final newline, and the line before it gets a terminator.
         doc.lines[at - 1].ending = preferred;
-        ending = Vec::new();
+        ending = crate::doc::NONE;
     } else if at > 0 {
-        ending = doc.lines[at - 1].ending.clone();
+        ending = doc.lines[at - 1].ending;
     }
     doc.lines.insert(at, Line { text, ending });
 }

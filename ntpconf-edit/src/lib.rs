@@ -40,7 +40,7 @@ use crate::timekeepers::Keeper;
 use crate::tinker::{Dialect, NOT_TINKER, is_keyword, is_number};
 use mailhost_common::chrony::ChronyConf;
 use mailhost_common::rcconf::RcConf;
-use mailhost_common::root::{Expect, Root, read_at_most};
+use mailhost_common::root::{Root, read_at_most};
 
 /// Exit codes (see the man page's EXIT STATUS).
 pub const EXIT_OK: u8 = 0;
@@ -91,8 +91,16 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
         None => bail!("no command given; try `ntpconf-edit --help`"),
     };
     let root = Root::new(&cli.root).with_context(|| format!("--root {}", cli.root.display()))?;
+    let code = run_command(cli, command, &root, io)?;
+    // A reader that met the budget's end and went on without the file
+    // (an optional include) must not leave an answer built on half a tree.
+    root.budget().check()?;
+    Ok(code)
+}
+
+fn run_command(cli: &Cli, command: &Command, root: &Root, io: &mut Io<'_>) -> Result<u8> {
     match command {
-        Command::Show { file } => show(cli, &root, file.as_deref(), io),
+        Command::Show { file } => show(cli, root, file.as_deref(), io),
         Command::Check {
             file,
             offset,
@@ -106,13 +114,13 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
             if !(0.0..=MAX_OFFSET_SECONDS).contains(offset) {
                 bail!("--offset takes a number of seconds, 0 to {MAX_OFFSET_SECONDS} (100 years)");
             }
-            check(cli, &root, file.as_deref(), *offset, &filter, io)
+            check(cli, root, file.as_deref(), *offset, &filter, io)
         }
         Command::Set { args } => {
             let (assignments, file) = parse_set_args(cli, args)?;
             edit_file(
                 cli,
-                &root,
+                root,
                 file.as_deref(),
                 io,
                 |doc, stops| edit::set(doc, &assignments, stops),
@@ -125,7 +133,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
             let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
             edit_file(
                 cli,
-                &root,
+                root,
                 file.as_deref(),
                 io,
                 |doc, stops| edit::unset(doc, &keys, stops),
@@ -290,11 +298,8 @@ struct RootFiles<'a> {
 
 impl Files for RootFiles<'_> {
     fn read(&self, jail: &Path) -> std::io::Result<(FileId, Vec<u8>)> {
-        use std::os::unix::fs::MetadataExt;
-        let file = self.root.open(jail, Expect::Regular)?;
-        let meta = file.metadata()?;
-        let bytes = read_at_most(file, conventions::MAX_CONFIG_BYTES)?;
-        Ok(((meta.dev(), meta.ino()), bytes))
+        // Drawn from the run's budget, as every read of the tree is.
+        self.root.read_config_id(jail)
     }
     fn dir_names(&self, jail: &Path) -> Option<Vec<String>> {
         if !self.root.metadata(jail).ok()?.is_dir() {

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::doc::Document;
 use crate::tinker::{Dialect, Pair, Tinker, applied_value, classify_line, is_end, lex};
 
 /// ntpd's include nesting limit.
@@ -157,21 +156,31 @@ impl Reader<'_> {
         bytes: &[u8],
         depth: usize,
     ) -> Result<usize, OverBudget> {
-        let doc = Document::parse(bytes);
-        let mut read_lines = doc.lines.len();
-        for (index, line) in doc.lines.iter().enumerate() {
-            let classified = classify_line(&line.text, self.dialect);
-            let read_line = ReadLine {
+        // Lines are looked at in place; only those that say something to
+        // the model or its checks are kept (see `worth_keeping`), so a
+        // line's cost is its own bytes, never a fixed few hundred for a
+        // blank one.
+        let mut read_lines = 0;
+        for (index, (text, _)) in crate::doc::lines(bytes).enumerate() {
+            if !self.ended {
+                read_lines = index + 1;
+            }
+            let classified = classify_line(text, self.dialect);
+            let tick_command = tick_command(text, self.dialect);
+            let kept = !matches!(classified.tinker, Tinker::Other)
+                || tick_command.is_some()
+                || worth_keeping(text);
+            let read_line = || ReadLine {
                 file: shown.to_path_buf(),
                 line: index + 1,
-                text: line.text.clone(),
-                tinker: classified.tinker,
-                tick_command: tick_command(&line.text, self.dialect),
+                text: text.to_vec(),
+                tinker: classified.tinker.clone(),
+                tick_command: tick_command.clone(),
                 depth,
             };
             if self.ended {
-                if !matches!(read_line.tinker, Tinker::Other) {
-                    self.out.notes.push(ReadNote::AfterEnd(read_line));
+                if !matches!(classified.tinker, Tinker::Other) {
+                    self.out.notes.push(ReadNote::AfterEnd(read_line()));
                 }
                 continue;
             }
@@ -185,19 +194,17 @@ impl Reader<'_> {
                     message,
                 });
             }
-            if is_end(&line.text) {
+            if is_end(text) {
                 self.ended = true;
-                read_lines = index + 1;
                 continue;
             }
-            if let Some(argument) = include_argument(&line.text) {
+            if let Some(argument) = include_argument(text) {
                 self.include(jail, shown, index + 1, &argument, depth)?;
-                if self.ended {
-                    read_lines = index + 1;
-                }
                 continue;
             }
-            self.out.lines.push(read_line);
+            if kept {
+                self.out.lines.push(read_line());
+            }
         }
         Ok(read_lines)
     }
@@ -333,6 +340,16 @@ fn exit_when_applying(reading: &Reading) -> Option<Exit> {
         }
     }
     None
+}
+
+/// Lines the checks read besides tinker and `tick` lines: the server lines
+/// rc.d/ntpdate takes (they start in column 1) and the suppression comment.
+fn worth_keeping(text: &[u8]) -> bool {
+    let starts = |word: &[u8]| text.starts_with(word);
+    starts(b"server") || starts(b"peer") || starts(b"pool") || {
+        let marker = crate::check::SUPPRESS_PREFIX.as_bytes();
+        text.windows(marker.len()).any(|w| w == marker)
+    }
 }
 
 /// `tick NUMBER` as a command of its own (classic 4.2.8, NTPsec): applied
@@ -560,6 +577,18 @@ pub(crate) mod tests {
         );
         assert!(r.exit.is_some());
         assert!(effective(&r).is_empty());
+    }
+
+    /// Issue 21: 6 MB of blank lines cost 1.9 GB (a kept line per blank
+    /// line).  Lines that say nothing to the model are not kept at all.
+    #[test]
+    fn blank_and_other_lines_are_not_kept() {
+        let mut text = b"\n".repeat(100_000);
+        text.extend_from_slice(b"driftfile /x\n# note\ntinker panic 0\nserver a\n");
+        let r = read_map(&text, HashMap::new(), Dialect::Classic);
+        let kept: Vec<usize> = r.lines.iter().map(|l| l.line).collect();
+        assert_eq!(kept, [100_003, 100_004]);
+        assert_eq!(r.main_read_lines, 100_004);
     }
 
     #[test]

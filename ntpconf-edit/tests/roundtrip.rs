@@ -52,7 +52,7 @@ fn other_lines(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         .lines
         .into_iter()
         .filter(|l| !is_tinker_line(&l.text))
-        .map(|l| (l.text, l.ending))
+        .map(|l| (l.text, l.ending.to_vec()))
         .collect()
 }
 

@@ -106,13 +106,23 @@ enum Block {
 /// link, is one file.
 type FileId = (u64, u64);
 
+/// A file read already, and what its repeated includes have cost.
+struct Seen {
+    /// The name it was first read by.
+    first: String,
+    /// The XL062 finding of its first repeat (later repeats only count
+    /// there: a million `include` lines of one file make one finding).
+    repeat_finding: Option<usize>,
+    repeats: usize,
+}
+
 pub struct Reader<'h> {
     host: &'h dyn Host,
     pub model: Model,
     /// Files being read, innermost last: an include of one of them is a loop.
     stack: Vec<FileId>,
     /// Every file read so far, with the name it was read by: none is read twice.
-    seen: HashMap<FileId, String>,
+    seen: HashMap<FileId, Seen>,
     files_read: usize,
     bytes_read: u64,
     /// The first time the budget ran out (reported once).
@@ -192,18 +202,45 @@ impl<'h> Reader<'h> {
                 "include loop: {shown} is already being read, so it includes itself; the real xinetd recurses until it crashes (segmentation fault) and no service starts"));
             return;
         }
-        if let Some(first) = self.seen.get(&id) {
-            let first = first.clone();
-            self.diag(&file, line, col, "XL062", None, format!(
-                "{shown} was already read (as {first}); it is not read again (xinetd would read it twice, and each of its services would clash with itself)"));
+        // Every include counts against the budget, a repeated one too: it
+        // costs an open and a look-up, and a million of them are an attack.
+        let run_budget = self.host.root().map(|root| root.budget());
+        let over_own_budget = self.stack.len() >= MAX_DEPTH || self.files_read >= self.max_files;
+        let over_run_budget =
+            !over_own_budget && run_budget.is_some_and(|budget| budget.open_file().is_err());
+        if over_own_budget || over_run_budget {
+            let what = if over_run_budget {
+                "this run's memory budget".to_string()
+            } else {
+                format!(
+                    "more than {} files or {MAX_DEPTH} levels of include",
+                    self.max_files
+                )
+            };
+            self.budget_exceeded(&file, line, col, &what);
             return;
         }
-        if self.stack.len() >= MAX_DEPTH || self.files_read >= self.max_files {
-            let what = format!(
-                "more than {} files or {MAX_DEPTH} levels of include",
-                self.max_files
-            );
-            self.budget_exceeded(&file, line, col, &what);
+        self.files_read += 1;
+        if let Some(seen) = self.seen.get_mut(&id) {
+            seen.repeats += 1;
+            let (first, repeats) = (seen.first.clone(), seen.repeats);
+            let message = |more: usize| {
+                let again = if more > 0 {
+                    format!(" (and {more} more times)")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{shown} was already read (as {first}); it is not read again{again} (xinetd would read it twice, and each of its services would clash with itself)"
+                )
+            };
+            match seen.repeat_finding {
+                Some(index) => self.model.diagnostics[index].message = message(repeats - 1),
+                None => {
+                    seen.repeat_finding = Some(self.model.diagnostics.len());
+                    self.diag(&file, line, col, "XL062", None, message(0));
+                }
+            }
             return;
         }
         let left = self.max_total_bytes.saturating_sub(self.bytes_read);
@@ -227,9 +264,21 @@ impl<'h> Reader<'h> {
                 return;
             }
         };
-        self.files_read += 1;
         self.bytes_read += bytes.len() as u64;
-        self.seen.insert(id, shown.clone());
+        if let Some(budget) = run_budget
+            && budget.read_bytes(bytes.len() as u64).is_err()
+        {
+            self.budget_exceeded(&file, line, col, "this run's memory budget");
+            return;
+        }
+        self.seen.insert(
+            id,
+            Seen {
+                first: shown.clone(),
+                repeat_finding: None,
+                repeats: 0,
+            },
+        );
         self.model.files.push(jail.to_path_buf());
         self.stack.push(id);
         self.read_bytes(&bytes, &shown, jail, fragment);

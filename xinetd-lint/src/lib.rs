@@ -314,6 +314,11 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     let resolve = root.is_host() || cli.resolve;
     let host = RootHost::with_root(Some(root), &cli.root, resolve);
     let lint = lint(cli, &host, io.stdin)?;
+    // Every reader draws from the run's budget; one that met its end and
+    // went on without a file must not leave a verdict on half a tree.
+    if let Some(root) = host.root() {
+        root.budget().check()?;
+    }
     if cli.log_files {
         for file in &lint.log_files {
             writeln!(io.stdout, "{}", escape_text(file))?;

@@ -5,7 +5,7 @@
 //! rsyslog's rsyslog.conf + rsyslog.d/*.conf selector lines, matched as
 //! syslogd matches them.  XL044 and `--log-files` say this.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::{Defaults, Service, Setting};
 use crate::host::Host;
@@ -170,6 +170,9 @@ pub struct SyslogConf {
     pub read: Vec<String>,
 }
 
+/// The syslog files read so far, by (device, inode).
+type Done = mailhost_common::budget::SeenFiles;
+
 /// Where syslogd and rsyslogd read their configuration, in order.
 const MAIN_FILES: [&str; 2] = ["/etc/syslog.conf", "/etc/rsyslog.conf"];
 /// Directories read whether or not the main file names them: FreeBSD's
@@ -179,7 +182,7 @@ const CONF_DIRS: [&str; 3] = ["/etc/syslog.d", "/usr/local/etc/syslog.d", "/etc/
 impl SyslogConf {
     pub fn load(host: &dyn Host) -> SyslogConf {
         let mut conf = SyslogConf::default();
-        let mut done: Vec<PathBuf> = Vec::new();
+        let mut done = Done::default();
         for file in MAIN_FILES {
             conf.read_file(host, Path::new(file), &mut done, 0);
         }
@@ -189,7 +192,7 @@ impl SyslogConf {
         conf
     }
 
-    fn read_dir(&mut self, host: &dyn Host, dir: &Path, done: &mut Vec<PathBuf>, depth: usize) {
+    fn read_dir(&mut self, host: &dyn Host, dir: &Path, done: &mut Done, depth: usize) {
         let Ok(names) = host.read_dir(dir) else {
             return;
         };
@@ -200,19 +203,34 @@ impl SyslogConf {
         }
     }
 
-    fn read_file(&mut self, host: &dyn Host, file: &Path, done: &mut Vec<PathBuf>, depth: usize) {
-        if depth > 4 || done.iter().any(|d| d == file) {
+    fn read_file(&mut self, host: &dyn Host, file: &Path, done: &mut Done, depth: usize) {
+        if depth > 4 {
             return;
         }
-        done.push(file.to_path_buf());
         let Ok(handle) = host.open_config(file) else {
             return;
         };
+        // Once per file (device, inode), by whatever name or link it is
+        // reached; every read drawn from the run's budget.
+        let Ok(meta) = handle.metadata() else {
+            return;
+        };
+        use std::os::unix::fs::MetadataExt;
+        if !done.first_time((meta.dev(), meta.ino())) {
+            return;
+        }
+        let budget = host.root().map(|root| root.budget());
+        if budget.is_some_and(|b| b.open_file().is_err()) {
+            return;
+        }
         let Ok(bytes) =
             mailhost_common::root::read_at_most(handle, crate::conventions::MAX_CONFIG_BYTES)
         else {
             return;
         };
+        if budget.is_some_and(|b| b.read_bytes(bytes.len() as u64).is_err()) {
+            return;
+        }
         let shown = host.display(file).display().to_string();
         self.read.push(shown.clone());
         // A `!prog` block: its lines apply only to the programs it names.
@@ -304,13 +322,7 @@ impl SyslogConf {
     }
 
     /// `DIR/*.conf` (or `DIR/*`, or one file) as rsyslog's includes name them.
-    fn read_pattern(
-        &mut self,
-        host: &dyn Host,
-        pattern: &str,
-        done: &mut Vec<PathBuf>,
-        depth: usize,
-    ) {
+    fn read_pattern(&mut self, host: &dyn Host, pattern: &str, done: &mut Done, depth: usize) {
         let path = Path::new(pattern);
         let name = path
             .file_name()
@@ -573,6 +585,27 @@ mod tests {
             files(&c),
             ["/var/log/xi.log", "/var/log/tag.log", "/var/log/xinetd.log"]
         );
+    }
+
+    /// Issue 21: includes were deduplicated by path only, so links to one
+    /// file (or `a/../a`) read it again for every name.
+    #[test]
+    fn a_file_reached_by_many_names_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("etc/rsyslog.d");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("real.conf"), "daemon.* /var/log/d.log\n").unwrap();
+        for i in 0..20 {
+            std::os::unix::fs::symlink("real.conf", d.join(format!("l{i}.conf"))).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("etc/rsyslog.conf"),
+            "include /etc/rsyslog.d/real.conf\ninclude /etc/rsyslog.d/../rsyslog.d/real.conf\n",
+        )
+        .unwrap();
+        let c = SyslogConf::load(&crate::host::RootHost::new(dir.path()));
+        assert_eq!(files(&c), ["/var/log/d.log"]);
+        assert_eq!(c.read.len(), 2, "{:?}", c.read); // rsyslog.conf and real.conf
     }
 
     #[test]

@@ -247,11 +247,35 @@ fn include_fan_out_ends_fast() {
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(text.matches("active").count(), 1, "{text}");
     let (_, findings) = output(&["--format", "json"], root);
+    // One finding per repeated file, however often it is repeated (a
+    // million `include` lines must not make a million findings).
     assert_eq!(
         findings.matches("\"XL062\"").count(),
-        5 * 19,
-        "each repeat is reported once"
+        5,
+        "each repeated file is reported once: {findings}"
     );
+    assert_eq!(findings.matches("(and 18 more times)").count(), 5);
+}
+
+#[test]
+fn a_million_includes_of_one_file_stay_within_the_budget() {
+    // Issue 21: re-including an already-read file bypassed the include
+    // budget and added a finding each time.
+    let jail = self::jail();
+    let root = jail.path();
+    write(root, "etc/one", RSYNC.as_bytes());
+    write(
+        root,
+        "etc/xinetd.conf",
+        "include /etc/one\n".repeat(300_000).as_bytes(),
+    );
+    let started = Instant::now();
+    let (code, text) = output(&["--format", "json"], root);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // 300,000 includes: over the 100,000-file include budget, reported once.
+    assert_eq!(code, Some(1), "{}", &text[..text.len().min(2000)]);
+    assert_eq!(text.matches("\"XL062\"").count(), 1);
+    assert_eq!(text.matches("\"XL061\"").count(), 1);
 }
 
 #[test]

@@ -153,7 +153,10 @@ pub const QEMU_AGENT_UNIT: &str = "qemu-guest-agent.service";
 /// Reads everything under `root`, asking `kernel` what only a kernel knows.
 pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
     let mut facts = Facts::default();
-    let reader = Reader { root };
+    let reader = Reader {
+        root,
+        seen: Default::default(),
+    };
     let rc = RcConf::load(root);
     let rc = match rc {
         Ok(rc) => Some(rc),
@@ -264,6 +267,9 @@ pub fn applied_tinker(root: &Root, conf: &Path) -> io::Result<BTreeMap<String, A
 
 struct Reader<'a> {
     root: &'a Root,
+    /// Files read by the walks (/proc/N/comm, xinetd.d): each once, by
+    /// (device, inode), however many names a tree gives it.
+    seen: std::cell::RefCell<mailhost_common::budget::SeenFiles>,
 }
 
 impl Reader<'_> {
@@ -274,11 +280,13 @@ impl Reader<'_> {
     /// A /sys or /proc value, trimmed; a missing file is `None`, any other
     /// failure is noted.
     fn pseudo(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
-        match self
-            .root
-            .read_limited(Path::new(path), MAX_PSEUDO_FILE_BYTES)
-        {
-            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+        match self.root.read_pseudo_once(
+            Path::new(path),
+            MAX_PSEUDO_FILE_BYTES,
+            &mut self.seen.borrow_mut(),
+        ) {
+            Ok(Some(bytes)) => Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+            Ok(None) => None,
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
                 unreadable.push(e.to_string());
@@ -290,6 +298,19 @@ impl Reader<'_> {
     fn config(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
         match self.root.read_config(Path::new(path)) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                unreadable.push(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A file of a walk (xinetd.d), once per (device, inode).
+    fn config_once(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
+        let mut seen = self.seen.borrow_mut();
+        match self.root.read_config_once(Path::new(path), &mut seen) {
+            Ok(read) => read.map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
                 unreadable.push(e.to_string());
@@ -553,7 +574,7 @@ fn xinetd_logins(reader: &Reader<'_>, unreadable: &mut Vec<String>) -> Vec<Strin
                 continue;
             }
             let path = format!("{dir}/{name}");
-            let Some(text) = reader.config(&path, unreadable) else {
+            let Some(text) = reader.config_once(&path, unreadable) else {
                 continue;
             };
             for service in login_services(&text) {
@@ -618,7 +639,10 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("proc/1")).unwrap();
         std::fs::write(dir.path().join("proc/1/status"), "init 1 0 0 0 -\n").unwrap();
         let root = Root::new(dir.path()).unwrap();
-        let reader = Reader { root: &root };
+        let reader = Reader {
+            root: &root,
+            seen: Default::default(),
+        };
         assert_eq!(reader.proc_names(&mut Vec::new()), None);
 
         std::fs::create_dir_all(dir.path().join("proc/42")).unwrap();
