@@ -28,12 +28,14 @@ use aho_corasick::AhoCorasick;
 pub const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 /// The end-of-stream magic (the digits of sqrt(pi)).
 pub const END_MAGIC: u64 = 0x1772_4538_5090;
-const MASK48: u64 = (1 << 48) - 1;
 
-/// A block's compressed size is bounded: at most 900,000 symbols after the
-/// first run-length step, each coded in at most 20 bits, plus tables.  A
-/// piece joined past this is damaged, not a block cut by false markers.
-pub const MAX_BLOCK_BYTES: usize = 3 * 1024 * 1024;
+/// The most compressed bytes a block of a level-`level` stream can take:
+/// at most `level` x 100,000 symbols after the first run-length step, each
+/// coded in at most 20 bits, plus its tables and selectors.  A piece joined
+/// past this is damaged, not a block cut by false markers.
+pub fn max_block_bytes(level: u8) -> usize {
+    usize::from(level) * 250_000 + 64 * 1024
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MarkerKind {

@@ -53,6 +53,14 @@ impl<T: Send> Task<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Drops the work if no one has started it.
+    pub fn cancel(&self) {
+        let mut state = self.lock();
+        if matches!(*state, State::Waiting(_)) {
+            *state = State::Collected;
+        }
+    }
+
     /// The result: run here if no one has started it, else waited for.
     pub fn collect(&self) -> T {
         let mut state = self.lock();

@@ -99,6 +99,7 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
         &matcher,
         count_lines,
         threads,
+        cli.decode_limits(),
         env.stdin,
         &mut report,
     )?;

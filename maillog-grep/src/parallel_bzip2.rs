@@ -20,7 +20,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use crate::bzip2_blocks::{
-    MAX_BLOCK_BYTES, Marker, MarkerFinder, MarkerKind, PieceError, decode_framed, framed,
+    self, Marker, MarkerFinder, MarkerKind, PieceError, decode_framed, framed,
 };
 use crate::helping::{Helpers, Task};
 
@@ -74,6 +74,8 @@ pub struct ParallelBzip2<'h, R> {
     /// read, and after a stream ended at the end of the file.
     expect_bit: Option<u64>,
     header_read: bool,
+    /// The current stream's level (its blocks' size, in 100 kB).
+    level: u8,
     /// The CRC the current stream's end marker must carry.
     combined_crc: u32,
     output: Output,
@@ -97,6 +99,7 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
             pieces: VecDeque::new(),
             expect_bit: None,
             header_read: false,
+            level: 9,
             combined_crc: 0,
             output: Output::None,
             failure: None,
@@ -197,8 +200,9 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
     fn read_header(&mut self) -> io::Result<()> {
         while self.buf.len() < 4 && self.read_more()? {}
         match self.buf.get(..4) {
-            Some([b'B', b'Z', b'h', b'1'..=b'9']) => {
+            Some(&[b'B', b'Z', b'h', level @ b'1'..=b'9']) => {
                 self.expect_bit = Some(32);
+                self.level = level - b'0';
                 Ok(())
             }
             _ if self.buf.len() < 4 => Err(io::Error::new(
@@ -252,6 +256,8 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
         let decoded = piece.decoded.as_ref().map(|t| t.collect());
         let (mut bytes, mut stop_bit) = (piece.bytes, piece.stop_bit);
         let mut result = decoded.unwrap_or(Err(PieceError::NotABlock));
+        let max_bytes = bzip2_blocks::max_block_bytes(self.level);
+        let mut joined_any = false;
         loop {
             if result == Err(PieceError::TooBig) {
                 // Checked whole before a byte of it is passed on.
@@ -275,10 +281,10 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
             // that long.
             self.fill(1)?;
             let next = match (stop_bit, self.pieces.front()) {
-                (Some(_), Some(next)) if bytes.len() + next.bytes.len() <= MAX_BLOCK_BYTES => {
+                (Some(_), Some(next)) if bytes.len() + next.bytes.len() <= max_bytes => {
                     self.pieces.pop_front().expect("just looked at")
                 }
-                (None, _) => {
+                (None, _) if !joined_any => {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         format!("bzip2 block at byte {} cut short", marker.bit / 8),
@@ -289,6 +295,7 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
             let mut joined = bytes[..(next.first_byte() - marker.bit / 8) as usize].to_vec();
             joined.extend_from_slice(&next.bytes);
             bytes = Arc::new(joined);
+            joined_any = true;
             stop_bit = next.stop_bit;
             result = decode_framed(&framed_piece(marker, &bytes, stop_bit), MAX_HELD_OUTPUT);
         }
@@ -325,8 +332,9 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
             return Ok(());
         }
         match rest.get(..4) {
-            Some([b'B', b'Z', b'h', b'1'..=b'9']) => {
+            Some(&[b'B', b'Z', b'h', level @ b'1'..=b'9']) => {
                 self.expect_bit = Some((end_byte + 4) * 8);
+                self.level = level - b'0';
                 Ok(())
             }
             // As the sequential decoder (libbz2 reads them as a stream):
@@ -344,6 +352,17 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
 fn framed_piece(marker: Marker, bytes: &[u8], stop_bit: Option<u64>) -> Vec<u8> {
     let stop = stop_bit.map_or(bytes.len() as u64 * 8, |b| b - marker.bit / 8 * 8);
     framed(bytes, marker.bit % 8, stop, marker.crc)
+}
+
+impl<R> Drop for ParallelBzip2<'_, R> {
+    /// Blocks offered and not yet decoded are no one's work any more.
+    fn drop(&mut self) {
+        for piece in &self.pieces {
+            if let Some(task) = &piece.decoded {
+                task.cancel();
+            }
+        }
+    }
 }
 
 fn damaged(bit: u64, what: &str) -> io::Error {
