@@ -267,7 +267,8 @@ impl Helpers for Shared<'_> {
             return;
         }
         self.lock().help.push_back(task);
-        self.changed.notify_one();
+        // All: the sink's thread waits on the same condition.
+        self.changed.notify_all();
     }
 }
 
@@ -333,7 +334,9 @@ fn work(shared: &Shared<'_>, matcher: &Matcher, count_lines: bool) {
             shared.set_running(false);
             schedule = shared.lock();
         } else if shared.plan_next(&mut schedule) {
-        } else if let Some(task) = schedule.help.pop_front() {
+        } else if let Some(task) = schedule.help.pop_back() {
+            // The newest block: the job that offered it decodes the older
+            // ones itself as it needs them, so neither waits on the other.
             drop(schedule);
             task.run();
             schedule = shared.lock();
