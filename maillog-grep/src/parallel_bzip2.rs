@@ -29,6 +29,10 @@ use crate::helping::{Helpers, Task};
 pub const MAX_HELD_OUTPUT: usize = 8 * 1024 * 1024;
 /// How much compressed input is read at a time.
 const READ_SIZE: usize = 1024 * 1024;
+/// A piece is cut at this size even when no marker follows yet: longer
+/// than any block (see [`bzip2_blocks::max_block_bytes`]), it fails as
+/// damaged, and no input makes the reader hold more.
+const MAX_PIECE_BYTES: u64 = 4 * 1024 * 1024;
 
 type Decoded = Result<Vec<u8>, PieceError>;
 
@@ -158,9 +162,11 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
         let Some(&marker) = self.markers.front() else {
             return false;
         };
+        let buffered_to = self.buf_base + self.buf.len() as u64;
         let stop_bit = match self.markers.get(1) {
             Some(next) => Some(next.bit),
             None if self.source_done => None,
+            None if buffered_to - marker.bit / 8 > MAX_PIECE_BYTES => Some(buffered_to * 8),
             None => return false,
         };
         self.markers.pop_front();
@@ -492,6 +498,21 @@ mod tests {
                 Err(_) => assert!(sequential(&bad).is_err(), "flip at {at}"),
             }
         }
+    }
+
+    #[test]
+    fn a_block_magic_followed_by_megabytes_of_noise_is_damage_in_bounded_memory() {
+        let mut bytes = compress(b"one\n", 9);
+        bytes.truncate(4 + 10); // the header, the block magic and its CRC
+        let mut noise = 0x1234_5678u32;
+        bytes.extend((0..20_000_000).map(|_| {
+            noise = noise.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (noise >> 24) as u8
+        }));
+        let mut reader = ParallelBzip2::new(&bytes[..], &NoHelpers, 2);
+        let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+        assert!(reader.buf.len() as u64 <= MAX_PIECE_BYTES + 2 * READ_SIZE as u64);
     }
 
     #[test]
