@@ -27,12 +27,18 @@ impl Compression {
             Compression::Bzip2
         } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
             Compression::Xz
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) || is_skippable_frame(head) {
             Compression::Zstd
         } else {
             Compression::Plain
         }
     }
+}
+
+/// A zstd skippable frame (magic 0x184D2A50..5F, little-endian): pzstd
+/// begins its output with one, and the zstd decoder skips it.
+fn is_skippable_frame(head: &[u8]) -> bool {
+    matches!(head, [first, 0x2a, 0x4d, 0x18, ..] if first & 0xf0 == 0x50)
 }
 
 /// Most memory an xz stream may make the decoder use: a little over what

@@ -253,3 +253,23 @@ fn a_decompression_bomb_is_skipped_with_exit_2() {
             .stderr(predicates::str::contains("--max-decoded-ratio"));
     }
 }
+
+/// pzstd writes several frames, each after a skippable frame, and begins
+/// with one: it is zstd, not plain text (it was read as text: no events).
+#[test]
+fn pzstd_output_is_zstd() {
+    if !have("pzstd") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write_log(dir.path());
+    let (_, want, _) = events(&plain, "1");
+    let archive = dir.path().join("pzstd");
+    run_to("pzstd", &["-q", "-p", "2", "-c"], &plain, &archive);
+    assert_eq!(&std::fs::read(&archive).unwrap()[1..4], [0x2a, 0x4d, 0x18]);
+    for threads in ["1", "2"] {
+        let (code, got, stderr) = events(&archive, threads);
+        assert_eq!(code, Some(0), "-j {threads}: {stderr}");
+        assert_eq!(got, want, "-j {threads}");
+    }
+}
