@@ -35,7 +35,7 @@ seconds() {
     end=$(date +%s.%N)
     echo "$end - $start" | bc -l
 }
-ratio() { echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; }
+ratio() { echo "scale=4; $1 / $2" | bc -l | sed 's/^\./0./'; }
 min_of() { echo "$@" | tr ' ' '\n' | sed '/^$/d' | sort -g | head -1; }
 # "min / median / max" of the numbers given.
 spread() {
@@ -153,7 +153,7 @@ echo "== peak memory (MiB) =="
     echo "|---|---|"
     for run in "$mg -c $data/maillog-512m" "$mg -c $log.bz2" "$mg -j 1 -c $log.bz2" "$mg -c $rotated" \
         "$mg --all --format json $log.bz2" "$mg -c $log.pzstd.zst" "lbzip2 -dc -n 2 $log.bz2" "rg -z -c 'moved backwards' $log.bz2"; do
-        shown=$(echo "$run" | sed "s|$bin/||; s|$data/||g; s|rotated-4x64m/maillog\.[0-9]*\.[a-z0-9]* ||g; s|rotated-4x64m/maillog\.[0-9]*\.[a-z0-9]*|(the rotated set)|")
+        shown=$(echo "$run" | sed "s|$bin/||; s|$data/||g; s|rotated-4x64m/maillog\.0\.bz2|(the rotated set)|; s|rotated-4x64m/maillog\.[0-9]*\.[a-z0-9]* *||g")
         echo "| \`$shown\` | $(peak_mib "$run") MiB |"
     done
 } >"$work/table-memory"
