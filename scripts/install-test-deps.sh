@@ -31,6 +31,8 @@ libfaketime:/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 faketime:/usr/bin/faketime
 gzip:/bin/gzip
 bzip2:/bin/bzip2
+pbzip2:/usr/bin/pbzip2
+lbzip2:/usr/bin/lbzip2
 xz-utils:/usr/bin/xz
 zstd:/usr/bin/zstd
 bmake:/usr/bin/bmake

@@ -123,6 +123,17 @@ pub struct Cli {
     #[arg(short = 'j', long, value_name = "N", value_parser = count_from_one_up_to(MAX_THREADS))]
     pub threads: Option<usize>,
 
+    /// A compressed file that decodes to more than RATIO times its compressed size (and more
+    /// than 64 MiB) is reported as a probable decompression bomb and the rest of it is skipped
+    /// (exit status 2, as for a damaged file). Real logs compress 5 to 30 times.
+    #[arg(
+        long = "max-decoded-ratio",
+        value_name = "RATIO",
+        default_value_t = crate::input::DEFAULT_MAX_RATIO,
+        value_parser = clap::value_parser!(u64).range(2..=1_000_000_000)
+    )]
+    pub max_decoded_ratio: u64,
+
     /// Look default paths up under DIR (a jail, a mounted image, a copied /var/log).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
@@ -189,6 +200,13 @@ fn seconds_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone + Sen
 }
 
 impl Cli {
+    /// What a compressed input may decode to.
+    pub fn decode_limits(&self) -> crate::input::Limits {
+        crate::input::Limits {
+            max_ratio: self.max_decoded_ratio,
+        }
+    }
+
     /// The lines to print around each event (grep's -A, -B, -C).
     pub fn around(&self) -> crate::context::Around {
         let both = self.context.unwrap_or(0);

@@ -1,8 +1,13 @@
 //! Opening a log: plain or compressed, recognised by its magic bytes and
 //! never by its name (rotated files get renamed, and `.0` may be bzip2).
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::rc::Rc;
+
+use crate::helping::{Helpers, NoHelpers};
+use crate::parallel_bzip2::ParallelBzip2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -22,12 +27,18 @@ impl Compression {
             Compression::Bzip2
         } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
             Compression::Xz
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) || is_skippable_frame(head) {
             Compression::Zstd
         } else {
             Compression::Plain
         }
     }
+}
+
+/// A zstd skippable frame (magic 0x184D2A50..5F, little-endian): pzstd
+/// begins its output with one, and the zstd decoder skips it.
+fn is_skippable_frame(head: &[u8]) -> bool {
+    matches!(head, [first, 0x2a, 0x4d, 0x18, ..] if first & 0xf0 == 0x50)
 }
 
 /// Most memory an xz stream may make the decoder use: a little over what
@@ -36,15 +47,99 @@ impl Compression {
 /// otherwise cost gigabytes.
 pub const XZ_MEMORY_LIMIT: u64 = 128 * 1024 * 1024;
 
-/// Wraps `reader` in the decoder its first bytes call for.  Every decoder
-/// reads all members or streams (concatenated gzip, pbzip2 output, ...).
+/// Limits on what one compressed input may decode to.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A compressed input may decode to at most this many times the
+    /// compressed bytes read (and at least [`BOMB_FLOOR`]).
+    pub max_ratio: u64,
+}
+
+/// Real logs compress 5 to 30 times (bzip2 on the generated maillog: 9);
+/// a decompression bomb, a thousand times and far more (a 6.8 KB file of
+/// concatenated bzip2 streams decodes to 6 GiB, 900,000 times).
+pub const DEFAULT_MAX_RATIO: u64 = 1000;
+/// Below this much output no input is a bomb, whatever its ratio (a tiny
+/// archive of a few repeated lines may compress 1000 times).
+pub const BOMB_FLOOR: u64 = 64 * 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_ratio: DEFAULT_MAX_RATIO,
+        }
+    }
+}
+
+/// Where the decoding of a compressed input may run, and its limits.
+#[derive(Clone, Copy)]
+pub struct Decoding<'h> {
+    /// Who may decode the blocks of a bzip2 file ahead of the reader.
+    pub helpers: &'h dyn Helpers,
+    /// How many blocks may be decoded ahead of the reader.
+    pub window: usize,
+    pub limits: Limits,
+}
+
+impl Decoding<'static> {
+    /// Everything on the calling thread.
+    pub fn sequential(limits: Limits) -> Decoding<'static> {
+        Decoding {
+            helpers: &NoHelpers,
+            window: 1,
+            limits,
+        }
+    }
+}
+
+/// The error of an input that decodes to more than its limit allows.
+#[derive(Debug)]
+pub struct ProbableBomb {
+    pub max_ratio: u64,
+    pub compressed: u64,
+}
+
+impl std::fmt::Display for ProbableBomb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "probable decompression bomb: decodes to more than {} times its {} compressed bytes \
+             (--max-decoded-ratio); the rest of it was skipped",
+            self.max_ratio, self.compressed
+        )
+    }
+}
+
+impl std::error::Error for ProbableBomb {}
+
+/// Wraps `reader` in the decoder its first bytes call for, on this thread.
+/// Every decoder reads all members or streams (concatenated gzip, pbzip2
+/// output, ...).
 pub fn decoder<'a, R: Read + 'a>(reader: R) -> io::Result<(Box<dyn Read + 'a>, Compression)> {
-    let mut buffered = BufReader::with_capacity(256 * 1024, reader);
+    decoder_with(reader, Decoding::sequential(Limits::default()))
+}
+
+/// [`decoder`], with a bzip2 file's blocks decoded on `decoding`'s helpers
+/// too, and its limits applied.
+pub fn decoder_with<'a, R: Read + 'a>(
+    reader: R,
+    decoding: Decoding<'a>,
+) -> io::Result<(Box<dyn Read + 'a>, Compression)> {
+    let compressed = Rc::new(Cell::new(0));
+    let counted = Counted {
+        inner: reader,
+        count: Rc::clone(&compressed),
+    };
+    let mut buffered = BufReader::with_capacity(256 * 1024, counted);
     let compression = Compression::detect(buffered.fill_buf()?);
     let reader: Box<dyn Read + 'a> = match compression {
-        Compression::Plain => Box::new(buffered),
+        Compression::Plain => return Ok((Box::new(buffered), compression)),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
+        Compression::Bzip2 => Box::new(ParallelBzip2::new(
+            buffered,
+            decoding.helpers,
+            decoding.window,
+        )),
         Compression::Xz => {
             // The header's dictionary size is not trusted: past the limit
             // liblzma stops with a memory-limit error, and the file is
@@ -58,7 +153,53 @@ pub fn decoder<'a, R: Read + 'a>(reader: R) -> io::Result<(Box<dyn Read + 'a>, C
         }
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
-    Ok((reader, compression))
+    let limited = Limited {
+        inner: reader,
+        decoded: 0,
+        compressed,
+        max_ratio: decoding.limits.max_ratio,
+    };
+    Ok((Box::new(limited), compression))
+}
+
+/// Counts the compressed bytes read.
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Stops a decoder whose output outgrows its input by more than the limit.
+/// The compressed bytes are those read so far (a decoder reads ahead a
+/// little, which only loosens the limit by as much).
+struct Limited<R> {
+    inner: R,
+    decoded: u64,
+    compressed: Rc<Cell<u64>>,
+    max_ratio: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.decoded += n as u64;
+        let compressed = self.compressed.get();
+        let allowed = compressed.saturating_mul(self.max_ratio).max(BOMB_FLOOR);
+        if self.decoded > allowed {
+            return Err(io::Error::other(ProbableBomb {
+                max_ratio: self.max_ratio,
+                compressed,
+            }));
+        }
+        Ok(n)
+    }
 }
 
 /// Reads a file from `start` on with positioned reads, so several threads can

@@ -12,13 +12,16 @@
 //! - [`summary`]: per host, and the step behind each dovecot event.
 //! - [`context`]: `-A/-B/-C`, the lines around each event, from a second read.
 
+pub mod bzip2_blocks;
 pub mod cli;
 pub mod context;
 pub mod event;
 pub mod files;
 pub mod found;
+pub mod helping;
 pub mod input;
 pub mod mapped;
+pub mod parallel_bzip2;
 pub mod probe;
 pub mod record;
 pub mod report;
@@ -94,6 +97,7 @@ pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
         &matcher,
         count_lines,
         threads,
+        cli.decode_limits(),
         env.stdin,
         &mut report,
     )?;

@@ -266,6 +266,7 @@ impl<'r, 'o> Report<'r, 'o> {
             self.cli.around(),
             &prefix,
             self.any_group,
+            self.cli.decode_limits(),
         )?;
         self.any_group = printed.any_group;
         let alone: Vec<&Found> = printed.missed.iter().map(|&i| &shown[i]).collect();
@@ -448,9 +449,10 @@ fn reread_with_context(
     around: context::Around,
     prefix: &GrepPrefix,
     any_group: bool,
+    limits: input::Limits,
 ) -> std::io::Result<context::Printed> {
     let reader = input::RangeReader { file, position: 0 };
-    let decoded = match input::decoder(reader) {
+    let decoded = match input::decoder_with(reader, input::Decoding::sequential(limits)) {
         Ok((decoded, _)) => decoded,
         Err(e) => {
             return Ok(context::Printed {

@@ -1,5 +1,7 @@
-//! Running the scans: one job per file (a decoder is sequential), and a big
-//! plain file cut into parts so every core searches it.  The hits reach the
+//! Running the scans: one job per file, a big plain file cut into parts so
+//! every core searches it, and the blocks of a bzip2 file offered to the
+//! workers that have no file to search ([`crate::helping`]): one budget of
+//! `-j` threads for both.  The hits reach the
 //! caller's [`Sink`] in input order, a buffer at a time, while the threads
 //! search on: memory stays flat however many lines match, and only a few
 //! files are open at once (a log server's directory may hold thousands).
@@ -16,7 +18,8 @@ use anyhow::Result;
 
 use mailhost_common::root::{Expect, Root};
 
-use crate::input::{self, Compression, RangeReader};
+use crate::helping::{Helpers, Runnable};
+use crate::input::{self, Compression, Decoding, Limits, RangeReader};
 use crate::scan::{self, Hits, Matcher, Range, Scanned};
 
 /// A plain file at least this big is searched in parts.
@@ -35,6 +38,9 @@ const BATCH_BYTES: usize = 1024 * 1024;
 /// Each holds a few batches at most, so with the lookahead this bounds the
 /// memory held for a sink slower than the search (every line an event).
 const JOBS_AHEAD_PER_THREAD: usize = 2;
+/// How many bzip2 blocks per thread may be decoded ahead of the reader:
+/// enough to keep every worker busy, few enough to bound the memory.
+const BLOCKS_AHEAD_PER_THREAD: usize = 2;
 
 /// One input as the user named it.
 #[derive(Clone, Debug)]
@@ -176,12 +182,18 @@ struct Schedule {
     next_seq: usize,
     /// Jobs the sink has read to their end.
     jobs_done: usize,
+    /// Jobs (and streams) being read now: they may offer blocks to decode.
+    running: usize,
+    /// Blocks offered by running jobs, for workers with nothing else to do.
+    help: VecDeque<Arc<dyn Runnable>>,
     plans: Vec<Option<Plan>>,
 }
 
 struct Shared<'a> {
     inputs: &'a [Input],
     jobs_ahead: usize,
+    threads: usize,
+    limits: Limits,
     schedule: Mutex<Schedule>,
     /// Signalled when a plan is made, an input delivered, or the search stops.
     changed: Condvar,
@@ -222,7 +234,40 @@ impl Shared<'_> {
         self.stopping.store(true, Ordering::Relaxed);
         let mut schedule = self.lock();
         schedule.queue.clear();
+        schedule.help.clear();
         schedule.plans.clear();
+        self.changed.notify_all();
+    }
+
+    /// How a job decodes its compressed input: with every worker's help.
+    fn decoding(&self) -> Decoding<'_> {
+        Decoding {
+            helpers: self,
+            window: self.threads * BLOCKS_AHEAD_PER_THREAD,
+            limits: self.limits,
+        }
+    }
+
+    /// Counts a job or stream as running (or no longer).
+    fn set_running(&self, running: bool) {
+        let mut schedule = self.lock();
+        if running {
+            schedule.running += 1;
+        } else {
+            schedule.running -= 1;
+            // The idle workers may be done now.
+            self.changed.notify_all();
+        }
+    }
+}
+
+impl Helpers for Shared<'_> {
+    fn offer(&self, task: Arc<dyn Runnable>) {
+        if self.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        self.lock().help.push_back(task);
+        // All: the sink's thread waits on the same condition.
         self.changed.notify_all();
     }
 }
@@ -236,18 +281,23 @@ pub fn search_all(
     matcher: &Matcher,
     count_lines: bool,
     threads: usize,
+    limits: Limits,
     stdin: &mut dyn Read,
     sink: &mut dyn Sink,
 ) -> Result<()> {
     let shared = Shared {
         inputs,
         jobs_ahead: threads.max(1) * JOBS_AHEAD_PER_THREAD,
+        threads: threads.max(1),
+        limits,
         schedule: Mutex::new(Schedule {
             next_to_plan: 0,
             delivered: 0,
             queue: VecDeque::new(),
             next_seq: 0,
             jobs_done: 0,
+            running: 0,
+            help: VecDeque::new(),
             plans: inputs.iter().map(|_| None).collect(),
         }),
         changed: Condvar::new(),
@@ -264,7 +314,8 @@ pub fn search_all(
     })
 }
 
-/// A worker thread: takes the next job, or plans the next input, or waits.
+/// A worker thread: takes the next job, or plans the next input, or decodes
+/// a block a running job offered, or waits.
 fn work(shared: &Shared<'_>, matcher: &Matcher, count_lines: bool) {
     let mut schedule = shared.lock();
     loop {
@@ -277,11 +328,21 @@ fn work(shared: &Shared<'_>, matcher: &Matcher, count_lines: bool) {
             .front()
             .is_some_and(|job| job.seq < schedule.jobs_done + shared.jobs_ahead);
         if may_run && let Some(job) = schedule.queue.pop_front() {
+            schedule.running += 1;
             drop(schedule);
-            run_job(job, matcher, count_lines, &shared.stopping);
+            run_job(job, matcher, count_lines, shared);
+            shared.set_running(false);
             schedule = shared.lock();
-        } else if !shared.plan_next(&mut schedule) {
-            if schedule.queue.is_empty() && schedule.next_to_plan >= shared.inputs.len() {
+        } else if shared.plan_next(&mut schedule) {
+        } else if let Some(task) = schedule.help.pop_back() {
+            // The newest block: the job that offered it decodes the older
+            // ones itself as it needs them, so neither waits on the other.
+            drop(schedule);
+            task.run();
+            schedule = shared.lock();
+        } else {
+            let all_planned = schedule.next_to_plan >= shared.inputs.len();
+            if schedule.queue.is_empty() && all_planned && schedule.running == 0 {
                 return;
             }
             schedule = shared.wait(schedule);
@@ -318,13 +379,18 @@ fn deliver_all(
                 Next::Continue
             }
             Plan::Stream => {
+                shared.set_running(true);
+                let decoding = shared.decoding();
                 let read = match &shared.inputs[index] {
-                    Input::Stdin => read_stream(stdin, index, matcher, count_lines, sink),
+                    Input::Stdin => read_stream(stdin, index, matcher, count_lines, decoding, sink),
                     file => match file.open() {
-                        Ok(mut file) => read_stream(&mut file, index, matcher, count_lines, sink),
+                        Ok(mut file) => {
+                            read_stream(&mut file, index, matcher, count_lines, decoding, sink)
+                        }
                         Err(e) => Ok((Next::Continue, Scanned::default(), Some(e.to_string()))),
                     },
                 };
+                shared.set_running(false);
                 let (next, scanned, error) = read?;
                 searched.overlong = scanned.overlong;
                 searched.errors.extend(error);
@@ -423,9 +489,10 @@ fn read_stream(
     index: usize,
     matcher: &Matcher,
     count_lines: bool,
+    decoding: Decoding<'_>,
     sink: &mut dyn Sink,
 ) -> Result<(Next, Scanned, Option<String>)> {
-    let (mut decoded, _) = match input::decoder(reader) {
+    let (mut decoded, _) = match input::decoder_with(reader, decoding) {
         Ok(x) => x,
         Err(e) => return Ok((Next::Continue, Scanned::default(), Some(e.to_string()))),
     };
@@ -536,8 +603,9 @@ fn plan_file(input: &Input, schedule: &mut Schedule) -> Plan {
 
 /// Runs one job, sending its hits in batches as they are found, then its
 /// end.  The first hits go at once (for `-q`), the rest by the megabyte.
-fn run_job(job: Job, matcher: &Matcher, count_lines: bool, stopping: &AtomicBool) {
+fn run_job(job: Job, matcher: &Matcher, count_lines: bool, shared: &Shared<'_>) {
     let (sender, skipped) = (&job.sender, &job.skipped);
+    let stopping = &shared.stopping;
     if skipped.load(Ordering::Relaxed) {
         return;
     }
@@ -561,7 +629,14 @@ fn run_job(job: Job, matcher: &Matcher, count_lines: bool, stopping: &AtomicBool
         sent_any = true;
         send(std::mem::take(&mut batch))
     };
-    let searched = search_extent(&job.file, job.extent, matcher, count_lines, &mut deliver);
+    let searched = search_extent(
+        &job.file,
+        job.extent,
+        matcher,
+        count_lines,
+        shared.decoding(),
+        &mut deliver,
+    );
     if !batch.is_empty() && !send(batch) {
         return;
     }
@@ -577,6 +652,7 @@ fn search_extent(
     extent: Extent,
     matcher: &Matcher,
     count_lines: bool,
+    decoding: Decoding<'_>,
     deliver: &mut dyn FnMut(Hits) -> bool,
 ) -> Result<Scanned, (String, Scanned)> {
     match extent {
@@ -617,8 +693,8 @@ fn search_extent(
         Extent::Whole => {
             // Positioned reads from 0, whatever the shared offset is.
             let reader = RangeReader { file, position: 0 };
-            let (mut reader, _) =
-                input::decoder(reader).map_err(|e| (e.to_string(), Scanned::default()))?;
+            let (mut reader, _) = input::decoder_with(reader, decoding)
+                .map_err(|e| (e.to_string(), Scanned::default()))?;
             scan::scan_with(&mut reader, matcher, count_lines, Range::WHOLE, deliver)
                 .map_err(|(e, s)| (describe(e), s))
         }
@@ -635,7 +711,12 @@ fn shrank_now(file: &File) -> String {
 
 /// Decoders report a truncated archive as an unexpected end of file.
 fn describe(e: std::io::Error) -> String {
-    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+    if let Some(bomb) = e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<input::ProbableBomb>())
+    {
+        bomb.to_string()
+    } else if e.kind() == std::io::ErrorKind::UnexpectedEof {
         format!("truncated or damaged archive ({e}); events before the damage were kept")
     } else {
         format!("damaged or unreadable ({e}); events before the damage were kept")
@@ -741,7 +822,16 @@ mod tests {
         let stdin = numbered(50);
         for threads in [1, 2, 3] {
             let mut sink = Recorder::default();
-            search_all(&inputs, &matcher, true, threads, &mut &stdin[..], &mut sink).unwrap();
+            search_all(
+                &inputs,
+                &matcher,
+                true,
+                threads,
+                Limits::default(),
+                &mut &stdin[..],
+                &mut sink,
+            )
+            .unwrap();
             let mut want = expected(0, big_lines);
             want.extend(expected(1, 50));
             for i in 1..=small {
@@ -768,7 +858,16 @@ mod tests {
             ..Recorder::default()
         };
         let stdin = numbered(100);
-        search_all(&inputs, &matcher, false, 2, &mut &stdin[..], &mut sink).unwrap();
+        search_all(
+            &inputs,
+            &matcher,
+            false,
+            2,
+            Limits::default(),
+            &mut &stdin[..],
+            &mut sink,
+        )
+        .unwrap();
         // The first buffer that had a hit was the last one delivered.
         assert!(sink.hits.iter().all(|h| h.0 == 0));
         assert!(sink.hits.len() < (big_lines / 7) as usize);
@@ -791,7 +890,16 @@ mod tests {
                 skip_inputs: true,
                 ..Recorder::default()
             };
-            search_all(&inputs, &matcher, true, threads, &mut &stdin[..], &mut sink).unwrap();
+            search_all(
+                &inputs,
+                &matcher,
+                true,
+                threads,
+                Limits::default(),
+                &mut &stdin[..],
+                &mut sink,
+            )
+            .unwrap();
             assert_eq!(sink.finished, [0, 1, 2, 3, 4], "{threads} threads");
             // Each input's first batch, which begins with its first hit.
             for input in 0..inputs.len() {

@@ -1,0 +1,275 @@
+//! One bzip2 file decoded on every worker (issue 24): the output of the
+//! real bzip2, pbzip2 and lbzip2 gives the same lines, with the same line
+//! numbers, as the plain log; damage is what `bzip2 -d` says it is; and a
+//! decompression bomb is skipped with exit 2 (issue 21).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// A log of about 6 MB (several bzip2 blocks at every level) with a dovecot
+/// event every 5,000 lines and a clock step every 7,919.
+fn write_log(dir: &Path) -> PathBuf {
+    let mut text = String::new();
+    for i in 0..80_000u32 {
+        text.push_str(&format!(
+            "Jun  4 05:{:02}:{:02} mx1 postfix/qmgr[{}]: {:08X}: from=<user{}@example.org>, size={}\n",
+            i / 60 % 60,
+            i % 60,
+            1000 + i % 97,
+            i.wrapping_mul(2_654_435_761),
+            i % 1013,
+            i * 37 % 100_000
+        ));
+        if i % 5000 == 0 {
+            text.push_str(&format!(
+                "Jun  4 05:46:14 mx1 dovecot: imap(u{i}): Fatal: Time just moved backwards by {} seconds.\n",
+                i % 90 + 1
+            ));
+        }
+        if i % 7919 == 0 {
+            text.push_str("Jun  4 05:46:10 mx1 ntpd[812]: time reset -3.201133 s\n");
+        }
+    }
+    let path = dir.join("maillog");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `program args` with `input` as stdin and its output to `out`.
+fn run_to(program: &str, args: &[&str], input: &Path, out: &Path) {
+    let status = Command::new(program)
+        .args(args)
+        .stdin(std::fs::File::open(input).unwrap())
+        .stdout(std::fs::File::create(out).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{program} {args:?} failed");
+}
+
+/// What maillog-grep prints for `path`: every event, numbered.
+fn events(path: &Path, threads: &str) -> (Option<i32>, String, String) {
+    let out = cmd()
+        .args(["--all", "-n", "-H", "--year", "2025", "-j", threads])
+        .arg(path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).replace(&path.display().to_string(), "F");
+    (
+        out.status.code(),
+        stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bzip2_pbzip2_and_lbzip2_output_gives_the_plain_lines_and_numbers() {
+    if !["bzip2", "pbzip2", "lbzip2"].iter().all(|t| have(t)) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write_log(dir.path());
+    let (code, want, _) = events(&plain, "1");
+    assert_eq!(code, Some(0));
+    assert_eq!(want.lines().count(), 16 + 11, "{want}");
+    let shapes: &[(&str, &str, &[&str])] = &[
+        ("bzip2-1", "bzip2", &["-1", "-c"]),
+        ("bzip2-9", "bzip2", &["-9", "-c"]),
+        // pbzip2 writes one stream per 100 kB..900 kB block.
+        ("pbzip2", "pbzip2", &["-p2", "-b1", "-c"]),
+        ("lbzip2", "lbzip2", &["-n", "2", "-1", "-c"]),
+    ];
+    let mut joined = Vec::new();
+    for (name, program, args) in shapes {
+        let archive = dir.path().join(name);
+        run_to(program, args, &plain, &archive);
+        joined.extend(std::fs::read(&archive).unwrap());
+        for threads in ["1", "2", "3"] {
+            let (code, got, stderr) = events(&archive, threads);
+            assert_eq!(code, Some(0), "{name} -j {threads}: {stderr}");
+            assert_eq!(got, want, "{name} -j {threads}");
+        }
+        let out = cmd()
+            .args(["--all", "-n", "--year", "2025", "-"])
+            .pipe_stdin(&archive)
+            .unwrap()
+            .output()
+            .unwrap();
+        let stdin_want = want.replace("F:", "");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            stdin_want,
+            "{name} on stdin"
+        );
+    }
+    // All four, one after the other, as one file: four times the lines.
+    let all = dir.path().join("joined");
+    std::fs::write(&all, &joined).unwrap();
+    let out = cmd()
+        .args(["--all", "-c", "-j", "2"])
+        .arg(&all)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", 4 * 27)
+    );
+}
+
+/// Cut and damaged archives: maillog-grep fails exactly where `bzip2 -d`
+/// fails (exit 2, one message), never panics, and keeps the next file.
+#[test]
+fn truncated_and_damaged_archives_exit_2_where_bzip2_fails() {
+    if !["bzip2", "pbzip2"].iter().all(|t| have(t)) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write_log(dir.path());
+    let (_, want, _) = events(&plain, "1");
+    let good = dir.path().join("good.log");
+    std::fs::write(
+        &good,
+        "Jun  4 06:00:00 mx1 dovecot: master: Warning: Time moved backwards by 2 seconds.\n",
+    )
+    .unwrap();
+    let mut checked_failures = 0;
+    for (program, args) in [
+        ("bzip2", &["-1", "-c"][..]),
+        ("pbzip2", &["-p2", "-b1", "-c"][..]),
+    ] {
+        let archive = dir.path().join(format!("{program}.bz2"));
+        run_to(program, args, &plain, &archive);
+        let bytes = std::fs::read(&archive).unwrap();
+        let mut cases: Vec<(String, Vec<u8>)> = [3, 40, bytes.len() / 3, bytes.len() - 5]
+            .iter()
+            .map(|&cut| (format!("cut at {cut}"), bytes[..cut].to_vec()))
+            .collect();
+        for at in [10, bytes.len() / 5, bytes.len() / 2, bytes.len() - 6] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x40;
+            cases.push((format!("bit flipped at {at}"), bad));
+        }
+        for (what, damaged) in cases {
+            let path = dir.path().join("damaged");
+            std::fs::write(&path, &damaged).unwrap();
+            let reference_ok = Command::new("bzip2")
+                .args(["-d", "-c", "-q"])
+                .stdin(std::fs::File::open(&path).unwrap())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            let out = cmd()
+                .args(["--all", "-n", "-H", "--year", "2025", "-j", "2"])
+                .arg(&path)
+                .arg(&good)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stdout = String::from_utf8_lossy(&out.stdout)
+                .replace(&path.display().to_string(), "F")
+                .replace(&good.display().to_string(), "G");
+            assert!(!stderr.contains("panicked"), "{program} {what}: {stderr}");
+            let last = "G:1:Jun  4 06:00:00 mx1 dovecot: master: Warning: Time moved backwards by 2 seconds.\n";
+            let ours = stdout.strip_suffix(last).unwrap_or_else(|| {
+                panic!("{program} {what}: the next file was not read: {stdout} {stderr}")
+            });
+            if reference_ok {
+                assert_eq!(out.status.code(), Some(0), "{program} {what}: {stderr}");
+                assert_eq!(ours, want, "{program} {what}");
+            } else {
+                checked_failures += 1;
+                assert_eq!(out.status.code(), Some(2), "{program} {what}: {stderr}");
+                assert!(
+                    stderr.starts_with(&format!("maillog-grep: {}: ", path.display())),
+                    "{program} {what}: {stderr}"
+                );
+                assert_eq!(stderr.lines().count(), 1, "{program} {what}: {stderr}");
+                // What was printed is the beginning of the whole file's events.
+                assert!(want.starts_with(ours), "{program} {what}: {ours}");
+            }
+        }
+    }
+    assert!(
+        checked_failures >= 10,
+        "only {checked_failures} damaged cases failed"
+    );
+}
+
+/// 100 MiB of `x` lines compresses to a few kB: a bomb.  It is
+/// reported and skipped (exit 2), the next file is read; a ratio high
+/// enough lets it through; the ratio is range-checked.
+#[test]
+fn a_decompression_bomb_is_skipped_with_exit_2() {
+    if !have("bzip2") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = dir.path().join("zeros");
+    std::fs::write(&zeros, b"x\n".repeat(50 << 20)).unwrap();
+    let bomb = dir.path().join("maillog.0.bz2");
+    run_to("bzip2", &["-9", "-c"], &zeros, &bomb);
+    std::fs::remove_file(&zeros).unwrap();
+    // More than 5,000 times smaller than what it decodes to.
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 20_000);
+    let good = dir.path().join("maillog");
+    std::fs::write(
+        &good,
+        "Jun  4 06:00:00 mx1 dovecot: master: Warning: Time moved backwards by 2 seconds.\n",
+    )
+    .unwrap();
+    let out = cmd().args(["-c", "--rotated"]).arg(&good).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}:0\n{}:1\n", bomb.display(), good.display())
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "maillog-grep: {}: probable decompression bomb: decodes to more than 1000 times",
+            bomb.display()
+        )),
+        "{stderr}"
+    );
+    cmd()
+        .args(["-c", "--max-decoded-ratio", "1000000000"])
+        .arg(&bomb)
+        .assert()
+        .code(1)
+        .stdout("0\n");
+    for bad in ["0", "1", "1000000001", "-5", "many"] {
+        cmd()
+            .arg("-c")
+            .arg(format!("--max-decoded-ratio={bad}"))
+            .arg(&good)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::contains("--max-decoded-ratio"));
+    }
+}
+
+/// pzstd writes several frames, each after a skippable frame, and begins
+/// with one: it is zstd, not plain text (it was read as text: no events).
+#[test]
+fn pzstd_output_is_zstd() {
+    if !have("pzstd") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write_log(dir.path());
+    let (_, want, _) = events(&plain, "1");
+    let archive = dir.path().join("pzstd");
+    run_to("pzstd", &["-q", "-p", "2", "-c"], &plain, &archive);
+    assert_eq!(&std::fs::read(&archive).unwrap()[1..4], [0x2a, 0x4d, 0x18]);
+    for threads in ["1", "2"] {
+        let (code, got, stderr) = events(&archive, threads);
+        assert_eq!(code, Some(0), "-j {threads}: {stderr}");
+        assert_eq!(got, want, "-j {threads}");
+    }
+}
