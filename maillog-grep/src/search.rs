@@ -781,7 +781,15 @@ mod tests {
             start: 40_000,
             stop: 80_000,
         };
-        let (error, _) = search_extent(&file, part, &matcher, false, &mut deliver).unwrap_err();
+        let (error, _) = search_extent(
+            &file,
+            part,
+            &matcher,
+            false,
+            Decoding::sequential(Limits::default()),
+            &mut deliver,
+        )
+        .unwrap_err();
         assert!(error.contains("shrank to 50000 bytes"), "{error}");
         // Lines 401..=500 were still there: 14 of them hold the needle.
         assert_eq!(found, (401..=500).filter(|n| n % 7 == 0).count());
