@@ -241,7 +241,7 @@ mkdir -p "$work/srv/etc"
 i=0; while [ $i -lt 1000 ]; do echo 'server 127.0.0.1'; i=$((i + 1)); done > "$work/k"
 i=0; while [ $i -lt 1200 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/srv/etc/ntp.conf"
 check "1.2 million server lines" "3" 60 "$capped" "$bin/clockcheck" -t 1 --root "$work/srv"
-status "1.2 million server lines" "CLOCK UNKNOWN: 1200000 servers"
+status "1.2 million server lines" "CLOCK UNKNOWN: $work/srv/etc/ntp.conf names more than 64 servers"
 # A configuration file on procfs (a jail's own /proc): refused, never quoted.
 if [ "$(id -u)" -eq 0 ] && mkdir -p "$work/jail/etc" "$work/jail/proc" && mount -t proc proc "$work/jail/proc" 2>/dev/null; then
     ln -s /proc/self/environ "$work/jail/etc/xinetd.conf"
