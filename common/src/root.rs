@@ -475,7 +475,6 @@ pub fn pseudo_fs(file: &File) -> Option<&'static str> {
 /// `f_fstypename`, or `None` for a filesystem that holds files people write.
 #[cfg(target_os = "freebsd")]
 pub fn pseudo_fs(file: &File) -> Option<&'static str> {
-    use std::os::fd::AsRawFd;
     const PSEUDO: [&str; 6] = [
         "procfs",
         "linprocfs",
@@ -484,11 +483,7 @@ pub fn pseudo_fs(file: &File) -> Option<&'static str> {
         "fdescfs",
         "mqueuefs",
     ];
-    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: fstatfs fills the struct we own; the descriptor is open.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut stat) } != 0 {
-        return None;
-    }
+    let stat = rustix::fs::fstatfs(file).ok()?;
     let name: Vec<u8> = stat
         .f_fstypename
         .iter()
