@@ -429,6 +429,17 @@ pub fn finding_line(
 /// device) into memory would hurt the host.  Larger files are refused.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
+/// `text` as one shell word: as is when it holds only characters no shell
+/// treats specially, else in single quotes (a value read from a file must
+/// not turn a pasted command into another one).
+pub fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./=:,+-@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 /// Text from a file (a name, a value, a quoted line) made safe to print on a
 /// terminal or into a line-oriented log: control characters, including
 /// newlines and escape sequences, become `\n`, `\t`, `\r`, `\e`, or

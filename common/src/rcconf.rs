@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::budget::{Budget, SeenFiles};
+use crate::conventions::shell_quote;
 use crate::root::Root;
 
 /// Where a variable got its value.
@@ -278,7 +279,7 @@ impl RcConf {
                 .assignment(name)
                 .map(|a| a.file.clone())
                 .filter(|f| f != Path::new("/etc/rc.conf") && f != Path::new(CHAIN[0]));
-            let word = format!("{name}={}", sh_quote(value));
+            let word = format!("{name}={}", shell_quote(value));
             match by_file.iter_mut().find(|(f, _)| *f == file) {
                 Some((_, words)) => words.push(word),
                 None => by_file.push((file, vec![word])),
@@ -289,22 +290,12 @@ impl RcConf {
             .map(|(file, words)| match file {
                 Some(file) => format!(
                     "sysrc -f {} {}",
-                    sh_quote(&file.to_string_lossy()),
+                    shell_quote(&file.to_string_lossy()),
                     words.join(" ")
                 ),
                 None => format!("sysrc {}", words.join(" ")),
             })
             .collect()
-    }
-}
-
-/// `text` as one sh word (quoted only when it needs to be).
-fn sh_quote(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_./=:,+-@%".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 

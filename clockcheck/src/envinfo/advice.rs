@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::facts::{Facts, Os, RcTime};
+use mailhost_common::conventions::shell_quote;
 
 /// ntpd's slew limit: 500 ppm, 0.5 ms per second.
 pub const MAX_SLEW_RATE: f64 = 500e-6;
@@ -681,17 +682,6 @@ pub fn items(facts: &Facts) -> Vec<Item> {
 
     items.sort_by_key(|i| i.level != Level::Warning);
     items
-}
-
-/// `text` as one shell word: as is when it holds only characters no shell
-/// treats specially, else in single quotes (a value read from rc.conf must
-/// not turn a pasted command into another one).
-pub fn shell_quote(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "_./=:,+-@%".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Why a guest's boot starts from its host's clock, in the terms of its
