@@ -285,12 +285,6 @@ fn dovecot_under_xinetd(facts: &Facts, freebsd: bool, dovecot_runs: bool) -> Opt
     let dovecot = facts.dovecot.as_ref()?;
     let verdict = xinetd::verdict(dovecot);
     let services = facts.xinetd_logins.join(", ");
-    // The file that sets dovecot_enable last, for sysrc -f.
-    let enable_file = facts
-        .rc
-        .as_ref()
-        .and_then(|rc| rc.set_at.get("dovecot_enable"))
-        .and_then(|at| at.rsplit_once(':').map(|(file, _)| file.to_string()));
     // `sysrc -f` where a later file of the chain holds the setting.
     let sysrc = |value: &str| match &facts.rc {
         Some(rc) => rc
@@ -342,16 +336,9 @@ fn dovecot_under_xinetd(facts: &Facts, freebsd: bool, dovecot_runs: bool) -> Opt
                     }
                     files
                 });
-            let mut commands = xinetd::commands_2x(freebsd, &files, enable_file.as_deref());
-            if freebsd {
-                // `sysrc -f` edits the file that holds the setting.
-                if let Some(at) = commands
-                    .iter()
-                    .position(|c| c.contains("dovecot_enable=YES"))
-                {
-                    commands[at] = sysrc("YES");
-                }
-            }
+            // FreeBSD: sysrc edits the file of the chain that holds the setting.
+            let enable = freebsd.then(|| sysrc("YES"));
+            let commands = xinetd::commands_2x(&files, enable.as_deref());
             Some(Item {
                 id: "dovecot-2-under-xinetd",
                 applies_to: AppliesTo::Guest,

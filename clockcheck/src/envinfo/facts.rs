@@ -56,9 +56,8 @@ pub struct RcTime {
     pub ntpd_config: String,
     pub dovecot_enable: bool,
     pub xinetd_enable: bool,
-    /// `name -> file:line` of every variable above that a file set.
-    pub set_at: BTreeMap<String, String>,
-    /// The whole chain, for commands that must edit the file holding a
+    /// The whole chain: where each variable above was set
+    /// (`RcConf::assignment`), and the commands that edit the file holding a
     /// setting (`RcConf::sysrc_commands`).
     pub chain: RcConf,
 }
@@ -489,13 +488,6 @@ fn rc_time(rc: &RcConf) -> RcTime {
             .unwrap_or_default()
     };
     let yes = |name: &str| mailhost_common::rcconf::is_yes(&value(name));
-    let set_at = RC_DEFAULTS
-        .iter()
-        .filter_map(|(name, _)| {
-            let a = rc.assignment(name)?;
-            Some((name.to_string(), format!("{}:{}", a.file.display(), a.line)))
-        })
-        .collect();
     RcTime {
         ntpdate_enable: yes("ntpdate_enable"),
         ntpdate_flags: value("ntpdate_flags"),
@@ -506,7 +498,6 @@ fn rc_time(rc: &RcConf) -> RcTime {
         ntpd_config: value("ntpd_config"),
         dovecot_enable: yes("dovecot_enable"),
         xinetd_enable: yes("xinetd_enable"),
-        set_at,
         chain: rc.clone(),
     }
 }

@@ -81,28 +81,25 @@ pub fn verdict(dovecot: &Dovecot) -> Verdict {
 
 /// Exact commands for the 2.x fix: move the xinetd services that start
 /// dovecot's login processes aside, restart xinetd, enable and start the
-/// standalone dovecot.  `enable_file` is the rc.conf-chain file that sets
-/// `dovecot_enable` (so that sysrc edits the file that holds it).
-pub fn commands_2x(
-    freebsd: bool,
-    xinetd_files: &[String],
-    enable_file: Option<&str>,
-) -> Vec<String> {
+/// standalone dovecot.  `rc_enable` is FreeBSD's command that sets
+/// `dovecot_enable=YES` in the file of the rc.conf chain that holds it
+/// (`RcConf::sysrc_commands`); `None` on a systemd host.
+pub fn commands_2x(xinetd_files: &[String], rc_enable: Option<&str>) -> Vec<String> {
     let mut commands = Vec::new();
     if !xinetd_files.is_empty() {
         commands.push("mkdir -p /root/xinetd.d.off".to_string());
         commands.push(format!("mv {} /root/xinetd.d.off/", xinetd_files.join(" ")));
     }
-    if freebsd {
-        commands.push("service xinetd restart".into());
-        commands.push(match enable_file {
-            Some(file) if file != "/etc/rc.conf" => format!("sysrc -f {file} dovecot_enable=YES"),
-            _ => "sysrc dovecot_enable=YES".into(),
-        });
-        commands.push("service dovecot start".into());
-    } else {
-        commands.push("systemctl restart xinetd.service".into());
-        commands.push("systemctl enable --now dovecot.service".into());
+    match rc_enable {
+        Some(enable) => {
+            commands.push("service xinetd restart".into());
+            commands.push(enable.to_string());
+            commands.push("service dovecot start".into());
+        }
+        None => {
+            commands.push("systemctl restart xinetd.service".into());
+            commands.push("systemctl enable --now dovecot.service".into());
+        }
     }
     commands
 }
@@ -147,7 +144,10 @@ mod tests {
     #[test]
     fn commands_edit_the_file_that_holds_the_setting() {
         let files = vec!["/usr/local/etc/xinetd.d/imap".to_string()];
-        let c = commands_2x(true, &files, Some("/etc/rc.conf.d/dovecot"));
+        let c = commands_2x(
+            &files,
+            Some("sysrc -f /etc/rc.conf.d/dovecot dovecot_enable=YES"),
+        );
         assert_eq!(
             c,
             [
@@ -159,7 +159,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            commands_2x(false, &[], None).last().unwrap(),
+            commands_2x(&[], None).last().unwrap(),
             "systemctl enable --now dovecot.service"
         );
     }
