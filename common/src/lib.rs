@@ -11,6 +11,8 @@
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //! - [`chrony`]: chrony.conf, as chronyd reads it (makestep, maxslewrate, sources).
 //! - [`timesyncd`]: systemd-timesyncd's servers, as it reads timesyncd.conf.
+//! - [`lint`]: the linters' shared framework: typed rule codes, one
+//!   diagnostic, filters, suppressions, `--explain`/`--list-rules`, writers, exit rule.
 //! - [`sarif`]: `--format sarif`, a linter's findings as a SARIF 2.1.0 log.
 //! - [`testing`]: a test's skip, reported where `make test` shows it.
 //!
@@ -21,9 +23,13 @@ pub mod atomic_write;
 pub mod budget;
 pub mod chrony;
 pub mod conventions;
+pub mod lint;
 pub mod rcconf;
 pub mod root;
 pub mod sarif;
 pub mod testing;
 pub mod timesyncd;
 mod xattrs;
+
+/// For [`rule_registry!`]'s `Serialize` impl, so a tool needs no path to serde of its own.
+pub use serde;

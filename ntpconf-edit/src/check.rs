@@ -5,161 +5,130 @@
 //! column) in one list, so another output format (SARIF) is a printer over
 //! that list.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use serde::Serialize;
 
 use crate::model::{ReadNote, Reading, applied_state, effective, format_value};
 use crate::tinker::{Dialect, NOT_TINKER, Tinker};
 
 pub use crate::conventions::Severity;
+use Severity::{Error, Info, Warning};
 
-/// A stable rule code with its one-line summary and its `--explain` text.
-/// Codes are never reused.
-pub struct Rule {
-    pub code: &'static str,
-    pub severity: Severity,
-    pub summary: &'static str,
-    pub explain: &'static str,
+use mailhost_common::lint::{self, Rule};
+
+mailhost_common::rule_registry! {
+    /// `check`'s codes, each with its one-line summary and its `--explain`
+    /// text.  Codes are never reused; a new one goes at the end, with a
+    /// case in the registry test below.
+    pub enum Code {
+        NE001 => Rule::summarised(
+            Error,
+            "syntax error on a tinker line (part or all of it is dropped)",
+            "ntpd reads `tinker KEYWORD NUMBER ...` token by token. An error where a value belongs (a missing value, a word, a hex or quoted number, `=`) drops the whole line, valid pairs included. An error where the next keyword belongs (an unknown keyword, `,`, `}`, a stray word) is reported too, but the pairs before it are already applied and the rest of the line is lost. Keywords are lower case. Fix the line; `ntpconf-edit show` lists what ntpd applies.",
+        ),
+        NE002 => Rule::summarised(
+            Error,
+            "tinker line after `end` is never read",
+            "ntpd stops reading at `end`, also at an `end` inside an included file, which ends the including files too. A tinker line after it (often appended by `echo ... >> ntp.conf`) does nothing. Move it before `end`; `ntpconf-edit set` writes before `end` on its own.",
+        ),
+        NE003 => Rule::summarised(
+            Warning,
+            "stepout below 300 is raised to 300",
+            "ntpd's loop filter raises a stepout below 300 s to 300 s (CLOCK_MINSTEP), whatever the man page says about small values. Write 300 or more.",
+        ),
+        NE004 => Rule::summarised(
+            Warning,
+            "setting overridden by a later tinker line",
+            "ntpd appends the pairs of every tinker line, included files too, and applies them in reading order: the last occurrence of a keyword wins. The earlier one does nothing. `ntpconf-edit set` edits the winning pair and removes the others.",
+        ),
+        NE005 => Rule::summarised(
+            Info,
+            "stepback/stepfwd need ntpd 4.2.8p2 or later",
+            "`stepback` and `stepfwd` came with ntp 4.2.8p2 (bug 2763) and NTPsec. Older ntpd reports a syntax error and drops the line.",
+        ),
+        NE006 => Rule::summarised(
+            Error,
+            "not a tinker keyword (minpoll, ...), or `tick` where it is not one",
+            "`minpoll`, `maxpoll`, `codec` and `maxdist` are not tinker keywords in 4.2.8 or NTPsec: the line is dropped. `tinker tick` is applied by classic 4.2.8 (p15 checked) and NTPsec up to 1.2.3; NTPsec 1.2.4 made `tick` a command of its own and drops `tinker tick` lines (a warning with --dialect ntpsec).",
+        ),
+        NE007 => Rule::summarised(
+            Warning,
+            "an included file or NTPsec's ntp.d may override tinker",
+            "Tinker lines in an `includefile` target (and, for NTPsec, in ntp.d/*.conf beside the file, read after it) are applied in reading order, so they can override the main file. A target that cannot be read (missing, not a regular file, too deep) is skipped by ntpd.",
+        ),
+        NE008 => Rule::summarised(
+            Info,
+            "boot-time ntpdate steps the clock whatever tinker says",
+            "With ntpdate_enable=\"YES\" and ntpdate_hosts empty, FreeBSD's rc.d/ntpdate takes the hosts of the `server`/`peer`/`pool` lines of this file and steps the clock with `ntpdate -b` before dovecot starts, whatever tinker says. That is the errata's boot-time correction. With ntpdate_hosts set, ntpdate does not read this file at all.",
+        ),
+        NE009 => Rule::summarised(
+            Warning,
+            "`;` is not a separator in ntp.conf",
+            "ntp.conf has one command per line. A `;` is a token of its own: ntpd reports a syntax error there; the tinker pairs before it still apply, everything after it on the line is dropped.",
+        ),
+        NE010 => Rule::summarised(
+            Warning,
+            "`step` resets stepback and stepfwd set earlier",
+            "`step` sets both step thresholds. A stepback or stepfwd applied before a later `step` is overwritten. Put stepback/stepfwd after the last `step` (`ntpconf-edit set` does).",
+        ),
+        NE011 => Rule::summarised(
+            Warning,
+            "`step 0`/`stepback 0` in force: corrections crawl at 500 ppm",
+            "With `step 0` (or `stepback 0`) ntpd never steps the clock (back), it slews at most 500 ppm (0.5 ms per second): an offset of 40 s, the drift of a Hyper-V guest over the host's default 7-day sync interval, takes 80,000 s (about 22 h), and the clock is wrong meanwhile. A FreeBSD guest cannot write its clock to the hardware clock, so every boot may start far off. `ntpd -g` (ntpd_sync_on_start=\"YES\") and `ntpd -q` read this file and slew too; only rc.d/ntpdate (`ntpdate -b`) steps. The errata's fix: remove step 0 (`ntpconf-edit -i unset step stepback`), correct the guest at boot with ntpdate before dovecot (`sysrc ntpdate_enable=YES ntpdate_flags=-b`) and continuously with ntpd (`sysrc ntpd_enable=YES`), and cut the Hyper-V host's w32time SpecialPollInterval from 604800 to 3600 s. --offset SECS sets the offset used for the figure.",
+        ),
+        NE012 => Rule::summarised(
+            Error,
+            "ntpd exits on this file (while parsing, or applying huffpuff)",
+            "ntpd's lexer exits when a number cannot be represented: an integer below the 64-bit range (`-99999999999999999999`), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`. It exits while parsing, so ntpd does not run and nothing of the file applies. This holds for such a token anywhere on a tinker line, even after a syntax error. After parsing, a `huffpuff` beyond 900 * 2^31 s (1e400 is infinite) asks for a filter ntpd cannot allocate, and it exits too.",
+        ),
+        NE013 => Rule::summarised(
+            Error,
+            "chronyd exits on this file (a makestep, maxslewrate or source line it cannot parse)",
+            "chronyd treats a directive with too few or too many arguments, or a value it cannot scan, as a fatal error: it exits at start and nothing keeps the time. Checked against the real chronyd (`chronyd -p -f FILE`). Fix the line.",
+        ),
+        NE014 => Rule::summarised(
+            Warning,
+            "chrony steps the clock at any time (`makestep THRESHOLD -1`), backwards too",
+            "`makestep THRESHOLD LIMIT` lets chronyd step the clock when it is more than THRESHOLD seconds off, during its first LIMIT clock updates; a negative LIMIT allows it at any time. After a VM is paused, restored or migrated, or the hypervisor sets the guest's clock, chronyd then steps it back at once, and dovecot exits with \"Time just moved backwards\". chrony's counterpart of the errata's fix: `makestep 1 3` (step only at start, before dovecot: order chronyd-wait or `chronyc waitsync` before dovecot), and slew afterwards.",
+        ),
+        NE015 => Rule::summarised(
+            Info,
+            "chrony keeps the time here and steps only at start (`makestep THRESHOLD LIMIT`)",
+            "chronyd steps the clock only during its first LIMIT clock updates, then slews: the boot-time step the errata asks for, before dovecot starts. Shown so that it is clear which daemon was checked (ntpd's ntp.conf is not used on this host).",
+        ),
+        NE016 => Rule::summarised(
+            Info,
+            "chrony never steps (no `makestep`): at start it slews",
+            "Without `makestep` (or with a limit of 0) chronyd never steps the clock: a boot that starts off is slewed at `maxslewrate` (83333 ppm by default on Linux, one twelfth: 40 s in 8 minutes; on FreeBSD a kernel limit makes it 500 ppm: 40 s in 22 hours), with dovecot already running on the wrong time. Add `makestep 1 3` to step at start.",
+        ),
+        NE017 => Rule::summarised(
+            Warning,
+            "systemd-timesyncd steps the clock whenever it is more than 0.4 s off, backwards too",
+            "systemd-timesyncd slews an offset below 0.4 s (NTP_MAX_ADJUST in timesyncd-manager.c) and steps a larger one, at any time, and has no setting to change that: after a VM is paused or restored it steps the clock back and dovecot exits with \"Time just moved backwards\". On a mail host use chrony with `makestep 1 3` (step at start only) instead: `apt install chrony` replaces systemd-timesyncd.",
+        ),
+    }
 }
 
-pub const RULES: &[Rule] = &[
-    Rule {
-        code: "NE001",
-        severity: Severity::Error,
-        summary: "syntax error on a tinker line (part or all of it is dropped)",
-        explain: "ntpd reads `tinker KEYWORD NUMBER ...` token by token. An error where a value belongs (a missing value, a word, a hex or quoted number, `=`) drops the whole line, valid pairs included. An error where the next keyword belongs (an unknown keyword, `,`, `}`, a stray word) is reported too, but the pairs before it are already applied and the rest of the line is lost. Keywords are lower case. Fix the line; `ntpconf-edit show` lists what ntpd applies.",
-    },
-    Rule {
-        code: "NE002",
-        severity: Severity::Error,
-        summary: "tinker line after `end` is never read",
-        explain: "ntpd stops reading at `end`, also at an `end` inside an included file, which ends the including files too. A tinker line after it (often appended by `echo ... >> ntp.conf`) does nothing. Move it before `end`; `ntpconf-edit set` writes before `end` on its own.",
-    },
-    Rule {
-        code: "NE003",
-        severity: Severity::Warning,
-        summary: "stepout below 300 is raised to 300",
-        explain: "ntpd's loop filter raises a stepout below 300 s to 300 s (CLOCK_MINSTEP), whatever the man page says about small values. Write 300 or more.",
-    },
-    Rule {
-        code: "NE004",
-        severity: Severity::Warning,
-        summary: "setting overridden by a later tinker line",
-        explain: "ntpd appends the pairs of every tinker line, included files too, and applies them in reading order: the last occurrence of a keyword wins. The earlier one does nothing. `ntpconf-edit set` edits the winning pair and removes the others.",
-    },
-    Rule {
-        code: "NE005",
-        severity: Severity::Info,
-        summary: "stepback/stepfwd need ntpd 4.2.8p2 or later",
-        explain: "`stepback` and `stepfwd` came with ntp 4.2.8p2 (bug 2763) and NTPsec. Older ntpd reports a syntax error and drops the line.",
-    },
-    Rule {
-        code: "NE006",
-        severity: Severity::Error,
-        summary: "not a tinker keyword (minpoll, ...), or `tick` where it is not one",
-        explain: "`minpoll`, `maxpoll`, `codec` and `maxdist` are not tinker keywords in 4.2.8 or NTPsec: the line is dropped. `tinker tick` is applied by classic 4.2.8 (p15 checked) and NTPsec up to 1.2.3; NTPsec 1.2.4 made `tick` a command of its own and drops `tinker tick` lines (a warning with --dialect ntpsec).",
-    },
-    Rule {
-        code: "NE007",
-        severity: Severity::Warning,
-        summary: "an included file or NTPsec's ntp.d may override tinker",
-        explain: "Tinker lines in an `includefile` target (and, for NTPsec, in ntp.d/*.conf beside the file, read after it) are applied in reading order, so they can override the main file. A target that cannot be read (missing, not a regular file, too deep) is skipped by ntpd.",
-    },
-    Rule {
-        code: "NE008",
-        severity: Severity::Info,
-        summary: "boot-time ntpdate steps the clock whatever tinker says",
-        explain: "With ntpdate_enable=\"YES\" and ntpdate_hosts empty, FreeBSD's rc.d/ntpdate takes the hosts of the `server`/`peer`/`pool` lines of this file and steps the clock with `ntpdate -b` before dovecot starts, whatever tinker says. That is the errata's boot-time correction. With ntpdate_hosts set, ntpdate does not read this file at all.",
-    },
-    Rule {
-        code: "NE009",
-        severity: Severity::Warning,
-        summary: "`;` is not a separator in ntp.conf",
-        explain: "ntp.conf has one command per line. A `;` is a token of its own: ntpd reports a syntax error there; the tinker pairs before it still apply, everything after it on the line is dropped.",
-    },
-    Rule {
-        code: "NE010",
-        severity: Severity::Warning,
-        summary: "`step` resets stepback and stepfwd set earlier",
-        explain: "`step` sets both step thresholds. A stepback or stepfwd applied before a later `step` is overwritten. Put stepback/stepfwd after the last `step` (`ntpconf-edit set` does).",
-    },
-    Rule {
-        code: "NE011",
-        severity: Severity::Warning,
-        summary: "`step 0`/`stepback 0` in force: corrections crawl at 500 ppm",
-        explain: "With `step 0` (or `stepback 0`) ntpd never steps the clock (back), it slews at most 500 ppm (0.5 ms per second): an offset of 40 s, the drift of a Hyper-V guest over the host's default 7-day sync interval, takes 80,000 s (about 22 h), and the clock is wrong meanwhile. A FreeBSD guest cannot write its clock to the hardware clock, so every boot may start far off. `ntpd -g` (ntpd_sync_on_start=\"YES\") and `ntpd -q` read this file and slew too; only rc.d/ntpdate (`ntpdate -b`) steps. The errata's fix: remove step 0 (`ntpconf-edit -i unset step stepback`), correct the guest at boot with ntpdate before dovecot (`sysrc ntpdate_enable=YES ntpdate_flags=-b`) and continuously with ntpd (`sysrc ntpd_enable=YES`), and cut the Hyper-V host's w32time SpecialPollInterval from 604800 to 3600 s. --offset SECS sets the offset used for the figure.",
-    },
-    Rule {
-        code: "NE012",
-        severity: Severity::Error,
-        summary: "ntpd exits on this file (while parsing, or applying huffpuff)",
-        explain: "ntpd's lexer exits when a number cannot be represented: an integer below the 64-bit range (`-99999999999999999999`), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`. It exits while parsing, so ntpd does not run and nothing of the file applies. This holds for such a token anywhere on a tinker line, even after a syntax error. After parsing, a `huffpuff` beyond 900 * 2^31 s (1e400 is infinite) asks for a filter ntpd cannot allocate, and it exits too.",
-    },
-    Rule {
-        code: "NE013",
-        severity: Severity::Error,
-        summary: "chronyd exits on this file (a makestep, maxslewrate or source line it cannot parse)",
-        explain: "chronyd treats a directive with too few or too many arguments, or a value it cannot scan, as a fatal error: it exits at start and nothing keeps the time. Checked against the real chronyd (`chronyd -p -f FILE`). Fix the line.",
-    },
-    Rule {
-        code: "NE014",
-        severity: Severity::Warning,
-        summary: "chrony steps the clock at any time (`makestep THRESHOLD -1`), backwards too",
-        explain: "`makestep THRESHOLD LIMIT` lets chronyd step the clock when it is more than THRESHOLD seconds off, during its first LIMIT clock updates; a negative LIMIT allows it at any time. After a VM is paused, restored or migrated, or the hypervisor sets the guest's clock, chronyd then steps it back at once, and dovecot exits with \"Time just moved backwards\". chrony's counterpart of the errata's fix: `makestep 1 3` (step only at start, before dovecot: order chronyd-wait or `chronyc waitsync` before dovecot), and slew afterwards.",
-    },
-    Rule {
-        code: "NE015",
-        severity: Severity::Info,
-        summary: "chrony keeps the time here and steps only at start (`makestep THRESHOLD LIMIT`)",
-        explain: "chronyd steps the clock only during its first LIMIT clock updates, then slews: the boot-time step the errata asks for, before dovecot starts. Shown so that it is clear which daemon was checked (ntpd's ntp.conf is not used on this host).",
-    },
-    Rule {
-        code: "NE016",
-        severity: Severity::Info,
-        summary: "chrony never steps (no `makestep`): at start it slews",
-        explain: "Without `makestep` (or with a limit of 0) chronyd never steps the clock: a boot that starts off is slewed at `maxslewrate` (83333 ppm by default on Linux, one twelfth: 40 s in 8 minutes; on FreeBSD a kernel limit makes it 500 ppm: 40 s in 22 hours), with dovecot already running on the wrong time. Add `makestep 1 3` to step at start.",
-    },
-    Rule {
-        code: "NE017",
-        severity: Severity::Warning,
-        summary: "systemd-timesyncd steps the clock whenever it is more than 0.4 s off, backwards too",
-        explain: "systemd-timesyncd slews an offset below 0.4 s (NTP_MAX_ADJUST in timesyncd-manager.c) and steps a larger one, at any time, and has no setting to change that: after a VM is paused or restored it steps the clock back and dovecot exits with \"Time just moved backwards\". On a mail host use chrony with `makestep 1 3` (step at start only) instead: `apt install chrony` replaces systemd-timesyncd.",
-    },
-];
+/// One finding of `check`.  The field names are the JSON output's.
+pub type Diagnostic = lint::Diagnostic<Code>;
 
-pub fn rule(code: &str) -> Option<&'static Rule> {
-    RULES.iter().find(|r| r.code.eq_ignore_ascii_case(code))
-}
-
-/// One finding.  The field names are the JSON output's.
-#[derive(Clone, Debug, Serialize)]
-pub struct Diagnostic {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub code: &'static str,
-    pub severity: Severity,
-    pub message: String,
-}
+/// What `check` prints and how it exits: 1 on a warning or an error.
+pub const LINTER: lint::Linter = lint::Linter {
+    tool: "ntpconf-edit",
+    version: env!("CARGO_PKG_VERSION"),
+    exit: lint::ExitRule::AtLeast(Severity::Warning),
+    json_service: false,
+    sarif_help: lint::SarifHelp::ExplainText,
+};
 
 pub(crate) fn diag(
     file: &Path,
     line: usize,
     column: usize,
-    code: &'static str,
+    code: Code,
     message: String,
 ) -> Diagnostic {
-    let severity = rule(code).map_or(Severity::Error, |r| r.severity);
-    Diagnostic {
-        file: file.to_path_buf(),
-        line,
-        column,
-        code,
-        severity,
-        message,
-    }
+    Diagnostic::new(file, line, column, code, message)
 }
 
 /// How the boot-time correction treats this file, from FreeBSD's rc.conf.
@@ -244,7 +213,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
             &exit.file,
             exit.line,
             exit.column,
-            "NE012",
+            Code::NE012,
             format!(
                 "ntpd exits here ({}): it does not run, so nothing of this file applies",
                 exit.message
@@ -259,9 +228,9 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                     .iter()
                     .any(|k| reason.contains(&format!("`{k}`")))
                 {
-                    "NE006"
+                    Code::NE006
                 } else {
-                    "NE001"
+                    Code::NE001
                 };
                 out.push(diag(
                     &line.file,
@@ -279,7 +248,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                         .collect();
                     let (code, message) = if error.semicolon {
                         (
-                            "NE009",
+                            Code::NE009,
                             format!(
                                 "ntpd reports a syntax error at `;` ({} still applied, the rest of the line is dropped)",
                                 kept.join(" ")
@@ -287,7 +256,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                         )
                     } else {
                         (
-                            "NE001",
+                            Code::NE001,
                             format!(
                                 "ntpd reports a syntax error here: {}; the pairs before it ({}) still apply, the rest of the line is dropped",
                                 error.reason,
@@ -315,7 +284,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                                     file,
                                     *n,
                                     1,
-                                    "NE010",
+                                    Code::NE010,
                                     format!(
                                         "{direction} set here is reset by `step {}` at {}:{}",
                                         pair.value,
@@ -328,11 +297,11 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                     }
                     last_seen.insert(pair.key.clone(), (line.file.clone(), line.line));
                     match pair.key.as_str() {
-                        "stepout" if pair.number < 300.0 => out.push(diag(&line.file, line.line, col, "NE003",
+                        "stepout" if pair.number < 300.0 => out.push(diag(&line.file, line.line, col, Code::NE003,
                             format!("stepout {} is below 300; ntpd uses 300", pair.value))),
-                        "stepback" | "stepfwd" => out.push(diag(&line.file, line.line, col, "NE005",
+                        "stepback" | "stepfwd" => out.push(diag(&line.file, line.line, col, Code::NE005,
                             format!("{} needs ntpd 4.2.8p2 or later (or NTPsec); older ntpd drops the line", pair.key))),
-                        "tick" if cx.dialect == Dialect::Ntpsec => out.push(diag(&line.file, line.line, col, "NE006",
+                        "tick" if cx.dialect == Dialect::Ntpsec => out.push(diag(&line.file, line.line, col, Code::NE006,
                             "NTPsec 1.2.4 and later drop this whole line (`tick` became a command of its own); NTPsec up to 1.2.3 and classic 4.2.8 apply it".into())),
                         _ => {}
                     }
@@ -345,7 +314,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
             &file,
             line,
             1,
-            "NE004",
+            Code::NE004,
             format!(
                 "{key} here is overridden by {}:{later_line}",
                 later_file.display()
@@ -358,7 +327,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                 &line.file,
                 line.line,
                 1,
-                "NE002",
+                Code::NE002,
                 "tinker after `end`: ntpd stops reading at `end`, so this is never applied".into(),
             )),
             ReadNote::Include {
@@ -379,7 +348,7 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
                         target.display()
                     ),
                 };
-                out.push(diag(file, (*line).max(1), 1, "NE007", message));
+                out.push(diag(file, (*line).max(1), 1, Code::NE007, message));
             }
         }
     }
@@ -429,7 +398,7 @@ fn slew_findings(reading: &Reading, cx: &Context<'_>, out: &mut Vec<Diagnostic>)
         &file,
         line,
         1,
-        "NE011",
+        Code::NE011,
         format!(
             "{key} 0: ntpd {what} and slews at most 500 ppm, so a {} s offset takes {} s ({}) to correct; {path}. The errata's fix: ntpdate at boot before dovecot, ntpd afterwards, the Hyper-V host's sync interval at 1 h (see --explain NE011)",
             format_value(cx.offset),
@@ -443,7 +412,7 @@ fn slew_findings(reading: &Reading, cx: &Context<'_>, out: &mut Vec<Diagnostic>)
         && let Some(line) = boot_ntpdate_server_line(reading, cx.main)
     {
         {
-            out.push(diag(cx.main, line, 1, "NE008", format!(
+            out.push(diag(cx.main, line, 1, Code::NE008, format!(
                 "ntpd will not step back ({key} 0), but the boot-time rc.d/ntpdate{} reads the server lines of this file and steps the clock anyway; that is harmless only while it runs before dovecot",
                 if boot.ntpdate_steps { " -b" } else { "" })));
         }
@@ -473,20 +442,13 @@ fn boot_ntpdate_server_line(reading: &Reading, main: &Path) -> Option<usize> {
         })
 }
 
-/// Rule control: `--select`, `--ignore` and the per-file comment
-/// `# ntpconf-edit: ignore NE006[,NE007...]` (a comment, so ntpd ignores it).
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    /// Only these codes (empty: all).
-    pub select: BTreeSet<String>,
-    pub ignore: BTreeSet<String>,
-}
-
-pub const SUPPRESS_PREFIX: &str = "ntpconf-edit: ignore";
+/// The tool name of the per-file comment `# ntpconf-edit: ignore
+/// NE006[,NE007...]` (a comment, so ntpd ignores it).
+pub const SUPPRESS_TOOL: &str = "ntpconf-edit";
 
 /// The codes each file suppresses with its comment.
-pub fn suppressions(reading: &Reading) -> BTreeMap<PathBuf, BTreeSet<String>> {
-    let mut out: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+pub fn suppressions(reading: &Reading) -> lint::Suppressions<Code> {
+    let mut out = lint::Suppressions::new();
     let lines = reading
         .lines
         .iter()
@@ -497,23 +459,11 @@ pub fn suppressions(reading: &Reading) -> BTreeMap<PathBuf, BTreeSet<String>> {
     for line in lines {
         let text = String::from_utf8_lossy(&line.text);
         let Some(hash) = text.find('#') else { continue };
-        let comment = text[hash + 1..].trim_start();
-        if let Some(codes) = comment.strip_prefix(SUPPRESS_PREFIX) {
-            let set = out.entry(line.file.clone()).or_default();
-            for code in codes.split([',', ' ', '\t']).filter(|c| !c.is_empty()) {
-                set.insert(code.to_ascii_uppercase());
-            }
+        if let Some(codes) = lint::suppressed_codes::<Code>(&text[hash + 1..], SUPPRESS_TOOL) {
+            out.entry(line.file.clone()).or_default().extend(codes);
         }
     }
     out
-}
-
-impl Filter {
-    pub fn keep(&self, d: &Diagnostic, suppressed: &BTreeMap<PathBuf, BTreeSet<String>>) -> bool {
-        (self.select.is_empty() || self.select.contains(d.code))
-            && !self.ignore.contains(d.code)
-            && !suppressed.get(&d.file).is_some_and(|s| s.contains(d.code))
-    }
 }
 
 #[cfg(test)]
@@ -522,10 +472,11 @@ mod tests {
 
     #[test]
     fn every_rule_explains_itself() {
-        for rule in RULES {
+        for code in <Code as lint::RuleCode>::ALL {
+            let rule = lint::RuleCode::rule(*code);
             assert!(rule.explain.len() > 60, "{}", rule.code);
         }
-        assert!(rule("ne011").is_some());
+        assert_eq!(lint::find::<Code>("ne011"), Some(Code::NE011));
     }
 
     #[test]

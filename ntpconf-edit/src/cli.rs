@@ -59,6 +59,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "CODE")]
     pub explain: Option<String>,
 
+    /// List every check code with its severity and summary, then exit.
+    #[arg(long, global = true)]
+    pub list_rules: bool,
+
     /// Output format: text, JSON Lines (one object per line), or sarif (`check` only: one
     /// SARIF 2.1.0 log of the findings, for code scanning).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -222,6 +226,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     (
         "ntpconf-edit --explain NE011",
         "What `step 0` costs on a VM and the errata's fix.",
+    ),
+    (
+        "ntpconf-edit --list-rules",
+        "Every check code, its severity and its summary.",
     ),
     (
         "ntpconf-edit --format json show | jq .",

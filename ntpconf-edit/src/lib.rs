@@ -17,7 +17,6 @@ pub mod cli;
 pub mod doc;
 pub mod edit;
 pub mod model;
-mod sarif_report;
 pub mod timekeepers;
 pub mod tinker;
 
@@ -39,6 +38,7 @@ use crate::model::{FileId, Files, Reading};
 use crate::timekeepers::Keeper;
 use crate::tinker::{Dialect, NOT_TINKER, is_keyword, is_number};
 use mailhost_common::chrony::ChronyConf;
+use mailhost_common::lint::{self, RuleCode};
 use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::{Root, read_at_most};
 
@@ -71,18 +71,15 @@ pub struct Io<'a> {
 pub const MAX_OFFSET_SECONDS: f64 = 100.0 * 365.0 * 86_400.0;
 
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
+    if cli.list_rules {
+        lint::list_rules::<check::Code>(&mut *io.stdout)?;
+        return Ok(EXIT_OK);
+    }
     if let Some(code) = &cli.explain {
-        let Some(rule) = check::rule(code) else {
-            bail!("unknown check code `{code}` (codes: NE001 to NE017)")
+        let Some(code) = lint::find::<check::Code>(code) else {
+            bail!("unknown check code `{code}` (see --list-rules)")
         };
-        writeln!(
-            io.stdout,
-            "{} ({})\n{}\n\n{}",
-            rule.code,
-            rule.severity.as_str(),
-            rule.summary,
-            rule.explain
-        )?;
+        writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
         return Ok(EXIT_OK);
     }
     let command = match &cli.command {
@@ -107,10 +104,7 @@ fn run_command(cli: &Cli, command: &Command, root: &Root, io: &mut Io<'_>) -> Re
             select,
             ignore,
         } => {
-            let filter = check::Filter {
-                select: codes(select)?,
-                ignore: codes(ignore)?,
-            };
+            let filter = lint::Filter::new(check::Severity::Info, select, ignore, "check")?;
             if !(0.0..=MAX_OFFSET_SECONDS).contains(offset) {
                 bail!("--offset takes a number of seconds, 0 to {MAX_OFFSET_SECONDS} (100 years)");
             }
@@ -142,17 +136,6 @@ fn run_command(cli: &Cli, command: &Command, root: &Root, io: &mut Io<'_>) -> Re
             )
         }
     }
-}
-
-fn codes(list: &[String]) -> Result<std::collections::BTreeSet<String>> {
-    let mut out = std::collections::BTreeSet::new();
-    for code in list.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
-        let Some(rule) = check::rule(code) else {
-            bail!("unknown check code `{code}` (see --explain CODE)")
-        };
-        out.insert(rule.code.to_string());
-    }
-    Ok(out)
 }
 
 /// A requested `KEY=VALUE`.
@@ -463,7 +446,7 @@ fn check(
     root: &Root,
     file: Option<&OsStr>,
     offset: f64,
-    filter: &check::Filter,
+    filter: &lint::Filter<check::Code>,
     io: &mut Io<'_>,
 ) -> Result<u8> {
     let rc = RcConf::load(root).context("reading rc.conf")?;
@@ -501,39 +484,19 @@ fn check(
 fn report(
     cli: &Cli,
     found: Vec<check::Diagnostic>,
-    filter: &check::Filter,
-    suppressed: &std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<String>>,
+    filter: &lint::Filter<check::Code>,
+    suppressed: &lint::Suppressions<check::Code>,
     io: &mut Io<'_>,
 ) -> Result<u8> {
-    let shown: Vec<_> = found
-        .into_iter()
-        .filter(|d| filter.keep(d, suppressed))
+    let shown: Vec<&check::Diagnostic> = found
+        .iter()
+        .filter(|d| filter.shows(d, suppressed))
         .collect();
-    let status = if shown.iter().any(|d| d.severity >= check::Severity::Warning) {
-        EXIT_WOULD_CHANGE
-    } else {
-        EXIT_OK
-    };
-    if cli.format == Format::Sarif {
-        sarif_report::write(&shown, &mut *io.stdout)?;
-        return Ok(status);
-    }
-    for d in shown {
-        match cli.format {
-            Format::Sarif => unreachable!("written by sarif_report above"),
-            Format::Json => {
-                serde_json::to_writer(&mut *io.stdout, &d)?;
-                writeln!(io.stdout)?;
-            }
-            Format::Text => {
-                let line = conventions::finding_line(
-                    &d.file, d.line, d.column, d.severity, &d.message, d.code, io.color,
-                );
-                writeln!(io.stdout, "{line}")?;
-            }
-        }
-    }
-    Ok(status)
+    check::LINTER.write_findings(cli.format, &shown, io.color, &mut *io.stdout)?;
+    Ok(match check::LINTER.exit.outcome(&shown) {
+        lint::Outcome::Findings => EXIT_WOULD_CHANGE,
+        lint::Outcome::Clean => EXIT_OK,
+    })
 }
 
 fn edit_file(

@@ -347,7 +347,8 @@ fn exit_when_applying(reading: &Reading) -> Option<Exit> {
 fn worth_keeping(text: &[u8]) -> bool {
     let starts = |word: &[u8]| text.starts_with(word);
     starts(b"server") || starts(b"peer") || starts(b"pool") || {
-        let marker = crate::check::SUPPRESS_PREFIX.as_bytes();
+        // `ntpconf-edit:` then `ignore CODES` (see check::suppressions).
+        let marker = format!("{}:", crate::check::SUPPRESS_TOOL).into_bytes();
         text.windows(marker.len()).any(|w| w == marker)
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use mailhost_common::chrony::{CHRONY_CONFS, ChronyConf};
 use mailhost_common::root::Root;
 
-use crate::check::{Diagnostic, diag, human_duration};
+use crate::check::{Code, Diagnostic, diag, human_duration};
 
 /// What keeps the time on a tree, as far as `check` needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub fn check_chrony(root: &Root, conf: &ChronyConf, freebsd: bool, offset: f64) 
                 &shown(&f.at.file),
                 f.at.line,
                 f.at.column,
-                "NE013",
+                Code::NE013,
                 format!("chronyd exits at start: {}", f.message),
             )
         })
@@ -78,7 +78,7 @@ pub fn check_chrony(root: &Root, conf: &ChronyConf, freebsd: bool, offset: f64) 
             &shown(&step.at.file),
             step.at.line,
             step.at.column,
-            "NE014",
+            Code::NE014,
             format!(
                 "chrony steps the clock at any time it is more than {} s off (`makestep {} {}`), \
                  backwards too, and dovecot dies of a step back; step only at start: `makestep 1 3`",
@@ -89,7 +89,7 @@ pub fn check_chrony(root: &Root, conf: &ChronyConf, freebsd: bool, offset: f64) 
             &shown(&step.at.file),
             step.at.line,
             step.at.column,
-            "NE015",
+            Code::NE015,
             format!(
                 "chrony keeps the time here: it steps an offset over {} s only in its first {} clock \
                  updates (at start, before dovecot), then slews",
@@ -103,7 +103,7 @@ pub fn check_chrony(root: &Root, conf: &ChronyConf, freebsd: bool, offset: f64) 
                 &shown(at.map_or(&conf.file, |a| &a.file)),
                 at.map_or(1, |a| a.line),
                 at.map_or(1, |a| a.column),
-                "NE016",
+                Code::NE016,
                 format!(
                     "chrony keeps the time here and never steps (no `makestep`): at start a {offset} s \
                      offset is slewed at {ppm} ppm, taking {}, with dovecot running; `makestep 1 3` \
@@ -122,7 +122,7 @@ pub fn check_timesyncd(root: &Root, marker: &Path) -> Vec<Diagnostic> {
         &root.display_path(marker),
         1,
         1,
-        "NE017",
+        Code::NE017,
         "systemd-timesyncd keeps the time here: it steps the clock whenever it is more than 0.4 s \
          off, backwards too, and no setting stops it; on a mail host use chrony with `makestep 1 3`"
             .into(),
@@ -144,7 +144,7 @@ mod tests {
         (dir, root)
     }
 
-    fn codes(root: &Root) -> Vec<&'static str> {
+    fn codes(root: &Root) -> Vec<Code> {
         let Keeper::Chrony(file) = which(root, None, false) else {
             panic!("not chrony")
         };
@@ -158,15 +158,15 @@ mod tests {
     #[test]
     fn makestep_forms() {
         let (_d, root) = root_with(&[("etc/chrony/chrony.conf", "makestep 1 3\n")]);
-        assert_eq!(codes(&root), ["NE015"]);
+        assert_eq!(codes(&root), [Code::NE015]);
         let (_d, root) = root_with(&[("etc/chrony/chrony.conf", "makestep 1 -1\n")]);
-        assert_eq!(codes(&root), ["NE014"]);
+        assert_eq!(codes(&root), [Code::NE014]);
         let (_d, root) = root_with(&[("etc/chrony.conf", "pool x\n")]);
-        assert_eq!(codes(&root), ["NE016"]);
+        assert_eq!(codes(&root), [Code::NE016]);
         let (_d, root) = root_with(&[("etc/chrony.conf", "makestep 1 0\n")]);
-        assert_eq!(codes(&root), ["NE016"]);
+        assert_eq!(codes(&root), [Code::NE016]);
         let (_d, root) = root_with(&[("etc/chrony.conf", "makestep 1\n")]);
-        assert_eq!(codes(&root), ["NE013", "NE016"]);
+        assert_eq!(codes(&root), [Code::NE013, Code::NE016]);
     }
 
     #[test]

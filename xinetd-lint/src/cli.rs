@@ -7,6 +7,7 @@ use clap::Parser;
 
 use crate::conventions::{ColorChoice, Generate, LintFormat as Format};
 use crate::rules::Severity;
+use mailhost_common::lint::RuleCode;
 
 /// The lowest severity shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -17,13 +18,13 @@ pub enum SeverityFloor {
 }
 
 impl SeverityFloor {
-    pub fn admits(self, severity: Severity) -> bool {
-        let floor = match self {
+    /// The lowest severity shown.
+    pub fn floor(self) -> Severity {
+        match self {
             SeverityFloor::Info => Severity::Info,
             SeverityFloor::Warning => Severity::Warning,
             SeverityFloor::Error => Severity::Error,
-        };
-        severity >= floor
+        }
     }
 }
 
@@ -93,7 +94,7 @@ pub struct Cli {
     /// Print what a rule checks, why it matters and how to fix it.
     #[arg(long, value_name = "CODE", hide_possible_values = true, value_parser =
         crate::conventions::suggest(clap::builder::StringValueParser::new(),
-            crate::rules::RULES.iter().map(|r| (r.code, r.name))))]
+            crate::rules::Code::ALL.iter().map(|c| (c.as_str(), c.rule().name.unwrap_or("")))))]
     pub explain: Option<String>,
 
     /// List every rule with its code and severity.

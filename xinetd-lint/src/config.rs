@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::attrs::{self, Count, Parsed};
 use crate::host::Host;
 use crate::lex::{self, AttrLine, Op};
-use crate::rules::{self, Severity};
+use crate::rules::Code;
+use mailhost_common::lint::{self, RuleCode};
 
 /// Nesting limit for include/includedir (xinetd has none; loops are found
 /// by identity, this only bounds a long chain of distinct files).
@@ -22,16 +23,8 @@ pub const MAX_FILES: usize = 100_000;
 /// How many bytes one expansion may read in all.
 pub const MAX_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
 
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Diagnostic {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub code: &'static str,
-    pub severity: Severity,
-    pub service: Option<String>,
-    pub message: String,
-}
+/// One finding (the shared linter's, with xinetd-lint's codes).
+pub use crate::rules::Diagnostic;
 
 /// An attribute as written: its values and where.
 #[derive(Clone, Debug)]
@@ -61,9 +54,9 @@ pub struct Service {
     /// `disable = yes`: xinetd frees it without a word.
     pub disabled: bool,
     /// Line and rule of the first value error (`DISABLING SERVICE`), if any.
-    pub value_error: Option<(usize, &'static str)>,
+    pub value_error: Option<(usize, Code)>,
     /// Dropped while reading (no space before `=`, bad operator, no `{`, EOF).
-    pub dropped: Option<&'static str>,
+    pub dropped: Option<Code>,
     /// The file came through an include or includedir.
     pub in_fragment: bool,
 }
@@ -134,7 +127,7 @@ pub struct Reader<'h> {
     /// so no service starts.
     pub include_loop: bool,
     /// Codes silenced per file by `# xinetd-lint: ignore CODE,...`.
-    pub suppressed: BTreeMap<String, BTreeSet<String>>,
+    pub suppressed: lint::Suppressions<Code>,
 }
 
 impl<'h> Reader<'h> {
@@ -159,16 +152,16 @@ impl<'h> Reader<'h> {
         file: &str,
         line: usize,
         column: usize,
-        code: &'static str,
+        code: Code,
         service: Option<&str>,
         message: String,
     ) {
         self.model.diagnostics.push(Diagnostic {
-            file: file.to_string(),
+            file: file.into(),
             line,
             column,
             code,
-            severity: rules::severity(code),
+            severity: code.severity(),
             service: service.map(String::from),
             message,
         });
@@ -192,13 +185,13 @@ impl<'h> Reader<'h> {
         let (handle, id) = match opened {
             Ok(opened) => opened,
             Err(e) => {
-                self.diag(&file, line, col, "XL006", None, format!("{what}: {e}"));
+                self.diag(&file, line, col, Code::XL006, None, format!("{what}: {e}"));
                 return;
             }
         };
         if self.stack.contains(&id) {
             self.include_loop = true;
-            self.diag(&file, line, col, "XL060", None, format!(
+            self.diag(&file, line, col, Code::XL060, None, format!(
                 "include loop: {shown} is already being read, so it includes itself; the real xinetd recurses until it crashes (segmentation fault) and no service starts"));
             return;
         }
@@ -238,7 +231,7 @@ impl<'h> Reader<'h> {
                 Some(index) => self.model.diagnostics[index].message = message(repeats - 1),
                 None => {
                     seen.repeat_finding = Some(self.model.diagnostics.len());
-                    self.diag(&file, line, col, "XL062", None, message(0));
+                    self.diag(&file, line, col, Code::XL062, None, message(0));
                 }
             }
             return;
@@ -257,7 +250,7 @@ impl<'h> Reader<'h> {
                     &file,
                     line,
                     col,
-                    "XL006",
+                    Code::XL006,
                     None,
                     format!("{what}: {shown}: {e}"),
                 );
@@ -288,7 +281,7 @@ impl<'h> Reader<'h> {
     fn budget_exceeded(&mut self, file: &str, line: usize, col: usize, what: &str) {
         if !self.over_budget {
             self.over_budget = true;
-            self.diag(file, line, col, "XL061", None, format!(
+            self.diag(file, line, col, Code::XL061, None, format!(
                 "include budget exceeded ({what}): the rest is not read, so this verdict is incomplete"));
         }
     }
@@ -305,7 +298,7 @@ impl<'h> Reader<'h> {
                     &file,
                     line,
                     col,
-                    "XL006",
+                    Code::XL006,
                     None,
                     format!("Unable to read included directory: {e}"),
                 );
@@ -318,7 +311,7 @@ impl<'h> Reader<'h> {
             let path = dir.join(std::ffi::OsStr::from_bytes(&name));
             let shown_path = format!("{}/{}", shown.trim_end_matches('/'), text);
             if name.contains(&b'.') || name.ends_with(b"~") {
-                self.diag(&shown_path, 1, 1, "XL007", None, format!(
+                self.diag(&shown_path, 1, 1, Code::XL007, None, format!(
                     "xinetd's includedir skips `{text}` because its name {}: the services in it are never read",
                     if name.ends_with(b"~") { "ends in `~`" } else { "contains a `.`" }));
                 continue;
@@ -329,7 +322,7 @@ impl<'h> Reader<'h> {
                     &shown_path,
                     1,
                     1,
-                    "XL008",
+                    Code::XL008,
                     None,
                     format!("{shown_path} is not a regular file. It is being skipped."),
                 ),
@@ -337,7 +330,7 @@ impl<'h> Reader<'h> {
                     &shown_path,
                     1,
                     1,
-                    "XL006",
+                    Code::XL006,
                     None,
                     format!("Unable to stat includedir file: {e}"),
                 ),
@@ -354,7 +347,7 @@ impl<'h> Reader<'h> {
             if lex::is_blank_or_comment(line) {
                 if let Some(codes) = suppression(line) {
                     self.suppressed
-                        .entry(shown.to_string())
+                        .entry(shown.into())
                         .or_default()
                         .extend(codes);
                 }
@@ -400,7 +393,7 @@ impl<'h> Reader<'h> {
                 shown,
                 1,
                 1,
-                "XL026",
+                Code::XL026,
                 None,
                 "UTF-8 byte-order mark: xinetd does not recognise the first keyword".into(),
             );
@@ -418,7 +411,7 @@ impl<'h> Reader<'h> {
                 shown,
                 n + 1,
                 lines[n].len(),
-                "XL025",
+                Code::XL025,
                 None,
                 "CRLF line endings: xinetd keeps the CR on the last word of every line".into(),
             );
@@ -442,7 +435,7 @@ impl<'h> Reader<'h> {
                                 shown,
                                 i + 1,
                                 words[0].column,
-                                "XL024",
+                                Code::XL024,
                                 None,
                                 "`defaults` in an included file is merged into the global defaults"
                                     .into(),
@@ -453,7 +446,7 @@ impl<'h> Reader<'h> {
                                 shown,
                                 i + 1,
                                 words[0].column,
-                                "XL005",
+                                Code::XL005,
                                 None,
                                 "only 1 defaults entry is allowed. This entry will be ignored"
                                     .into(),
@@ -508,7 +501,7 @@ impl<'h> Reader<'h> {
                     i += 1;
                 }
                 _ => {
-                    self.diag(shown, i + 1, words[0].column, "XL001", None, format!(
+                    self.diag(shown, i + 1, words[0].column, Code::XL001, None, format!(
                         "missing service keyword (`{}`): xinetd skips everything up to the next lone `}}`",
                         crate::conventions::shorten(&words[0].as_str().escape_debug().to_string(), 60)));
                     i = skip_to_close(lines, i + 1, self, shown);
@@ -530,7 +523,7 @@ impl<'h> Reader<'h> {
             shown,
             at + 1,
             column,
-            "XL002",
+            Code::XL002,
             None,
             "service name missing".into(),
         );
@@ -564,7 +557,7 @@ impl<'h> Reader<'h> {
                 shown,
                 line,
                 col,
-                "XL003",
+                Code::XL003,
                 name.as_deref(),
                 format!(
                     "Service {}: missing '{{' (it must be alone on the line after the header)",
@@ -572,26 +565,26 @@ impl<'h> Reader<'h> {
                 ),
             );
             if let Block::Service(mut s) = block {
-                s.dropped = Some("XL003");
+                s.dropped = Some(Code::XL003);
                 self.model.services.push(s);
             }
             // The line that is not `{` was read already: the skip starts after it.
             return skip_to_close(lines, (i + 1).min(lines.len()), self, shown);
         }
         i += 1;
-        let mut value_error_line: Option<(usize, &'static str)> = None;
+        let mut value_error_line: Option<(usize, Code)> = None;
         loop {
             if i >= lines.len() {
                 self.diag(
                     shown,
                     lines.len().max(1),
                     1,
-                    "XL004",
+                    Code::XL004,
                     name.as_deref(),
                     "incomplete entry: the file ends inside this block".into(),
                 );
                 if let Block::Service(mut s) = block {
-                    s.dropped = Some("XL004");
+                    s.dropped = Some(Code::XL004);
                     self.model.services.push(s);
                 }
                 return i;
@@ -614,11 +607,11 @@ impl<'h> Reader<'h> {
                         shown,
                         i + 1,
                         op_column,
-                        "XL009",
+                        Code::XL009,
                         name.as_deref(),
                         format!("Attribute {} needs a space before operator", attr.as_str()),
                     );
-                    return self.abandon(block, lines, i, shown, "XL009");
+                    return self.abandon(block, lines, i, shown, Code::XL009);
                 }
                 AttrLine::BadOperator { name: attr } => {
                     // A second `defaults` is skipped line by line, not parsed.
@@ -631,7 +624,7 @@ impl<'h> Reader<'h> {
                         shown,
                         i + 1,
                         attr.column,
-                        "XL010",
+                        Code::XL010,
                         name.as_deref(),
                         format!(
                             "Bad operator for attribute: {}{}",
@@ -644,7 +637,7 @@ impl<'h> Reader<'h> {
                             }
                         ),
                     );
-                    return self.abandon(block, lines, i, shown, "XL010");
+                    return self.abandon(block, lines, i, shown, Code::XL010);
                 }
                 AttrLine::Ok {
                     name: attr,
@@ -692,7 +685,7 @@ impl<'h> Reader<'h> {
         lines: &[&[u8]],
         at: usize,
         shown: &str,
-        code: &'static str,
+        code: Code,
     ) -> usize {
         match block {
             Block::Service(mut s) => {
@@ -716,7 +709,7 @@ impl<'h> Reader<'h> {
         op: Op,
         op_column: usize,
         values: &[lex::Token],
-        value_error_line: &mut Option<(usize, &'static str)>,
+        value_error_line: &mut Option<(usize, Code)>,
     ) -> Flow {
         let in_defaults = !matches!(block, Block::Service(_));
         let service_name = match block {
@@ -734,16 +727,16 @@ impl<'h> Reader<'h> {
         }) else {
             let (code, message) = if raw_name.eq_ignore_ascii_case("mdns") {
                 (
-                    "XL023",
+                    Code::XL023,
                     "bad service attribute: mdns (not compiled into this xinetd)".to_string(),
                 )
             } else if in_defaults {
                 (
-                    "XL012",
+                    Code::XL012,
                     format!("attribute: {raw_name} should not be in default section"),
                 )
             } else {
-                ("XL011", format!("bad service attribute: {raw_name}"))
+                (Code::XL011, format!("bad service attribute: {raw_name}"))
             };
             self.diag(shown, line, attr.column, code, sname, message);
             return Flow::Continue;
@@ -756,7 +749,7 @@ impl<'h> Reader<'h> {
                 shown,
                 line,
                 op_column,
-                "XL014",
+                Code::XL014,
                 sname,
                 format!(
                     "Service {}: operator '{}' cannot be used for attribute '{}'",
@@ -776,11 +769,11 @@ impl<'h> Reader<'h> {
             && words.len() != n
         {
             match comment_at {
-                Some(c) => self.diag(shown, line, c.column, "XL016", sname, format!(
+                Some(c) => self.diag(shown, line, c.column, Code::XL016, sname, format!(
                     "trailing comment: xinetd reads `{}` as {} more values, so this {} line is ignored (attribute {} expects {n} values and {} values were specified)",
                     words[words.iter().position(|w| w.starts_with('#')).unwrap_or(0)..].join(" "),
                     words.len() - n.min(words.len()), spec.name, spec.name, words.len())),
-                None => self.diag(shown, line, attr.column, "XL015", sname, format!(
+                None => self.diag(shown, line, attr.column, Code::XL015, sname, format!(
                     "attribute {} expects {n} values and {} values were specified; the line is ignored", spec.name, words.len())),
             }
             return Flow::Continue;
@@ -796,14 +789,14 @@ impl<'h> Reader<'h> {
         };
         if already {
             if in_defaults && key == "log_type" {
-                self.diag(shown, line, attr.column, "XL017", None,
+                self.diag(shown, line, attr.column, Code::XL017, None,
                     "Cannot set more than one log_type attribute (in defaults this stops the whole daemon in production)".into());
             } else {
                 self.diag(
                     shown,
                     line,
                     attr.column,
-                    "XL013",
+                    Code::XL013,
                     sname,
                     format!(
                         "Service {}: attribute already set: {} (the first value is kept)",
@@ -821,7 +814,7 @@ impl<'h> Reader<'h> {
             if words[0].eq_ignore_ascii_case("no")
                 && let Some((bad, _)) = *value_error_line
             {
-                self.diag(shown, line, attr.column, "XL018", sname, format!(
+                self.diag(shown, line, attr.column, Code::XL018, sname, format!(
                     "`disable = no` re-enables this service after the value rejected on line {bad}: it runs without that setting"));
                 *value_error_line = None;
             }
@@ -829,9 +822,9 @@ impl<'h> Reader<'h> {
         match attrs::parse_values(spec.name, op == Op::Remove, &words, self.host) {
             Parsed::Error(message) => {
                 let code = if spec.name == "access_times" {
-                    "XL021"
+                    Code::XL021
                 } else {
-                    "XL017"
+                    Code::XL017
                 };
                 let column = values.first().map_or(op_column, |v| v.column);
                 let message = if in_defaults {
@@ -859,7 +852,7 @@ impl<'h> Reader<'h> {
                         .map_or(op_column, |v| v.column);
                     if comment_at.is_some_and(|c| column >= c.column) {
                         if !commented {
-                            self.diag(shown, line, column, "XL016", sname, format!(
+                            self.diag(shown, line, column, Code::XL016, sname, format!(
                                 "trailing comment: xinetd reads `{}` as addresses and drops them (failed to parse)", words[words.iter().position(|w| w.starts_with('#')).unwrap_or(0)..].join(" ")));
                             commented = true;
                         }
@@ -868,7 +861,7 @@ impl<'h> Reader<'h> {
                             shown,
                             line,
                             column,
-                            "XL020",
+                            Code::XL020,
                             sname,
                             format!(
                                 "failed to parse {token}: the address is dropped from {}",
@@ -880,14 +873,14 @@ impl<'h> Reader<'h> {
             }
             Parsed::Ok => {
                 if attrs::wraps_negative(spec.name, &words) {
-                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), "XL072", sname, format!(
+                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), Code::XL072, sname, format!(
                         "{} = {}: xinetd reads a negative number with strtoull and wraps it to a huge value, so the limit does not apply",
                         spec.name, words.join(" ")));
                 }
                 if spec.name == "server"
                     && std::fs::metadata(self.host.path(&words[0])).is_ok_and(|m| m.is_dir())
                 {
-                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), "XL071", sname, format!(
+                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), Code::XL071, sname, format!(
                         "server {} is a directory: xinetd accepts it (access and stat pass) and starts the service, but every connection fails to exec it",
                         words[0]));
                 }
@@ -900,7 +893,7 @@ impl<'h> Reader<'h> {
         };
         if key == "enabled" || key == "disabled" {
             if op == Op::Remove {
-                self.diag(shown, line, op_column, "XL073", None, format!(
+                self.diag(shown, line, op_column, Code::XL073, None, format!(
                     "`{} -= ...` adds to the list: xinetd ignores the operator of enabled/disabled, so this {}",
                     spec.name,
                     if key == "enabled" { "enables only the ids named (and those of other enabled lines)" } else { "disables the ids named" }));
@@ -909,7 +902,7 @@ impl<'h> Reader<'h> {
                     shown,
                     line,
                     op_column,
-                    "XL073",
+                    Code::XL073,
                     None,
                     "`enabled` with no ids still counts as given: xinetd disables every service"
                         .into(),
@@ -973,7 +966,7 @@ impl<'h> Reader<'h> {
                 (shown.to_string(), setting.line, setting.column)
             };
             let name = service.name.clone();
-            self.diag(&file, line, column, "XL019", Some(&name), format!(
+            self.diag(&file, line, column, Code::XL019, Some(&name), format!(
                 "only_from {} no usable address: xinetd denies every client of {name} (its debug dump still says \"All sites\")",
                 if setting.values.is_empty() { "is empty:" } else { "keeps" }));
         }
@@ -986,17 +979,12 @@ enum Flow {
     StopDisabled,
 }
 
-/// The codes of a `# xinetd-lint: ignore XL016, XL017` comment line.
-pub fn suppression(line: &[u8]) -> Option<Vec<String>> {
+/// The codes of a `# xinetd-lint: ignore XL016, XL017` comment line
+/// (codes or rule names; unknown words are dropped).
+pub fn suppression(line: &[u8]) -> Option<Vec<Code>> {
     let text = String::from_utf8_lossy(line);
-    let rest = text.trim_start().strip_prefix('#')?.trim_start();
-    let rest = rest.strip_prefix("xinetd-lint:")?.trim_start();
-    let rest = rest.strip_prefix("ignore")?;
-    let codes: Vec<String> = rest
-        .split([',', ' ', '\t', '\r'])
-        .filter(|c| !c.is_empty())
-        .map(|c| rules::find(c).map_or_else(|| c.to_ascii_uppercase(), |r| r.code.to_string()))
-        .collect();
+    let comment = text.trim_start().strip_prefix('#')?;
+    let codes = lint::suppressed_codes(comment, "xinetd-lint")?;
     (!codes.is_empty()).then_some(codes)
 }
 
@@ -1069,7 +1057,7 @@ fn skip_to_close(lines: &[&[u8]], from: usize, reader: &mut Reader<'_>, shown: &
                     shown,
                     lines.len(),
                     1,
-                    "XL004",
+                    Code::XL004,
                     None,
                     "missing } in last service entry".into(),
                 );
@@ -1089,11 +1077,11 @@ mod file_tests {
     fn suppression_comments() {
         assert_eq!(
             suppression(b"# xinetd-lint: ignore XL016"),
-            Some(vec!["XL016".to_string()])
+            Some(vec![Code::XL016])
         );
         assert_eq!(
             suppression(b"\t#xinetd-lint: ignore xl016, trailing-comment XL011"),
-            Some(vec!["XL016".into(), "XL016".into(), "XL011".into()])
+            Some(vec![Code::XL016, Code::XL016, Code::XL011])
         );
         assert_eq!(suppression(b"# xinetd-lint: ignore"), None);
         assert_eq!(suppression(b"# a comment about xinetd-lint"), None);
@@ -1103,7 +1091,7 @@ mod file_tests {
         );
     }
 
-    fn budget_codes(files: usize, max_files: usize, max_bytes: u64) -> Vec<&'static str> {
+    fn budget_codes(files: usize, max_files: usize, max_bytes: u64) -> Vec<Code> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("etc/xinetd.d")).unwrap();
         for n in 0..files {
@@ -1120,10 +1108,10 @@ mod file_tests {
 
     #[test]
     fn the_budget_of_files_and_bytes() {
-        assert_eq!(budget_codes(150, 150, 10_000), Vec::<&str>::new());
-        assert_eq!(budget_codes(151, 150, 10_000), ["XL061"], "reported once");
+        assert_eq!(budget_codes(150, 150, 10_000), Vec::<Code>::new());
+        assert_eq!(budget_codes(151, 150, 10_000), [Code::XL061], "reported once");
         // 4 bytes a file: the 26th file does not fit in 100 bytes.
-        assert_eq!(budget_codes(30, 1000, 100), ["XL061"]);
-        assert_eq!(budget_codes(25, 1000, 100), Vec::<&str>::new());
+        assert_eq!(budget_codes(30, 1000, 100), [Code::XL061]);
+        assert_eq!(budget_codes(25, 1000, 100), Vec::<Code>::new());
     }
 }

@@ -15,7 +15,8 @@ use crate::config::{Diagnostic, Model, Service};
 use crate::host::Host;
 use crate::logdest::{self, SyslogConf};
 use crate::pipeline::{Status, TakenPort, Verdict};
-use crate::rules;
+use crate::rules::Code;
+use mailhost_common::lint::RuleCode;
 
 /// The login process each service needs (the errata names imap3 among
 /// the services imap-login serves).
@@ -90,7 +91,7 @@ pub fn taken_ports(host: &dyn Host, dovecot: &Dovecot) -> Vec<TakenPort> {
             taken.push(TakenPort {
                 port,
                 protocol: "tcp",
-                code: "XL043",
+                code: Code::XL043,
                 why: format!("dovecot (PID {pid}) is running and listens on {port}/tcp"),
             });
         }
@@ -107,7 +108,7 @@ pub fn taken_ports(host: &dyn Host, dovecot: &Dovecot) -> Vec<TakenPort> {
             taken.push(TakenPort {
                 port,
                 protocol: "tcp",
-                code: "XL043",
+                code: Code::XL043,
                 why: format!("the standalone dovecot is enabled too ({why}) and {listens}"),
             });
         }
@@ -207,13 +208,13 @@ pub fn check(
         let Some(login) = login_for(&service.name) else {
             continue;
         };
-        let mut push = |line: usize, column: usize, code: &'static str, message: String| {
+        let mut push = |line: usize, column: usize, code: Code, message: String| {
             out.push(Diagnostic {
-                file: service.file.clone(),
+                file: service.file.clone().into(),
                 line,
                 column,
                 code,
-                severity: rules::severity(code),
+                severity: code.severity(),
                 service: Some(service.name.clone()),
                 message,
             });
@@ -224,13 +225,13 @@ pub fn check(
                 xinetd::Works::No => push(
                     service.line,
                     service.column,
-                    "XL048",
+                    Code::XL048,
                     format!("{name}: {}; fix: {}", verdict.conclusion, verdict.fix),
                 ),
                 xinetd::Works::Unknown => push(
                     service.line,
                     service.column,
-                    "XL049",
+                    Code::XL049,
                     format!("{name}: {}", verdict.conclusion),
                 ),
                 xinetd::Works::Yes => {}
@@ -244,7 +245,7 @@ pub fn check(
             push(
                 service.line,
                 service.column,
-                "XL042",
+                Code::XL042,
                 format!(
                     "{name} still says `disable = yes`: once the standalone dovecot is stopped nothing serves {name} on this host"
                 ),
@@ -257,7 +258,7 @@ pub fn check(
                 push(
                     server.line,
                     server.column,
-                    "XL041",
+                    Code::XL041,
                     format!(
                         "server for {name} should be dovecot's {login} (/usr/local/libexec/dovecot/{login} on FreeBSD, /usr/lib/dovecot/{login} on Debian), not {path}"
                     ),
@@ -270,7 +271,7 @@ pub fn check(
             push(
                 service.line,
                 service.column,
-                "XL044",
+                Code::XL044,
                 format!(
                     "{name}: dovecot's {login} logs where every dovecot process logs, to {dovecot_sentence}; \
                      xinetd's own log ({}) holds only xinetd's START and EXIT lines for {name}, such as {} \

@@ -3,13 +3,14 @@
 //! operator, a trailing comment moved to its own line, CRLF, a BOM.
 
 use crate::lex::{self, AttrLine};
+use crate::rules::Code;
 
 /// One fix made, where it was (line and column of the original file).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     pub line: usize,
     pub column: usize,
-    pub code: &'static str,
+    pub code: Code,
     pub what: &'static str,
 }
 
@@ -26,7 +27,7 @@ pub fn fix_report(bytes: &[u8]) -> (Vec<u8>, Vec<Applied>) {
             applied.push(Applied {
                 line: 1,
                 column: 1,
-                code: "XL026",
+                code: Code::XL026,
                 what: "removed the UTF-8 byte-order mark",
             });
             body
@@ -47,7 +48,7 @@ pub fn fix_report(bytes: &[u8]) -> (Vec<u8>, Vec<Applied>) {
             applied.push(Applied {
                 line: number,
                 column: raw.len(),
-                code: "XL025",
+                code: Code::XL025,
                 what: "converted CRLF line ends to LF",
             });
         }
@@ -66,7 +67,7 @@ pub fn fix_report(bytes: &[u8]) -> (Vec<u8>, Vec<Applied>) {
     (out, applied)
 }
 
-type LineFix = (usize, &'static str, &'static str);
+type LineFix = (usize, Code, &'static str);
 
 fn fix_line(line: &[u8]) -> (Vec<u8>, Vec<LineFix>) {
     if lex::is_blank_or_comment(line) || lex::is_lone(line, b'{') || lex::is_lone(line, b'}') {
@@ -80,7 +81,7 @@ fn fix_line(line: &[u8]) -> (Vec<u8>, Vec<LineFix>) {
                 AttrLine::NoSpaceBeforeOp { op_column, .. } => op_column,
                 _ => 1,
             };
-            fixes.push((column, "XL009", "inserted a space before the operator"));
+            fixes.push((column, Code::XL009, "inserted a space before the operator"));
             spaced
         }
         None => line.to_vec(),
@@ -89,7 +90,7 @@ fn fix_line(line: &[u8]) -> (Vec<u8>, Vec<LineFix>) {
         Some((fixed, column)) => {
             fixes.push((
                 column,
-                "XL016",
+                Code::XL016,
                 "moved the trailing comment to its own line",
             ));
             (fixed, fixes)

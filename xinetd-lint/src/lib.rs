@@ -20,13 +20,11 @@ pub mod lex;
 pub mod logdest;
 pub mod pipeline;
 pub mod rules;
-mod sarif_report;
 pub mod startup;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +35,8 @@ use crate::atomic_write::FailAt;
 use crate::cli::Cli;
 use crate::conventions::{LintFormat as Format, escape_text};
 use crate::host::{Host, RootHost};
+use crate::rules::{Code, LINTER};
+use mailhost_common::lint::{self, RuleCode};
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
@@ -57,7 +57,7 @@ pub struct Lint {
     /// The files read, by jail path (for --fix).
     pub files: Vec<PathBuf>,
     /// Codes silenced per file (as shown) by `# xinetd-lint: ignore`.
-    pub suppressed: BTreeMap<String, BTreeSet<String>>,
+    pub suppressed: lint::Suppressions<Code>,
     /// The files to search for what the dovecot services logged (jail
     /// paths): where dovecot logs, then xinetd's log (its EXIT lines).
     pub log_files: Vec<String>,
@@ -173,7 +173,7 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
             .filter(|v| v.status == pipeline::Status::Active)
         {
             v.status = pipeline::Status::Rejected;
-            v.reasons.push("XL060");
+            v.reasons.push(Code::XL060);
         }
     }
     let timed_out = host.timed_out();
@@ -182,25 +182,30 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
             || "-".to_string(),
             |f| host.display(f).display().to_string(),
         );
-        diagnostics.push(config::Diagnostic {
-            file: first,
-            line: 1,
-            column: 1,
-            code: "XL063",
-            severity: rules::severity("XL063"),
-            service: None,
-            message: format!(
+        diagnostics.push(config::Diagnostic::new(
+            first,
+            1,
+            1,
+            Code::XL063,
+            format!(
                 "no answer from the resolver within {} s for {}: counted as not resolving, which xinetd (it waits) may not do",
                 host::DNS_DEADLINE.as_secs(),
                 some_names(&timed_out)
             ),
-        });
+        ));
     }
     let syslog = logdest::SyslogConf::load(host);
     dovecot::check(&model, &verdicts, &syslog, &dovecot_model, &mut diagnostics);
     let log_files = dovecot::log_files(&model, &verdicts, &syslog, &dovecot_model);
+    // Files by their bytes (as the shown names always were), not by path
+    // components: `/a-b` sorts before `/a/b`.
     diagnostics.sort_by(|a, b| {
-        (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
+        (a.file.as_os_str(), a.line, a.column, a.code).cmp(&(
+            b.file.as_os_str(),
+            b.line,
+            b.column,
+            b.code,
+        ))
     });
     diagnostics.dedup_by(|a, b| {
         a.file == b.file && a.line == b.line && a.code == b.code && a.message == b.message
@@ -219,96 +224,40 @@ fn escaped(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}", escape_text(&e.to_string()))
 }
 
-/// Which findings are shown: --severity, --select, --ignore and the
-/// files' own `# xinetd-lint: ignore CODE` comments.
-pub struct Filter {
-    floor: cli::SeverityFloor,
-    select: Vec<&'static str>,
-    ignore: Vec<&'static str>,
+/// Which findings are shown: --severity, --select, --ignore (and, with
+/// the run's suppressions, the files' `# xinetd-lint: ignore CODE` comments).
+pub fn filter(cli: &Cli) -> Result<lint::Filter<Code>> {
+    lint::Filter::new(cli.severity.floor(), &cli.select, &cli.ignore, "rule")
 }
 
-impl Filter {
-    pub fn new(cli: &Cli) -> Result<Filter> {
-        let codes = |list: &[String]| -> Result<Vec<&'static str>> {
-            list.iter()
-                .map(|c| c.trim())
-                .filter(|c| !c.is_empty())
-                .map(|c| {
-                    rules::find(c)
-                        .map(|r| r.code)
-                        .with_context(|| format!("unknown rule code `{c}` (see --list-rules)"))
-                })
-                .collect()
-        };
-        Ok(Filter {
-            floor: cli.severity,
-            select: codes(&cli.select)?,
-            ignore: codes(&cli.ignore)?,
-        })
-    }
-
-    pub fn shows(&self, d: &config::Diagnostic, lint: &Lint) -> bool {
-        self.floor.admits(d.severity)
-            && (self.select.is_empty() || self.select.contains(&d.code))
-            && !self.ignore.contains(&d.code)
-            && !lint
-                .suppressed
-                .get(&d.file)
-                .is_some_and(|codes| codes.contains(d.code))
-    }
+/// The findings of `lint` that `filter` shows.
+fn shown<'a>(lint: &'a Lint, filter: &lint::Filter<Code>) -> Vec<&'a config::Diagnostic> {
+    lint.diagnostics
+        .iter()
+        .filter(|d| filter.shows(d, &lint.suppressed))
+        .collect()
 }
 
-fn write_finding(io: &mut Io<'_>, format: Format, d: &config::Diagnostic) -> Result<()> {
-    match format {
-        Format::Sarif => unreachable!("SARIF is written as one log by sarif_report"),
-        Format::Json => {
-            serde_json::to_writer(&mut *io.stdout, d)?;
-            writeln!(io.stdout)?;
-        }
-        Format::Text => {
-            let line = conventions::finding_line(
-                std::path::Path::new(&d.file),
-                d.line,
-                d.column,
-                d.severity,
-                &d.message,
-                d.code,
-                io.color,
-            );
-            writeln!(io.stdout, "{line}")?;
-        }
+fn exit_code(outcome: lint::Outcome) -> u8 {
+    match outcome {
+        lint::Outcome::Clean => EXIT_CLEAN,
+        lint::Outcome::Findings => EXIT_FINDINGS,
     }
-    Ok(())
 }
 
 pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     if cli.list_rules {
-        for rule in rules::RULES {
-            writeln!(
-                io.stdout,
-                "{}  {:<7}  {}",
-                rule.code,
-                rule.severity.as_str(),
-                rule.name
-            )?;
-        }
+        lint::list_rules::<Code>(&mut *io.stdout)?;
         return Ok(EXIT_CLEAN);
     }
     if let Some(code) = &cli.explain {
-        let Some(rule) = rules::find(code) else {
+        let Some(code) = lint::find::<Code>(code) else {
             bail!("unknown rule code `{code}` (see --list-rules)")
         };
-        writeln!(
-            io.stdout,
-            "{} {} ({})\n\n{}",
-            rule.code,
-            rule.name,
-            rule.severity.as_str(),
-            rule.explain
-        )?;
+        writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
         return Ok(EXIT_CLEAN);
     }
-    let filter = Filter::new(cli)?;
+    let filter = filter(cli)?;
     let root = Root::new(&cli.root).with_context(|| format!("--root {}", cli.root.display()))?;
     // Names are resolved for the live system, or for a tree when asked.
     let resolve = root.is_host() || cli.resolve;
@@ -329,24 +278,13 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     if cli.fix || cli.diff {
         return fix_files(cli, &host, &filter, lint, io);
     }
-    if cli.format == Format::Sarif {
-        let shown: Vec<&config::Diagnostic> = lint
-            .diagnostics
-            .iter()
-            .filter(|d| filter.shows(d, &lint))
-            .collect();
-        sarif_report::write(cli, &shown, &mut *io.stdout)?;
-        io.stdout.flush()?;
-        return Ok(if shown.is_empty() {
-            EXIT_CLEAN
-        } else {
-            EXIT_FINDINGS
-        });
+    if cli.format == Format::Sarif && cli.services {
+        bail!("--format sarif reports findings; --services lists services (use text or json)");
     }
     if cli.services {
         for v in &lint.verdicts {
             match cli.format {
-                Format::Sarif => unreachable!("written by sarif_report above"),
+                Format::Sarif => unreachable!("refused with --services above"),
                 Format::Json => {
                     serde_json::to_writer(&mut *io.stdout, v)?;
                     writeln!(io.stdout)?;
@@ -356,7 +294,8 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
                     let reasons = if v.reasons.is_empty() {
                         String::new()
                     } else {
-                        format!(" [{}]", v.reasons.join(","))
+                        let codes: Vec<&str> = v.reasons.iter().map(|c| c.as_str()).collect();
+                        format!(" [{}]", codes.join(","))
                     };
                     writeln!(
                         io.stdout,
@@ -375,15 +314,12 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
             }
         }
     }
-    let mut shown = 0;
-    for d in lint.diagnostics.iter().filter(|d| filter.shows(d, &lint)) {
-        shown += 1;
-        if !cli.services {
-            write_finding(io, cli.format, d)?;
-        }
+    let shown = shown(&lint, &filter);
+    if !cli.services {
+        LINTER.write_findings(cli.format, &shown, io.color, &mut *io.stdout)?;
     }
     io.stdout.flush()?;
-    Ok(if shown > 0 { EXIT_FINDINGS } else { EXIT_CLEAN })
+    Ok(exit_code(LINTER.exit.outcome(&shown)))
 }
 
 /// `--fix` and `--diff`.  --fix writes each file inside the root only
@@ -392,7 +328,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
 fn fix_files(
     cli: &Cli,
     host: &RootHost,
-    filter: &Filter,
+    filter: &lint::Filter<Code>,
     lint: Lint,
     io: &mut Io<'_>,
 ) -> Result<u8> {
@@ -454,17 +390,10 @@ fn fix_files(
     } else {
         lint
     };
-    let mut remaining = 0;
-    for d in again.diagnostics.iter().filter(|d| filter.shows(d, &again)) {
-        remaining += 1;
-        write_finding(io, cli.format, d)?;
-    }
+    let remaining = shown(&again, filter);
+    LINTER.write_findings(cli.format, &remaining, io.color, &mut *io.stdout)?;
     io.stdout.flush()?;
-    Ok(if remaining > 0 {
-        EXIT_FINDINGS
-    } else {
-        EXIT_CLEAN
-    })
+    Ok(exit_code(LINTER.exit.outcome(&remaining)))
 }
 
 fn lint_again(cli: &Cli, host: &RootHost) -> Result<Lint> {

@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::attrs;
 use crate::config::{Diagnostic, Model, Service};
 use crate::host::Host;
-use crate::rules;
+use crate::rules::Code;
+use mailhost_common::lint::RuleCode;
 use crate::startup::{self, BindAddr, Checked, Listener};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -38,7 +39,7 @@ pub struct Verdict {
     pub port: Option<u16>,
     pub server: Option<String>,
     pub status: Status,
-    pub reasons: Vec<&'static str>,
+    pub reasons: Vec<Code>,
 }
 
 fn has_flag(s: &Service, attr: &str, flag: &str) -> bool {
@@ -50,7 +51,7 @@ fn has_flag(s: &Service, attr: &str, flag: &str) -> bool {
 pub struct TakenPort {
     pub port: u16,
     pub protocol: &'static str,
-    pub code: &'static str,
+    pub code: Code,
     pub why: String,
 }
 
@@ -85,14 +86,14 @@ pub fn verdicts(
     let mut crashed = false;
 
     for s in &model.services {
-        let mut reasons: Vec<&'static str> = Vec::new();
-        let mut fail = |code: &'static str, message: String, out: &mut Vec<Diagnostic>| {
+        let mut reasons: Vec<Code> = Vec::new();
+        let mut fail = |code: Code, message: String, out: &mut Vec<Diagnostic>| {
             out.push(Diagnostic {
-                file: s.file.clone(),
+                file: s.file.clone().into(),
                 line: s.line,
                 column: s.column,
                 code,
-                severity: rules::severity(code),
+                severity: code.severity(),
                 service: Some(s.name.clone()),
                 message,
             });
@@ -122,7 +123,7 @@ pub fn verdicts(
             Status::Rejected
         } else if s.disabled {
             fail(
-                "XL027",
+                Code::XL027,
                 format!(
                     "service {} is disabled (`disable = yes`): xinetd does not start it and logs nothing",
                     s.name
@@ -132,7 +133,7 @@ pub fn verdicts(
             Status::Disabled
         } else if disabled.contains(&id_lower) || (enabled_given && !enabled.contains(&id_lower)) {
             fail(
-                "XL027",
+                Code::XL027,
                 format!(
                     "service {} (id {id}) is disabled by the `enabled`/`disabled` lists of defaults",
                     s.name
@@ -151,11 +152,11 @@ pub fn verdicts(
                 // then enables the ids of `enabled`: the value error's
                 // DISABLING is undone like a later `disable = no`.
                 out.push(Diagnostic {
-                    file: s.file.clone(),
+                    file: s.file.clone().into(),
                     line,
                     column: 1,
-                    code: "XL018",
-                    severity: rules::severity("XL018"),
+                    code: Code::XL018,
+                    severity: Code::XL018.severity(),
                     service: Some(s.name.clone()),
                     message: format!(
                         "defaults' `enabled` names {id}, which re-enables it after the value rejected here: it runs without that setting"
@@ -168,12 +169,12 @@ pub fn verdicts(
             }
             let mut ok = true;
             if !internal && server.is_none() {
-                fail("XL028", format!("Must specify a server in {}", s.name), out);
+                fail(Code::XL028, format!("Must specify a server in {}", s.name), out);
                 ok = false;
             }
             if ok && has_flag(s, "flags", "NAMEINARGS") && s.get("server_args").is_none() {
                 fail(
-                    "XL039",
+                    Code::XL039,
                     "Must specify server args if using NAMEINARGS flag".into(),
                     out,
                 );
@@ -199,7 +200,7 @@ pub fn verdicts(
             if ok && port.is_none() && !rpc && !tcpmux {
                 if unlisted {
                     fail(
-                        "XL029",
+                        Code::XL029,
                         format!("Unlisted service: {} must have a port entry", s.name),
                         out,
                     );
@@ -209,7 +210,7 @@ pub fn verdicts(
                         Some(p) => port = Some(p),
                         None => {
                             fail(
-                                "XL030",
+                                Code::XL030,
                                 format!(
                                     "Port not specified and can't find service: {} with getservbyname ({}/{proto} is not in /etc/services)",
                                     s.name, s.name
@@ -221,7 +222,7 @@ pub fn verdicts(
                     }
                 } else {
                     fail(
-                        "XL032",
+                        Code::XL032,
                         format!(
                             "Port not specified for service: {} and no protocol given",
                             s.name
@@ -263,7 +264,7 @@ pub fn verdicts(
                         }
                     )
                 };
-                fail("XL022", message, out);
+                fail(Code::XL022, message, out);
                 ok = false;
             }
             // A SENSOR service is xinetd's own handler, whatever its name.
@@ -271,7 +272,7 @@ pub fn verdicts(
                 let st = socket.clone().unwrap_or_default();
                 if !attrs::is_builtin(&s.name, &st) {
                     fail(
-                        "XL034",
+                        Code::XL034,
                         format!("No such internal service: {}/{st} - DISABLING", s.name),
                         out,
                     );
@@ -281,7 +282,7 @@ pub fn verdicts(
             if ok && tcpmux {
                 if !unlisted {
                     fail(
-                        "XL035",
+                        Code::XL035,
                         format!("Service: {} (tcpmux) should have UNLISTED in type.", s.name),
                         out,
                     );
@@ -292,7 +293,7 @@ pub fn verdicts(
                     // nor socket_type has none: a NULL pointer, and xinetd
                     // dies of SIGSEGV before it starts anything.
                     fail(
-                        "XL075",
+                        Code::XL075,
                         format!(
                             "Service: {} (tcpmux) has no protocol (and no socket_type to give one): xinetd crashes (Segmentation fault) while checking it, and no service starts at all",
                             s.name
@@ -306,7 +307,7 @@ pub fn verdicts(
                     .is_some_and(|p| p.eq_ignore_ascii_case("tcp"))
                 {
                     fail(
-                        "XL035",
+                        Code::XL035,
                         format!("Service: {} (tcpmux) should have tcp in protocol.", s.name),
                         out,
                     );
@@ -314,14 +315,14 @@ pub fn verdicts(
                 }
             }
             if ok && rpc && !unlisted && !host.has_rpc(&s.name) {
-                fail("XL036", format!("unknown RPC service: {}", s.name), out);
+                fail(Code::XL036, format!("unknown RPC service: {}", s.name), out);
                 ok = false;
             }
             if ok && !unlisted && !rpc {
                 match &protocol {
                     None => {
                         fail(
-                            "XL032",
+                            Code::XL032,
                             format!(
                                 "A protocol or a socket_type must be specified for service: {}.",
                                 s.name
@@ -333,7 +334,7 @@ pub fn verdicts(
                     Some(proto) => match host.service_port(&s.name, proto) {
                         None => {
                             fail(
-                                "XL030",
+                                Code::XL030,
                                 format!(
                                     "service/protocol combination not in /etc/services: {}/{proto} (add it there, or write `type = UNLISTED` and `port`)",
                                     s.name
@@ -347,7 +348,7 @@ pub fn verdicts(
                                 && given != listed
                             {
                                 fail(
-                                    "XL031",
+                                    Code::XL031,
                                     format!(
                                         "Service {} expects port {listed}, not {given}",
                                         s.name
@@ -363,7 +364,7 @@ pub fn verdicts(
             if ok && redirect {
                 if socket.as_deref() != Some("stream") {
                     fail(
-                        "XL037",
+                        Code::XL037,
                         format!(
                             "Only tcp sockets are supported for redirected service {}",
                             s.name
@@ -376,14 +377,14 @@ pub fn verdicts(
                     .is_some_and(|w| w.first().eq_ignore_ascii_case("yes"))
                 {
                     fail(
-                        "XL037",
+                        Code::XL037,
                         format!("Redirected service {} must not wait", s.name),
                         out,
                     );
                     ok = false;
                 } else if has_flag(s, "flags", "NAMEINARGS") {
                     fail(
-                        "XL037",
+                        Code::XL037,
                         format!(
                             "Redirected service {} should not have NAMEINARGS flag set",
                             s.name
@@ -407,7 +408,7 @@ pub fn verdicts(
             };
             if ok && !redirect && traffic {
                 fail(
-                    "XL038",
+                    Code::XL038,
                     format!(
                         "Service {} should not have TRAFFIC flag set since its not redirected{}",
                         s.name,
@@ -423,7 +424,7 @@ pub fn verdicts(
             }
             if ok && has_flag(s, "flags", "NAMEINARGS") && internal {
                 fail(
-                    "XL039",
+                    Code::XL039,
                     format!("Service {} is INTERNAL and has NAMEINARGS flag set", s.name),
                     out,
                 );
@@ -464,7 +465,7 @@ pub fn verdicts(
                     };
                     if !given {
                         fail(
-                            "XL033",
+                            Code::XL033,
                             format!("Service {id} missing attribute {attr} - DISABLING"),
                             out,
                         );
@@ -483,7 +484,7 @@ pub fn verdicts(
                 && !startup::kernel_accepts(st, proto)
             {
                 fail(
-                    "XL070",
+                    Code::XL070,
                     format!(
                         "socket_type {st} with protocol {proto}: the kernel refuses this socket (socket creation failed: {}) and xinetd deactivates service {id}",
                         if st == "seqpacket" {
@@ -500,7 +501,7 @@ pub fn verdicts(
             // TCP port can be bound once per address.
             if ok && !tcpmux && rpc && !host.portmapper() {
                 fail(
-                    "XL046",
+                    Code::XL046,
                     format!(
                         "RPC service {} needs rpcbind/portmap, and none is enabled: pmap_set fails and xinetd deactivates it",
                         s.name
@@ -519,11 +520,11 @@ pub fn verdicts(
                     .is_some_and(|b| b.parse::<std::net::Ipv4Addr>().is_ok());
             if ok && ipv6_with_v4_bind {
                 out.push(Diagnostic {
-                    file: s.file.clone(),
+                    file: s.file.clone().into(),
                     line: s.get("flags").map_or(s.line, |f| f.line),
                     column: s.get("flags").map_or(s.column, |f| f.column),
-                    code: "XL074",
-                    severity: rules::severity("XL074"),
+                    code: Code::XL074,
+                    severity: Code::XL074.severity(),
                     service: Some(s.name.clone()),
                     message: format!(
                         "flags = IPv6 with the IPv4 bind address {}: xinetd builds the IPv6 address from the IPv4 one's bytes and the memory after them, so service {id} binds an address nobody meant, or fails (Cannot assign requested address)",
@@ -538,7 +539,7 @@ pub fn verdicts(
                 && !host.local_address(address)
             {
                 fail(
-                    "XL047",
+                    Code::XL047,
                     format!(
                         "bind = {address} is not an address of this host: xinetd cannot bind it and deactivates service {id}"
                     ),
@@ -582,7 +583,7 @@ pub fn verdicts(
                     // UDP sockets never conflict here: xinetd sets
                     // SO_REUSEADDR, and Linux lets every such socket bind.
                     fail(
-                        "XL022",
+                        Code::XL022,
                         format!(
                             "port {p}/{proto} is already bound by service id {}{}: this one fails to bind at start-up (Address already in use) and is deactivated",
                             other.id,
@@ -612,7 +613,7 @@ pub fn verdicts(
                 note_on_wait(
                     out,
                     s,
-                    "XL040",
+                    Code::XL040,
                     "dgram with `wait = no`: accepted by this xinetd, broken at run time, rejected from 2.3.15.4 on",
                 );
             }
@@ -620,7 +621,7 @@ pub fn verdicts(
                 note_on_wait(
                     out,
                     s,
-                    "XL045",
+                    Code::XL045,
                     "stream with `wait = yes`: the server is handed the listening socket and must accept() connections itself",
                 );
             }
@@ -629,7 +630,7 @@ pub fn verdicts(
         verdicts.push(Verdict {
             id,
             name: s.name.clone(),
-            file: s.file.clone(),
+            file: s.file.clone().into(),
             line: s.line,
             protocol,
             port,
@@ -641,21 +642,21 @@ pub fn verdicts(
     if crashed {
         for v in verdicts.iter_mut().filter(|v| v.status == Status::Active) {
             v.status = Status::Rejected;
-            v.reasons.push("XL075");
+            v.reasons.push(Code::XL075);
         }
     }
     verdicts
 }
 
 /// A finding about an accepted service, at its `wait` line.
-fn note_on_wait(out: &mut Vec<Diagnostic>, s: &Service, code: &'static str, message: &str) {
+fn note_on_wait(out: &mut Vec<Diagnostic>, s: &Service, code: Code, message: &str) {
     let wait = s.get("wait");
     out.push(Diagnostic {
-        file: s.file.clone(),
+        file: s.file.clone().into(),
         line: wait.map_or(s.line, |w| w.line),
         column: wait.map_or(s.column, |w| w.column),
         code,
-        severity: rules::severity(code),
+        severity: code.severity(),
         service: Some(s.name.clone()),
         message: message.to_string(),
     });

@@ -37,7 +37,7 @@ proptest! {
         let model = reader.model;
         let mut diagnostics = model.diagnostics.clone();
         let _ = xinetd_lint::pipeline::verdicts(&model, &host, &[], &mut diagnostics);
-        for d in diagnostics.iter().filter(|d| d.file == "f") {
+        for d in diagnostics.iter().filter(|d| d.file == std::path::Path::new("f")) {
             prop_assert!(d.line >= 1 && d.line <= line_count, "{:?} in {} lines", d, line_count);
             prop_assert!(d.column >= 1, "{:?}", d);
         }
