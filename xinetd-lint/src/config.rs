@@ -878,7 +878,12 @@ impl<'h> Reader<'h> {
                         spec.name, words.join(" ")));
                 }
                 if spec.name == "server"
-                    && std::fs::metadata(self.host.path(&words[0])).is_ok_and(|m| m.is_dir())
+                    // Through the root, as xinetd's stat() sees it: a link in the
+                    // tree resolves inside the tree, never on the host.
+                    && self
+                        .host
+                        .metadata(Path::new(&words[0]))
+                        .is_ok_and(|m| m.is_dir())
                 {
                     self.diag(shown, line, values.first().map_or(op_column, |v| v.column), Code::XL071, sname, format!(
                         "server {} is a directory: xinetd accepts it (access and stat pass) and starts the service, but every connection fails to exec it",
@@ -1109,7 +1114,11 @@ mod file_tests {
     #[test]
     fn the_budget_of_files_and_bytes() {
         assert_eq!(budget_codes(150, 150, 10_000), Vec::<Code>::new());
-        assert_eq!(budget_codes(151, 150, 10_000), [Code::XL061], "reported once");
+        assert_eq!(
+            budget_codes(151, 150, 10_000),
+            [Code::XL061],
+            "reported once"
+        );
         // 4 bytes a file: the 26th file does not fit in 100 bytes.
         assert_eq!(budget_codes(30, 1000, 100), [Code::XL061]);
         assert_eq!(budget_codes(25, 1000, 100), Vec::<Code>::new());

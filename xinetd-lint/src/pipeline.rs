@@ -7,8 +7,8 @@ use crate::attrs;
 use crate::config::{Diagnostic, Model, Service};
 use crate::host::Host;
 use crate::rules::Code;
-use mailhost_common::lint::RuleCode;
 use crate::startup::{self, BindAddr, Checked, Listener};
+use mailhost_common::lint::RuleCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,7 +169,11 @@ pub fn verdicts(
             }
             let mut ok = true;
             if !internal && server.is_none() {
-                fail(Code::XL028, format!("Must specify a server in {}", s.name), out);
+                fail(
+                    Code::XL028,
+                    format!("Must specify a server in {}", s.name),
+                    out,
+                );
                 ok = false;
             }
             if ok && has_flag(s, "flags", "NAMEINARGS") && s.get("server_args").is_none() {

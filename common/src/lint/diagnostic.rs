@@ -25,7 +25,13 @@ pub struct Diagnostic<C> {
 
 impl<C: RuleCode> Diagnostic<C> {
     /// A finding with its rule's severity.
-    pub fn new(file: impl Into<PathBuf>, line: usize, column: usize, code: C, message: String) -> Self {
+    pub fn new(
+        file: impl Into<PathBuf>,
+        line: usize,
+        column: usize,
+        code: C,
+        message: String,
+    ) -> Self {
         Diagnostic {
             file: file.into(),
             line,
@@ -123,8 +129,14 @@ mod tests {
             suppressed_codes::<Code>(" tool: ignore T001, quiet NOPE", "tool"),
             Some(vec![Code::T001, Code::T002])
         );
-        assert_eq!(suppressed_codes::<Code>(" other: ignore T001", "tool"), None);
-        assert_eq!(suppressed_codes::<Code>(" tool: ignored", "tool"), Some(vec![]));
+        assert_eq!(
+            suppressed_codes::<Code>(" other: ignore T001", "tool"),
+            None
+        );
+        assert_eq!(
+            suppressed_codes::<Code>(" tool: ignored", "tool"),
+            Some(vec![])
+        );
     }
 
     #[test]
@@ -142,6 +154,9 @@ mod tests {
         comments.insert("/etc/x".into(), [Code::T001].into());
         assert!(!all.shows(&found(Code::T001), &comments));
         let err = Filter::<Code>::new(Info, &["X9".into()], &[], "check").unwrap_err();
-        assert_eq!(err.to_string(), "unknown check code `X9` (see --list-rules)");
+        assert_eq!(
+            err.to_string(),
+            "unknown check code `X9` (see --list-rules)"
+        );
     }
 }

@@ -87,7 +87,9 @@ pub fn find<C: RuleCode>(text: &str) -> Option<C> {
     C::ALL.iter().copied().find(|code| {
         let rule = code.rule();
         rule.code.eq_ignore_ascii_case(text)
-            || rule.name.is_some_and(|name| name.eq_ignore_ascii_case(text))
+            || rule
+                .name
+                .is_some_and(|name| name.eq_ignore_ascii_case(text))
     })
 }
 

@@ -124,7 +124,11 @@ impl Linter {
 
     /// One SARIF 2.1.0 log: the registry as `tool.driver.rules`, the
     /// findings as `results`.
-    fn write_sarif<C: RuleCode>(&self, shown: &[&Diagnostic<C>], out: &mut dyn Write) -> io::Result<()> {
+    fn write_sarif<C: RuleCode>(
+        &self,
+        shown: &[&Diagnostic<C>],
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         let rules: Vec<RuleInfo<'_>> = C::ALL
             .iter()
             .map(|code| {
@@ -210,7 +214,10 @@ mod tests {
         without
             .write_findings(LintFormat::Text, &[&note], false, &mut out)
             .unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "/etc/x:2:3: info: m [T002]\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "/etc/x:2:3: info: m [T002]\n"
+        );
         let mut out = Vec::new();
         without
             .write_findings(LintFormat::Json, &[&note], false, &mut out)
