@@ -12,7 +12,7 @@ use crate::attrs::{self, Count, Parsed};
 use crate::host::Host;
 use crate::lex::{self, AttrLine, Op};
 use crate::rules::Code;
-use mailhost_common::lint::{self, RuleCode};
+use mailhost_common::lint;
 
 /// Nesting limit for include/includedir (xinetd has none; loops are found
 /// by identity, this only bounds a long chain of distinct files).
@@ -62,6 +62,12 @@ pub struct Service {
 }
 
 impl Service {
+    /// A finding about this service, at `line:column` of its file.
+    pub fn finding(&self, line: usize, column: usize, code: Code, message: String) -> Diagnostic {
+        Diagnostic::new(self.file.as_str(), line, column, code, message)
+            .with_service(Some(&self.name))
+    }
+
     pub fn get(&self, name: &str) -> Option<&Setting> {
         self.attrs
             .get(attrs::canonical(attrs::lookup(name).map_or("", |a| a.name)))
@@ -156,15 +162,9 @@ impl<'h> Reader<'h> {
         service: Option<&str>,
         message: String,
     ) {
-        self.model.diagnostics.push(Diagnostic {
-            file: file.into(),
-            line,
-            column,
-            code,
-            severity: code.severity(),
-            service: service.map(String::from),
-            message,
-        });
+        self.model
+            .diagnostics
+            .push(Diagnostic::new(file, line, column, code, message).with_service(service));
     }
 
     /// Reads a file as xinetd reads its `-f` file or an `include`, by its

@@ -16,7 +16,6 @@ use crate::host::Host;
 use crate::logdest::{self, SyslogConf};
 use crate::pipeline::{Status, TakenPort, Verdict};
 use crate::rules::Code;
-use mailhost_common::lint::RuleCode;
 
 /// The login process each service needs (the errata names imap3 among
 /// the services imap-login serves).
@@ -209,15 +208,7 @@ pub fn check(
             continue;
         };
         let mut push = |line: usize, column: usize, code: Code, message: String| {
-            out.push(Diagnostic {
-                file: service.file.clone().into(),
-                line,
-                column,
-                code,
-                severity: code.severity(),
-                service: Some(service.name.clone()),
-                message,
-            });
+            out.push(service.finding(line, column, code, message));
         };
         let name = &service.name;
         if !service.disabled && runs_a_login(service) {

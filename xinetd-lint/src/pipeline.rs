@@ -8,7 +8,6 @@ use crate::config::{Diagnostic, Model, Service};
 use crate::host::Host;
 use crate::rules::Code;
 use crate::startup::{self, BindAddr, Checked, Listener};
-use mailhost_common::lint::RuleCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,15 +87,7 @@ pub fn verdicts(
     for s in &model.services {
         let mut reasons: Vec<Code> = Vec::new();
         let mut fail = |code: Code, message: String, out: &mut Vec<Diagnostic>| {
-            out.push(Diagnostic {
-                file: s.file.clone().into(),
-                line: s.line,
-                column: s.column,
-                code,
-                severity: code.severity(),
-                service: Some(s.name.clone()),
-                message,
-            });
+            out.push(s.finding(s.line, s.column, code, message));
             reasons.push(code);
         };
         let id = s.id();
@@ -151,17 +142,14 @@ pub fn verdicts(
                 // remove_disabled_services marks every service disabled and
                 // then enables the ids of `enabled`: the value error's
                 // DISABLING is undone like a later `disable = no`.
-                out.push(Diagnostic {
-                    file: s.file.clone().into(),
+                out.push(s.finding(
                     line,
-                    column: 1,
-                    code: Code::XL018,
-                    severity: Code::XL018.severity(),
-                    service: Some(s.name.clone()),
-                    message: format!(
+                    1,
+                    Code::XL018,
+                    format!(
                         "defaults' `enabled` names {id}, which re-enables it after the value rejected here: it runs without that setting"
                     ),
-                });
+                ));
             }
             // Fill-in (service_fill).
             if redirect {
@@ -523,18 +511,15 @@ pub fn verdicts(
                     .as_deref()
                     .is_some_and(|b| b.parse::<std::net::Ipv4Addr>().is_ok());
             if ok && ipv6_with_v4_bind {
-                out.push(Diagnostic {
-                    file: s.file.clone().into(),
-                    line: s.get("flags").map_or(s.line, |f| f.line),
-                    column: s.get("flags").map_or(s.column, |f| f.column),
-                    code: Code::XL074,
-                    severity: Code::XL074.severity(),
-                    service: Some(s.name.clone()),
-                    message: format!(
+                out.push(s.finding(
+                    s.get("flags").map_or(s.line, |f| f.line),
+                    s.get("flags").map_or(s.column, |f| f.column),
+                    Code::XL074,
+                    format!(
                         "flags = IPv6 with the IPv4 bind address {}: xinetd builds the IPv6 address from the IPv4 one's bytes and the memory after them, so service {id} binds an address nobody meant, or fails (Cannot assign requested address)",
                         bind.as_deref().unwrap_or_default()
                     ),
-                });
+                ));
             }
             if ok
                 && !tcpmux
@@ -634,7 +619,7 @@ pub fn verdicts(
         verdicts.push(Verdict {
             id,
             name: s.name.clone(),
-            file: s.file.clone().into(),
+            file: s.file.clone(),
             line: s.line,
             protocol,
             port,
@@ -655,13 +640,10 @@ pub fn verdicts(
 /// A finding about an accepted service, at its `wait` line.
 fn note_on_wait(out: &mut Vec<Diagnostic>, s: &Service, code: Code, message: &str) {
     let wait = s.get("wait");
-    out.push(Diagnostic {
-        file: s.file.clone().into(),
-        line: wait.map_or(s.line, |w| w.line),
-        column: wait.map_or(s.column, |w| w.column),
+    out.push(s.finding(
+        wait.map_or(s.line, |w| w.line),
+        wait.map_or(s.column, |w| w.column),
         code,
-        severity: code.severity(),
-        service: Some(s.name.clone()),
-        message: message.to_string(),
-    });
+        message.to_string(),
+    ));
 }
