@@ -11,6 +11,7 @@
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //! - [`chrony`]: chrony.conf, as chronyd reads it (makestep, maxslewrate, sources).
 //! - [`timesyncd`]: systemd-timesyncd's servers, as it reads timesyncd.conf.
+//! - [`exit`]: a tool's exit statuses as one type, and its man page's table.
 //! - [`lint`]: the linters' shared framework: typed rule codes, one
 //!   diagnostic, filters, suppressions, `--explain`/`--list-rules`, writers, exit rule.
 //! - [`sarif`]: `--format sarif`, a linter's findings as a SARIF 2.1.0 log.
@@ -23,6 +24,7 @@ pub mod atomic_write;
 pub mod budget;
 pub mod chrony;
 pub mod conventions;
+pub mod exit;
 pub mod lint;
 pub mod rcconf;
 pub mod root;

@@ -175,21 +175,6 @@ impl Preset {
     }
 }
 
-pub const EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Success; with --check, the file is already in the asked state.",
-    ),
-    (
-        "1",
-        "With --check: the file is not in the asked state (a change is needed). `check`: a warning or an error was reported (info alone gives 0).",
-    ),
-    (
-        "2",
-        "Error: bad arguments, an invalid key or value, an unreadable or unwritable file, includes over the reading budget, or a `set` that cannot reach the asked state (ntpd would still apply something else). Nothing was written.",
-    ),
-];
-
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
         "ntpconf-edit show",

@@ -42,10 +42,15 @@ use mailhost_common::lint::{self, RuleCode};
 use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::{Root, read_at_most};
 
-/// Exit codes (see the man page's EXIT STATUS).
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_WOULD_CHANGE: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+mailhost_common::exit_statuses! {
+    /// How ntpconf-edit exits (the man page's EXIT STATUS is this table).
+    pub enum Exit {
+        Ok = 0 => "Success; with --check, the file is already in the asked state.",
+        /// `--check`: a change is needed; `check`: a warning or an error.
+        WouldChange = 1 => "With --check: the file is not in the asked state (a change is needed). `check`: a warning or an error was reported (info alone gives 0).",
+        Error = 2 => "Error: bad arguments, an invalid key or value, an unreadable or unwritable file, includes over the reading budget, or a `set` that cannot reach the asked state (ntpd would still apply something else). Nothing was written.",
+    }
+}
 
 /// The files ntpd implementations read by default, in the order looked up
 /// (after rc.conf's `ntpd_config`): Debian's NTPsec first, whose service
@@ -70,17 +75,17 @@ pub struct Io<'a> {
 /// years off, and 100 years leaves room without absurd figures.
 pub const MAX_OFFSET_SECONDS: f64 = 100.0 * 365.0 * 86_400.0;
 
-pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
+pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
     if cli.list_rules {
         lint::list_rules::<check::Code>(&mut *io.stdout)?;
-        return Ok(EXIT_OK);
+        return Ok(Exit::Ok);
     }
     if let Some(code) = &cli.explain {
         let Some(code) = lint::find::<check::Code>(code) else {
             bail!("unknown check code `{code}` (see --list-rules)")
         };
         writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
-        return Ok(EXIT_OK);
+        return Ok(Exit::Ok);
     }
     let command = match &cli.command {
         Some(command) => command,
@@ -95,7 +100,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     Ok(code)
 }
 
-fn run_command(cli: &Cli, command: &Command, root: &Root, io: &mut Io<'_>) -> Result<u8> {
+fn run_command(cli: &Cli, command: &Command, root: &Root, io: &mut Io<'_>) -> Result<Exit> {
     match command {
         Command::Show { file } => show(cli, root, file.as_deref(), io),
         Command::Check {
@@ -402,7 +407,7 @@ fn warn_exit(reading: &Reading, io: &mut Io<'_>) -> Result<()> {
     Ok(())
 }
 
-fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
+fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<Exit> {
     let input = load(root, file, io.stdin)?;
     let dialect = dialect_of(cli, root, &input);
     let reading = read_input(root, &input, &input.bytes, dialect)?;
@@ -438,7 +443,7 @@ fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }
 
 fn check(
@@ -448,7 +453,7 @@ fn check(
     offset: f64,
     filter: &lint::Filter<check::Code>,
     io: &mut Io<'_>,
-) -> Result<u8> {
+) -> Result<Exit> {
     let rc = RcConf::load(root).context("reading rc.conf")?;
     if file.is_none_or(|f| f != "-") {
         let ntp_conf_present = locate_ntp_conf(root, &rc).is_some();
@@ -487,15 +492,15 @@ fn report(
     filter: &lint::Filter<check::Code>,
     suppressed: &lint::Suppressions<check::Code>,
     io: &mut Io<'_>,
-) -> Result<u8> {
+) -> Result<Exit> {
     let shown: Vec<&check::Diagnostic> = found
         .iter()
         .filter(|d| filter.shows(d, suppressed))
         .collect();
     check::LINTER.write_findings(cli.format, &shown, io.color, &mut *io.stdout)?;
     Ok(match check::LINTER.exit.outcome(&shown) {
-        lint::Outcome::Findings => EXIT_WOULD_CHANGE,
-        lint::Outcome::Clean => EXIT_OK,
+        lint::Outcome::Findings => Exit::WouldChange,
+        lint::Outcome::Clean => Exit::Ok,
     })
 }
 
@@ -507,7 +512,7 @@ fn edit_file(
     apply: impl FnOnce(&mut Document, &edit::Stops),
     keys: &[&str],
     asked: &[(String, String)],
-) -> Result<u8> {
+) -> Result<Exit> {
     let opts = &cli.edit;
     if opts.in_place && file.is_some_and(|f| f == "-") {
         bail!("-i cannot edit standard input");
@@ -549,7 +554,7 @@ fn edit_file(
             )?;
         }
         if opts.check {
-            return Ok(EXIT_WOULD_CHANGE);
+            return Ok(Exit::WouldChange);
         }
         bail!(
             "{shown}: cannot reach the asked state (ntpd would apply something else); nothing written"
@@ -589,9 +594,9 @@ fn edit_file(
     }
     io.stdout.flush()?;
     Ok(if opts.check && changed {
-        EXIT_WOULD_CHANGE
+        Exit::WouldChange
     } else {
-        EXIT_OK
+        Exit::Ok
     })
 }
 
@@ -651,7 +656,7 @@ fn unmet(reading: &Reading, asked: &[(String, String)]) -> Vec<String> {
 /// The extra sections of the man page.
 pub fn man_page() -> conventions::ManPage<'static> {
     conventions::ManPage {
-        exit_status: cli::EXIT_STATUS,
+        exit_status: Exit::TABLE,
         examples: cli::EXAMPLES,
         files: &[
             (

@@ -4,12 +4,12 @@ use clap::{CommandFactory, Parser};
 use ntpconf_edit::atomic_write::FailAt;
 use ntpconf_edit::cli::Cli;
 use ntpconf_edit::conventions::{finish, finish_generate, use_color_for};
-use ntpconf_edit::{EXIT_ERROR, Io, man_page, run};
+use ntpconf_edit::{Exit, Io, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(kind) = cli.generate {
-        return finish_generate(kind, Cli::command(), &man_page(), EXIT_ERROR);
+        return finish_generate(kind, Cli::command(), &man_page(), Exit::Error.code());
     }
     let mut io = Io {
         stdin: &mut std::io::stdin().lock(),
@@ -18,5 +18,9 @@ fn main() -> ExitCode {
         color: use_color_for(cli.color, &std::io::stdout()),
         fail_at: FailAt::from_env(),
     };
-    finish("ntpconf-edit", run(&cli, &mut io), EXIT_ERROR)
+    finish(
+        "ntpconf-edit",
+        run(&cli, &mut io).map(Exit::code),
+        Exit::Error.code(),
+    )
 }

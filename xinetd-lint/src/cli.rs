@@ -130,18 +130,6 @@ pub struct Cli {
     pub generate: Option<Generate>,
 }
 
-pub const EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Clean: no finding at or above --severity (warning by default) after --ignore, --select and `# xinetd-lint: ignore` comments.",
-    ),
-    ("1", "Findings were shown (after --fix: findings remain)."),
-    (
-        "2",
-        "Could not run: bad arguments, an unreadable main file, an unknown rule code.",
-    ),
-];
-
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
         "xinetd-lint",

@@ -38,9 +38,14 @@ use crate::host::{Host, RootHost};
 use crate::rules::{Code, LINTER};
 use mailhost_common::lint::{self, RuleCode};
 
-pub const EXIT_CLEAN: u8 = 0;
-pub const EXIT_FINDINGS: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+mailhost_common::exit_statuses! {
+    /// How xinetd-lint exits (the man page's EXIT STATUS is this table).
+    pub enum Exit {
+        Clean = 0 => "Clean: no finding at or above --severity (warning by default) after --ignore, --select and `# xinetd-lint: ignore` comments.",
+        Findings = 1 => "Findings were shown (after --fix: findings remain).",
+        Error = 2 => "Could not run: bad arguments, an unreadable main file, an unknown rule code.",
+    }
+}
 
 pub struct Io<'a> {
     pub stdin: &'a mut dyn Read,
@@ -238,24 +243,24 @@ fn shown<'a>(lint: &'a Lint, filter: &lint::Filter<Code>) -> Vec<&'a config::Dia
         .collect()
 }
 
-fn exit_code(outcome: lint::Outcome) -> u8 {
+fn exit_code(outcome: lint::Outcome) -> Exit {
     match outcome {
-        lint::Outcome::Clean => EXIT_CLEAN,
-        lint::Outcome::Findings => EXIT_FINDINGS,
+        lint::Outcome::Clean => Exit::Clean,
+        lint::Outcome::Findings => Exit::Findings,
     }
 }
 
-pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
+pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
     if cli.list_rules {
         lint::list_rules::<Code>(&mut *io.stdout)?;
-        return Ok(EXIT_CLEAN);
+        return Ok(Exit::Clean);
     }
     if let Some(code) = &cli.explain {
         let Some(code) = lint::find::<Code>(code) else {
             bail!("unknown rule code `{code}` (see --list-rules)")
         };
         writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
-        return Ok(EXIT_CLEAN);
+        return Ok(Exit::Clean);
     }
     let filter = filter(cli)?;
     let root = Root::new(&cli.root).with_context(|| format!("--root {}", cli.root.display()))?;
@@ -273,7 +278,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
             writeln!(io.stdout, "{}", escape_text(file))?;
         }
         io.stdout.flush()?;
-        return Ok(EXIT_CLEAN);
+        return Ok(Exit::Clean);
     }
     if cli.fix || cli.diff {
         return fix_files(cli, &host, &filter, lint, io);
@@ -331,7 +336,7 @@ fn fix_files(
     filter: &lint::Filter<Code>,
     lint: Lint,
     io: &mut Io<'_>,
-) -> Result<u8> {
+) -> Result<Exit> {
     if cli.format == Format::Sarif {
         bail!("--format sarif reports findings; run --fix with text or json, then lint with sarif");
     }
@@ -382,7 +387,7 @@ fn fix_files(
     }
     if cli.diff {
         io.stdout.flush()?;
-        return Ok(if changed { EXIT_FINDINGS } else { EXIT_CLEAN });
+        return Ok(if changed { Exit::Findings } else { Exit::Clean });
     }
     // What remains, read again from the files as they are now.
     let again = if changed {
@@ -404,7 +409,7 @@ fn lint_again(cli: &Cli, host: &RootHost) -> Result<Lint> {
 /// The extra sections of the man page.
 pub fn man_page() -> conventions::ManPage<'static> {
     conventions::ManPage {
-        exit_status: cli::EXIT_STATUS,
+        exit_status: Exit::TABLE,
         examples: cli::EXAMPLES,
         files: &[
             (

@@ -4,12 +4,12 @@ use clap::{CommandFactory, Parser};
 use xinetd_lint::atomic_write::FailAt;
 use xinetd_lint::cli::Cli;
 use xinetd_lint::conventions::{finish, finish_generate, use_color_for};
-use xinetd_lint::{EXIT_ERROR, Io, man_page, run};
+use xinetd_lint::{Exit, Io, man_page, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(kind) = cli.generate {
-        return finish_generate(kind, Cli::command(), &man_page(), EXIT_ERROR);
+        return finish_generate(kind, Cli::command(), &man_page(), Exit::Error.code());
     }
     let mut io = Io {
         stdin: &mut std::io::stdin().lock(),
@@ -18,5 +18,9 @@ fn main() -> ExitCode {
         color: use_color_for(cli.color, &std::io::stdout()),
         fail_at: FailAt::from_env(),
     };
-    finish("xinetd-lint", run(&cli, &mut io), EXIT_ERROR)
+    finish(
+        "xinetd-lint",
+        run(&cli, &mut io).map(Exit::code),
+        Exit::Error.code(),
+    )
 }
