@@ -332,7 +332,7 @@ fn ours(args: &[&str], conf: &Path) -> Ours {
         color: false,
         fail_at: None,
     };
-    let status = run(&cli, &mut io).unwrap_or(2);
+    let status = run(&cli, &mut io).map_or(2, ntpconf_edit::Exit::code);
     Ours { status, stdout }
 }
 
