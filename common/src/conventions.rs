@@ -404,6 +404,17 @@ impl Severity {
     }
 }
 
+/// Where a run's outside world is: the standard streams, whether to colour,
+/// and the fault hook of the atomic writer.  `main` builds it; tests pass
+/// buffers.
+pub struct Io<'a> {
+    pub stdin: &'a mut dyn io::Read,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    pub color: bool,
+    pub fail_at: Option<crate::atomic_write::FailAt>,
+}
+
 /// One finding in the form editors and make read:
 /// `path:line:col: severity: message [CODE]`.  The file name and the
 /// message come from files others write, so both are escaped here, once for
@@ -543,9 +554,14 @@ pub fn finish_generate(
     finish(&tool, result.map(|()| 0).map_err(Into::into), error_code)
 }
 
-pub fn finish(tool: &str, result: anyhow::Result<u8>, error_code: u8) -> std::process::ExitCode {
+pub fn finish<S: Into<u8>>(
+    tool: &str,
+    result: anyhow::Result<S>,
+    error_code: S,
+) -> std::process::ExitCode {
+    let error_code: u8 = error_code.into();
     match result {
-        Ok(code) => std::process::ExitCode::from(code),
+        Ok(code) => std::process::ExitCode::from(code.into()),
         Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             // The one place an error leaves: whatever a message quotes (a

@@ -44,6 +44,12 @@ macro_rules! exit_statuses {
             }
         }
 
+        impl From<$Exit> for u8 {
+            fn from(status: $Exit) -> u8 {
+                status.code()
+            }
+        }
+
         impl From<$Exit> for ::std::process::ExitCode {
             fn from(status: $Exit) -> Self {
                 ::std::process::ExitCode::from(status.code())

@@ -22,15 +22,15 @@ pub mod tinker;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
+pub use mailhost_common::conventions::Io;
 
 use std::ffi::{OsStr, OsString};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::atomic_write::FailAt;
 use crate::cli::{Cli, Command};
 use crate::conventions::{LintFormat as Format, escape_path, escape_text};
 use crate::doc::Document;
@@ -61,15 +61,6 @@ pub const DEFAULT_CONFS: [&str; 3] = [
     "/etc/ntp.conf",
     "/usr/local/etc/ntp.conf",
 ];
-
-/// Where the process's outside world is: standard streams and the fault hook.
-pub struct Io<'a> {
-    pub stdin: &'a mut dyn Read,
-    pub stdout: &'a mut dyn Write,
-    pub stderr: &'a mut dyn Write,
-    pub color: bool,
-    pub fail_at: Option<FailAt>,
-}
 
 /// The largest `check --offset`: a clock that boots at the epoch is 57
 /// years off, and 100 years leaves room without absurd figures.

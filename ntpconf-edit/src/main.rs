@@ -18,9 +18,5 @@ fn main() -> ExitCode {
         color: use_color_for(cli.color, &std::io::stdout()),
         fail_at: FailAt::from_env(),
     };
-    finish(
-        "ntpconf-edit",
-        run(&cli, &mut io).map(Exit::code),
-        Exit::Error.code(),
-    )
+    finish("ntpconf-edit", run(&cli, &mut io), Exit::Error)
 }

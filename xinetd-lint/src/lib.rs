@@ -24,14 +24,14 @@ pub mod startup;
 
 pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
+pub use mailhost_common::conventions::Io;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use mailhost_common::root::{Expect, Root};
 
-use crate::atomic_write::FailAt;
 use crate::cli::Cli;
 use crate::conventions::{LintFormat as Format, escape_text};
 use crate::host::{Host, RootHost};
@@ -45,14 +45,6 @@ mailhost_common::exit_statuses! {
         Findings = 1 => "Findings were shown (after --fix: findings remain).",
         Error = 2 => "Could not run: bad arguments, an unreadable main file, an unknown rule code.",
     }
-}
-
-pub struct Io<'a> {
-    pub stdin: &'a mut dyn Read,
-    pub stdout: &'a mut dyn Write,
-    pub stderr: &'a mut dyn Write,
-    pub color: bool,
-    pub fail_at: Option<FailAt>,
 }
 
 /// Everything a lint run found.

@@ -18,9 +18,5 @@ fn main() -> ExitCode {
         color: use_color_for(cli.color, &std::io::stdout()),
         fail_at: FailAt::from_env(),
     };
-    finish(
-        "xinetd-lint",
-        run(&cli, &mut io).map(Exit::code),
-        Exit::Error.code(),
-    )
+    finish("xinetd-lint", run(&cli, &mut io), Exit::Error)
 }
