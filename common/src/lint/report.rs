@@ -195,33 +195,40 @@ mod tests {
         assert_eq!(ExitRule::AnyShown.outcome::<Code>(&[]), Outcome::Clean);
     }
 
+    /// What `linter` writes for the one note, in `format`.
+    fn written(linter: &Linter, format: LintFormat) -> String {
+        let mut out = Vec::new();
+        linter
+            .write_findings(format, &[&note()], false, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn json_records_keep_each_tools_fields() {
-        let note = note();
-        let mut out = Vec::new();
-        WITH_SERVICE
-            .write_findings(LintFormat::Json, &[&note], false, &mut out)
-            .unwrap();
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            written(&WITH_SERVICE, LintFormat::Json),
             "{\"file\":\"/etc/x\",\"line\":2,\"column\":3,\"code\":\"T002\",\"severity\":\"info\",\"service\":null,\"message\":\"m\"}\n"
         );
         let without = Linter {
             json_service: false,
             ..WITH_SERVICE
         };
-        let mut out = Vec::new();
-        without
-            .write_findings(LintFormat::Text, &[&note], false, &mut out)
-            .unwrap();
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            written(&without, LintFormat::Text),
             "/etc/x:2:3: info: m [T002]\n"
         );
-        let mut out = Vec::new();
-        without
-            .write_findings(LintFormat::Json, &[&note], false, &mut out)
-            .unwrap();
-        assert!(!String::from_utf8(out).unwrap().contains("service"));
+        assert!(!written(&without, LintFormat::Json).contains("service"));
+    }
+
+    #[test]
+    fn sarif_log_lists_the_registry_and_points_at_it() {
+        let log: serde_json::Value =
+            serde_json::from_str(&written(&WITH_SERVICE, LintFormat::Sarif)).unwrap();
+        let run = &log["runs"][0];
+        assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 2);
+        assert_eq!(run["tool"]["driver"]["rules"][1]["name"], "T002");
+        assert_eq!(run["results"][0]["ruleId"], "T002");
+        assert_eq!(run["results"][0]["level"], "note");
     }
 }
