@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let mut diagnostics = model.diagnostics.clone();
     let _ = xinetd_lint::pipeline::verdicts(&model, &host, &[], &mut diagnostics);
     let lines = data.split(|b| *b == b'\n').count().max(1);
-    for d in diagnostics.iter().filter(|d| d.file == "input") {
+    for d in diagnostics.iter().filter(|d| d.file == Path::new("input")) {
         assert!(d.line >= 1 && d.line <= lines, "line {} of {lines}: {d:?}", d.line);
         assert!(d.column >= 1, "{d:?}");
     }
