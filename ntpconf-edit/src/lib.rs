@@ -18,6 +18,7 @@ pub mod doc;
 pub mod edit;
 pub mod model;
 mod sarif_report;
+pub mod startup;
 pub mod timekeepers;
 pub mod tinker;
 
@@ -375,7 +376,7 @@ pub fn applied_tinker(
                 e.file.display(),
                 e.line,
                 e.column,
-                e.message
+                e.describe()
             )
         }),
     })
@@ -392,7 +393,8 @@ pub struct AppliedTinker {
     /// The value ntpd runs with for every key set (`step` gives stepback and
     /// stepfwd too): `state["stepback"] == 0.0` means it never steps back.
     pub state: std::collections::BTreeMap<String, f64>,
-    /// ntpd exits while parsing (then nothing applies): where and why.
+    /// ntpd exits while reading the file at start-up (then it does not run
+    /// and nothing applies): where and why (`FILE:LINE:COL: ...`).
     pub exits: Option<String>,
 }
 
@@ -405,25 +407,30 @@ struct ShownSetting<'a> {
     line: usize,
 }
 
-fn warn_exit(reading: &Reading, io: &mut Io<'_>) -> Result<()> {
-    if let Some(exit) = &reading.exit {
-        writeln!(
-            io.stderr,
-            "ntpconf-edit: {}:{}:{}: warning: ntpd exits on this file ({}); it applies nothing",
-            escape_path(&exit.file),
-            exit.line,
-            exit.column,
-            escape_text(&exit.message)
-        )?;
-    }
-    Ok(())
+/// Says on stderr that ntpd will not start with this file (the line, the
+/// dialect, why); true when it did.
+fn report_exit(reading: &Reading, io: &mut Io<'_>) -> Result<bool> {
+    let Some(exit) = &reading.exit else {
+        return Ok(false);
+    };
+    writeln!(
+        io.stderr,
+        "ntpconf-edit: {}:{}:{}: error: ntpd will not start: {}; nothing of this file applies",
+        escape_path(&exit.file),
+        exit.line,
+        exit.column,
+        escape_text(&exit.describe())
+    )?;
+    Ok(true)
 }
 
 fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<u8> {
     let input = load(root, file, io.stdin)?;
     let dialect = dialect_of(cli, root, &input);
     let reading = read_input(root, &input, &input.bytes, dialect)?;
-    warn_exit(&reading, io)?;
+    // Like a linter's error: listed settings would be none, and exit 0
+    // would read as "ntpd runs with its defaults".
+    let refused = report_exit(&reading, io)?;
     for setting in model::effective(&reading).values() {
         match cli.format {
             Format::Sarif => bail!("--format sarif is for `check` (findings); use text or json"),
@@ -455,7 +462,7 @@ fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(if refused { EXIT_WOULD_CHANGE } else { EXIT_OK })
 }
 
 fn check(
@@ -576,6 +583,23 @@ fn edit_file(
     let output = doc.to_bytes();
     let changed = output != input.bytes;
     let after = read_input(root, &input, &output, dialect)?;
+    if after.exit.is_some() {
+        // Writing a file ntpd refuses would leave the host without ntpd
+        // after its next start; the admin fixes that line first.  The
+        // line is named as the input numbers it (the edit may shift it).
+        report_exit(
+            if before.exit.is_some() {
+                &before
+            } else {
+                &after
+            },
+            io,
+        )?;
+        if opts.check {
+            return Ok(EXIT_WOULD_CHANGE);
+        }
+        bail!("{shown}: ntpd would not start with the result; nothing written");
+    }
     let missed = unmet(&after, asked);
     if !missed.is_empty() {
         for reason in &missed {
@@ -661,10 +685,10 @@ fn unmet(reading: &Reading, asked: &[(String, String)]) -> Vec<String> {
         }
         let reason = if let Some(exit) = &reading.exit {
             format!(
-                "{key}: ntpd exits at {}:{} ({}), so nothing applies",
+                "{key}: {} at {}:{}, so nothing applies",
+                exit.describe(),
                 exit.file.display(),
                 exit.line,
-                exit.message
             )
         } else {
             match (

@@ -25,6 +25,16 @@ pub enum Dialect {
     Ntpsec,
 }
 
+impl Dialect {
+    /// The daemon as messages name it.
+    pub fn daemon(self) -> &'static str {
+        match self {
+            Dialect::Classic => "classic ntpd",
+            Dialect::Ntpsec => "NTPsec's ntpd",
+        }
+    }
+}
+
 /// Keywords ntpd 4.2.8 and NTPsec accept after `tinker`, with what they mean.
 pub const KEYWORDS: &[(&str, &str)] = &[
     (
@@ -451,11 +461,12 @@ pub fn classify(text: &[u8]) -> Tinker {
 }
 
 pub fn classify_line(text: &[u8], dialect: Dialect) -> LineReading {
+    let exits = crate::startup::exit_in_line(text, dialect);
     let lexemes = lex(text);
     let Some(first) = lexemes.first() else {
         return LineReading {
             tinker: Tinker::Other,
-            exits: None,
+            exits,
         };
     };
     if first.text != b"tinker" || first.quoted {
@@ -470,52 +481,10 @@ pub fn classify_line(text: &[u8], dialect: Dialect) -> LineReading {
         } else {
             Tinker::Other
         };
-        return LineReading {
-            tinker,
-            exits: None,
-        };
+        return LineReading { tinker, exits };
     }
     let tinker = parse_pairs(text, &lexemes[1..], first.range.end, dialect);
-    LineReading {
-        exits: exit_in(&lexemes[1..], dialect),
-        tinker,
-    }
-}
-
-/// Keywords after which the lexer returns the next lexeme as a string
-/// (FOLLBY_STRING in ntpd's keyword table), so it is never a number.
-const FORCE_STRING: &[&str] = &[
-    "server",
-    "pool",
-    "peer",
-    "includefile",
-    "driftfile",
-    "logfile",
-];
-
-/// The first lexeme that makes ntpd exit.  Every lexeme of the line is lexed,
-/// also after a syntax error; only a string forced by `=` or by a keyword
-/// such as `server` is not a number.
-fn exit_in(lexemes: &[Lexeme], dialect: Dialect) -> Option<(String, usize)> {
-    let mut forced_string = false;
-    for lexeme in lexemes {
-        if lexeme.special {
-            forced_string = lexeme.text == b"=";
-            continue;
-        }
-        if !forced_string
-            && !lexeme.quoted
-            && let Number::Exits(message) = lex_number(&lexeme.text, dialect)
-        {
-            return Some((message, lexeme.range.start));
-        }
-        forced_string = !forced_string
-            && !lexeme.quoted
-            && FORCE_STRING
-                .iter()
-                .any(|k| k.as_bytes() == &lexeme.text[..]);
-    }
-    None
+    LineReading { exits, tinker }
 }
 
 fn describe(lexeme: &Lexeme) -> String {
@@ -575,7 +544,7 @@ fn parse_pairs(text: &[u8], lexemes: &[Lexeme], after_head: usize, dialect: Dial
         };
         let number = match number {
             Number::Value(number) => number,
-            // ntpd exits on this value (recorded by `exit_in`); it is still
+            // ntpd exits on this value (recorded by `startup::exit_in_line`); it is still
             // the pair's value, so an edit can replace it.
             Number::Exits(_) => f64::NAN,
             Number::NotNumber => {
