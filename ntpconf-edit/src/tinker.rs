@@ -141,6 +141,9 @@ pub fn lex(line: &[u8]) -> Vec<Lexeme> {
     let mut out = Vec::new();
     let mut i = 0;
     let n = line.len();
+    // After a lone `""` the scanner's retry loop keeps its `instring`: the
+    // next word is a string, even unquoted (a special character ends that).
+    let mut after_empty_quotes = false;
     loop {
         while i < n && (line[i] >= 0x80 || is_c_space(line[i])) {
             i += 1;
@@ -149,6 +152,7 @@ pub fn lex(line: &[u8]) -> Vec<Lexeme> {
             return out;
         }
         if is_special(line[i]) {
+            after_empty_quotes = false;
             out.push(Lexeme {
                 range: i..i + 1,
                 text: vec![line[i]],
@@ -192,13 +196,16 @@ pub fn lex(line: &[u8]) -> Vec<Lexeme> {
             }
         }
         // A lone `""` is an empty lexeme: ntpd reads on (its loop repeats).
-        if !text.is_empty() {
+        if text.is_empty() {
+            after_empty_quotes |= quoted;
+        } else {
             out.push(Lexeme {
                 range: start..i,
                 text,
                 special: false,
-                quoted,
+                quoted: quoted || after_empty_quotes,
             });
+            after_empty_quotes = false;
         }
         if comment {
             return out;
@@ -669,6 +676,17 @@ mod tests {
             words(b"tinker panic\x0c5"),
             [&b"tinker"[..], b"panic", b"5"]
         );
+
+        // Found against the real ntpd (issue 20): after a lone `""` the next
+        // word is a string, so the value is not a number and the line drops.
+        let quoted =
+            |line: &[u8]| -> Vec<bool> { lex(line).into_iter().map(|l| l.quoted).collect() };
+        assert_eq!(quoted(b"tinker panic \"\" 0"), [false, false, true]);
+        assert_eq!(
+            quoted(b"tinker \"\" , panic 0"),
+            [false, false, false, false]
+        );
+        assert!(dropped("tinker panic \"\" 0"));
     }
 
     #[test]

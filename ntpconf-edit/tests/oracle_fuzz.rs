@@ -125,6 +125,85 @@ const OTHER_LINES: &[&str] = &[
     "tinker",
 ];
 
+/// Where a lexeme ntpd may exit on stands: a line of its own, a command's
+/// value, an option, or where the scanner expects a string (which differs
+/// between the dialects).
+const STARTUP_PLACES: &[&str] = &[
+    "",
+    "",
+    "server 127.0.0.1 minpoll",
+    "server 127.0.0.1 iburst",
+    "server",
+    "server -4",
+    "pool",
+    "restrict default",
+    "restrict -6 ::1 mask",
+    "tos minclock",
+    "tos orphan",
+    // Not driftfile, logfile or pidfile: ntpd would open the file.
+    "statsdir",
+    "keys",
+    "setvar v =",
+    "logconfig =syncall",
+    "broadcast",
+    "clock",
+    "trap",
+    "manycastserver 127.0.0.1",
+    "multicastclient",
+    "phone",
+    "fudge 127.127.1.0 stratum",
+    "keysdir",
+    "filegen peerstats file",
+    "mru maxdepth",
+    "discard average",
+    "tinker panic 0 bogus",
+    "end",
+];
+
+/// Lexemes ntpd may exit on (and near misses).
+fn gen_startup_value(rng: &mut Rng) -> String {
+    match rng.below(16) {
+        0 => "9".repeat(1000),
+        1 => format!("-{}", "9".repeat(1000)),
+        2 => "a".repeat(1024 + rng.below(2)),
+        3 => format!("\"{}\"", "a".repeat(1024 + rng.below(2))),
+        _ => rng
+            .pick(&[
+                "1e-400",
+                "1e-310",
+                "-99999999999999999999",
+                "-9223372036854775809",
+                "0x",
+                "1e-400#c",
+                "\"\" 1e-400",
+                "=1e-400",
+                "\"1e-400\"",
+                "2.5e-308",
+                "5",
+                "127.0.0.1",
+            ])
+            .to_string(),
+    }
+}
+
+/// A line that is not a tinker line: a plain one, or a start-up shape.
+fn gen_other_line(rng: &mut Rng) -> String {
+    if rng.chance(50) {
+        return rng.pick(OTHER_LINES).to_string();
+    }
+    let place = rng.pick(STARTUP_PLACES);
+    let value = gen_startup_value(rng);
+    let mut line = if place.is_empty() {
+        value
+    } else {
+        format!("{place} {value}")
+    };
+    if rng.chance(20) {
+        line.push_str(" iburst");
+    }
+    line
+}
+
 fn gen_value(rng: &mut Rng) -> String {
     let mut value = if rng.chance(25) {
         rng.pick(ODD_VALUES).to_string()
@@ -183,7 +262,7 @@ fn gen_file(rng: &mut Rng) -> Vec<u8> {
         } else if rng.chance(6) {
             "end".to_string()
         } else {
-            rng.pick(OTHER_LINES).to_string()
+            gen_other_line(rng)
         };
         out.push_str(&line);
         out.push_str(if crlf { "\r\n" } else { "\n" });
@@ -203,7 +282,29 @@ struct OracleRun {
     errors: Vec<usize>,
 }
 
+/// The real ntpd's reading of a file, cached by dialect and content: show,
+/// set and start-up compare against the same run.
 fn oracle(dialect: &str, conf: &Path) -> OracleRun {
+    thread_local! {
+        static RUNS: std::cell::RefCell<BTreeMap<(String, Vec<u8>), OracleRun>> =
+            const { std::cell::RefCell::new(BTreeMap::new()) };
+    }
+    let key = (dialect.to_string(), std::fs::read(conf).unwrap_or_default());
+    if let Some(run) = RUNS.with(|r| r.borrow().get(&key).cloned()) {
+        return run;
+    }
+    let run = oracle_uncached(dialect, conf);
+    RUNS.with(|r| {
+        let mut runs = r.borrow_mut();
+        if runs.len() > 4096 {
+            runs.clear();
+        }
+        runs.insert(key, run.clone());
+    });
+    run
+}
+
+fn oracle_uncached(dialect: &str, conf: &Path) -> OracleRun {
     let out = Command::new("sh")
         .arg(repo().join("scripts/ntpd-parse.sh"))
         .arg(dialect)
@@ -370,6 +471,28 @@ fn compare_show(dialect: &str, conf: &Path) -> Option<String> {
     })
 }
 
+/// Whether ntpd starts: the real one exits while reading the file exactly
+/// when `check` reports NE012 (ntpd will not start) and exits 1.
+fn compare_start(dialect: &str, conf: &Path) -> Option<String> {
+    let truth = oracle(dialect, conf);
+    let checked = ours(&["--dialect", dialect, "check", "--select", "NE012"], conf);
+    let refused =
+        checked.status == 1 && String::from_utf8_lossy(&checked.stdout).contains("[NE012]");
+    (refused != truth.exited).then(|| {
+        format!(
+            "start-up: ntpd {}, check says {} (exit {}: {:?})",
+            if truth.exited { "exits" } else { "starts" },
+            if refused {
+                "it will not start"
+            } else {
+                "nothing"
+            },
+            checked.status,
+            String::from_utf8_lossy(&checked.stdout)
+        )
+    })
+}
+
 const SET: &[&str] = &["set", "panic=0", "stepback=0"];
 
 enum SetOutcome {
@@ -438,6 +561,7 @@ fn compare_set(dialect: &str, conf: &Path, scratch: &Path) -> SetOutcome {
 fn disagrees(kind: &str, dialect: &str, conf: &Path, scratch: &Path) -> Option<String> {
     match kind {
         "show" => compare_show(dialect, conf),
+        "start" => compare_start(dialect, conf),
         _ => match compare_set(dialect, conf, scratch) {
             SetOutcome::Disagree(d) => Some(d),
             _ => None,
@@ -498,6 +622,8 @@ fn minimise(kind: &str, dialect: &str, bytes: &[u8], scratch: &Path) -> Vec<u8> 
 struct Tally {
     agree: usize,
     refused: usize,
+    /// Files the real ntpd exits on (does not start with).
+    ntpd_exits: usize,
     total: usize,
     classes: Vec<String>,
 }
@@ -524,12 +650,17 @@ fn generated_files_agree_with_both_ntpd_dialects() {
         let conf = scratch.path().join(format!("case{case}.conf"));
         std::fs::write(&conf, &bytes).unwrap();
         for dialect in ["classic", "ntpsec"] {
-            for kind in ["show", "set"] {
+            for kind in ["start", "show", "set"] {
                 let tally = tallies.entry(format!("{kind} {dialect}")).or_default();
                 tally.total += 1;
                 let outcome = match kind {
                     "show" => {
                         compare_show(dialect, &conf).map_or(SetOutcome::Agree, SetOutcome::Disagree)
+                    }
+                    "start" => {
+                        tally.ntpd_exits += usize::from(oracle(dialect, &conf).exited);
+                        compare_start(dialect, &conf)
+                            .map_or(SetOutcome::Agree, SetOutcome::Disagree)
                     }
                     _ => compare_set(dialect, &conf, scratch.path()),
                 };
@@ -590,6 +721,8 @@ fn generated_files_agree_with_both_ntpd_dialects() {
             100.0 * t.agree as f64 / t.total.max(1) as f64,
             if t.refused > 0 {
                 format!(", {} of them a rightly refused set", t.refused)
+            } else if t.ntpd_exits > 0 {
+                format!(", ntpd exits on {} of them", t.ntpd_exits)
             } else {
                 String::new()
             }
@@ -686,6 +819,102 @@ fn each_class_agrees_with_both_ntpd_dialects() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Files on which a real ntpd exits at start-up, or starts although they
+/// look alike (issue 20), found by running both programs and by the fuzzer.
+fn startup_shapes() -> Vec<String> {
+    let mut shapes: Vec<String> = [
+        // A number the scanner cannot represent, anywhere it lexes a number.
+        "1e-400\n",
+        "1e-310\n",
+        "-99999999999999999999\n",
+        "0x\n",
+        "tinker panic 0\n1e-400#c\n",
+        "server 127.0.0.1 minpoll 1e-400\n",
+        "server 127.0.0.1 minpoll -99999999999999999999\n",
+        "server a 1e-400\n",
+        "server \"a\" 1e-400\n",
+        "restrict default 1e-400\n",
+        "restrict -4 default 1e-400\n",
+        "tos orphan 1e-400\n",
+        "tos minclock 1e-310\n",
+        "tos minclock 3;1e-400\n",
+        "tos minclock 3 {1e-400}\n",
+        // Where the scanner expects a string, it never exits.
+        "statsdir 1e-400\n",
+        "server -4 1e-400\n",
+        "server a=1e-400\n",
+        "restrict a=1e-400\n",
+        "setvar a = 1e-400 default\n",
+        "logconfig a 1e-400\n",
+        "tinker panic 0 # 1e-400\n",
+        "tinker panic \"\" 1e-400\n",
+        // The keyword tables differ: each dialect exits where the other starts.
+        "broadcast 1e-400\n",
+        "trap 1e-400\n",
+        "manycastserver a 1e-400\n",
+        "multicastclient a 1e-400\n",
+        "clock 1e-400\n",
+        "path 1e-400\n",
+        // After parsing: huffpuff's filter cannot be allocated.
+        "tinker huffpuff 1e13\n",
+        "end\n1e-400\n",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (a1024, a1025) = ("a".repeat(1024), "a".repeat(1025));
+    shapes.extend([
+        // A thousand-digit integer: negative exits, positive is a double (inf).
+        format!("{}\n", "9".repeat(1000)),
+        format!("-{}\n", "9".repeat(1000)),
+        format!("tinker panic -{}\n", "9".repeat(1000)),
+        // Lexemes over the scanner's 1024 bytes, strings and comments too.
+        format!("{a1024}\n"),
+        format!("{a1025}\n"),
+        format!("server {a1025}\n"),
+        format!("statsdir \"{a1024}\"\n"),
+        format!("statsdir \"{a1025}\"\n"),
+        format!("# {a1025}\n"),
+    ]);
+    shapes
+}
+
+#[test]
+fn startup_shapes_agree_with_both_ntpd_dialects() {
+    if !oracles_present() {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let mut verdicts = BTreeMap::new();
+    for (index, shape) in startup_shapes().iter().enumerate() {
+        let conf = scratch.path().join(format!("shape{index}.conf"));
+        std::fs::write(&conf, shape).unwrap();
+        let shown: String = shape.chars().take(60).collect();
+        for dialect in ["classic", "ntpsec"] {
+            *verdicts
+                .entry((dialect, oracle(dialect, &conf).exited))
+                .or_insert(0) += 1;
+            if let Some(d) = compare_start(dialect, &conf) {
+                failures.push(format!("{dialect} {shown:?}: {d}"));
+            }
+            if let SetOutcome::Disagree(d) = compare_set(dialect, &conf, scratch.path()) {
+                failures.push(format!("{dialect} {shown:?}: {d}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Both verdicts occur for each dialect: the list tests something.
+    for dialect in ["classic", "ntpsec"] {
+        for exited in [true, false] {
+            assert!(
+                verdicts.get(&(dialect, exited)).copied().unwrap_or(0) >= 5,
+                "{dialect}: too few files where ntpd exited={exited}: {verdicts:?}"
+            );
+        }
+    }
 }
 
 #[test]
