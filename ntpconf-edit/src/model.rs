@@ -199,7 +199,10 @@ impl Reader<'_> {
                 }
                 continue;
             }
+            // ntpd stops at `end` itself: the rest of that line is never
+            // lexed (`end 1e-400` starts; found by the oracle fuzzer).
             if self.out.exit.is_none()
+                && !is_end(text)
                 && let Some((message, column)) = classified.exits
             {
                 self.out.exit = Some(Exit {
@@ -575,6 +578,15 @@ pub(crate) mod tests {
             Dialect::Classic,
         );
         assert!(fine.exit.is_none());
+    }
+
+    #[test]
+    fn nothing_after_end_is_lexed_not_even_on_its_line() {
+        // Found by the oracle fuzzer: both dialects start on `end 1e-400`.
+        let r = read_map(b"end 1e-400\n", HashMap::new(), Dialect::Ntpsec);
+        assert!(r.exit.is_none());
+        let r = read_map(b"\"end\" 1e-400\n", HashMap::new(), Dialect::Ntpsec);
+        assert!(r.exit.is_some());
     }
 
     #[test]

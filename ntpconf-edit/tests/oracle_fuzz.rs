@@ -280,6 +280,8 @@ struct OracleRun {
     exited: bool,
     /// Lines ntpd reported a syntax error on.
     errors: Vec<usize>,
+    /// Why it exited: its last message.
+    why: String,
 }
 
 /// The real ntpd's reading of a file, cached by dialect and content: show,
@@ -316,8 +318,12 @@ fn oracle_uncached(dialect: &str, conf: &Path) -> OracleRun {
         items: Vec::new(),
         exited: true,
         errors: Vec::new(),
+        why: String::new(),
     };
     for line in text.lines() {
+        if let Some(why) = line.strip_prefix("why ") {
+            run.why = why.to_string();
+        }
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["item", key, value] => run.items.push((key.to_string(), value.to_string())),
@@ -481,7 +487,11 @@ fn compare_start(dialect: &str, conf: &Path) -> Option<String> {
     (refused != truth.exited).then(|| {
         format!(
             "start-up: ntpd {}, check says {} (exit {}: {:?})",
-            if truth.exited { "exits" } else { "starts" },
+            if truth.exited {
+                format!("exits ({})", truth.why)
+            } else {
+                "starts".into()
+            },
             if refused {
                 "it will not start"
             } else {
@@ -860,6 +870,9 @@ fn startup_shapes() -> Vec<String> {
         // After parsing: huffpuff's filter cannot be allocated.
         "tinker huffpuff 1e13\n",
         "end\n1e-400\n",
+        "end 1e-400\n",
+        "\"end\" 1e-400\n",
+        "tinker panic 0 end 1e-400\n",
     ]
     .iter()
     .map(|s| s.to_string())
