@@ -929,6 +929,28 @@ fn startup_shapes_agree_with_both_ntpd_dialects() {
             }
         }
     }
+    // In an included file: ntpd exits there too, and check names that file.
+    let inc = scratch.path().join("refused.inc");
+    std::fs::write(&inc, "tinker panic 1\n-99999999999999999999\n").unwrap();
+    let main = scratch.path().join("includes.conf");
+    std::fs::write(
+        &main,
+        format!("includefile {}\ntinker panic 0\n", inc.display()),
+    )
+    .unwrap();
+    for dialect in ["classic", "ntpsec"] {
+        assert!(oracle(dialect, &main).exited, "{dialect}");
+        if let Some(d) = compare_start(dialect, &main) {
+            failures.push(format!("{dialect} includefile: {d}"));
+        }
+        let out = ours(&["--dialect", dialect, "check"], &main);
+        let expected = format!("{}:2:1: error: ntpd will not start", inc.display());
+        if !String::from_utf8_lossy(&out.stdout).contains(&expected) {
+            failures.push(format!(
+                "{dialect} includefile: check does not say {expected:?}"
+            ));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Both verdicts occur for each dialect: the list tests something.
     for dialect in ["classic", "ntpsec"] {
