@@ -3,8 +3,11 @@
 # a form both dialects share:
 #   error LINE COL        a syntax error ntpd reported (file order)
 #   item KEY VALUE        a loop_config call (tinker), in the order applied
-#   exit                  ntpd exited before it finished parsing
-#   parsed                ntpd finished parsing
+#   exit                  ntpd exited at start-up: while parsing, or applying
+#                         the configuration (it never created its sockets)
+#   why TEXT              before `exit`: ntpd's last message, its reason
+#                         (`Double too large to represent: 1e-400`)
+#   parsed                ntpd finished parsing and went on to start
 # Usage: ntpd-parse.sh classic|ntpsec CONF [TOOLS_DIR]
 # ntpd runs in NTPD_CWD (default /, as rc starts it): classic ntpd opens a
 # relative includefile from there.
@@ -51,5 +54,12 @@ awk '
     if (k != 1) print "item", n, $5
     next }
 /^create_sockets/ { sockets = 1 }
-END { if (parsed && sockets) print "parsed"; else print "exit" }
+NF { last = $0 }
+END {
+    if (parsed && sockets) { print "parsed"; exit }
+    # Drop the syslog-style stamp and "ntpd[PID]: " (and NTPsec'"'"'s "CONFIG: ").
+    sub(/^.*ntpd\[[0-9]+\]: /, "", last); sub(/^[A-Z]+: /, "", last)
+    print "why", last
+    print "exit"
+}
 ' "$out"

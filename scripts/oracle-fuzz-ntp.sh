@@ -1,9 +1,12 @@
 #!/bin/sh
 # Differential fuzzer of ntpconf-edit against both real ntpd dialects
 # (classic ntp.org 4.2.8p15 and NTPsec, run parse-only by ntpd-parse.sh):
-# generated tinker-heavy ntp.conf files with a fixed seed, `show` and
-# `set panic=0 stepback=0` compared with what each ntpd applies, each
-# disagreement minimised and kept, then a summary of agreement.
+# generated tinker-heavy ntp.conf files with a fixed seed (and lines ntpd
+# may refuse to start with: unrepresentable numbers in every position,
+# lexemes over 1024 bytes), compared with each ntpd three ways: whether it
+# starts (`check`'s NE012), what it applies (`show`), and `set panic=0
+# stepback=0`; each disagreement minimised and kept, then a summary of
+# agreement per dialect.
 # Usage: oracle-fuzz-ntp.sh [CASES [SEED]]   (default 500 files, seed 20261201)
 # `make test` runs a 20-file slice of the same test.
 set -eu

@@ -477,6 +477,29 @@ mod tests {
     }
 
     #[test]
+    fn an_ntp_conf_ntpd_refuses_is_unknown_not_advice() {
+        // Issue 20: ntpd exits on 1e-400 at start-up; no tinker value applies.
+        let dir = tree(&[
+            ("etc/os-release", "ID=debian\nVERSION_ID=\"11\"\n"),
+            (
+                "etc/ntp.conf",
+                "server 127.0.0.1 minpoll 1e-400\ntinker step 0\n",
+            ),
+        ]);
+        let root = Root::new(dir.path()).unwrap();
+        let env = inspect(&root, &kernel::NoKernel);
+        assert_eq!(env.status, "UNKNOWN", "{:?}", env.items);
+        assert_eq!(exit_code(&env), 3);
+        assert!(
+            env.unknown
+                .iter()
+                .any(|u| u.contains("ntpd will not start") && u.contains(":1:26:")),
+            "{:?}",
+            env.unknown
+        );
+    }
+
+    #[test]
     fn text_wraps_at_words() {
         assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
     }

@@ -78,8 +78,8 @@ mailhost_common::rule_registry! {
         ),
         NE012 => Rule::summarised(
             Error,
-            "ntpd exits on this file (while parsing, or applying huffpuff)",
-            "ntpd's lexer exits when a number cannot be represented: an integer below the 64-bit range (`-99999999999999999999`), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`. It exits while parsing, so ntpd does not run and nothing of the file applies. This holds for such a token anywhere on a tinker line, even after a syntax error. After parsing, a `huffpuff` beyond 900 * 2^31 s (1e400 is infinite) asks for a filter ntpd cannot allocate, and it exits too.",
+            "ntpd will not start with this file: it exits while reading it (a lexeme it cannot hold, or huffpuff)",
+            "ntpd reads its configuration when it starts, and its scanner (ntp_scanner.c) exits on some lexemes: a number it cannot represent, an integer below the 64-bit range (`-99999999999999999999`, or a thousand-digit negative one), a double that underflows to 0 (`1e-400`; NTPsec also for subnormal values such as `1e-310`), a bare `0x`; and any word or quoted string longer than 1024 characters. This holds on any line: a number on a line of its own, a `tinker` or `tos` value, a `server` or `restrict` option, even after a syntax error; not where the scanner expects a string (the word after `server`, `driftfile`, `=`..., the rest of a `logconfig` line; the keyword lists differ between classic ntpd and NTPsec, so one may start where the other does not). After parsing, a `huffpuff` beyond 900 * 2^31 s (1e400 is infinite) asks for a filter ntpd cannot allocate, and it exits too. Then ntpd does not run at all, and nothing keeps the time: `check` reports the line, `show` says so (exit 1), and `set`/`unset` refuse to write a file ntpd would still refuse (exit 2). Fix or remove the line. Checked against the real classic ntpd 4.2.8p15 and NTPsec (make oracle-fuzz-ntp).",
         ),
         NE013 => Rule::summarised(
             Error,
@@ -215,8 +215,8 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
             exit.column,
             Code::NE012,
             format!(
-                "ntpd exits here ({}): it does not run, so nothing of this file applies",
-                exit.message
+                "ntpd will not start: {} here, so nothing of this file applies",
+                exit.describe()
             ),
         ));
     }

@@ -26,6 +26,12 @@ the values ntpd applies, and fails (exit 2) when ntpd would still apply somethin
 `set` and `unset` write the result to standard output unless -i is given. ntpd reads ntp.conf \
 only when it starts: after an edit, restart it (`service ntpd restart`, `systemctl restart \
 ntpsec.service`) or it keeps the old values.\n\n\
+Files ntpd will not start with: ntpd exits while reading a file with a number it cannot represent \
+(`1e-400`, `-99999999999999999999`, a bare `0x`; NTPsec also `1e-310`) on any line, a word or quoted \
+string over 1024 characters, or a huffpuff beyond 900 * 2^31 s; then nothing keeps the time. `check` \
+reports the line as an error (NE012), `show` says so on standard error and exits 1, and `set`/`unset` \
+write nothing and exit 2 (1 with --check) while the result would still make ntpd exit: fix or remove \
+that line first (a `set` that replaces the offending value itself is written).\n\n\
 Default file: on FreeBSD rc.conf's ntpd_config (by default /etc/ntp.conf), elsewhere the first of \
 /etc/ntpsec/ntp.conf (Debian's NTPsec runs `ntpd -c` it), /etc/ntp.conf, /usr/local/etc/ntp.conf, \
 all looked up under --root (an explicit FILE too).\n\n\
@@ -37,7 +43,7 @@ and `ntpd -g`/`ntpd -q` at boot obey it too. On a FreeBSD guest on Hyper-V (whic
 clock to the hardware clock) the errata's fix is instead: ntpdate -b at boot before dovecot \
 (ntpdate_enable=YES), ntpd afterwards, and the Hyper-V host's time sync interval cut to 1 hour \
 (SpecialPollInterval 3600). `ntpconf-edit check` reports this as NE011.",
-    after_help = "Exit status: 0 ok, 1 --check found that a change is needed or `check` reported a warning or an error, 2 error.",
+    after_help = "Exit status: 0 ok, 1 --check found that a change is needed or `check` reported a warning or an error or `show` found that ntpd will not start with the file, 2 error.",
     args_conflicts_with_subcommands = false
 )]
 pub struct Cli {

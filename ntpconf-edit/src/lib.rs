@@ -17,6 +17,7 @@ pub mod cli;
 pub mod doc;
 pub mod edit;
 pub mod model;
+pub mod startup;
 pub mod timekeepers;
 pub mod tinker;
 
@@ -47,8 +48,8 @@ mailhost_common::exit_statuses! {
     pub enum Exit {
         Ok = 0 => "Success; with --check, the file is already in the asked state.",
         /// `--check`: a change is needed; `check`: a warning or an error.
-        WouldChange = 1 => "With --check: the file is not in the asked state (a change is needed). `check`: a warning or an error was reported (info alone gives 0).",
-        Error = 2 => "Error: bad arguments, an invalid key or value, an unreadable or unwritable file, includes over the reading budget, or a `set` that cannot reach the asked state (ntpd would still apply something else). Nothing was written.",
+        WouldChange = 1 => "With --check: the file is not in the asked state (a change is needed), or ntpd would not start with the result. `check`: a warning or an error was reported (info alone gives 0). `show`: ntpd will not start with this file (said on standard error; no settings are listed).",
+        Error = 2 => "Error: bad arguments, an invalid key or value, an unreadable or unwritable file, includes over the reading budget, a `set` that cannot reach the asked state (ntpd would still apply something else), or a `set`/`unset` whose result ntpd would not start with (the line and the dialect are named). Nothing was written.",
     }
 }
 
@@ -354,7 +355,7 @@ pub fn applied_tinker(
                 e.file.display(),
                 e.line,
                 e.column,
-                e.message
+                e.describe()
             )
         }),
     })
@@ -371,7 +372,8 @@ pub struct AppliedTinker {
     /// The value ntpd runs with for every key set (`step` gives stepback and
     /// stepfwd too): `state["stepback"] == 0.0` means it never steps back.
     pub state: std::collections::BTreeMap<String, f64>,
-    /// ntpd exits while parsing (then nothing applies): where and why.
+    /// ntpd exits while reading the file at start-up (then it does not run
+    /// and nothing applies): where and why (`FILE:LINE:COL: ...`).
     pub exits: Option<String>,
 }
 
@@ -384,25 +386,30 @@ struct ShownSetting<'a> {
     line: usize,
 }
 
-fn warn_exit(reading: &Reading, io: &mut Io<'_>) -> Result<()> {
-    if let Some(exit) = &reading.exit {
-        writeln!(
-            io.stderr,
-            "ntpconf-edit: {}:{}:{}: warning: ntpd exits on this file ({}); it applies nothing",
-            escape_path(&exit.file),
-            exit.line,
-            exit.column,
-            escape_text(&exit.message)
-        )?;
-    }
-    Ok(())
+/// Says on stderr that ntpd will not start with this file (the line, the
+/// dialect, why); true when it did.
+fn report_exit(reading: &Reading, io: &mut Io<'_>) -> Result<bool> {
+    let Some(exit) = &reading.exit else {
+        return Ok(false);
+    };
+    writeln!(
+        io.stderr,
+        "ntpconf-edit: {}:{}:{}: error: ntpd will not start: {}; nothing of this file applies",
+        escape_path(&exit.file),
+        exit.line,
+        exit.column,
+        escape_text(&exit.describe())
+    )?;
+    Ok(true)
 }
 
 fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<Exit> {
     let input = load(root, file, io.stdin)?;
     let dialect = dialect_of(cli, root, &input);
     let reading = read_input(root, &input, &input.bytes, dialect)?;
-    warn_exit(&reading, io)?;
+    // Like a linter's error: listed settings would be none, and exit 0
+    // would read as "ntpd runs with its defaults".
+    let refused = report_exit(&reading, io)?;
     for setting in model::effective(&reading).values() {
         match cli.format {
             Format::Sarif => bail!("--format sarif is for `check` (findings); use text or json"),
@@ -434,7 +441,7 @@ fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result
             }
         }
     }
-    Ok(Exit::Ok)
+    Ok(if refused { Exit::WouldChange } else { Exit::Ok })
 }
 
 fn check(
@@ -535,6 +542,23 @@ fn edit_file(
     let output = doc.to_bytes();
     let changed = output != input.bytes;
     let after = read_input(root, &input, &output, dialect)?;
+    if after.exit.is_some() {
+        // Writing a file ntpd refuses would leave the host without ntpd
+        // after its next start; the admin fixes that line first.  The
+        // line is named as the input numbers it (the edit may shift it).
+        report_exit(
+            if before.exit.is_some() {
+                &before
+            } else {
+                &after
+            },
+            io,
+        )?;
+        if opts.check {
+            return Ok(Exit::WouldChange);
+        }
+        bail!("{shown}: ntpd would not start with the result; nothing written");
+    }
     let missed = unmet(&after, asked);
     if !missed.is_empty() {
         for reason in &missed {
@@ -620,10 +644,10 @@ fn unmet(reading: &Reading, asked: &[(String, String)]) -> Vec<String> {
         }
         let reason = if let Some(exit) = &reading.exit {
             format!(
-                "{key}: ntpd exits at {}:{} ({}), so nothing applies",
+                "{key}: {} at {}:{}, so nothing applies",
+                exit.describe(),
                 exit.file.display(),
                 exit.line,
-                exit.message
             )
         } else {
             match (

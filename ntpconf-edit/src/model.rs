@@ -65,14 +65,29 @@ pub enum ReadNote {
     },
 }
 
-/// ntpd exits while parsing: nothing of the file applies.
+/// ntpd exits while reading the file at start-up (parsing, or applying
+/// huffpuff right after): it never runs, and nothing of the file applies.
 #[derive(Clone, Debug)]
 pub struct Exit {
+    /// The ntpd that exits (the other dialect may start on the same file).
+    pub dialect: Dialect,
     pub file: PathBuf,
     pub line: usize,
     /// 1-based.
     pub column: usize,
     pub message: String,
+}
+
+impl Exit {
+    /// `classic ntpd exits at start-up (WHY)`: the line's own location is
+    /// printed apart.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} exits at start-up ({})",
+            self.dialect.daemon(),
+            self.message
+        )
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -133,7 +148,7 @@ pub fn read(
     let read_lines = reader.read_file(main, &shown, bytes, 0)?;
     reader.out.main_read_lines = read_lines;
     if reader.out.exit.is_none() {
-        reader.out.exit = exit_when_applying(&reader.out);
+        reader.out.exit = exit_when_applying(&reader.out, dialect);
     }
     if dialect == Dialect::Ntpsec && !reader.ended && main != Path::new("-") {
         // NTPsec reads <dir of the file>/ntp.d/*.conf after the file itself.
@@ -184,10 +199,14 @@ impl Reader<'_> {
                 }
                 continue;
             }
+            // ntpd stops at `end` itself: the rest of that line is never
+            // lexed (`end 1e-400` starts; found by the oracle fuzzer).
             if self.out.exit.is_none()
+                && !is_end(text)
                 && let Some((message, column)) = classified.exits
             {
                 self.out.exit = Some(Exit {
+                    dialect: self.dialect,
                     file: shown.to_path_buf(),
                     line: index + 1,
                     column: column + 1,
@@ -319,7 +338,7 @@ impl Reader<'_> {
 /// ntpd exits after parsing, while applying the tinker list: `huffpuff`
 /// sizes its filter as `(int)(value / 900)` doubles, and a value beyond the
 /// int range (1e400 is inf) gives a negative size that emalloc cannot get.
-fn exit_when_applying(reading: &Reading) -> Option<Exit> {
+fn exit_when_applying(reading: &Reading, dialect: Dialect) -> Option<Exit> {
     for line in &reading.lines {
         let Tinker::Applied { pairs, .. } = &line.tinker else {
             continue;
@@ -328,6 +347,7 @@ fn exit_when_applying(reading: &Reading) -> Option<Exit> {
             let slots = pair.number / 900.0;
             if pair.key == "huffpuff" && (slots.is_nan() || slots >= 2_147_483_648.0) {
                 return Some(Exit {
+                    dialect,
                     file: line.file.clone(),
                     line: line.line,
                     column: pair.value_range.start + 1,
@@ -559,6 +579,15 @@ pub(crate) mod tests {
             Dialect::Classic,
         );
         assert!(fine.exit.is_none());
+    }
+
+    #[test]
+    fn nothing_after_end_is_lexed_not_even_on_its_line() {
+        // Found by the oracle fuzzer: both dialects start on `end 1e-400`.
+        let r = read_map(b"end 1e-400\n", HashMap::new(), Dialect::Ntpsec);
+        assert!(r.exit.is_none());
+        let r = read_map(b"\"end\" 1e-400\n", HashMap::new(), Dialect::Ntpsec);
+        assert!(r.exit.is_some());
     }
 
     #[test]

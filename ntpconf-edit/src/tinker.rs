@@ -25,6 +25,16 @@ pub enum Dialect {
     Ntpsec,
 }
 
+impl Dialect {
+    /// The daemon as messages name it.
+    pub fn daemon(self) -> &'static str {
+        match self {
+            Dialect::Classic => "classic ntpd",
+            Dialect::Ntpsec => "NTPsec's ntpd",
+        }
+    }
+}
+
 /// Keywords ntpd 4.2.8 and NTPsec accept after `tinker`, with what they mean.
 pub const KEYWORDS: &[(&str, &str)] = &[
     (
@@ -131,6 +141,9 @@ pub fn lex(line: &[u8]) -> Vec<Lexeme> {
     let mut out = Vec::new();
     let mut i = 0;
     let n = line.len();
+    // After a lone `""` the scanner's retry loop keeps its `instring`: the
+    // next word is a string, even unquoted (a special character ends that).
+    let mut after_empty_quotes = false;
     loop {
         while i < n && (line[i] >= 0x80 || is_c_space(line[i])) {
             i += 1;
@@ -139,6 +152,7 @@ pub fn lex(line: &[u8]) -> Vec<Lexeme> {
             return out;
         }
         if is_special(line[i]) {
+            after_empty_quotes = false;
             out.push(Lexeme {
                 range: i..i + 1,
                 text: vec![line[i]],
@@ -182,13 +196,16 @@ pub fn lex(line: &[u8]) -> Vec<Lexeme> {
             }
         }
         // A lone `""` is an empty lexeme: ntpd reads on (its loop repeats).
-        if !text.is_empty() {
+        if text.is_empty() {
+            after_empty_quotes |= quoted;
+        } else {
             out.push(Lexeme {
                 range: start..i,
                 text,
                 special: false,
-                quoted,
+                quoted: quoted || after_empty_quotes,
             });
+            after_empty_quotes = false;
         }
         if comment {
             return out;
@@ -451,11 +468,12 @@ pub fn classify(text: &[u8]) -> Tinker {
 }
 
 pub fn classify_line(text: &[u8], dialect: Dialect) -> LineReading {
+    let exits = crate::startup::exit_in_line(text, dialect);
     let lexemes = lex(text);
     let Some(first) = lexemes.first() else {
         return LineReading {
             tinker: Tinker::Other,
-            exits: None,
+            exits,
         };
     };
     if first.text != b"tinker" || first.quoted {
@@ -470,52 +488,10 @@ pub fn classify_line(text: &[u8], dialect: Dialect) -> LineReading {
         } else {
             Tinker::Other
         };
-        return LineReading {
-            tinker,
-            exits: None,
-        };
+        return LineReading { tinker, exits };
     }
     let tinker = parse_pairs(text, &lexemes[1..], first.range.end, dialect);
-    LineReading {
-        exits: exit_in(&lexemes[1..], dialect),
-        tinker,
-    }
-}
-
-/// Keywords after which the lexer returns the next lexeme as a string
-/// (FOLLBY_STRING in ntpd's keyword table), so it is never a number.
-const FORCE_STRING: &[&str] = &[
-    "server",
-    "pool",
-    "peer",
-    "includefile",
-    "driftfile",
-    "logfile",
-];
-
-/// The first lexeme that makes ntpd exit.  Every lexeme of the line is lexed,
-/// also after a syntax error; only a string forced by `=` or by a keyword
-/// such as `server` is not a number.
-fn exit_in(lexemes: &[Lexeme], dialect: Dialect) -> Option<(String, usize)> {
-    let mut forced_string = false;
-    for lexeme in lexemes {
-        if lexeme.special {
-            forced_string = lexeme.text == b"=";
-            continue;
-        }
-        if !forced_string
-            && !lexeme.quoted
-            && let Number::Exits(message) = lex_number(&lexeme.text, dialect)
-        {
-            return Some((message, lexeme.range.start));
-        }
-        forced_string = !forced_string
-            && !lexeme.quoted
-            && FORCE_STRING
-                .iter()
-                .any(|k| k.as_bytes() == &lexeme.text[..]);
-    }
-    None
+    LineReading { exits, tinker }
 }
 
 fn describe(lexeme: &Lexeme) -> String {
@@ -575,7 +551,7 @@ fn parse_pairs(text: &[u8], lexemes: &[Lexeme], after_head: usize, dialect: Dial
         };
         let number = match number {
             Number::Value(number) => number,
-            // ntpd exits on this value (recorded by `exit_in`); it is still
+            // ntpd exits on this value (recorded by `startup::exit_in_line`); it is still
             // the pair's value, so an edit can replace it.
             Number::Exits(_) => f64::NAN,
             Number::NotNumber => {
@@ -700,6 +676,17 @@ mod tests {
             words(b"tinker panic\x0c5"),
             [&b"tinker"[..], b"panic", b"5"]
         );
+
+        // Found against the real ntpd (issue 20): after a lone `""` the next
+        // word is a string, so the value is not a number and the line drops.
+        let quoted =
+            |line: &[u8]| -> Vec<bool> { lex(line).into_iter().map(|l| l.quoted).collect() };
+        assert_eq!(quoted(b"tinker panic \"\" 0"), [false, false, true]);
+        assert_eq!(
+            quoted(b"tinker \"\" , panic 0"),
+            [false, false, false, false]
+        );
+        assert!(dropped("tinker panic \"\" 0"));
     }
 
     #[test]

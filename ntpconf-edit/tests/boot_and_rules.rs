@@ -555,9 +555,22 @@ fn ntpd_exiting_on_the_file_is_an_error_finding() {
     cmd()
         .on_stdin(&["show"], "tinker panic 0\ntinker huffpuff 1e400\n")
         .assert()
-        .success()
+        .code(1)
         .stdout("")
-        .stderr(predicate::str::contains("ntpd exits on this file"));
+        .stderr(predicate::str::contains(
+            "-:2:17: error: ntpd will not start: classic ntpd exits at start-up (huffpuff",
+        ));
+    // Any line, not only tinker lines: a number of its own, a server option.
+    for (text, at) in [
+        ("tinker panic 0\n-99999999999999999999\n", "-:2:1:"),
+        ("server 127.0.0.1 minpoll 1e-400\n", "-:1:26:"),
+    ] {
+        cmd().on_stdin(&["check"], text).assert().code(1).stdout(
+            predicate::str::contains(format!("{at} error: ntpd will not start"))
+                .and(predicate::str::contains("[NE012]")),
+        );
+        cmd().on_stdin(&["show"], text).assert().code(1).stdout("");
+    }
 }
 
 #[test]

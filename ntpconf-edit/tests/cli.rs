@@ -434,13 +434,43 @@ fn set_fails_when_ntpd_would_exit_on_the_file() {
         .code(2)
         .stdout("")
         .stderr(
-            predicate::str::contains("ntpd exits at -:2")
-                .and(predicate::str::contains("cannot reach the asked state")),
+            predicate::str::contains("-:2:14: error: ntpd will not start: classic ntpd exits")
+                .and(predicate::str::contains("nothing written")),
         );
     cmd()
         .on_stdin(&["--check", "set", "panic=0"], input)
         .assert()
         .code(1);
+    // unset too: removing a key leaves a file ntpd still refuses.
+    for args in [&["unset", "panic"][..], &["--diff", "unset", "panic"]] {
+        cmd()
+            .on_stdin(
+                args,
+                "tinker panic 5
+1e-400
+",
+            )
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "-:2:1: error: ntpd will not start: classic ntpd exits at start-up",
+            ));
+    }
+    // The dialect decides: NTPsec refuses `1e-310`, classic reads it as 0.
+    let subnormal = "tinker panic 5
+tos minclock 1e-310
+";
+    cmd()
+        .on_stdin(&["--dialect", "ntpsec", "set", "panic=0"], subnormal)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("NTPsec's ntpd exits at start-up"));
+    cmd()
+        .on_stdin(&["--dialect", "classic", "set", "panic=0"], subnormal)
+        .assert()
+        .success()
+        .stdout("tinker panic 0\ntos minclock 1e-310\n");
     // The value ntpd chokes on is the one being set: the edit repairs it.
     cmd()
         .on_stdin(&["set", "panic=0"], "tinker panic 1e-400\n")

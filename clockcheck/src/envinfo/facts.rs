@@ -228,6 +228,15 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
                 facts.ntp_conf = Some(path);
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            // ntpd exits on this file: its tinker values are moot and nothing
+            // keeps the time, so no verdict about them can be OK.
+            Err(e)
+                if e.get_ref()
+                    .is_some_and(|inner| inner.is::<NtpdWillNotStart>()) =>
+            {
+                facts.unknown.push(e.to_string());
+                facts.ntp_conf = Some(path);
+            }
             Err(e) => facts.unreadable.push(e.to_string()),
         }
     }
@@ -248,6 +257,12 @@ pub fn applied_tinker(root: &Root, conf: &Path) -> io::Result<BTreeMap<String, A
             .map_or(io::ErrorKind::Other, io::Error::kind);
         io::Error::new(kind, format!("{e:#}"))
     })?;
+    if let Some(exit) = applied.exits {
+        return Err(io::Error::other(NtpdWillNotStart(format!(
+            "ntpd will not start with {}: {exit}",
+            applied.file.display()
+        ))));
+    }
     Ok(applied
         .settings
         .into_iter()
@@ -263,6 +278,18 @@ pub fn applied_tinker(root: &Root, conf: &Path) -> io::Result<BTreeMap<String, A
         })
         .collect())
 }
+
+/// ntpd exits while reading its ntp.conf (ntpconf-edit check's NE012).
+#[derive(Debug)]
+pub struct NtpdWillNotStart(String);
+
+impl std::fmt::Display for NtpdWillNotStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NtpdWillNotStart {}
 
 struct Reader<'a> {
     root: &'a Root,
