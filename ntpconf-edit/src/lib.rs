@@ -12,6 +12,7 @@
 //! - [`timekeepers`]: `check` where chrony or systemd-timesyncd keeps the
 //!   time instead (chrony's `makestep`, timesyncd's fixed rule).
 
+pub mod associations;
 pub mod check;
 pub mod cli;
 pub mod doc;
@@ -379,6 +380,44 @@ pub fn applied_tinker(
             )
         }),
     })
+}
+
+/// The servers, peers and pools ntpd takes from ntp.conf on a tree: the one
+/// answer to "what are its servers" (clockcheck without `-H`, clockcheck
+/// env).  `conf` is a jail path (None: [`locate_ntp_conf`]'s file),
+/// `dialect` None detects it.  Includes are followed and `end` honoured, as
+/// for [`applied_tinker`].
+pub fn ntp_associations(
+    root: &Root,
+    conf: Option<&Path>,
+    dialect: Option<Dialect>,
+) -> Result<NtpAssociations> {
+    let mut no_stdin = std::io::empty();
+    let input = load(root, conf.map(Path::as_os_str), &mut no_stdin)?;
+    let dialect = dialect.unwrap_or_else(|| detect_dialect(root, input.jail.as_deref()));
+    let reading = read_input(root, &input, &input.bytes, dialect)?;
+    Ok(NtpAssociations {
+        file: input.name.clone(),
+        dialect,
+        associations: associations::associations(&reading, dialect),
+        boot_ntpdate_hosts: associations::boot_ntpdate_hosts(&reading)
+            .into_iter()
+            .map(|(_, host)| host)
+            .collect(),
+    })
+}
+
+/// What [`ntp_associations`] returns.
+#[derive(Clone, Debug)]
+pub struct NtpAssociations {
+    /// The file read, as shown (ROOT/etc/ntp.conf).
+    pub file: PathBuf,
+    pub dialect: Dialect,
+    /// In the order ntpd reads them.
+    pub associations: Vec<associations::Association>,
+    /// The hosts FreeBSD's rc.d/ntpdate takes from the file when
+    /// `ntpdate_hosts` is empty ([`associations::boot_ntpdate_hosts`]).
+    pub boot_ntpdate_hosts: Vec<String>,
 }
 
 /// What [`applied_tinker`] returns.

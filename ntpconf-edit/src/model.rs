@@ -343,10 +343,10 @@ fn exit_when_applying(reading: &Reading) -> Option<Exit> {
 }
 
 /// Lines the checks read besides tinker and `tick` lines: the server lines
-/// rc.d/ntpdate takes (they start in column 1) and the suppression comment.
+/// rc.d/ntpdate takes (they start in column 1), every association line
+/// (`crate::associations`, indented too) and the suppression comment.
 fn worth_keeping(text: &[u8]) -> bool {
-    let starts = |word: &[u8]| text.starts_with(word);
-    starts(b"server") || starts(b"peer") || starts(b"pool") || {
+    crate::associations::may_be_association(text) || {
         let marker = crate::check::SUPPRESS_PREFIX.as_bytes();
         text.windows(marker.len()).any(|w| w == marker)
     }

@@ -93,7 +93,8 @@ pub struct Facts {
     pub ntp_conf: Option<PathBuf>,
     pub tinker: BTreeMap<String, Applied>,
     /// The server, pool and peer hosts of that ntp.conf (its own lines only,
-    /// as FreeBSD's rc.d/ntpdate takes them when ntpdate_hosts is empty).
+    /// as FreeBSD's rc.d/ntpdate takes them when ntpdate_hosts is empty:
+    /// `ntpconf_edit::associations::boot_ntpdate_hosts`).
     pub ntp_servers: Vec<String>,
     /// xinetd services (`file: service`) that run dovecot's login processes.
     pub xinetd_logins: Vec<String>,
@@ -221,9 +222,8 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         match applied_tinker(root, &path) {
             Ok(tinker) => {
                 facts.tinker = tinker;
-                if let Ok(bytes) = root.read_config(&path) {
-                    facts.ntp_servers =
-                        crate::check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes));
+                if let Ok(read) = ntpconf_edit::ntp_associations(root, Some(&path), None) {
+                    facts.ntp_servers = read.boot_ntpdate_hosts;
                 }
                 facts.ntp_conf = Some(path);
             }
