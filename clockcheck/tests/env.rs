@@ -117,6 +117,8 @@ fn errata_guest(rc_extra: &str) -> Tree {
             "usr/local/share/licenses/dovecot-1.2.17/catalog.mk",
             "_LICENSE=LGPL21 MIT\n",
         );
+    // xinetd reads only its xinetd.conf; the errata's files are in xinetd.d.
+    tree.write("etc/xinetd.conf", "includedir /etc/xinetd.d\n");
     for service in ["imap", "imaps", "pop3", "pop3s"] {
         let text =
             std::fs::read_to_string(repo().join("examples/errata/xinetd.d").join(service)).unwrap();
@@ -893,6 +895,7 @@ fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
     tree.link("/lib/systemd/system/chrony.service", "etc/systemd/system/multi-user.target.wants/chrony.service")
         .link("/lib/systemd/system/dovecot.service", "etc/systemd/system/multi-user.target.wants/dovecot.service")
         .link("/lib/systemd/system/xinetd.service", "etc/systemd/system/multi-user.target.wants/xinetd.service")
+        .write("etc/xinetd.conf", "includedir /etc/xinetd.d\n")
         .write(
             "etc/xinetd.d/imap",
             "service imap\n{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tserver = /usr/lib/dovecot/imap-login\n}\n",

@@ -214,6 +214,81 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
     })
 }
 
+/// One service of xinetd's configuration and xinetd's verdict on it, with
+/// the file it is in as a jail path (for commands run on the host).
+#[derive(Clone, Debug)]
+pub struct XinetdService {
+    pub verdict: pipeline::Verdict,
+    /// `verdict.file` as a jail path (/etc/xinetd.d/imap).
+    pub jail_file: PathBuf,
+}
+
+impl XinetdService {
+    /// xinetd starts it (`Status::Active`).
+    pub fn runs(&self) -> bool {
+        self.verdict.status == pipeline::Status::Active
+    }
+
+    /// xinetd is set to run it: it is not disabled (`disable = yes`,
+    /// `defaults`' `enabled`/`disabled`).  It may still be rejected: by the
+    /// standalone dovecot holding its port (XL043, the conflict itself), or
+    /// on a tree copied without /etc/passwd, /etc/protocols or the
+    /// binaries, by what the copy lacks; `verdict.status` says which.
+    pub fn configured_to_run(&self) -> bool {
+        self.verdict.status != pipeline::Status::Disabled
+    }
+
+    /// Its `server`, as written, is one of dovecot's login processes
+    /// (imap-login, pop3-login): the errata's recipe.
+    pub fn runs_dovecot_login(&self) -> bool {
+        self.verdict
+            .server_written
+            .as_deref()
+            .is_some_and(|server| {
+                let base = server.rsplit('/').next().unwrap_or(server);
+                base == "imap-login" || base == "pop3-login"
+            })
+    }
+}
+
+/// Which services xinetd runs on a tree: the one answer for every tool
+/// (xinetd-lint --services, clockcheck env).  xinetd's own configuration
+/// (the rc.conf `-f FILE`, else the port's or Linux's xinetd.conf) read as
+/// xinetd reads it: includes and includedir's file-name rules, `defaults`
+/// (`enabled`, `disabled`), `disable`, the checks that reject a service.
+/// Host names are resolved only on the live system, as xinetd-lint does.
+/// No xinetd.conf means xinetd runs nothing: an empty list.
+pub fn services(root: &Root) -> Result<Vec<XinetdService>> {
+    use clap::Parser;
+    let mut cli = Cli::try_parse_from(["xinetd-lint"])?;
+    cli.root = root.path().to_path_buf();
+    let host = RootHost::with_root(Some(root.try_clone()?), root.path(), root.is_host());
+    if let Err(e) = host.metadata(&default_config(&host))
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        return Ok(Vec::new());
+    }
+    let lint = lint(&cli, &host, &mut std::io::empty())?;
+    let jails: std::collections::HashMap<String, &PathBuf> = lint
+        .files
+        .iter()
+        .map(|jail| (host.display(jail).to_string_lossy().into_owned(), jail))
+        .collect();
+    let jail_of = |shown: &str| {
+        jails
+            .get(shown)
+            .map_or_else(|| PathBuf::from(shown), |jail| (*jail).clone())
+    };
+    Ok(lint
+        .verdicts
+        .iter()
+        .map(|v| XinetdService {
+            jail_file: jail_of(&v.file),
+            verdict: v.clone(),
+        })
+        .collect())
+}
+
 /// An error whose text names a file: printed escaped, like every name.
 fn escaped(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}", escape_text(&e.to_string()))
