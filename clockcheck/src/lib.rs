@@ -195,7 +195,8 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, S
         let shown = escape_path(&root.display_path(jail));
         // ntpd's own reading (includefile followed, `end` honoured): the
         // one model of ntp.conf, in ntpconf-edit.
-        let read = ntpconf_edit::ntp_associations(root, Some(jail), None).map_err(|e| {
+        let read = ntpconf_edit::ntp_associations(root, Some(jail), None, Some(MAX_ASSOCIATIONS))
+            .map_err(|e| {
             // Root's errors name the path already (ROOT/etc/ntp.conf: ...).
             let why = format!("{e:#}");
             let why = if why.contains(&*root.display_path(jail).to_string_lossy()) {
@@ -232,8 +233,8 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, S
             conventions::escape_text(&e.to_string())
         )
     })?;
-    let ntp_conf = ntpconf_edit::locate_ntp_conf(root, &rc);
-    match ntpconf_edit::timekeepers::which(root, None, ntp_conf.is_some()) {
+    let (keeper, ntp_conf) = ntpconf_edit::time_keeper(root, &rc);
+    match keeper {
         Keeper::Chrony(conf) => from_chrony_conf(root, &conf, cli.port),
         Keeper::Timesyncd(_) => {
             let conf = TimesyncdConf::read(root);

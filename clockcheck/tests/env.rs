@@ -117,14 +117,31 @@ fn errata_guest(rc_extra: &str) -> Tree {
             "usr/local/share/licenses/dovecot-1.2.17/catalog.mk",
             "_LICENSE=LGPL21 MIT\n",
         );
-    // xinetd reads only its xinetd.conf; the errata's files are in xinetd.d.
-    tree.write("etc/xinetd.conf", "includedir /etc/xinetd.d\n");
+    xinetd_host(&tree, "/usr/local/libexec/dovecot");
     for service in ["imap", "imaps", "pop3", "pop3s"] {
         let text =
             std::fs::read_to_string(repo().join("examples/errata/xinetd.d").join(service)).unwrap();
         tree.write(&format!("etc/xinetd.d/{service}"), &text);
     }
     tree
+}
+
+/// What xinetd needs to run the errata's services (xinetd-lint's reading,
+/// which clockcheck env asks): xinetd.conf including xinetd.d, the
+/// services, protocols and accounts it looks up, dovecot's login binaries
+/// under `libexec`.
+fn xinetd_host(tree: &Tree, libexec: &str) {
+    tree.write("etc/xinetd.conf", "includedir /etc/xinetd.d\n");
+    for table in ["protocols", "services", "passwd", "group"] {
+        let text = std::fs::read_to_string(repo().join("examples/host/etc").join(table)).unwrap();
+        tree.write(&format!("etc/{table}"), &text);
+    }
+    for login in ["imap-login", "pop3-login"] {
+        tree.write(
+            &format!("{}/{login}", libexec.trim_start_matches('/')),
+            "#!/bin/sh\n",
+        );
+    }
 }
 
 #[test]
@@ -895,11 +912,11 @@ fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
     tree.link("/lib/systemd/system/chrony.service", "etc/systemd/system/multi-user.target.wants/chrony.service")
         .link("/lib/systemd/system/dovecot.service", "etc/systemd/system/multi-user.target.wants/dovecot.service")
         .link("/lib/systemd/system/xinetd.service", "etc/systemd/system/multi-user.target.wants/xinetd.service")
-        .write("etc/xinetd.conf", "includedir /etc/xinetd.d\n")
         .write(
             "etc/xinetd.d/imap",
             "service imap\n{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tserver = /usr/lib/dovecot/imap-login\n}\n",
         );
+    xinetd_host(&tree, "/usr/lib/dovecot");
     let (code, v) = tree.env_json();
     assert_eq!(code, 1);
     assert_eq!(

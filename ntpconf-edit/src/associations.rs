@@ -259,6 +259,22 @@ mod tests {
     }
 
     #[test]
+    fn a_limited_reading_stops_one_past_the_limit() {
+        let text = "# many\nserver x minpoll\n".to_string() + &"server a\n".repeat(10_000);
+        let reading = crate::model::read_until(
+            Path::new("/etc/ntp.conf"),
+            text.as_bytes(),
+            &MapFiles(HashMap::new()),
+            Dialect::Classic,
+            Some(3),
+        )
+        .unwrap();
+        // The dropped `server x minpoll` line does not count.
+        assert_eq!(associations(&reading, Dialect::Classic).len(), 4);
+        assert_eq!(reading.lines.len(), 5);
+    }
+
+    #[test]
     fn includes_are_followed_and_end_stops() {
         let mut map = HashMap::new();
         map.insert(

@@ -128,7 +128,7 @@ fn ntpsec(conf: &Path) -> Vec<String> {
 
 fn predicted(conf: &Path, dialect: Dialect) -> Vec<String> {
     let root = Root::new(Path::new("/")).unwrap();
-    ntpconf_edit::ntp_associations(&root, Some(conf), Some(dialect))
+    ntpconf_edit::ntp_associations(&root, Some(conf), Some(dialect), None)
         .unwrap()
         .associations
         .into_iter()

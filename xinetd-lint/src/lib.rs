@@ -229,13 +229,16 @@ impl XinetdService {
         self.verdict.status == pipeline::Status::Active
     }
 
-    /// xinetd is set to run it: it is not disabled (`disable = yes`,
-    /// `defaults`' `enabled`/`disabled`).  It may still be rejected: by the
-    /// standalone dovecot holding its port (XL043, the conflict itself), or
-    /// on a tree copied without /etc/passwd, /etc/protocols or the
-    /// binaries, by what the copy lacks; `verdict.status` says which.
+    /// xinetd is set to run it: it starts, or it is rejected only because
+    /// the standalone dovecot holds its port (XL043): that is the conflict
+    /// itself, and whichever of the two starts second cannot bind the port.
+    /// Any other rejection (a bad value, a missing server binary) means
+    /// xinetd does not run it.
     pub fn configured_to_run(&self) -> bool {
-        self.verdict.status != pipeline::Status::Disabled
+        self.runs()
+            || (self.verdict.status == pipeline::Status::Rejected
+                && !self.verdict.reasons.is_empty()
+                && self.verdict.reasons.iter().all(|r| *r == "XL043"))
     }
 
     /// Its `server`, as written, is one of dovecot's login processes
@@ -269,6 +272,11 @@ pub fn services(root: &Root) -> Result<Vec<XinetdService>> {
         return Ok(Vec::new());
     }
     let lint = lint(&cli, &host, &mut std::io::empty())?;
+    Ok(services_of(&lint, &host))
+}
+
+/// The services of a lint run, with their jail paths.
+fn services_of(lint: &Lint, host: &RootHost) -> Vec<XinetdService> {
     let jails: std::collections::HashMap<String, &PathBuf> = lint
         .files
         .iter()
@@ -279,14 +287,58 @@ pub fn services(root: &Root) -> Result<Vec<XinetdService>> {
             .get(shown)
             .map_or_else(|| PathBuf::from(shown), |jail| (*jail).clone())
     };
-    Ok(lint
-        .verdicts
+    lint.verdicts
         .iter()
         .map(|v| XinetdService {
             jail_file: jail_of(&v.file),
             verdict: v.clone(),
         })
-        .collect())
+        .collect()
+}
+
+/// The services set to run dovecot's login processes, as `FILE: SERVICE`
+/// (jail paths): what xinetd-lint --host-facts and clockcheck env print.
+pub fn dovecot_login_services(services: &[XinetdService]) -> Vec<String> {
+    services
+        .iter()
+        .filter(|s| s.configured_to_run() && s.runs_dovecot_login())
+        .map(|s| format!("{}: {}", s.jail_file.display(), s.verdict.name))
+        .collect()
+}
+
+/// `--host-facts`: the dovecot facts and the dovecot login services.
+fn write_host_facts(cli: &Cli, host: &RootHost, lint: &Lint, io: &mut Io<'_>) -> Result<u8> {
+    let root = host.root().context("the root could not be opened")?;
+    let dovecot = mailhost_host::dovecot::standalone::Facts::read(root, &dovecot::read_model(host));
+    let logins = dovecot_login_services(&services_of(lint, host));
+    match cli.format {
+        Format::Json => {
+            let record = serde_json::json!({
+                "dovecot": dovecot,
+                "xinetd_dovecot_services": logins,
+            });
+            writeln!(io.stdout, "{record}")?;
+        }
+        _ => {
+            writeln!(
+                io.stdout,
+                "dovecot: {} {}; enabled by {}; ports {:?}",
+                dovecot.generation.as_str(),
+                escape_text(dovecot.version.as_deref().unwrap_or("(version unknown)")),
+                escape_text(dovecot.enabled_by.as_deref().unwrap_or("nothing")),
+                dovecot.ports
+            )?;
+            for service in &logins {
+                writeln!(
+                    io.stdout,
+                    "xinetd dovecot service: {}",
+                    escape_text(service)
+                )?;
+            }
+        }
+    }
+    io.stdout.flush()?;
+    Ok(EXIT_CLEAN)
 }
 
 /// An error whose text names a file: printed escaped, like every name.
@@ -393,6 +445,9 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     // went on without a file must not leave a verdict on half a tree.
     if let Some(root) = host.root() {
         root.budget().check()?;
+    }
+    if cli.host_facts {
+        return write_host_facts(cli, &host, &lint, io);
     }
     if cli.log_files {
         for file in &lint.log_files {

@@ -100,6 +100,12 @@ pub struct Facts {
     pub xinetd_logins: Vec<String>,
     /// The installed dovecot, from the host model every tool shares.
     pub dovecot: Option<mailhost_host::dovecot::Dovecot>,
+    /// The dovecot facts every tool prints (generation, version, what
+    /// enables the standalone daemon, its ports).
+    pub dovecot_facts: Option<mailhost_host::dovecot::standalone::Facts>,
+    /// The daemon that keeps the time by its configuration
+    /// (`ntpconf_edit::time_keeper`).
+    pub time_keeper: Option<String>,
     /// What enables the standalone dovecot at boot, if anything (the host
     /// model's answer, `mailhost_host::dovecot::standalone::enabled`).
     pub dovecot_enabled: Option<mailhost_host::dovecot::standalone::EnabledBy>,
@@ -225,7 +231,7 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         match applied_tinker(root, &path) {
             Ok(tinker) => {
                 facts.tinker = tinker;
-                if let Ok(read) = ntpconf_edit::ntp_associations(root, Some(&path), None) {
+                if let Ok(read) = ntpconf_edit::ntp_associations(root, Some(&path), None, None) {
                     facts.ntp_servers = read.boot_ntpdate_hosts;
                 }
                 facts.ntp_conf = Some(path);
@@ -235,7 +241,17 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         }
     }
     facts.xinetd_logins = xinetd_logins(root, &mut facts.unreadable);
-    facts.dovecot = Some(mailhost_host::dovecot::Dovecot::read(root));
+    let dovecot = mailhost_host::dovecot::Dovecot::read(root);
+    facts.dovecot_facts = Some(mailhost_host::dovecot::standalone::Facts::read(
+        root, &dovecot,
+    ));
+    facts.dovecot = Some(dovecot);
+    facts.time_keeper = Some(
+        ntpconf_edit::time_keeper(root, rc.as_ref().unwrap_or(&no_chain))
+            .0
+            .name()
+            .to_string(),
+    );
     facts.dovecot_enabled = mailhost_host::dovecot::standalone::enabled(root, rc.as_ref());
     facts
 }
@@ -519,11 +535,7 @@ fn units(root: &Root) -> Vec<Unit> {
 /// configuration, from xinetd-lint's library (`xinetd_lint::services`).
 fn xinetd_logins(root: &Root, unreadable: &mut Vec<String>) -> Vec<String> {
     match xinetd_lint::services(root) {
-        Ok(services) => services
-            .iter()
-            .filter(|s| s.configured_to_run() && s.runs_dovecot_login())
-            .map(|s| format!("{}: {}", s.jail_file.display(), s.verdict.name))
-            .collect(),
+        Ok(services) => xinetd_lint::dovecot_login_services(&services),
         Err(e) => {
             unreadable.push(format!("xinetd's configuration: {e:#}"));
             Vec::new()

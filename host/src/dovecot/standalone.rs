@@ -82,6 +82,42 @@ pub fn standalone(root: &Root, dovecot: &Dovecot) -> Standalone {
     }
 }
 
+/// The dovecot facts every tool prints in its JSON (`dovecot`), in one
+/// shape, so that the cross-tool agreement test (tests/agreement.sh) can
+/// compare them field by field.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Facts {
+    /// `1.x`, `2.x` or `unknown`.
+    pub generation: super::Generation,
+    pub version: Option<String>,
+    /// What enables the standalone dovecot at boot, as a jail path and line
+    /// (`/etc/rc.conf.d/dovecot:2`) or a systemd link; `null` when nothing
+    /// does.
+    pub enabled_by: Option<String>,
+    /// The TCP ports its own listeners take, ascending.
+    pub ports: Vec<u16>,
+}
+
+impl Facts {
+    /// The facts of `dovecot` (read under `root`) and of its standalone
+    /// daemon.
+    pub fn read(root: &Root, dovecot: &Dovecot) -> Facts {
+        let found = standalone(root, dovecot);
+        let mut ports: Vec<u16> = found.ports.iter().map(|(port, _)| *port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Facts {
+            generation: dovecot.generation(),
+            version: dovecot.identity.version.clone(),
+            enabled_by: found.enabled.map(|by| match by {
+                EnabledBy::RcConf { file, line, .. } => format!("{}:{line}", file.display()),
+                EnabledBy::Systemd { link, .. } => link.display().to_string(),
+            }),
+            ports,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
