@@ -137,10 +137,10 @@ fn xinetd_host(tree: &Tree, libexec: &str) {
         tree.write(&format!("etc/{table}"), &text);
     }
     for login in ["imap-login", "pop3-login"] {
-        tree.write(
-            &format!("{}/{login}", libexec.trim_start_matches('/')),
-            "#!/bin/sh\n",
-        );
+        let path = format!("{}/{login}", libexec.trim_start_matches('/'));
+        tree.write(&path, "#!/bin/sh\n");
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(tree.path().join(&path), executable).unwrap();
     }
 }
 

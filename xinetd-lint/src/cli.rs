@@ -93,7 +93,7 @@ pub struct Cli {
     /// Print the facts about the host this run reasons from, as every tool of the toolkit
     /// states them: the installed dovecot (generation, version, what enables the standalone
     /// daemon, the ports its listeners take) and the xinetd services set to run dovecot's
-    /// login processes (one JSON object with --format json).
+    /// login processes in xinetd's default configuration (one JSON object with --format json).
     #[arg(long, conflicts_with_all = ["services", "fix", "diff", "log_files"])]
     pub host_facts: bool,
 

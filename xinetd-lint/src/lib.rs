@@ -306,11 +306,13 @@ pub fn dovecot_login_services(services: &[XinetdService]) -> Vec<String> {
         .collect()
 }
 
-/// `--host-facts`: the dovecot facts and the dovecot login services.
-fn write_host_facts(cli: &Cli, host: &RootHost, lint: &Lint, io: &mut Io<'_>) -> Result<u8> {
+/// `--host-facts`: the dovecot facts, and the dovecot login services of
+/// xinetd's default configuration ([`services`]: none without one).
+fn write_host_facts(cli: &Cli, host: &RootHost, io: &mut Io<'_>) -> Result<u8> {
     let root = host.root().context("the root could not be opened")?;
     let dovecot = mailhost_host::dovecot::standalone::Facts::read(root, &dovecot::read_model(host));
-    let logins = dovecot_login_services(&services_of(lint, host));
+    let logins = dovecot_login_services(&services(root)?);
+    root.budget().check()?;
     match cli.format {
         Format::Json => {
             let record = serde_json::json!({
@@ -440,14 +442,14 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<u8> {
     // Names are resolved for the live system, or for a tree when asked.
     let resolve = root.is_host() || cli.resolve;
     let host = RootHost::with_root(Some(root), &cli.root, resolve);
+    if cli.host_facts {
+        return write_host_facts(cli, &host, io);
+    }
     let lint = lint(cli, &host, io.stdin)?;
     // Every reader draws from the run's budget; one that met its end and
     // went on without a file must not leave a verdict on half a tree.
     if let Some(root) = host.root() {
         root.budget().check()?;
-    }
-    if cli.host_facts {
-        return write_host_facts(cli, &host, &lint, io);
     }
     if cli.log_files {
         for file in &lint.log_files {
