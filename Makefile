@@ -35,6 +35,7 @@ test:
 	mkdir -p target && : > $(SKIP_LOG)
 	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" $(CARGO) test --workspace --locked
 	sh tests/hostile.sh
+	sh tests/agreement.sh
 	sh scripts/demo.sh target/debug examples/host > target/demo.log 2>&1 || { cat target/demo.log; exit 1; }
 	@tail -1 target/demo.log
 	MAILHOST_TEST_SKIPS="$$(pwd)/$(SKIP_LOG)" sh scripts/oracle-fuzz-slice.sh

@@ -38,6 +38,7 @@ zstd:/usr/bin/zstd
 bmake:/usr/bin/bmake
 monitoring-plugins-basic:/usr/lib/nagios/plugins/check_ntp_time
 ripgrep:/usr/bin/rg
+jq:/usr/bin/jq
 augeas-tools:/usr/bin/augtool
 man-db:/usr/bin/man
 util-linux:/usr/bin/unshare

@@ -506,33 +506,6 @@ impl Report {
     }
 }
 
-/// Servers named by `server`, `pool` and `peer` lines of an ntp.conf
-/// (refclocks `127.127.*` skipped), in file order.
-pub fn servers_from_ntp_conf(text: &str) -> Vec<String> {
-    associations_from_ntp_conf(text)
-        .map(|(host, _)| host.to_string())
-        .collect()
-}
-
-/// The `server`, `peer` and `pool` lines of an ntp.conf as ntpd counts
-/// them, lazily: a caller takes as many as it allows, so a file of a
-/// million lines costs no more than the allowed number.
-pub fn associations_from_ntp_conf(
-    text: &str,
-) -> impl Iterator<Item = (&str, crate::resolve::Kind)> {
-    text.lines().filter_map(|line| {
-        let line = line.split('#').next().unwrap_or("");
-        let mut words = line.split_whitespace();
-        let kind = match words.next()? {
-            "server" | "peer" => crate::resolve::Kind::Server,
-            "pool" => crate::resolve::Kind::Pool,
-            _ => return None,
-        };
-        let host = words.find(|w| !w.starts_with('-'))?;
-        (!host.starts_with("127.127.")).then_some((host, kind))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -846,14 +819,5 @@ mod tests {
                 r.servers.iter().filter(|v| !v.selected).count()
             );
         }
-    }
-
-    #[test]
-    fn servers_from_a_freebsd_ntp_conf() {
-        let text = "pool 0.freebsd.pool.ntp.org iburst\nserver -4 time.example.org\nserver 127.127.1.0\n#server old\n  peer 10.0.0.2\n";
-        assert_eq!(
-            servers_from_ntp_conf(text),
-            ["0.freebsd.pool.ntp.org", "time.example.org", "10.0.0.2"]
-        );
     }
 }

@@ -44,6 +44,15 @@ pub struct TimeEnv {
     /// Why the status is UNKNOWN: facts the verdict needs that could not be
     /// had (empty when it is OK or WARNING).
     pub unknown: Vec<String>,
+    /// The installed dovecot as every tool states it (the host model's
+    /// `mailhost_host::dovecot::standalone::Facts`).
+    pub dovecot: Option<mailhost_host::dovecot::standalone::Facts>,
+    /// The xinetd services set to run dovecot's login processes
+    /// (`xinetd_lint::services`), as `FILE: SERVICE` (jail paths).
+    pub xinetd_dovecot_services: Vec<String>,
+    /// The daemon that keeps the time by its configuration
+    /// (`ntpconf_edit::time_keeper`): ntpd, chronyd, systemd-timesyncd.
+    pub time_keeper: Option<String>,
 }
 
 /// The kernel to ask for `root`: the live one for the host, a saved
@@ -96,6 +105,9 @@ pub fn from_facts(facts: &Facts) -> TimeEnv {
         items,
         unreadable: facts.unreadable.clone(),
         unknown: facts.unknown.clone(),
+        dovecot: facts.dovecot_facts.clone(),
+        xinetd_dovecot_services: facts.xinetd_logins.clone(),
+        time_keeper: facts.time_keeper.clone(),
     }
 }
 

@@ -193,9 +193,12 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, S
     }
     let from_ntp_conf = |jail: &Path| -> Result<Vec<resolve::Association>, String> {
         let shown = escape_path(&root.display_path(jail));
-        let bytes = root.read_config(jail).map_err(|e| {
+        // ntpd's own reading (includefile followed, `end` honoured): the
+        // one model of ntp.conf, in ntpconf-edit.
+        let read = ntpconf_edit::ntp_associations(root, Some(jail), None, Some(MAX_ASSOCIATIONS))
+            .map_err(|e| {
             // Root's errors name the path already (ROOT/etc/ntp.conf: ...).
-            let why = e.to_string();
+            let why = format!("{e:#}");
             let why = if why.contains(&*root.display_path(jail).to_string_lossy()) {
                 conventions::escape_text(&why).into_owned()
             } else {
@@ -203,20 +206,19 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, S
             };
             format!("no server given (-H), and cannot read {why}")
         })?;
-        let hosts: Vec<resolve::Association> =
-            check::associations_from_ntp_conf(&String::from_utf8_lossy(&bytes))
-                .take(MAX_ASSOCIATIONS + 1)
-                .map(|(host, kind)| association(host, cli.port, kind))
-                .collect();
-        if hosts.len() > MAX_ASSOCIATIONS {
+        if read.associations.len() > MAX_ASSOCIATIONS {
             return Err(too_many(&shown));
         }
-        if hosts.is_empty() {
+        if read.associations.is_empty() {
             return Err(format!(
                 "no server given (-H) and no server/pool/peer line in {shown}"
             ));
         }
-        Ok(hosts)
+        Ok(read
+            .associations
+            .iter()
+            .map(|a| association(&a.host, cli.port, resolve_kind(a.kind)))
+            .collect())
     };
     if let Some(conf) = &cli.conf {
         return match conf.file_name().and_then(|n| n.to_str()) {
@@ -231,8 +233,8 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, S
             conventions::escape_text(&e.to_string())
         )
     })?;
-    let ntp_conf = ntpconf_edit::locate_ntp_conf(root, &rc);
-    match ntpconf_edit::timekeepers::which(root, None, ntp_conf.is_some()) {
+    let (keeper, ntp_conf) = ntpconf_edit::time_keeper(root, &rc);
+    match keeper {
         Keeper::Chrony(conf) => from_chrony_conf(root, &conf, cli.port),
         Keeper::Timesyncd(_) => {
             let conf = TimesyncdConf::read(root);
@@ -260,6 +262,17 @@ fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, S
                 mailhost_common::chrony::CHRONY_CONFS.join(", ")
             )),
         },
+    }
+}
+
+/// How clockcheck asks an association ntpd would make: a pool may add
+/// several voters, a server or peer one.
+fn resolve_kind(kind: ntpconf_edit::associations::Kind) -> resolve::Kind {
+    match kind {
+        ntpconf_edit::associations::Kind::Pool => resolve::Kind::Pool,
+        ntpconf_edit::associations::Kind::Server | ntpconf_edit::associations::Kind::Peer => {
+            resolve::Kind::Server
+        }
     }
 }
 

@@ -117,12 +117,31 @@ fn errata_guest(rc_extra: &str) -> Tree {
             "usr/local/share/licenses/dovecot-1.2.17/catalog.mk",
             "_LICENSE=LGPL21 MIT\n",
         );
+    xinetd_host(&tree, "/usr/local/libexec/dovecot");
     for service in ["imap", "imaps", "pop3", "pop3s"] {
         let text =
             std::fs::read_to_string(repo().join("examples/errata/xinetd.d").join(service)).unwrap();
         tree.write(&format!("etc/xinetd.d/{service}"), &text);
     }
     tree
+}
+
+/// What xinetd needs to run the errata's services (xinetd-lint's reading,
+/// which clockcheck env asks): xinetd.conf including xinetd.d, the
+/// services, protocols and accounts it looks up, dovecot's login binaries
+/// under `libexec`.
+fn xinetd_host(tree: &Tree, libexec: &str) {
+    tree.write("etc/xinetd.conf", "includedir /etc/xinetd.d\n");
+    for table in ["protocols", "services", "passwd", "group"] {
+        let text = std::fs::read_to_string(repo().join("examples/host/etc").join(table)).unwrap();
+        tree.write(&format!("etc/{table}"), &text);
+    }
+    for login in ["imap-login", "pop3-login"] {
+        let path = format!("{}/{login}", libexec.trim_start_matches('/'));
+        tree.write(&path, "#!/bin/sh\n");
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(tree.path().join(&path), executable).unwrap();
+    }
 }
 
 #[test]
@@ -897,6 +916,7 @@ fn a_linux_guest_with_dovecot_standalone_and_under_xinetd() {
             "etc/xinetd.d/imap",
             "service imap\n{\n\tsocket_type = stream\n\twait = no\n\tuser = root\n\tserver = /usr/lib/dovecot/imap-login\n}\n",
         );
+    xinetd_host(&tree, "/usr/lib/dovecot");
     let (code, v) = tree.env_json();
     assert_eq!(code, 1);
     assert_eq!(

@@ -302,3 +302,45 @@ fn the_other_numbers_are_range_checked_too() {
         assert!(stdout.starts_with("CLOCK UNKNOWN: "), "{args:?}: {stdout}");
     }
 }
+
+/// Without -H the servers are ntpd's own reading of ntp.conf (the one
+/// model, `ntpconf_edit::ntp_associations`): an `includefile` is followed,
+/// and nothing after an `end` (here inside the included file) is asked.
+#[test]
+fn servers_from_ntp_conf_follow_includefile_and_stop_at_end() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("etc")).unwrap();
+    std::fs::write(
+        root.path().join("etc/ntp.conf"),
+        "server 127.0.0.1 iburst\nincludefile /etc/ntp.extra\nserver 127.0.0.4\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("etc/ntp.extra"),
+        "  server 127.0.0.2\nserver 127.0.0.9 minpoll\npool 127.0.0.3\nend\nserver 127.0.0.5\n",
+    )
+    .unwrap();
+    let port_arg = port.to_string();
+    let root_arg = root.path().to_str().unwrap();
+    let (code, text, _) = run_capped(
+        &[
+            "--root", root_arg, "-p", &port_arg, "-t", "1", "--format", "json",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(2), "no server answers: CRITICAL; {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let asked: Vec<&str> = v["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["server"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+        .iter()
+        .map(|h| format!("{h}:{port}"))
+        .collect();
+    assert_eq!(asked, expected, "{text}");
+}

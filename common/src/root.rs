@@ -100,6 +100,18 @@ impl Root {
         })
     }
 
+    /// A second handle on the same tree (the top directory's descriptor
+    /// duplicated, the same budget), for a library that keeps its own
+    /// `Root` while the caller keeps this one.
+    pub fn try_clone(&self) -> io::Result<Root> {
+        Ok(Root {
+            path: self.path.clone(),
+            dir: self.dir.as_ref().map(OwnedFd::try_clone).transpose()?,
+            resolver: self.resolver,
+            budget: Arc::clone(&self.budget),
+        })
+    }
+
     /// The same root, drawing from `budget` instead of the run's (tests).
     pub fn with_budget(mut self, budget: Arc<Budget>) -> Root {
         self.budget = budget;

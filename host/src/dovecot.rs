@@ -5,10 +5,13 @@
 //!   version strings, the shape of dovecot.conf.
 //! - [`config`]: what dovecot.conf says (listeners, `protocols`, where it
 //!   logs, `instance_name`).
+//! - [`standalone`]: is the standalone dovecot enabled at boot, where is
+//!   that said, and on which ports: [`standalone::standalone`].
 //! - [`xinetd`]: the conclusion about running dovecot from xinetd on that
 //!   generation, and the fix, in the words every tool prints.
 
 pub mod config;
+pub mod standalone;
 pub mod version;
 pub mod xinetd;
 

@@ -5,9 +5,12 @@
 //!
 //! - [`dovecot`]: the installed dovecot (generation, version, listeners,
 //!   protocols, log destinations, instance names) and what that means for
-//!   running it from xinetd.
+//!   running it from xinetd; [`dovecot::standalone`]: is the standalone
+//!   dovecot enabled (rc.conf chain, systemd units) and on which ports.
+//! - [`systemd`]: a unit's state (enabled, masked, disabled) from its links.
 //!
 //! Unknown is a value here, never a silent default: a fact that could not be
 //! established says what was looked for.
 
 pub mod dovecot;
+pub mod systemd;

@@ -409,7 +409,7 @@ fn slew_findings(reading: &Reading, cx: &Context<'_>, out: &mut Vec<Diagnostic>)
     if boot.freebsd
         && boot.ntpdate
         && boot.ntpdate_reads_this_file
-        && let Some(line) = boot_ntpdate_server_line(reading, cx.main)
+        && let Some(line) = boot_ntpdate_server_line(reading)
     {
         {
             out.push(diag(cx.main, line, 1, Code::NE008, format!(
@@ -419,27 +419,12 @@ fn slew_findings(reading: &Reading, cx: &Context<'_>, out: &mut Vec<Diagnostic>)
     }
 }
 
-/// FreeBSD's rc.d/ntpdate takes hosts from lines that start in column 1 with
-/// `server`, `peer` or `pool` (and skips 127.127.* refclocks).  Returns the
-/// first such line of the main file.
-fn boot_ntpdate_server_line(reading: &Reading, main: &Path) -> Option<usize> {
-    reading
-        .lines
-        .iter()
-        .filter(|l| l.file == main && l.depth == 0)
-        .find_map(|l| {
-            let text = String::from_utf8_lossy(&l.text);
-            let mut fields = text.split_whitespace();
-            let first = fields.next()?;
-            let mut host = fields.next()?;
-            if host.starts_with('-') {
-                host = fields.next()?;
-            }
-            (text.starts_with(first)
-                && matches!(first, "server" | "peer" | "pool")
-                && !host.starts_with("127.127."))
-            .then_some(l.line)
-        })
+/// The first line of the main file FreeBSD's rc.d/ntpdate takes a host from
+/// ([`crate::associations::boot_ntpdate_hosts`]).
+fn boot_ntpdate_server_line(reading: &Reading) -> Option<usize> {
+    crate::associations::boot_ntpdate_hosts(reading)
+        .first()
+        .map(|(line, _)| *line)
 }
 
 /// The tool name of the per-file comment `# ntpconf-edit: ignore

@@ -152,6 +152,10 @@ pub enum Command {
         #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
         ignore: Vec<String>,
     },
+    /// Print which daemon keeps the time on the tree (ntpd, chronyd, systemd-timesyncd) and the
+    /// file that says so, as `check` decides it; with --format json one object with
+    /// `time_keeper` and `config`.
+    Keeper,
 }
 
 /// What completion offers after `set`: `panic=`, `step=`, ... (the user types the value).

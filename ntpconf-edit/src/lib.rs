@@ -12,6 +12,7 @@
 //! - [`timekeepers`]: `check` where chrony or systemd-timesyncd keeps the
 //!   time instead (chrony's `makestep`, timesyncd's fixed rule).
 
+pub mod associations;
 pub mod check;
 pub mod cli;
 pub mod doc;
@@ -95,6 +96,7 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
 fn run_command(cli: &Cli, command: &Command, root: &Root, io: &mut Io<'_>) -> Result<Exit> {
     match command {
         Command::Show { file } => show(cli, root, file.as_deref(), io),
+        Command::Keeper => keeper(cli, root, io),
         Command::Check {
             file,
             offset,
@@ -239,6 +241,41 @@ pub fn locate_ntp_conf(root: &Root, rc: &RcConf) -> Option<PathBuf> {
         .find(|candidate| root.metadata(candidate).is_ok())
 }
 
+/// Which daemon keeps the time on a tree, and the configuration that shows
+/// it: ntp.conf where [`locate_ntp_conf`] finds one, else chrony, else
+/// systemd-timesyncd ([`timekeepers::which`]).  The one answer for
+/// `ntpconf-edit keeper`, clockcheck's servers and clockcheck env.
+pub fn time_keeper(root: &Root, rc: &RcConf) -> (Keeper, Option<PathBuf>) {
+    let ntp_conf = locate_ntp_conf(root, rc);
+    match timekeepers::which(root, None, ntp_conf.is_some()) {
+        Keeper::Ntpd => (Keeper::Ntpd, ntp_conf),
+        Keeper::Chrony(conf) => (Keeper::Chrony(conf.clone()), Some(conf)),
+        Keeper::Timesyncd(marker) => (Keeper::Timesyncd(marker.clone()), Some(marker)),
+    }
+}
+
+/// `keeper`: [`time_keeper`], printed.
+fn keeper(cli: &Cli, root: &Root, io: &mut Io<'_>) -> Result<Exit> {
+    let rc = RcConf::load(root).context("reading rc.conf")?;
+    let (keeper, config) = time_keeper(root, &rc);
+    match cli.format {
+        Format::Json => {
+            let record = serde_json::json!({
+                "time_keeper": keeper.name(),
+                "config": config.as_ref().map(|c| c.display().to_string()),
+            });
+            writeln!(io.stdout, "{record}")?;
+        }
+        _ => writeln!(
+            io.stdout,
+            "{}\t{}",
+            keeper.name(),
+            config.map_or_else(|| "-".into(), |c| escape_path(&c))
+        )?,
+    }
+    Ok(Exit::Ok)
+}
+
 /// The file to read when none is named: [`locate_ntp_conf`], else
 /// /etc/ntp.conf (whose absence is then the error the user sees).
 pub fn default_conf(root: &Root) -> Result<PathBuf> {
@@ -359,6 +396,47 @@ pub fn applied_tinker(
             )
         }),
     })
+}
+
+/// The servers, peers and pools ntpd takes from ntp.conf on a tree: the one
+/// answer to "what are its servers" (clockcheck without `-H`, clockcheck
+/// env).  `conf` is a jail path (None: [`locate_ntp_conf`]'s file),
+/// `dialect` None detects it.  Includes are followed and `end` honoured, as
+/// for [`applied_tinker`].  With `at_most`, reading stops after `at_most +
+/// 1` associations (enough to tell "too many").
+pub fn ntp_associations(
+    root: &Root,
+    conf: Option<&Path>,
+    dialect: Option<Dialect>,
+    at_most: Option<usize>,
+) -> Result<NtpAssociations> {
+    let mut no_stdin = std::io::empty();
+    let input = load(root, conf.map(Path::as_os_str), &mut no_stdin)?;
+    let dialect = dialect.unwrap_or_else(|| detect_dialect(root, input.jail.as_deref()));
+    let main = input.jail.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let reading = model::read_until(&main, &input.bytes, &RootFiles { root }, dialect, at_most)?;
+    Ok(NtpAssociations {
+        file: input.name.clone(),
+        dialect,
+        associations: associations::associations(&reading, dialect),
+        boot_ntpdate_hosts: associations::boot_ntpdate_hosts(&reading)
+            .into_iter()
+            .map(|(_, host)| host)
+            .collect(),
+    })
+}
+
+/// What [`ntp_associations`] returns.
+#[derive(Clone, Debug)]
+pub struct NtpAssociations {
+    /// The file read, as shown (ROOT/etc/ntp.conf).
+    pub file: PathBuf,
+    pub dialect: Dialect,
+    /// In the order ntpd reads them.
+    pub associations: Vec<associations::Association>,
+    /// The hosts FreeBSD's rc.d/ntpdate takes from the file when
+    /// `ntpdate_hosts` is empty ([`associations::boot_ntpdate_hosts`]).
+    pub boot_ntpdate_hosts: Vec<String>,
 }
 
 /// What [`applied_tinker`] returns.

@@ -121,6 +121,10 @@ struct Reader<'a> {
     cache: HashMap<FileId, std::rc::Rc<Vec<u8>>>,
     expanded_files: usize,
     expanded_bytes: u64,
+    /// Stop reading after this many associations (`server`, `peer`,
+    /// `pool`): for callers that only ask for the first few.
+    associations_at_most: Option<usize>,
+    associations_seen: usize,
 }
 
 /// Reads `main` (already loaded as `bytes`; `main` is its jail path, or `-`
@@ -131,6 +135,20 @@ pub fn read(
     files: &dyn Files,
     dialect: Dialect,
 ) -> Result<Reading, OverBudget> {
+    read_until(main, bytes, files, dialect, None)
+}
+
+/// [`read`], stopping (as at an `end`) once more than
+/// `associations_at_most` associations were read: a caller that takes at
+/// most that many (clockcheck's servers) does not pay for a million more.
+/// Only the associations of such a reading are complete.
+pub fn read_until(
+    main: &Path,
+    bytes: &[u8],
+    files: &dyn Files,
+    dialect: Dialect,
+    associations_at_most: Option<usize>,
+) -> Result<Reading, OverBudget> {
     let mut reader = Reader {
         files,
         dialect,
@@ -139,6 +157,8 @@ pub fn read(
         cache: HashMap::new(),
         expanded_files: 0,
         expanded_bytes: bytes.len() as u64,
+        associations_at_most,
+        associations_seen: 0,
     };
     let shown = if main == Path::new("-") {
         main.to_path_buf()
@@ -177,6 +197,10 @@ impl Reader<'_> {
         // blank one.
         let mut read_lines = 0;
         for (index, (text, _)) in crate::doc::lines(bytes).enumerate() {
+            if self.past_association_limit() {
+                // Nothing after the limit is asked for (not even AfterEnd).
+                break;
+            }
             if !self.ended {
                 read_lines = index + 1;
             }
@@ -223,9 +247,26 @@ impl Reader<'_> {
             }
             if kept {
                 self.out.lines.push(read_line());
+                self.count_association(text);
             }
         }
         Ok(read_lines)
+    }
+
+    fn past_association_limit(&self) -> bool {
+        self.associations_at_most
+            .is_some_and(|limit| self.associations_seen > limit)
+    }
+
+    /// Counts an association line; past the limit the reading ends.
+    fn count_association(&mut self, text: &[u8]) {
+        let Some(limit) = self.associations_at_most else {
+            return;
+        };
+        if crate::associations::association_of_line(text, self.dialect).is_some() {
+            self.associations_seen += 1;
+            self.ended |= self.associations_seen > limit;
+        }
     }
 
     fn include(
@@ -363,10 +404,10 @@ fn exit_when_applying(reading: &Reading, dialect: Dialect) -> Option<Exit> {
 }
 
 /// Lines the checks read besides tinker and `tick` lines: the server lines
-/// rc.d/ntpdate takes (they start in column 1) and the suppression comment.
+/// rc.d/ntpdate takes (they start in column 1), every association line
+/// (`crate::associations`, indented too) and the suppression comment.
 fn worth_keeping(text: &[u8]) -> bool {
-    let starts = |word: &[u8]| text.starts_with(word);
-    starts(b"server") || starts(b"peer") || starts(b"pool") || {
+    crate::associations::may_be_association(text) || {
         // `ntpconf-edit:` then `ignore CODES` (see check::suppressions).
         let marker = format!("{}:", crate::check::SUPPRESS_TOOL).into_bytes();
         text.windows(marker.len()).any(|w| w == marker)

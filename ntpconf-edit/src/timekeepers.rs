@@ -22,6 +22,17 @@ pub enum Keeper {
     Timesyncd(PathBuf),
 }
 
+impl Keeper {
+    /// The daemon's program name, as every tool prints it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Keeper::Ntpd => "ntpd",
+            Keeper::Chrony(_) => "chronyd",
+            Keeper::Timesyncd(_) => "systemd-timesyncd",
+        }
+    }
+}
+
 /// Files that show systemd-timesyncd is installed.
 pub const TIMESYNCD_MARKS: [&str; 3] = [
     "/etc/systemd/timesyncd.conf",

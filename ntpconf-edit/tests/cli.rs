@@ -501,3 +501,29 @@ fn set_writes_nothing_after_an_end_inside_an_include() {
             inc.display()
         ));
 }
+
+/// `keeper`: the daemon whose configuration decides, by the rule `check`
+/// uses: ntp.conf where it is, else chrony, else systemd-timesyncd.
+#[test]
+fn keeper_names_the_daemon_and_its_file() {
+    let keeper = |root: &Path| {
+        let out = cmd()
+            .arg("--root")
+            .arg(root)
+            .args(["--format", "json", "keeper"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("etc/chrony")).unwrap();
+    fs::write(dir.path().join("etc/chrony/chrony.conf"), "pool a iburst\n").unwrap();
+    let found = keeper(dir.path());
+    assert_eq!(found["time_keeper"], "chronyd");
+    assert_eq!(found["config"], "/etc/chrony/chrony.conf");
+    fs::write(dir.path().join("etc/ntp.conf"), "server a\n").unwrap();
+    let found = keeper(dir.path());
+    assert_eq!(found["time_keeper"], "ntpd");
+    assert_eq!(found["config"], "/etc/ntp.conf");
+}

@@ -91,6 +91,13 @@ pub struct Cli {
     #[arg(long)]
     pub services: bool,
 
+    /// Print the facts about the host this run reasons from, as every tool of the toolkit
+    /// states them: the installed dovecot (generation, version, what enables the standalone
+    /// daemon, the ports its listeners take) and the xinetd services set to run dovecot's
+    /// login processes in xinetd's default configuration (one JSON object with --format json).
+    #[arg(long, conflicts_with_all = ["services", "fix", "diff", "log_files"])]
+    pub host_facts: bool,
+
     /// Print what a rule checks, why it matters and how to fix it.
     #[arg(long, value_name = "CODE", hide_possible_values = true, value_parser =
         crate::conventions::suggest(clap::builder::StringValueParser::new(),

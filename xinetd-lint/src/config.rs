@@ -59,6 +59,8 @@ pub struct Service {
     pub dropped: Option<Code>,
     /// The file came through an include or includedir.
     pub in_fragment: bool,
+    /// The first `server` value as written, accepted or not.
+    pub server_written: Option<String>,
 }
 
 impl Service {
@@ -818,6 +820,14 @@ impl<'h> Reader<'h> {
                     "`disable = no` re-enables this service after the value rejected on line {bad}: it runs without that setting"));
                 *value_error_line = None;
             }
+        }
+        // What the service means to start, kept even when xinetd rejects the
+        // value (a tree copied without the binary): the first one wins.
+        if spec.name == "server"
+            && let Block::Service(s) = &mut *block
+            && s.server_written.is_none()
+        {
+            s.server_written = words.first().map(|w| w.to_string());
         }
         match attrs::parse_values(spec.name, op == Op::Remove, &words, self.host) {
             Parsed::Error(message) => {

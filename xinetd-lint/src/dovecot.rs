@@ -5,10 +5,8 @@
 //! come from the host model (`mailhost_host::dovecot`), the same one
 //! `clockcheck env` reads, with the same verdict and fix.
 
-use std::path::Path;
-
-use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::Root;
+use mailhost_host::dovecot::standalone::{self, EnabledBy};
 use mailhost_host::dovecot::{Dovecot, Generation, Identity, LogTarget, xinetd};
 
 use crate::config::{Diagnostic, Model, Service};
@@ -52,31 +50,21 @@ pub fn read_model(host: &dyn Host) -> Dovecot {
     }
 }
 
-/// Where the standalone dovecot is enabled, if it is: FreeBSD's rc.conf
-/// chain (rc.conf, rc.conf.local, rc.conf.d; the last assignment wins), or
-/// systemd units enabled under /etc/systemd/system.  Read inside the tree.
+/// Where the standalone dovecot is enabled, if it is, in words: the host
+/// model's answer (`mailhost_host::dovecot::standalone::enabled`: the rc.conf
+/// chain, the last assignment winning, else an enabled systemd unit).
 pub fn standalone_enabled(host: &dyn Host) -> Option<String> {
-    if let Some(root) = host.root()
-        && let Ok(rc) = RcConf::load(root)
-        && rc.is_yes("dovecot_enable")
-        && let Some(at) = rc.assignment("dovecot_enable")
-    {
-        return Some(format!(
-            "dovecot_enable=\"{}\" in {}:{}",
-            at.value,
-            host.display(&at.file).display(),
-            at.line
-        ));
-    }
-    let unit = crate::host::enabled_unit(host, &["dovecot.service", "dovecot.socket"])?;
-    let name = unit
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Some(format!(
-        "systemd {name} is enabled ({})",
-        host.display(Path::new(&unit)).display()
-    ))
+    let root = host.root()?;
+    Some(match standalone::enabled(root, None)? {
+        EnabledBy::RcConf { value, file, line } => format!(
+            "dovecot_enable=\"{value}\" in {}:{line}",
+            host.display(&file).display()
+        ),
+        EnabledBy::Systemd { unit, link } => format!(
+            "systemd {unit} is enabled ({})",
+            host.display(&link).display()
+        ),
+    })
 }
 
 /// Ports a standalone dovecot takes from xinetd: on the live system the

@@ -294,24 +294,17 @@ impl Host for RootHost {
     }
 }
 
-/// The first of `units` enabled under /etc/systemd/system/*.wants, as
-/// `WANTS_DIR/UNIT` (jail path).  Only names are read: a link is never
-/// followed, so a link to a host file cannot be used to probe it.
+/// The first of `units` that is enabled, as the `.wants`/`.requires` link
+/// that enables it (jail path): the host model's reading of systemd
+/// (`mailhost_host::systemd::unit_state`; masks count as not enabled).
 pub fn enabled_unit(host: &dyn Host, units: &[&str]) -> Option<PathBuf> {
-    let system = Path::new("/etc/systemd/system");
-    for wants in host.read_dir(system).ok()? {
-        if !wants.to_string_lossy().ends_with(".wants") {
-            continue;
-        }
-        let dir = system.join(&wants);
-        let Ok(names) = host.read_dir(&dir) else {
-            continue;
-        };
-        if let Some(unit) = units.iter().find(|u| names.iter().any(|n| n == **u)) {
-            return Some(dir.join(unit));
-        }
-    }
-    None
+    let root = host.root()?;
+    units.iter().find_map(
+        |unit| match mailhost_host::systemd::unit_state(root, unit) {
+            Some(mailhost_host::systemd::UnitState::Enabled { link }) => Some(link),
+            _ => None,
+        },
+    )
 }
 
 /// How long all name look-ups of one run may take together: xinetd

@@ -216,6 +216,135 @@ pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
     })
 }
 
+/// One service of xinetd's configuration and xinetd's verdict on it, with
+/// the file it is in as a jail path (for commands run on the host).
+#[derive(Clone, Debug)]
+pub struct XinetdService {
+    pub verdict: pipeline::Verdict,
+    /// `verdict.file` as a jail path (/etc/xinetd.d/imap).
+    pub jail_file: PathBuf,
+}
+
+impl XinetdService {
+    /// xinetd starts it (`Status::Active`).
+    pub fn runs(&self) -> bool {
+        self.verdict.status == pipeline::Status::Active
+    }
+
+    /// xinetd is set to run it: it starts, or it is rejected only because
+    /// the standalone dovecot holds its port (XL043): that is the conflict
+    /// itself, and whichever of the two starts second cannot bind the port.
+    /// Any other rejection (a bad value, a missing server binary) means
+    /// xinetd does not run it.
+    pub fn configured_to_run(&self) -> bool {
+        self.runs()
+            || (self.verdict.status == pipeline::Status::Rejected
+                && !self.verdict.reasons.is_empty()
+                && self.verdict.reasons.iter().all(|r| *r == Code::XL043))
+    }
+
+    /// Its `server`, as written, is one of dovecot's login processes
+    /// (imap-login, pop3-login): the errata's recipe.
+    pub fn runs_dovecot_login(&self) -> bool {
+        self.verdict
+            .server_written
+            .as_deref()
+            .is_some_and(|server| {
+                let base = server.rsplit('/').next().unwrap_or(server);
+                base == "imap-login" || base == "pop3-login"
+            })
+    }
+}
+
+/// Which services xinetd runs on a tree: the one answer for every tool
+/// (xinetd-lint --services, clockcheck env).  xinetd's own configuration
+/// (the rc.conf `-f FILE`, else the port's or Linux's xinetd.conf) read as
+/// xinetd reads it: includes and includedir's file-name rules, `defaults`
+/// (`enabled`, `disabled`), `disable`, the checks that reject a service.
+/// Host names are resolved only on the live system, as xinetd-lint does.
+/// No xinetd.conf means xinetd runs nothing: an empty list.
+pub fn services(root: &Root) -> Result<Vec<XinetdService>> {
+    use clap::Parser;
+    let mut cli = Cli::try_parse_from(["xinetd-lint"])?;
+    cli.root = root.path().to_path_buf();
+    let host = RootHost::with_root(Some(root.try_clone()?), root.path(), root.is_host());
+    if let Err(e) = host.metadata(&default_config(&host))
+        && e.kind() == std::io::ErrorKind::NotFound
+    {
+        return Ok(Vec::new());
+    }
+    let lint = lint(&cli, &host, &mut std::io::empty())?;
+    Ok(services_of(&lint, &host))
+}
+
+/// The services of a lint run, with their jail paths.
+fn services_of(lint: &Lint, host: &RootHost) -> Vec<XinetdService> {
+    let jails: std::collections::HashMap<String, &PathBuf> = lint
+        .files
+        .iter()
+        .map(|jail| (host.display(jail).to_string_lossy().into_owned(), jail))
+        .collect();
+    let jail_of = |shown: &str| {
+        jails
+            .get(shown)
+            .map_or_else(|| PathBuf::from(shown), |jail| (*jail).clone())
+    };
+    lint.verdicts
+        .iter()
+        .map(|v| XinetdService {
+            jail_file: jail_of(&v.file),
+            verdict: v.clone(),
+        })
+        .collect()
+}
+
+/// The services set to run dovecot's login processes, as `FILE: SERVICE`
+/// (jail paths): what xinetd-lint --host-facts and clockcheck env print.
+pub fn dovecot_login_services(services: &[XinetdService]) -> Vec<String> {
+    services
+        .iter()
+        .filter(|s| s.configured_to_run() && s.runs_dovecot_login())
+        .map(|s| format!("{}: {}", s.jail_file.display(), s.verdict.name))
+        .collect()
+}
+
+/// `--host-facts`: the dovecot facts, and the dovecot login services of
+/// xinetd's default configuration ([`services`]: none without one).
+fn write_host_facts(cli: &Cli, host: &RootHost, io: &mut Io<'_>) -> Result<Exit> {
+    let root = host.root().context("the root could not be opened")?;
+    let dovecot = mailhost_host::dovecot::standalone::Facts::read(root, &dovecot::read_model(host));
+    let logins = dovecot_login_services(&services(root)?);
+    root.budget().check()?;
+    match cli.format {
+        Format::Json => {
+            let record = serde_json::json!({
+                "dovecot": dovecot,
+                "xinetd_dovecot_services": logins,
+            });
+            writeln!(io.stdout, "{record}")?;
+        }
+        _ => {
+            writeln!(
+                io.stdout,
+                "dovecot: {} {}; enabled by {}; ports {:?}",
+                dovecot.generation.as_str(),
+                escape_text(dovecot.version.as_deref().unwrap_or("(version unknown)")),
+                escape_text(dovecot.enabled_by.as_deref().unwrap_or("nothing")),
+                dovecot.ports
+            )?;
+            for service in &logins {
+                writeln!(
+                    io.stdout,
+                    "xinetd dovecot service: {}",
+                    escape_text(service)
+                )?;
+            }
+        }
+    }
+    io.stdout.flush()?;
+    Ok(Exit::Clean)
+}
+
 /// An error whose text names a file: printed escaped, like every name.
 fn escaped(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}", escape_text(&e.to_string()))
@@ -259,6 +388,9 @@ pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
     // Names are resolved for the live system, or for a tree when asked.
     let resolve = root.is_host() || cli.resolve;
     let host = RootHost::with_root(Some(root), &cli.root, resolve);
+    if cli.host_facts {
+        return write_host_facts(cli, &host, io);
+    }
     let lint = lint(cli, &host, io.stdin)?;
     // Every reader draws from the run's budget; one that met its end and
     // went on without a file must not leave a verdict on half a tree.

@@ -39,6 +39,9 @@ pub struct Verdict {
     pub server: Option<String>,
     pub status: Status,
     pub reasons: Vec<Code>,
+    /// The `server` as written, even when xinetd rejected the value (no
+    /// such file in the tree): what the service is meant to start.
+    pub server_written: Option<String>,
 }
 
 fn has_flag(s: &Service, attr: &str, flag: &str) -> bool {
@@ -626,6 +629,7 @@ pub fn verdicts(
             server,
             status,
             reasons,
+            server_written: s.server_written.clone(),
         });
     }
     if crashed {

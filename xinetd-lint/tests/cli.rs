@@ -321,6 +321,47 @@ fn services_table_for_the_dovecot_host() {
     );
 }
 
+/// `--host-facts`: the host model's dovecot and the services set to run its
+/// login processes (imap: only the standalone dovecot's port keeps it; imaps'
+/// server is not in the tree; pop3 is disabled; pop3s is dropped), and the
+/// written server of a rejected value kept in `--services`.
+#[test]
+fn host_facts_for_the_dovecot_host() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/host");
+    let out = xinetd_lint()
+        .args(["--host-facts", "--format", "json", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dovecot"]["generation"], "1.x");
+    assert_eq!(v["dovecot"]["version"], "1.2.17");
+    assert_eq!(v["dovecot"]["enabled_by"], "/etc/rc.conf:9");
+    assert_eq!(
+        v["dovecot"]["ports"],
+        serde_json::json!([110, 143, 993, 995])
+    );
+    assert_eq!(
+        v["xinetd_dovecot_services"],
+        serde_json::json!(["/etc/xinetd.d/imap: imap"])
+    );
+    let services = xinetd_lint()
+        .args(["--services", "--format", "json", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let imaps: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&services.stdout)
+            .lines()
+            .nth(1)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(imaps["server"], serde_json::Value::Null);
+    assert_eq!(imaps["server_written"], "/usr/lib/dovecot/imap-login");
+}
+
 #[test]
 fn explain_and_list_rules() {
     xinetd_lint()

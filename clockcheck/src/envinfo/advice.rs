@@ -534,12 +534,7 @@ pub fn items(facts: &Facts) -> Vec<Item> {
         Some(rc) => rc.xinetd_enable,
         None => unit_enabled(facts, super::facts::XINETD_UNIT),
     };
-    let dovecot_runs = match &facts.rc {
-        Some(rc) => rc.dovecot_enable,
-        None => super::facts::DOVECOT_UNITS
-            .iter()
-            .any(|u| unit_enabled(facts, u)),
-    };
+    let dovecot_runs = facts.dovecot_enabled.is_some();
     if xinetd_runs && !facts.xinetd_logins.is_empty() {
         items.extend(dovecot_under_xinetd(facts, freebsd, dovecot_runs));
     }

@@ -93,12 +93,22 @@ pub struct Facts {
     pub ntp_conf: Option<PathBuf>,
     pub tinker: BTreeMap<String, Applied>,
     /// The server, pool and peer hosts of that ntp.conf (its own lines only,
-    /// as FreeBSD's rc.d/ntpdate takes them when ntpdate_hosts is empty).
+    /// as FreeBSD's rc.d/ntpdate takes them when ntpdate_hosts is empty:
+    /// `ntpconf_edit::associations::boot_ntpdate_hosts`).
     pub ntp_servers: Vec<String>,
     /// xinetd services (`file: service`) that run dovecot's login processes.
     pub xinetd_logins: Vec<String>,
     /// The installed dovecot, from the host model every tool shares.
     pub dovecot: Option<mailhost_host::dovecot::Dovecot>,
+    /// The dovecot facts every tool prints (generation, version, what
+    /// enables the standalone daemon, its ports).
+    pub dovecot_facts: Option<mailhost_host::dovecot::standalone::Facts>,
+    /// The daemon that keeps the time by its configuration
+    /// (`ntpconf_edit::time_keeper`).
+    pub time_keeper: Option<String>,
+    /// What enables the standalone dovecot at boot, if anything (the host
+    /// model's answer, `mailhost_host::dovecot::standalone::enabled`).
+    pub dovecot_enabled: Option<mailhost_host::dovecot::standalone::EnabledBy>,
     /// chrony.conf, read as chronyd reads it (mailhost_common::chrony).
     pub chrony: Option<ChronyConf>,
     /// os-release's ID and ID_LIKE (Linux), for the package manager to name.
@@ -140,7 +150,7 @@ pub const TIME_UNITS: &[&str] = &[
     "systemd-timesyncd.service",
 ];
 /// The standalone dovecot: its service, or its socket activation.
-pub const DOVECOT_UNITS: [&str; 2] = ["dovecot.service", "dovecot.socket"];
+pub const DOVECOT_UNITS: [&str; 2] = mailhost_host::dovecot::standalone::UNITS;
 pub const XINETD_UNIT: &str = "xinetd.service";
 /// VMware's guest tools (open-vm-tools), which set the clock on resume,
 /// snapshot restore and vMotion even with periodic time sync off.
@@ -203,7 +213,7 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         facts.rc = Some(rc_time(rc));
     }
     if !freebsd {
-        facts.units = units(&reader);
+        facts.units = units(root);
         facts.chrony = ChronyConf::find(root).and_then(|conf| {
             ChronyConf::read(root, &conf)
                 .map_err(|e| facts.unreadable.push(e.to_string()))
@@ -221,9 +231,8 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         match applied_tinker(root, &path) {
             Ok(tinker) => {
                 facts.tinker = tinker;
-                if let Ok(bytes) = root.read_config(&path) {
-                    facts.ntp_servers =
-                        crate::check::servers_from_ntp_conf(&String::from_utf8_lossy(&bytes));
+                if let Ok(read) = ntpconf_edit::ntp_associations(root, Some(&path), None, None) {
+                    facts.ntp_servers = read.boot_ntpdate_hosts;
                 }
                 facts.ntp_conf = Some(path);
             }
@@ -240,8 +249,19 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
             Err(e) => facts.unreadable.push(e.to_string()),
         }
     }
-    facts.xinetd_logins = xinetd_logins(&reader, &mut facts.unreadable);
-    facts.dovecot = Some(mailhost_host::dovecot::Dovecot::read(root));
+    facts.xinetd_logins = xinetd_logins(root, &mut facts.unreadable);
+    let dovecot = mailhost_host::dovecot::Dovecot::read(root);
+    facts.dovecot_facts = Some(mailhost_host::dovecot::standalone::Facts::read(
+        root, &dovecot,
+    ));
+    facts.dovecot = Some(dovecot);
+    facts.time_keeper = Some(
+        ntpconf_edit::time_keeper(root, rc.as_ref().unwrap_or(&no_chain))
+            .0
+            .name()
+            .to_string(),
+    );
+    facts.dovecot_enabled = mailhost_host::dovecot::standalone::enabled(root, rc.as_ref());
     facts
 }
 
@@ -293,7 +313,7 @@ impl std::error::Error for NtpdWillNotStart {}
 
 struct Reader<'a> {
     root: &'a Root,
-    /// Files read by the walks (/proc/N/comm, xinetd.d): each once, by
+    /// Files read by the walks (/proc/N/comm): each once, by
     /// (device, inode), however many names a tree gives it.
     seen: std::cell::RefCell<mailhost_common::budget::SeenFiles>,
 }
@@ -324,19 +344,6 @@ impl Reader<'_> {
     fn config(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
         match self.root.read_config(Path::new(path)) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                unreadable.push(e.to_string());
-                None
-            }
-        }
-    }
-
-    /// A file of a walk (xinetd.d), once per (device, inode).
-    fn config_once(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
-        let mut seen = self.seen.borrow_mut();
-        match self.root.read_config_once(Path::new(path), &mut seen) {
-            Ok(read) => read.map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
                 unreadable.push(e.to_string());
@@ -529,126 +536,43 @@ fn rc_time(rc: &RcConf) -> RcTime {
     }
 }
 
-/// Where `systemctl is-enabled` looks: the admin's links in /etc, and the
-/// links the distribution ships enabled (`.wants` in the vendor directory).
-const ENABLE_DIRS: &[&str] = &[
-    "/etc/systemd/system",
-    "/lib/systemd/system",
-    "/usr/lib/systemd/system",
-];
-
-fn units(reader: &Reader<'_>) -> Vec<Unit> {
-    let mut wanted: Vec<String> = Vec::new();
-    for dir in ENABLE_DIRS {
-        for sub in reader.list(dir) {
-            if sub.ends_with(".wants") || sub.ends_with(".requires") {
-                wanted.extend(reader.list(&format!("{dir}/{sub}")));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for name in TIME_UNITS
+/// The time, mail and guest-tools units the tree has, with their state: the
+/// host model's reading of systemd (`mailhost_host::systemd::unit_state`).
+fn units(root: &Root) -> Vec<Unit> {
+    TIME_UNITS
         .iter()
         .chain(&DOVECOT_UNITS)
         .chain([&XINETD_UNIT])
         .chain(&VMWARE_TOOLS_UNITS)
         .chain([&QEMU_AGENT_UNIT])
-    {
-        let admin = format!("/etc/systemd/system/{name}");
-        // A mask is a link to /dev/null (or an empty file) in /etc.
-        let masked = reader.root.metadata(Path::new(&admin)).is_ok_and(|m| {
-            use std::os::unix::fs::FileTypeExt;
-            m.file_type().is_char_device() || (m.is_file() && m.len() == 0)
-        });
-        let exists = ENABLE_DIRS
-            .iter()
-            .any(|d| reader.exists(&format!("{d}/{name}")));
-        let state = if masked {
-            "masked"
-        } else if wanted.iter().any(|w| w == name) {
-            "enabled"
-        } else if exists {
-            "disabled"
-        } else {
-            continue;
-        };
-        out.push(Unit {
-            name: name.to_string(),
-            state,
-        });
-    }
-    out
+        .filter_map(|name| {
+            let state = mailhost_host::systemd::unit_state(root, name)?;
+            Some(Unit {
+                name: name.to_string(),
+                state: state.as_str(),
+            })
+        })
+        .collect()
 }
 
-/// The xinetd services that start dovecot's imap-login or pop3-login and are
-/// not disabled, from the directories xinetd's packages include (FreeBSD's
-/// port: /usr/local/etc/xinetd.d; Debian: /etc/xinetd.d).  File names with a
-/// dot or a tilde are skipped, as xinetd's includedir does.
-fn xinetd_logins(reader: &Reader<'_>, unreadable: &mut Vec<String>) -> Vec<String> {
-    let mut out = Vec::new();
-    for dir in ["/etc/xinetd.d", "/usr/local/etc/xinetd.d"] {
-        for name in reader.list(dir) {
-            if name.contains('.') || name.contains('~') {
-                continue;
-            }
-            let path = format!("{dir}/{name}");
-            let Some(text) = reader.config_once(&path, unreadable) else {
-                continue;
-            };
-            for service in login_services(&text) {
-                out.push(format!("{path}: {service}"));
-            }
+/// The xinetd services that start dovecot's imap-login or pop3-login and that
+/// xinetd is set to run (`XinetdService::configured_to_run`: a service that
+/// only the standalone dovecot's port keeps from starting counts, it is the
+/// conflict env reports), as `FILE: SERVICE` (jail paths): xinetd's own reading of its
+/// configuration, from xinetd-lint's library (`xinetd_lint::services`).
+fn xinetd_logins(root: &Root, unreadable: &mut Vec<String>) -> Vec<String> {
+    match xinetd_lint::services(root) {
+        Ok(services) => xinetd_lint::dovecot_login_services(&services),
+        Err(e) => {
+            unreadable.push(format!("xinetd's configuration: {e:#}"));
+            Vec::new()
         }
     }
-    out
-}
-
-/// `service NAME { ... }` blocks whose `server` is imap-login or pop3-login
-/// and which do not say `disable = yes`.
-fn login_services(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<(String, bool, bool)> = None; // name, login, disabled
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if let Some(name) = line.strip_prefix("service") {
-            if name.starts_with([' ', '\t']) {
-                current = Some((name.trim().to_string(), false, false));
-            }
-            continue;
-        }
-        if line.starts_with('}') {
-            if let Some((name, true, false)) = current.take() {
-                out.push(name);
-            }
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let (key, value) = (key.trim(), value.trim());
-        if let Some((_, login, disabled)) = current.as_mut() {
-            if key.eq_ignore_ascii_case("server") {
-                *login = value.ends_with("/imap-login") || value.ends_with("/pop3-login");
-            } else if key.eq_ignore_ascii_case("disable") {
-                *disabled = value.eq_ignore_ascii_case("yes");
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn login_services_skip_disabled_and_other_servers() {
-        let text = "service imap\n{\n server = /usr/local/libexec/dovecot/imap-login\n disable = no\n}\n\
-                    service pop3\n{\n server= /usr/local/libexec/dovecot/pop3-login\n disable = yes\n}\n\
-                    service sieve\n{\n server = /usr/local/libexec/dovecot/managesieve-login\n}\n\
-                    service imaps # tls\n{\n server = /usr/lib/dovecot/imap-login\n}\n";
-        assert_eq!(login_services(text), ["imap", "imaps"]);
-    }
 
     #[test]
     fn a_proc_without_comm_files_tells_no_process_list() {
