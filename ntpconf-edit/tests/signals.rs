@@ -26,7 +26,12 @@ fn names(dir: &Path) -> Vec<String> {
 #[test]
 fn a_writer_killed_mid_write_leaves_no_temporary_file() {
     let old = "server a\ntinker panic 1\n";
-    for (pause_at, named) in [("write", "0"), ("fsync", "0"), ("write", "1"), ("fsync", "1")] {
+    for (pause_at, named) in [
+        ("write", "0"),
+        ("fsync", "0"),
+        ("write", "1"),
+        ("fsync", "1"),
+    ] {
         for signal in ["-TERM", "-HUP", "-INT", "-KILL"] {
             // SIGKILL cannot be caught: only the unnamed file survives it.
             if named == "1" && signal == "-KILL" {
