@@ -228,6 +228,15 @@ check "ntp.conf blank lines: check" "0" 60 "$capped" "$bin/ntpconf-edit" --root 
 check "ntp.conf blank lines: set -i" "0" 60 "$capped" "$bin/ntpconf-edit" --root "$work/blank" -i set panic=0
 check "ntp.conf blank lines: clockcheck env" "0 1 2 3" 60 "$capped" "$bin/clockcheck" env --root "$work/blank"
 status "ntp.conf blank lines: clockcheck env" "status: "
+# 54 MB of nothing but tinker lines (2 million): the lines kept cost some
+# 50 times their bytes, aborted (134) under the cap before they were charged
+# to the run's budget; now the budget's clear error, exit 2.
+mkdir -p "$work/tinker/etc"
+i=0; while [ $i -lt 1000 ]; do echo 'tinker panic 0 stepout 900'; i=$((i + 1)); done > "$work/k"
+i=0; while [ $i -lt 2000 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/tinker/etc/ntp.conf"
+check "ntp.conf tinker lines only: check" "2" 60 "$capped" "$bin/ntpconf-edit" --root "$work/tinker" check
+verify "ntp.conf tinker lines only: the budget's message" grep -q "exceeds this run's memory budget" "$work/err"
+check "ntp.conf tinker lines only: set -i" "2" 60 "$capped" "$bin/ntpconf-edit" --root "$work/tinker" -i set panic=1
 # xinetd.conf including one file 300,000 times: the include budget holds,
 # one finding for the repeats.
 mkdir -p "$work/inc/etc"

@@ -316,6 +316,9 @@ impl Files for RootFiles<'_> {
     fn display(&self, jail: &Path) -> PathBuf {
         self.root.display_path(jail)
     }
+    fn hold(&self, bytes: u64) -> std::io::Result<()> {
+        self.root.budget().hold(bytes)
+    }
 }
 
 /// The dialect to model: the one asked for; else classic on a FreeBSD tree
