@@ -559,6 +559,9 @@ fn edit_file(
     let dialect = dialect_of(cli, root, &input);
     let before = read_input(root, &input, &input.bytes, dialect)?;
     let mut doc = Document::parse(&input.bytes);
+    root.budget()
+        .hold(doc.held_bytes())
+        .map_err(|err| anyhow::anyhow!("{}: {err}", escape_path(&input.name)))?;
     let stops = reading_stops(&doc, &before);
     let shown = escape_path(&input.name);
     for notice in edit::untouchable_lines(&doc, keys, &stops) {

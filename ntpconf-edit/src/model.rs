@@ -51,7 +51,7 @@ pub struct ReadLine {
     pub tinker: Tinker,
     /// A top-level `tick N` command: ntpd applies it (LOOP_TICK) after
     /// every tinker pair.
-    pub tick_command: Option<Pair>,
+    pub tick_command: Option<Box<Pair>>,
     /// Depth of includes: 0 for the main file.
     pub depth: usize,
 }
@@ -172,7 +172,7 @@ impl Reader<'_> {
                 read_lines = index + 1;
             }
             let classified = classify_line(text, self.dialect);
-            let tick_command = tick_command(text, self.dialect);
+            let tick_command = tick_command(text, self.dialect).map(Box::new);
             let kept = !matches!(classified.tinker, Tinker::Other)
                 || tick_command.is_some()
                 || worth_keeping(text);
@@ -346,7 +346,7 @@ fn held_bytes(line: &ReadLine) -> u64 {
         Tinker::Dropped { reason, .. } => reason.len(),
         Tinker::Other => 0,
     };
-    let tick = line.tick_command.as_ref().map_or(0, pair_bytes);
+    let tick = line.tick_command.as_deref().map_or(0, pair_bytes);
     (std::mem::size_of::<ReadLine>() + line.file.as_os_str().len() + line.text.len() + pairs + tick)
         as u64
 }
