@@ -268,7 +268,7 @@ else
     failed=$((failed + 1))
     echo "FAIL: procfs config: cannot mount procfs (needs root)" >&2
 fi
-# SIGTERM during the write of a 40 MB ntp.conf, as cron's or systemd's stop
+# SIGTERM during the write of a 17 MB ntp.conf, as cron's or systemd's stop
 # sends it, on the named temporary file (FreeBSD's, and Linux's where the
 # file system refuses O_TMPFILE): the run ends killed by SIGTERM (143), the
 # original is intact and no .ntp.conf.XXXX.tmp is left.  Held once after the
@@ -277,7 +277,7 @@ fi
 # new file is whole).
 mkdir -p "$work/term"
 i=0; while [ $i -lt 1000 ]; do echo '# a comment line that takes room in the file, forty bytes'; i=$((i + 1)); done > "$work/k"
-i=0; while [ $i -lt 700 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/term-before"
+i=0; while [ $i -lt 300 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/term-before"
 echo 'tinker panic 1' >> "$work/term-before"
 sed 's/^tinker panic 1$/tinker panic 0/' "$work/term-before" > "$work/term-after"
 for how in paused racing; do
