@@ -18,7 +18,7 @@ check() {
     name=$1 codes=$2 limit=$3
     shift 3
     timeout -k 5 "$limit" "$@" > "$work/out" 2> "$work/err" < /dev/null
-    rc=$?
+    rc=$?; [ -n "${HOSTILE_VERBOSE:-}" ] && echo "SIGTERM mid-write ($how): exit $rc" >&2
     lines=$(wc -l < "$work/err")
     problem=""
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then problem="did not finish within ${limit}s"
@@ -225,9 +225,24 @@ check "rc.conf.d links to one file" "0" 60 "$capped" "$bin/ntpconf-edit" --root 
 mkdir -p "$work/blank/etc"
 head -c 6000000 /dev/zero | tr '\0' '\n' > "$work/blank/etc/ntp.conf"
 check "ntp.conf blank lines: check" "0" 60 "$capped" "$bin/ntpconf-edit" --root "$work/blank" check
-check "ntp.conf blank lines: set -i" "0" 60 "$capped" "$bin/ntpconf-edit" --root "$work/blank" -i set panic=0
+# The editor's line model holds 40 bytes a line: 6 million lines are 240 MB,
+# over the run's 64 MiB budget, a clear exit 2 (it was 0 at 251 MB; a 64 MB
+# file of newlines, 2.5 GB, aborted under the cap).
+cp "$work/blank/etc/ntp.conf" "$work/blank-before"
+check "ntp.conf blank lines: set -i" "2" 60 "$capped" "$bin/ntpconf-edit" --root "$work/blank" -i set panic=0
+verify "ntp.conf blank lines: set -i: the budget's message" grep -q "exceeds this run's memory budget" "$work/err"
+verify "ntp.conf blank lines: set -i: file unchanged" cmp -s "$work/blank/etc/ntp.conf" "$work/blank-before"
 check "ntp.conf blank lines: clockcheck env" "0 1 2 3" 60 "$capped" "$bin/clockcheck" env --root "$work/blank"
 status "ntp.conf blank lines: clockcheck env" "status: "
+# 54 MB of nothing but tinker lines (2 million): the lines kept cost some
+# 50 times their bytes, aborted (134) under the cap before they were charged
+# to the run's budget; now the budget's clear error, exit 2.
+mkdir -p "$work/tinker/etc"
+i=0; while [ $i -lt 1000 ]; do echo 'tinker panic 0 stepout 900'; i=$((i + 1)); done > "$work/k"
+i=0; while [ $i -lt 2000 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/tinker/etc/ntp.conf"
+check "ntp.conf tinker lines only: check" "2" 60 "$capped" "$bin/ntpconf-edit" --root "$work/tinker" check
+verify "ntp.conf tinker lines only: the budget's message" grep -q "exceeds this run's memory budget" "$work/err"
+check "ntp.conf tinker lines only: set -i" "2" 60 "$capped" "$bin/ntpconf-edit" --root "$work/tinker" -i set panic=1
 # xinetd.conf including one file 300,000 times: the include budget holds,
 # one finding for the repeats.
 mkdir -p "$work/inc/etc"
@@ -253,6 +268,40 @@ else
     failed=$((failed + 1))
     echo "FAIL: procfs config: cannot mount procfs (needs root)" >&2
 fi
+# SIGTERM during the write of a 17 MB ntp.conf, as cron's or systemd's stop
+# sends it, on the named temporary file (FreeBSD's, and Linux's where the
+# file system refuses O_TMPFILE): the run ends killed by SIGTERM (143), the
+# original is intact and no .ntp.conf.XXXX.tmp is left.  Held once after the
+# contents are written (TOOLKIT_PAUSE_AT=fsync); once killed as soon as the
+# temporary file appears, which may also land after the rename (then the
+# new file is whole).
+mkdir -p "$work/term"
+i=0; while [ $i -lt 1000 ]; do echo '# a comment line that takes room in the file, forty bytes'; i=$((i + 1)); done > "$work/k"
+i=0; while [ $i -lt 300 ]; do cat "$work/k"; i=$((i + 1)); done > "$work/term-before"
+echo 'tinker panic 1' >> "$work/term-before"
+sed 's/^tinker panic 1$/tinker panic 0/' "$work/term-before" > "$work/term-after"
+for how in paused racing; do
+    cp "$work/term-before" "$work/term/ntp.conf"
+    if [ $how = paused ]; then pause=fsync; else pause=none; fi
+    TOOLKIT_NAMED_TEMP=1 TOOLKIT_PAUSE_AT=$pause "$bin/ntpconf-edit" -i set panic=0 "$work/term/ntp.conf" > /dev/null 2>&1 &
+    pid=$!
+    tries=0
+    while [ $tries -lt 3000 ] && ! ls -A "$work/term" | grep -q '\.tmp$'; do tries=$((tries + 1)); sleep 0.01; done
+    [ $how = paused ] && sleep 0.5
+    kill -TERM $pid 2>/dev/null
+    { wait $pid; } 2>/dev/null
+    rc=$?; [ -n "${HOSTILE_VERBOSE:-}" ] && echo "SIGTERM mid-write ($how): exit $rc" >&2
+    left=$(ls -A "$work/term" | grep -v '^ntp\.conf$' | tr '\n' ' ')
+    if [ -n "$left" ]; then failed=$((failed + 1)); echo "FAIL: SIGTERM mid-write ($how): left behind: $left" >&2
+    elif cmp -s "$work/term/ntp.conf" "$work/term-before"; then
+        if [ $rc -eq 143 ]; then passed=$((passed + 1)); else
+            failed=$((failed + 1)); echo "FAIL: SIGTERM mid-write ($how): exit $rc, expected 143" >&2; fi
+    elif [ $how = racing ] && cmp -s "$work/term/ntp.conf" "$work/term-after"; then
+        passed=$((passed + 1))    # the signal came after the rename: the new file, whole
+    else
+        failed=$((failed + 1)); echo "FAIL: SIGTERM mid-write ($how): the file changed (exit $rc)" >&2
+    fi
+done
 # A 92 MB log truncated while searched (copytruncate): never SIGBUS (135).
 line='Dec  7 10:00:00 mx dovecot: imap-login: hay hay hay hay hay hay hay hay hay hay hay hay hay'
 i=0; while [ $i -lt 1000 ]; do echo "$line"; i=$((i + 1)); done > "$work/k"

@@ -23,6 +23,9 @@
 //! promise step by step.  The binaries read `TOOLKIT_FAIL_AT` for their CLI
 //! tests, and `TOOLKIT_PAUSE_AT` (a step's name: the writer sleeps there a
 //! minute) for the tests that kill a writer mid-write; nothing else sets them.
+//! `TOOLKIT_NAMED_TEMP=1` makes the writer take the named temporary file
+//! even where `O_TMPFILE` works, as it must on FreeBSD, so that path (and its
+//! removal on SIGTERM, `crate::temp_cleanup`) is tested on Linux too.
 #![allow(dead_code)]
 
 use std::ffi::{OsStr, OsString};
@@ -335,6 +338,8 @@ struct TempFile<'d> {
     name: Option<OsString>,
     file: fs::File,
     renamed: bool,
+    /// While the file has a name: removed by a stopping signal.
+    on_signal: Option<crate::temp_cleanup::Registration>,
 }
 
 impl<'d> TempFile<'d> {
@@ -343,7 +348,13 @@ impl<'d> TempFile<'d> {
     /// nothing behind; else `.NAME.XXXX.tmp`, created exclusively.  Either
     /// way without the directory's default ACL (see [`drop_inherited_acl`]).
     fn create(dir: BorrowedFd<'d>, target: &OsStr) -> io::Result<TempFile<'d>> {
-        let temp = match Self::create_unnamed(dir) {
+        let named_only = std::env::var_os("TOOLKIT_NAMED_TEMP").is_some_and(|v| v == "1");
+        let unnamed = if named_only {
+            None
+        } else {
+            Self::create_unnamed(dir)
+        };
+        let temp = match unnamed {
             Some(temp) => temp,
             None => Self::create_named(dir, target)?,
         };
@@ -365,6 +376,7 @@ impl<'d> TempFile<'d> {
             name: None,
             file: fs::File::from(fd),
             renamed: false,
+            on_signal: None,
         })
     }
 
@@ -377,18 +389,27 @@ impl<'d> TempFile<'d> {
         let mut last = Errno::EXIST;
         for _ in 0..100 {
             let name = temp_name(target);
-            match rustix::fs::openat(
-                dir,
-                name.as_os_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(0o600),
-            ) {
-                Ok(fd) => {
+            // From its creation until the rename a signal must remove it.
+            let created = crate::temp_cleanup::create_registered(dir, &name, || {
+                rustix::fs::openat(
+                    dir,
+                    name.as_os_str(),
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                )
+            });
+            match created {
+                Ok((fd, on_signal)) => {
                     return Ok(TempFile {
                         dir,
                         name: Some(name),
                         file: fs::File::from(fd),
                         renamed: false,
+                        on_signal,
                     });
                 }
                 Err(Errno::EXIST) => last = Errno::EXIST,
@@ -413,28 +434,11 @@ impl<'d> TempFile<'d> {
         let mut last = Errno::EXIST;
         for _ in 0..100 {
             let name = temp_name(target);
-            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (root has it); the
-            // /proc/self/fd link works for everyone where /proc is mounted.
-            let linked = rustix::fs::linkat(
-                self.fd(),
-                "",
-                self.dir,
-                name.as_os_str(),
-                AtFlags::EMPTY_PATH,
-            )
-            .or_else(|_| {
-                use std::os::fd::AsRawFd;
-                let proc_path = format!("/proc/self/fd/{}", self.file.as_raw_fd());
-                rustix::fs::linkat(
-                    rustix::fs::CWD,
-                    proc_path.as_str(),
-                    self.dir,
-                    name.as_os_str(),
-                    AtFlags::SYMLINK_FOLLOW,
-                )
-            });
+            let linked =
+                crate::temp_cleanup::create_registered(self.dir, &name, || self.link_as(&name));
             match linked {
-                Ok(()) => {
+                Ok(((), on_signal)) => {
+                    self.on_signal = on_signal;
                     self.name = Some(name);
                     return Ok(());
                 }
@@ -443,6 +447,24 @@ impl<'d> TempFile<'d> {
             }
         }
         Err(last.into())
+    }
+
+    /// `linkat` of the unnamed file to `name`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn link_as(&self, name: &OsStr) -> Result<(), Errno> {
+        // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (root has it); the
+        // /proc/self/fd link works for everyone where /proc is mounted.
+        rustix::fs::linkat(self.fd(), "", self.dir, name, AtFlags::EMPTY_PATH).or_else(|_| {
+            use std::os::fd::AsRawFd;
+            let proc_path = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+            rustix::fs::linkat(
+                rustix::fs::CWD,
+                proc_path.as_str(),
+                self.dir,
+                name,
+                AtFlags::SYMLINK_FOLLOW,
+            )
+        })
     }
 
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -458,8 +480,13 @@ impl<'d> TempFile<'d> {
             self.link_unnamed(target)?;
         }
         let name = self.name.clone().expect("named above");
-        rustix::fs::renameat(self.dir, name.as_os_str(), self.dir, target)?;
+        // A stopping signal now either removes the name first or waits
+        // for the rename to be done.
+        crate::temp_cleanup::without_cleanup(|| {
+            rustix::fs::renameat(self.dir, name.as_os_str(), self.dir, target)
+        })?;
         self.renamed = true;
+        self.on_signal = None;
         let mine = rustix::fs::fstat(&self.file)?;
         let there = rustix::fs::statat(self.dir, target, AtFlags::SYMLINK_NOFOLLOW)?;
         if (there.st_dev, there.st_ino) != (mine.st_dev, mine.st_ino) {

@@ -5,7 +5,8 @@
 //! - [`conventions`]: `--format`, `--color`, `--generate`, diagnostics in the
 //!   `path:line:col: severity: message [CODE]` form, bounded reads, exit handling.
 //! - [`atomic_write`]: replacing a file so that it is never lost (and
-//!   `xattrs`, what it keeps of the file besides bytes and mode).
+//!   `xattrs`, what it keeps of the file besides bytes and mode; and
+//!   `temp_cleanup`, its named temporary file removed on SIGTERM).
 //! - [`root`]: `--root DIR`, a tree no path can leave.
 //! - [`budget`]: the one memory budget every reader of a run draws from.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
@@ -29,6 +30,7 @@ pub mod lint;
 pub mod rcconf;
 pub mod root;
 pub mod sarif;
+mod temp_cleanup;
 pub mod testing;
 pub mod timesyncd;
 mod xattrs;

@@ -7,7 +7,14 @@
 //! it, so an archive is decoded in order even with one thread, and a set of
 //! many small archives keeps every worker on its own file: no thread waits
 //! on another, and no more threads run than `-j` says.
+//!
+//! A task that panics on a helping thread hands the panic to its owner,
+//! who would have panicked running it itself: its `collect` panics instead
+//! of waiting for a result that will never come (the search then stops,
+//! see `search::guarded`).
 
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// Somewhere to offer work that another thread may do.
@@ -32,6 +39,8 @@ enum State<T> {
     Waiting(Box<dyn FnOnce() -> T + Send>),
     Running,
     Done(T),
+    /// The work panicked on a helping thread: the panic, for the owner.
+    Panicked(Box<dyn Any + Send>),
     Collected,
 }
 
@@ -62,6 +71,7 @@ impl<T: Send> Task<T> {
     }
 
     /// The result: run here if no one has started it, else waited for.
+    /// Panics if the work panicked on the thread that took it.
     pub fn collect(&self) -> T {
         let mut state = self.lock();
         loop {
@@ -71,6 +81,7 @@ impl<T: Send> Task<T> {
                     return work();
                 }
                 State::Done(result) => return result,
+                State::Panicked(payload) => resume_unwind(payload),
                 State::Running => {
                     *state = State::Running;
                     state = self.finished.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -94,10 +105,14 @@ impl<T: Send> Runnable for Task<T> {
                 }
             }
         };
-        let result = work();
+        // Caught so the owner learns of it: else it would wait forever.
+        let outcome = catch_unwind(AssertUnwindSafe(work));
         let mut state = self.lock();
         if matches!(*state, State::Running) {
-            *state = State::Done(result);
+            *state = match outcome {
+                Ok(result) => State::Done(result),
+                Err(payload) => State::Panicked(payload),
+            };
         }
         self.finished.notify_all();
     }
@@ -120,6 +135,38 @@ mod tests {
         });
         helper.run();
         assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A task that panics on the helper that took it: its owner's collect
+    /// panics with the same message instead of waiting forever.
+    #[test]
+    fn a_panic_on_a_helper_reaches_the_owner_instead_of_a_hang() {
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let task = Task::new(move || -> u32 {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            panic!("block decoder broke")
+        });
+        let helper: Arc<dyn Runnable> = task.clone();
+        let helping = std::thread::spawn(move || helper.run());
+        // The helper has the task: collect must wait for it, then panic.
+        started_rx.recv().unwrap();
+        let (outcome_tx, outcome_rx) = std::sync::mpsc::channel();
+        let owner = std::thread::spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| task.collect()));
+            let message = outcome
+                .err()
+                .and_then(|p| p.downcast_ref::<&str>().map(|s| s.to_string()));
+            outcome_tx.send(message).unwrap();
+        });
+        release_tx.send(()).unwrap();
+        let message = outcome_rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the owner hung on a task whose helper panicked");
+        assert_eq!(message.as_deref(), Some("block decoder broke"));
+        helping.join().expect("the helper's panic was caught");
+        owner.join().unwrap();
     }
 
     #[test]

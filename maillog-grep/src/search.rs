@@ -200,9 +200,33 @@ struct Shared<'a> {
     /// Set once the sink's thread is done (or wants no more): the workers
     /// quit, and running jobs stop sending.
     stopping: AtomicBool,
+    /// The first panic of any thread of the search, which stopped it.
+    panicked: Mutex<Option<String>>,
 }
 
-impl Shared<'_> {
+impl<'a> Shared<'a> {
+    fn new(inputs: &'a [Input], threads: usize, limits: Limits) -> Shared<'a> {
+        Shared {
+            inputs,
+            jobs_ahead: threads.max(1) * JOBS_AHEAD_PER_THREAD,
+            threads: threads.max(1),
+            limits,
+            schedule: Mutex::new(Schedule {
+                next_to_plan: 0,
+                delivered: 0,
+                queue: VecDeque::new(),
+                next_seq: 0,
+                jobs_done: 0,
+                running: 0,
+                help: VecDeque::new(),
+                plans: inputs.iter().map(|_| None).collect(),
+            }),
+            changed: Condvar::new(),
+            stopping: AtomicBool::new(false),
+            panicked: Mutex::new(None),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Schedule> {
         self.schedule.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -228,6 +252,35 @@ impl Shared<'_> {
         schedule.plans[index] = Some(plan);
         self.changed.notify_all();
         true
+    }
+
+    /// Runs `f` (a thread's whole part in the search); if it panics, the
+    /// panic is kept for the caller and the search stops, so no thread
+    /// waits for what the panicked one would have done.
+    fn guarded<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(result) => Some(result),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                let mut panicked = self.panicked.lock().unwrap_or_else(|e| e.into_inner());
+                panicked.get_or_insert(message);
+                drop(panicked);
+                self.stop();
+                None
+            }
+        }
+    }
+
+    /// An error for a search a panic stopped.
+    fn panic_error(&self) -> Option<anyhow::Error> {
+        let panicked = self.panicked.lock().unwrap_or_else(|e| e.into_inner());
+        panicked.as_ref().map(|message| {
+            anyhow::anyhow!("internal error: a search thread panicked ({message}); search stopped")
+        })
     }
 
     fn stop(&self) {
@@ -285,33 +338,21 @@ pub fn search_all(
     stdin: &mut dyn Read,
     sink: &mut dyn Sink,
 ) -> Result<()> {
-    let shared = Shared {
-        inputs,
-        jobs_ahead: threads.max(1) * JOBS_AHEAD_PER_THREAD,
-        threads: threads.max(1),
-        limits,
-        schedule: Mutex::new(Schedule {
-            next_to_plan: 0,
-            delivered: 0,
-            queue: VecDeque::new(),
-            next_seq: 0,
-            jobs_done: 0,
-            running: 0,
-            help: VecDeque::new(),
-            plans: inputs.iter().map(|_| None).collect(),
-        }),
-        changed: Condvar::new(),
-        stopping: AtomicBool::new(false),
-    };
-    std::thread::scope(|scope| {
+    let shared = Shared::new(inputs, threads, limits);
+    let result = std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
-            scope.spawn(|| work(&shared, matcher, count_lines));
+            scope.spawn(|| shared.guarded(|| work(&shared, matcher, count_lines)));
         }
-        let result = deliver_all(&shared, matcher, count_lines, stdin, sink);
+        let result = shared.guarded(|| deliver_all(&shared, matcher, count_lines, stdin, sink));
         // Whatever happened, let the workers go (they may be waiting).
         shared.stop();
         result
-    })
+    });
+    // A panic anywhere ends the run as an error (exit 2), never a hang.
+    match shared.panic_error() {
+        Some(error) => Err(error),
+        None => result.unwrap_or(Ok(())),
+    }
 }
 
 /// A worker thread: takes the next job, or plans the next input, or decodes
@@ -364,6 +405,10 @@ fn deliver_all(
             loop {
                 if let Some(plan) = schedule.plans.get_mut(index).and_then(Option::take) {
                     break plan;
+                }
+                // Stopped by a panic on another thread: nothing more comes.
+                if shared.stopping.load(Ordering::Relaxed) {
+                    return Ok(());
                 }
                 // Plan it here if no worker is free to (they may all be
                 // busy with earlier inputs' jobs).
@@ -760,6 +805,95 @@ mod tests {
             self.finished.push(input);
             Ok(Next::Continue)
         }
+    }
+
+    /// Runs `f` on its own thread; `None` if it has not ended in 30 s.
+    fn within_30s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(30)).ok()
+    }
+
+    /// A block offered to the pool panics on the worker that takes it; the
+    /// job that owns it (on another worker) collects the panic.  The run
+    /// ends with the panic as its error and every worker returns (a worker
+    /// idles while a job runs, and used to wait for it forever).
+    #[test]
+    fn a_panicking_block_ends_the_pool_with_an_error_not_a_hang() {
+        let ended = within_30s(|| {
+            let inputs = [Input::Stdin];
+            let shared = Shared::new(&inputs, 2, Limits::default());
+            // The stream is planned and running: idle workers wait on it.
+            shared.lock().next_to_plan = 1;
+            shared.set_running(true);
+            let block = crate::helping::Task::new(|| -> Vec<u8> { panic!("bad block") });
+            let (taken_tx, taken_rx) = std::sync::mpsc::channel();
+            std::thread::scope(|scope| {
+                for _ in 0..2 {
+                    scope.spawn(|| shared.guarded(|| work(&shared, &Matcher::new(&["x"]), false)));
+                }
+                let owner = scope.spawn(|| {
+                    shared.guarded(|| {
+                        shared.offer(block.clone());
+                        // Wait until a worker has taken it, then collect.
+                        while !shared.lock().help.is_empty() {
+                            std::thread::yield_now();
+                        }
+                        taken_tx.send(()).unwrap();
+                        block.collect()
+                    })
+                });
+                taken_rx.recv().unwrap();
+                assert!(owner.join().unwrap().is_none(), "the owner did not panic");
+            });
+            shared.panic_error().map(|e| e.to_string())
+        });
+        let error = ended.expect("the pool hung after a panic");
+        assert!(
+            error.is_some_and(|e| e.contains("panicked (bad block)")),
+            "no error for the panic"
+        );
+    }
+
+    /// A panic on the sink's thread (here the sink itself) with files still
+    /// queued: the search returns the panic as an error instead of waiting
+    /// on its workers forever.
+    #[test]
+    fn a_panic_on_the_sink_thread_ends_the_search_with_an_error() {
+        struct Panicking;
+        impl Sink for Panicking {
+            fn hits(&mut self, _: usize, _: Hits) -> Result<Next> {
+                panic!("sink broke")
+            }
+            fn finished(&mut self, _: usize, _: Searched) -> Result<Next> {
+                Ok(Next::Continue)
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let inputs: Vec<Input> = (0..40)
+            .map(|i| {
+                let path = dir.path().join(format!("log{i}"));
+                std::fs::write(&path, numbered(100)).unwrap();
+                Input::File(path)
+            })
+            .collect();
+        let ended = within_30s(move || {
+            let matcher = Matcher::new(&["needle"]);
+            search_all(
+                &inputs,
+                &matcher,
+                false,
+                2,
+                Limits::default(),
+                &mut std::io::empty(),
+                &mut Panicking,
+            )
+            .map_err(|e| e.to_string())
+        });
+        let error = ended.expect("the search hung after a panic").unwrap_err();
+        assert!(error.contains("panicked (sink broke)"), "{error}");
     }
 
     /// Issue 21: a log cut shorter after the search planned its parts (as

@@ -333,6 +333,9 @@ impl Files for RootFiles<'_> {
     fn display(&self, jail: &Path) -> PathBuf {
         self.root.display_path(jail)
     }
+    fn hold(&self, bytes: u64) -> std::io::Result<()> {
+        self.root.budget().hold(bytes)
+    }
 }
 
 /// The dialect to model: the one asked for; else classic on a FreeBSD tree
@@ -600,6 +603,9 @@ fn edit_file(
     let dialect = dialect_of(cli, root, &input);
     let before = read_input(root, &input, &input.bytes, dialect)?;
     let mut doc = Document::parse(&input.bytes);
+    root.budget()
+        .hold(doc.held_bytes())
+        .map_err(|err| anyhow::anyhow!("{}: {err}", escape_path(&input.name)))?;
     let stops = reading_stops(&doc, &before);
     let shown = escape_path(&input.name);
     for notice in edit::untouchable_lines(&doc, keys, &stops) {

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use mailhost_common::budget::Budget;
+
 use crate::tinker::{Dialect, Pair, Tinker, applied_value, classify_line, is_end, lex};
 
 /// ntpd's include nesting limit.
@@ -32,6 +34,10 @@ pub trait Files {
     fn dir_names(&self, jail: &Path) -> Option<Vec<String>>;
     /// The name shown in messages (ROOT/etc/ntp.conf).
     fn display(&self, jail: &Path) -> PathBuf;
+    /// Draws `bytes` of memory held (the lines kept) from the run's budget.
+    fn hold(&self, bytes: u64) -> io::Result<()> {
+        Budget::run().hold(bytes)
+    }
 }
 
 /// One line ntpd reads, with where it came from.
@@ -45,7 +51,7 @@ pub struct ReadLine {
     pub tinker: Tinker,
     /// A top-level `tick N` command: ntpd applies it (LOOP_TICK) after
     /// every tinker pair.
-    pub tick_command: Option<Pair>,
+    pub tick_command: Option<Box<Pair>>,
     /// Depth of includes: 0 for the main file.
     pub depth: usize,
 }
@@ -205,7 +211,7 @@ impl Reader<'_> {
                 read_lines = index + 1;
             }
             let classified = classify_line(text, self.dialect);
-            let tick_command = tick_command(text, self.dialect);
+            let tick_command = tick_command(text, self.dialect).map(Box::new);
             let kept = !matches!(classified.tinker, Tinker::Other)
                 || tick_command.is_some()
                 || worth_keeping(text);
@@ -219,7 +225,8 @@ impl Reader<'_> {
             };
             if self.ended {
                 if !matches!(classified.tinker, Tinker::Other) {
-                    self.out.notes.push(ReadNote::AfterEnd(read_line()));
+                    let line = self.charged(read_line())?;
+                    self.out.notes.push(ReadNote::AfterEnd(line));
                 }
                 continue;
             }
@@ -246,7 +253,8 @@ impl Reader<'_> {
                 continue;
             }
             if kept {
-                self.out.lines.push(read_line());
+                let line = self.charged(read_line())?;
+                self.out.lines.push(line);
                 self.count_association(text);
             }
         }
@@ -266,6 +274,16 @@ impl Reader<'_> {
         if crate::associations::association_of_line(text, self.dialect).is_some() {
             self.associations_seen += 1;
             self.ended |= self.associations_seen > limit;
+        }
+    }
+
+    /// A line to keep, its memory drawn from the run's budget: a file of
+    /// nothing but tinker lines costs some 50 times its size here, so the
+    /// 64 MiB file limit alone is no memory bound.
+    fn charged(&self, line: ReadLine) -> Result<ReadLine, OverBudget> {
+        match self.files.hold(held_bytes(&line)) {
+            Ok(()) => Ok(line),
+            Err(err) => Err(OverBudget(format!("{}: {err}", line.file.display()))),
         }
     }
 
@@ -374,6 +392,23 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// The memory a kept line holds: its struct, its own copies of the path and
+/// text, and its pairs with their strings.
+fn held_bytes(line: &ReadLine) -> u64 {
+    let pair_bytes = |pair: &Pair| std::mem::size_of::<Pair>() + pair.key.len() + pair.value.len();
+    let pairs: usize = match &line.tinker {
+        Tinker::Applied { pairs, error } => {
+            pairs.iter().map(pair_bytes).sum::<usize>()
+                + error.as_ref().map_or(0, |e| e.reason.len())
+        }
+        Tinker::Dropped { reason, .. } => reason.len(),
+        Tinker::Other => 0,
+    };
+    let tick = line.tick_command.as_deref().map_or(0, pair_bytes);
+    (std::mem::size_of::<ReadLine>() + line.file.as_os_str().len() + line.text.len() + pairs + tick)
+        as u64
 }
 
 /// ntpd exits after parsing, while applying the tinker list: `huffpuff`
@@ -553,6 +588,49 @@ pub(crate) mod tests {
         fn display(&self, jail: &Path) -> PathBuf {
             jail.to_path_buf()
         }
+    }
+
+    /// Files from a map, the lines kept drawn from a budget of their own.
+    struct Budgeted(MapFiles, std::sync::Arc<Budget>);
+
+    impl Files for Budgeted {
+        fn read(&self, path: &Path) -> io::Result<(FileId, Vec<u8>)> {
+            self.0.read(path)
+        }
+        fn dir_names(&self, path: &Path) -> Option<Vec<String>> {
+            self.0.dir_names(path)
+        }
+        fn display(&self, jail: &Path) -> PathBuf {
+            self.0.display(jail)
+        }
+        fn hold(&self, bytes: u64) -> io::Result<()> {
+            self.1.hold(bytes)
+        }
+    }
+
+    /// Issue 21: a file of nothing but tinker lines cost ~55 times its size
+    /// outside any budget.  The lines kept are charged: 10,000 of them
+    /// (270 KB) fit in 32 MiB held but not in 100 KB, which is an error
+    /// naming the budget, not an abort.
+    #[test]
+    fn kept_lines_draw_from_the_budget() {
+        let text = "tinker panic 0 stepout 900\n".repeat(10_000);
+        let with_limit = |bytes_held: u64| {
+            let limits = mailhost_common::budget::Limits {
+                bytes_held,
+                ..Default::default()
+            };
+            let files = Budgeted(MapFiles(HashMap::new()), Budget::new(limits));
+            read(
+                Path::new("/etc/ntp.conf"),
+                text.as_bytes(),
+                &files,
+                Dialect::Classic,
+            )
+        };
+        assert_eq!(with_limit(32 << 20).unwrap().lines.len(), 10_000);
+        let err = with_limit(100_000).unwrap_err();
+        assert!(err.0.contains("memory budget"), "{err}");
     }
 
     fn read_map(text: &[u8], map: HashMap<PathBuf, Vec<u8>>, dialect: Dialect) -> Reading {

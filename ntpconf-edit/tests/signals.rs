@@ -3,7 +3,13 @@
 //! file exists and before its contents are written, then after they are
 //! written and before the fsync) and killed there, by SIGTERM and by
 //! SIGKILL; afterwards the directory holds the old file and nothing else.
+//! Both temporary files are played: Linux's unnamed one (`O_TMPFILE`) and
+//! the named `.ntp.conf.XXXX.tmp` of FreeBSD and of file systems that refuse
+//! `O_TMPFILE` (`TOOLKIT_NAMED_TEMP=1`), which SIGTERM must remove.  SIGTERM
+//! still ends the run as SIGTERM does (killed by it, not a plain exit).
+//! SIGKILL cannot be caught, so it is played on the unnamed file only.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -20,14 +26,24 @@ fn names(dir: &Path) -> Vec<String> {
 #[test]
 fn a_writer_killed_mid_write_leaves_no_temporary_file() {
     let old = "server a\ntinker panic 1\n";
-    for pause_at in ["write", "fsync"] {
-        for signal in ["-TERM", "-KILL"] {
+    for (pause_at, named) in [
+        ("write", "0"),
+        ("fsync", "0"),
+        ("write", "1"),
+        ("fsync", "1"),
+    ] {
+        for signal in ["-TERM", "-HUP", "-INT", "-KILL"] {
+            // SIGKILL cannot be caught: only the unnamed file survives it.
+            if named == "1" && signal == "-KILL" {
+                continue;
+            }
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join("ntp.conf"), old).unwrap();
             let mut child = Command::new(assert_cmd::cargo::cargo_bin!("ntpconf-edit"))
                 .args(["-i", "set", "panic=0"])
                 .arg(dir.path().join("ntp.conf"))
                 .env("TOOLKIT_PAUSE_AT", pause_at)
+                .env("TOOLKIT_NAMED_TEMP", named)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -44,11 +60,22 @@ fn a_writer_killed_mid_write_leaves_no_temporary_file() {
                 .status()
                 .unwrap();
             assert!(killed.success());
-            let _ = child.wait();
+            let status = child.wait().unwrap();
+            let expected = match signal {
+                "-TERM" => 15,
+                "-HUP" => 1,
+                "-INT" => 2,
+                _ => 9,
+            };
+            assert_eq!(
+                status.signal(),
+                Some(expected),
+                "{signal} at {pause_at} (named {named}): {status:?}"
+            );
             assert_eq!(
                 names(dir.path()),
                 ["ntp.conf"],
-                "{signal} at {pause_at}: left behind"
+                "{signal} at {pause_at} (named {named}): left behind"
             );
             assert_eq!(
                 std::fs::read_to_string(dir.path().join("ntp.conf")).unwrap(),
