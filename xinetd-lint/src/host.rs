@@ -313,8 +313,12 @@ pub fn enabled_unit(host: &dyn Host, units: &[&str]) -> Option<PathBuf> {
 pub const DNS_DEADLINE: Duration = Duration::from_secs(3);
 
 /// How many look-ups may run at once: the size of the pool of worker
-/// threads, the only threads a run ever starts for names.
-pub const MAX_PARALLEL_LOOKUPS: usize = 32;
+/// threads, the only threads a run ever starts for names.  Kept small
+/// because each thread that allocates may get its own malloc arena (64 MiB
+/// of address space in glibc): with 32 of them a run under `ulimit -v 1G`
+/// ran out of address space and a new thread died in std's start-up,
+/// beyond any error handling.  xinetd itself resolves one name at a time.
+pub const MAX_PARALLEL_LOOKUPS: usize = 8;
 
 /// Host-name look-ups: each name once, by a bounded pool of worker
 /// threads, all within one deadline; a name whose answer has not come by
@@ -324,7 +328,7 @@ pub const MAX_PARALLEL_LOOKUPS: usize = 32;
 /// that never answers stays stuck (getaddrinfo cannot be cancelled) and
 /// ends with the process; since there are never more than
 /// [`MAX_PARALLEL_LOOKUPS`] of them, twenty thousand names behind such a
-/// resolver cost the deadline and 32 threads, not 20,000 threads.
+/// resolver cost the deadline and 8 threads, not 20,000 threads.
 pub struct Resolver {
     enabled: bool,
     lookup: Lookup,
@@ -460,6 +464,8 @@ impl Resolver {
         let lookup = Arc::clone(&self.lookup);
         let spawned = std::thread::Builder::new()
             .name("resolver".into())
+            // getaddrinfo and its NSS modules need well under this.
+            .stack_size(256 * 1024)
             .spawn(move || {
                 loop {
                     let name = {
