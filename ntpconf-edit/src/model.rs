@@ -124,6 +124,9 @@ struct Reader<'a> {
     dialect: Dialect,
     out: Reading,
     ended: bool,
+    /// A NUL byte where ntpd reads a keyword or number: it reads nothing
+    /// more, of this file or any other (`startup::LineScan::StopsReading`).
+    stopped_at_nul: bool,
     cache: HashMap<FileId, std::rc::Rc<Vec<u8>>>,
     expanded_files: usize,
     expanded_bytes: u64,
@@ -160,6 +163,7 @@ pub fn read_until(
         dialect,
         out: Reading::default(),
         ended: false,
+        stopped_at_nul: false,
         cache: HashMap::new(),
         expanded_files: 0,
         expanded_bytes: bytes.len() as u64,
@@ -203,8 +207,9 @@ impl Reader<'_> {
         // blank one.
         let mut read_lines = 0;
         for (index, (text, _)) in crate::doc::lines(bytes).enumerate() {
-            if self.past_association_limit() {
-                // Nothing after the limit is asked for (not even AfterEnd).
+            if self.past_association_limit() || self.stopped_at_nul {
+                // Nothing after the limit is asked for (not even AfterEnd);
+                // nothing after a NUL is read by ntpd.
                 break;
             }
             if !self.ended {
@@ -248,6 +253,7 @@ impl Reader<'_> {
                 self.ended = true;
                 continue;
             }
+            self.stopped_at_nul = classified.stops_reading;
             if let Some(argument) = include_argument(text) {
                 self.include(jail, shown, index + 1, &argument, depth)?;
                 continue;

@@ -81,9 +81,32 @@ enum Expect {
     StringsToEol,
 }
 
+/// What ntpd's scanner does with one line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LineScan {
+    /// Read to its end; ntpd goes on.
+    Goes,
+    /// ntpd exits here (the message, 0-based column).
+    Exits(String, usize),
+    /// A NUL byte where a keyword or number is read: both ntpds stop
+    /// reading the configuration there, without exiting (checked against
+    /// the real programs: `x\0 1e-400` starts, a file of NULs starts, and
+    /// `tinker panic 3\0` then `tinker panic 4` applies 3).  After a
+    /// keyword that takes a string (`server a\0b 1e-400`) it is read on.
+    StopsReading,
+}
+
 /// Where ntpd exits while scanning one line (0-based column) and why, or
 /// None.  `line` has no newline.
 pub fn exit_in_line(line: &[u8], dialect: Dialect) -> Option<(String, usize)> {
+    match scan_line(line, dialect) {
+        LineScan::Exits(message, column) => Some((message, column)),
+        LineScan::Goes | LineScan::StopsReading => None,
+    }
+}
+
+/// One line as ntpd's scanner reads it.  `line` has no newline.
+pub fn scan_line(line: &[u8], dialect: Dialect) -> LineScan {
     let n = line.len();
     let mut expect = Expect::Token;
     let mut i = 0;
@@ -95,7 +118,7 @@ pub fn exit_in_line(line: &[u8], dialect: Dialect) -> Option<(String, usize)> {
                 i += 1;
             }
             if i >= n {
-                return None;
+                return LineScan::Goes;
             }
             if expect == Expect::Token && is_special(line[i]) {
                 if line[i] == b'=' {
@@ -116,6 +139,9 @@ pub fn exit_in_line(line: &[u8], dialect: Dialect) -> Option<(String, usize)> {
                 if is_c_space(b) || b == b'"' || (expect == Expect::Token && is_special(b)) {
                     break;
                 }
+                if b == 0 && expect == Expect::Token {
+                    return LineScan::StopsReading;
+                }
                 if b == b'#' {
                     comment = true;
                     i = n;
@@ -124,7 +150,7 @@ pub fn exit_in_line(line: &[u8], dialect: Dialect) -> Option<(String, usize)> {
                 text.push(b);
                 i += 1;
                 if text.len() > MAX_LEXEME {
-                    return Some((too_long(&text), start));
+                    return LineScan::Exits(too_long(&text), start);
                 }
             }
             if !comment && i < n && line[i] == b'"' {
@@ -134,7 +160,7 @@ pub fn exit_in_line(line: &[u8], dialect: Dialect) -> Option<(String, usize)> {
                     if line[i] < 0x80 {
                         text.push(line[i]);
                         if text.len() > MAX_LEXEME {
-                            return Some((too_long(&text), start));
+                            return LineScan::Exits(too_long(&text), start);
                         }
                     }
                     i += 1;
@@ -145,7 +171,7 @@ pub fn exit_in_line(line: &[u8], dialect: Dialect) -> Option<(String, usize)> {
                 break (start, text);
             }
             if comment {
-                return None;
+                return LineScan::Goes;
             }
         };
         // C string functions stop at a NUL byte.
@@ -156,7 +182,7 @@ pub fn exit_in_line(line: &[u8], dialect: Dialect) -> Option<(String, usize)> {
             } else if follows_with_strings_to_eol(word, dialect) {
                 expect = Expect::StringsToEol;
             } else if let Number::Exits(message) = lex_number(word, dialect) {
-                return Some((message, start));
+                return LineScan::Exits(message, start);
             }
         } else if word.starts_with(b"-4") || word.starts_with(b"-6") {
             // `server -4 HOST`: an address-family flag, the string still to come.

@@ -179,10 +179,16 @@ pub fn lex(line: &[u8]) -> Vec<Lexeme> {
                 comment = true;
                 break;
             }
+            if b == 0 && !after_empty_quotes {
+                // A NUL where a keyword or number is read: the word ends
+                // there and ntpd reads nothing more (startup::LineScan).
+                comment = true;
+                break;
+            }
             text.push(b);
             i += 1;
         }
-        if i < n && line[i] == b'"' {
+        if !comment && i < n && line[i] == b'"' {
             quoted = true;
             i += 1;
             while i < n && line[i] != b'"' {
@@ -460,6 +466,9 @@ pub struct LineReading {
     pub tinker: Tinker,
     /// ntpd exits while parsing this line (the message, 0-based column).
     pub exits: Option<(String, usize)>,
+    /// ntpd reads nothing after this line (a NUL byte where it reads a
+    /// keyword or number; the line up to it still applies).
+    pub stops_reading: bool,
 }
 
 /// Classifies a line's text the way ntpd's parser treats it.
@@ -468,12 +477,18 @@ pub fn classify(text: &[u8]) -> Tinker {
 }
 
 pub fn classify_line(text: &[u8], dialect: Dialect) -> LineReading {
-    let exits = crate::startup::exit_in_line(text, dialect);
+    let scan = crate::startup::scan_line(text, dialect);
+    let stops_reading = scan == crate::startup::LineScan::StopsReading;
+    let exits = match scan {
+        crate::startup::LineScan::Exits(message, column) => Some((message, column)),
+        _ => None,
+    };
     let lexemes = lex(text);
     let Some(first) = lexemes.first() else {
         return LineReading {
             tinker: Tinker::Other,
             exits,
+            stops_reading,
         };
     };
     if first.text != b"tinker" || first.quoted {
@@ -488,10 +503,18 @@ pub fn classify_line(text: &[u8], dialect: Dialect) -> LineReading {
         } else {
             Tinker::Other
         };
-        return LineReading { tinker, exits };
+        return LineReading {
+            tinker,
+            exits,
+            stops_reading,
+        };
     }
     let tinker = parse_pairs(text, &lexemes[1..], first.range.end, dialect);
-    LineReading { exits, tinker }
+    LineReading {
+        exits,
+        tinker,
+        stops_reading,
+    }
 }
 
 fn describe(lexeme: &Lexeme) -> String {

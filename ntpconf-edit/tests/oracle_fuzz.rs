@@ -905,6 +905,60 @@ fn startup_shapes() -> Vec<String> {
     shapes
 }
 
+/// A NUL byte where ntpd reads a keyword or number ends its reading of the
+/// configuration, without exiting; after a keyword that takes a string it
+/// is read on.  Found by tests/hostile.sh (a file of NULs was called one
+/// ntpd refuses: one lexeme over 1024 bytes) and checked here, start-up and
+/// applied values, against both programs.
+#[test]
+fn a_nul_byte_ends_the_reading_as_both_ntpd_dialects_do() {
+    if !oracles_present() {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let mut shapes: Vec<Vec<u8>> = [
+        &b"x\0 1e-400\n"[..],
+        b"tinker panic 3\0\ntinker panic 4\n",
+        b"tinker panic 0 \0 stepout 500\n",
+        b"tinker stepout 400\n\0\ntinker panic 1e-400\n",
+        b"server a\0b 1e-400\n",
+    ]
+    .iter()
+    .map(|s| s.to_vec())
+    .collect();
+    shapes.push(vec![0; 4096]);
+    let inc = scratch.path().join("nul.inc");
+    std::fs::write(&inc, b"tinker panic 5\n\0\n").unwrap();
+    shapes.push(
+        format!(
+            "includefile {}\ntinker stepout 600\n1e-400\n",
+            inc.display()
+        )
+        .into_bytes(),
+    );
+    let mut failures = Vec::new();
+    let mut exited = 0;
+    for (index, shape) in shapes.iter().enumerate() {
+        let conf = scratch.path().join(format!("nul{index}.conf"));
+        std::fs::write(&conf, shape).unwrap();
+        for dialect in ["classic", "ntpsec"] {
+            exited += usize::from(oracle(dialect, &conf).exited);
+            for d in [compare_start(dialect, &conf), compare_show(dialect, &conf)]
+                .into_iter()
+                .flatten()
+            {
+                failures.push(format!(
+                    "{dialect} {:?}: {d}",
+                    String::from_utf8_lossy(shape)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // One shape (a NUL inside a server's string) does exit: both verdicts occur.
+    assert_eq!(exited, 2);
+}
+
 #[test]
 fn startup_shapes_agree_with_both_ntpd_dialects() {
     if !oracles_present() {
