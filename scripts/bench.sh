@@ -218,7 +218,7 @@ for i in range(10000):
 PY
 fi
 ours=$(best_of 5 "$bin/xinetd-lint" --root "$tree")
-floor=$(best_of 5 sh -c "cat '$tree'/etc/xinetd.conf '$tree'/etc/xinetd.d/*")
+floor=$(best_of 5 "cat '$tree'/etc/xinetd.conf '$tree'/etc/xinetd.d/*")
 row "xinetd-lint --root (10,000 services)" "$ours"
 row "cat of the same files" "$floor"
 echo "  active services: $("$bin/xinetd-lint" --services --root "$tree" | grep -c '^active')   findings: $("$bin/xinetd-lint" --root "$tree" | wc -l)"
@@ -242,7 +242,12 @@ PY
 for n in 10000 100000; do
     mkfile "$work/n$n/etc/ntp.conf" $n
     cp "$work/n$n/etc/ntp.conf" "$work/n$n.orig"
-    ours=$(best_of 5 sh -c "cp '$work/n$n.orig' '$work/n$n/etc/ntp.conf' && '$bin/ntpconf-edit' -i set panic=0 '$work/n$n/etc/ntp.conf'")
+    # best_of hands its words to `sh -c` as one command line: a nested
+    # `sh -c "cp ... && ..."` would run a bare `cp` (the rest became its $0
+    # and $1), fail, and skip the edit, timing nothing.
+    ours=$(best_of 5 "cp '$work/n$n.orig' '$work/n$n/etc/ntp.conf' && '$bin/ntpconf-edit' -i set panic=0 '$work/n$n/etc/ntp.conf'")
+    # `--check` exits 1 when the edit would still change the file: after
+    # the timed runs it must find tinker panic 0 already there.
     "$bin/ntpconf-edit" --check set panic=0 "$work/n$n/etc/ntp.conf" || echo "  warning: ntpconf-edit did not apply the edit"
     if ! command -v augtool >/dev/null 2>&1; then
         row "ntpconf-edit -i set panic=0 ($n lines)" "$ours"
