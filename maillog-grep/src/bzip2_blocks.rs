@@ -24,6 +24,8 @@
 
 use aho_corasick::AhoCorasick;
 
+use crate::bzip2_block::Decoded;
+
 /// The block magic (the digits of pi).
 pub const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 /// The end-of-stream magic (the digits of sqrt(pi)).
@@ -210,9 +212,15 @@ pub enum PieceError {
     TooBig,
 }
 
-/// Decodes one framed block with libbz2, holding at most `max_output`
-/// bytes of its output.
+/// Decodes one framed block ([`crate::bzip2_block`], or libbz2 where that
+/// declines), holding at most `max_output` bytes of its output.
 pub fn decode_framed(framed: &[u8], max_output: usize) -> Result<Vec<u8>, PieceError> {
+    // Our faster decoder answers for the blocks it decodes whole.
+    match crate::bzip2_block::decode_framed(framed, max_output) {
+        Some(Decoded::Text(text)) => return Ok(text),
+        Some(Decoded::TooBig) => return Err(PieceError::TooBig),
+        None => {}
+    }
     let mut decoder = bzip2::Decompress::new(false);
     let mut out = Vec::with_capacity(framed.len().saturating_mul(8).min(max_output));
     loop {

@@ -13,6 +13,7 @@
 //! - [`summary`]: per host, and the step behind each dovecot event.
 //! - [`context`]: `-A/-B/-C`, the lines around each event, from a second read.
 
+pub mod bzip2_block;
 pub mod bzip2_blocks;
 pub mod cli;
 pub mod context;
