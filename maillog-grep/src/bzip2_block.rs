@@ -379,14 +379,16 @@ fn inverse_bwt(scratch: &mut Scratch, orig_ptr: usize, counts: &[u32; 256]) -> O
         sum += count;
     }
     forward.clear();
-    forward.extend(last_column.iter().map(|&b| u32::from(b)));
+    forward.resize(n, 0);
     backward.clear();
     backward.resize(n, 0);
     for (i, &byte) in last_column.iter().enumerate() {
         let row = next[usize::from(byte)] as usize;
         next[usize::from(byte)] += 1;
         backward[i] = (row as u32) << 8 | u32::from(byte);
-        forward[row] |= (i as u32) << 8;
+        // A plain store (no read of the 4-byte entry): the byte comes from
+        // the smaller last column.
+        forward[row] = (i as u32) << 8 | u32::from(last_column[row]);
     }
     text.clear();
     text.resize(n, 0);
