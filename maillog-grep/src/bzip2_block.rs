@@ -177,9 +177,50 @@ impl Table {
 #[derive(Default)]
 struct Scratch {
     last_column: Vec<u8>,
-    forward: Vec<u32>,
-    backward: Vec<u32>,
+    /// The two walks' tables, on huge pages where the system gives them.
+    walks: Option<WalkTables>,
     text: Vec<u8>,
+}
+
+/// The T vector and the LF mapping, `index << 8 | byte` in 4 bytes each.
+/// Their random reads are the decoder's cost; with 4 KiB pages each one
+/// also misses the TLB, with 2 MiB pages (asked for with madvise, as
+/// Linux gives anonymous memory huge pages only when asked) it does not.
+struct WalkTables {
+    map: memmap2::MmapMut,
+    /// Where the forward table begins (2 MiB aligned); the backward one
+    /// begins `HALF` bytes later.
+    start: usize,
+}
+
+const HUGE_PAGE: usize = 2 * 1024 * 1024;
+/// Room for one table of MAX_BLOCK entries, in whole huge pages.
+const HALF: usize = (MAX_BLOCK * 4).div_ceil(HUGE_PAGE) * HUGE_PAGE;
+
+impl WalkTables {
+    fn new() -> Option<WalkTables> {
+        let map = memmap2::MmapMut::map_anon(2 * HALF + HUGE_PAGE).ok()?;
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
+        let address = map.as_ptr() as usize;
+        let start = address.next_multiple_of(HUGE_PAGE) - address;
+        Some(WalkTables { map, start })
+    }
+
+    fn tables(&mut self, n: usize) -> (&mut [u8], &mut [u8]) {
+        let both = &mut self.map[self.start..self.start + 2 * HALF];
+        let (forward, backward) = both.split_at_mut(HALF);
+        (&mut forward[..4 * n], &mut backward[..4 * n])
+    }
+}
+
+fn load(table: &[u8], at: u32) -> u32 {
+    let at = at as usize * 4;
+    u32::from_ne_bytes(table[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn store(table: &mut [u8], at: usize, value: u32) {
+    table[at * 4..at * 4 + 4].copy_from_slice(&value.to_ne_bytes());
 }
 
 thread_local! {
@@ -367,38 +408,37 @@ fn decode_symbols(
 fn inverse_bwt(scratch: &mut Scratch, orig_ptr: usize, counts: &[u32; 256]) -> Option<()> {
     let Scratch {
         last_column,
-        forward,
-        backward,
+        walks,
         text,
     } = scratch;
+    if walks.is_none() {
+        *walks = Some(WalkTables::new()?);
+    }
     let n = last_column.len();
+    let (forward, backward) = walks.as_mut()?.tables(n);
     let mut next = [0u32; 256];
     let mut sum = 0;
     for (slot, &count) in next.iter_mut().zip(counts) {
         *slot = sum;
         sum += count;
     }
-    forward.clear();
-    forward.resize(n, 0);
-    backward.clear();
-    backward.resize(n, 0);
     for (i, &byte) in last_column.iter().enumerate() {
         let row = next[usize::from(byte)] as usize;
         next[usize::from(byte)] += 1;
-        backward[i] = (row as u32) << 8 | u32::from(byte);
-        // A plain store (no read of the 4-byte entry): the byte comes from
-        // the smaller last column.
-        forward[row] = (i as u32) << 8 | u32::from(last_column[row]);
+        store(backward, i, (row as u32) << 8 | u32::from(byte));
+        // The byte from the smaller last column: a plain store, no read
+        // of the 4-byte entry.
+        store(forward, row, (i as u32) << 8 | u32::from(last_column[row]));
     }
     text.clear();
     text.resize(n, 0);
     let half = n / 2;
-    let mut ahead = forward[orig_ptr] >> 8;
+    let mut ahead = load(forward, orig_ptr as u32) >> 8;
     let mut behind = orig_ptr as u32;
     let (front_half, back_half) = text.split_at_mut(half);
     for (out_front, out_back) in front_half.iter_mut().zip(back_half.iter_mut().rev()) {
-        let f = forward[ahead as usize];
-        let b = backward[behind as usize];
+        let f = load(forward, ahead);
+        let b = load(backward, behind);
         *out_front = f as u8;
         *out_back = b as u8;
         ahead = f >> 8;
@@ -406,12 +446,12 @@ fn inverse_bwt(scratch: &mut Scratch, orig_ptr: usize, counts: &[u32; 256]) -> O
     }
     if n % 2 == 1 {
         // The middle byte, from the backward walk.
-        let b = backward[behind as usize];
+        let b = load(backward, behind);
         back_half[0] = b as u8;
         behind = b >> 8;
     }
     // The two walks meet: one cycle through the whole block.
-    (forward[behind as usize] >> 8 == ahead).then_some(())
+    (load(forward, behind) >> 8 == ahead).then_some(())
 }
 
 /// Undoes bzip2's first step: four equal bytes and a count of more.
