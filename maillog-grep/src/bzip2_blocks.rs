@@ -5,9 +5,10 @@
 //! 0x314159265359 at any bit offset and is decoded without the others, so
 //! lbzip2 (and we) find the magics and decode the blocks on every core.
 //! A block's bits, cut out and framed as a one-block stream of their own
-//! (header, block, end marker, CRC), are something libbz2 decodes: the
-//! decoder itself stays the one the sequential path uses (libbz2-rs, through
-//! the `bzip2` crate), only the cutting is ours.
+//! (header, block, end marker, CRC), are something libbz2 decodes; our own
+//! block decoder ([`crate::bzip2_block`]) decodes them faster and leaves
+//! every block it cannot decode whole to libbz2 (libbz2-rs, through the
+//! `bzip2` crate), so failures stay the sequential decoder's.
 //!
 //! The magic can also occur by chance inside a block's compressed data (a
 //! *false marker*).  The cut then ends the block too early and its decode
