@@ -47,8 +47,6 @@ enum Piece {
         bytes: Arc<Vec<u8>>,
         decoded: Arc<Task<Decoded>>,
     },
-    /// The walk found the file cut short or damaged here.
-    Fail(io::ErrorKind, String),
     /// From here on, the sequential decoder.
     Sequential,
 }
@@ -125,8 +123,12 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
         self.buf_base += n as u64;
     }
 
-    fn fail(&mut self, kind: io::ErrorKind, message: String) {
-        self.pieces.push_back(Piece::Fail(kind, message));
+    /// From here on the sequential decoder reads the file: for the rest of
+    /// a file too long to split, and where the walk finds the file cut
+    /// short or damaged, so that the output of a damaged frame up to the
+    /// damage, and the error, are the sequential decoder's.
+    fn hand_over(&mut self) {
+        self.pieces.push_back(Piece::Sequential);
         self.walk_done = true;
     }
 
@@ -152,9 +154,8 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
                     return true;
                 }
                 Start::Incomplete => return false,
-                Start::Invalid(why) => {
-                    let at = self.buf_base;
-                    self.fail(io::ErrorKind::InvalidData, damaged(at, why));
+                Start::Invalid(_) => {
+                    self.hand_over();
                     return true;
                 }
             },
@@ -169,17 +170,15 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
                 true
             }
             Walked::Incomplete { scanned } if scanned > MAX_FRAME_BYTES => {
-                self.pieces.push_back(Piece::Sequential);
-                self.walk_done = true;
+                self.hand_over();
                 true
             }
             Walked::Incomplete { .. } => {
                 self.walk = Some(walk);
                 false
             }
-            Walked::Invalid { at, why } => {
-                let at = self.buf_base + at as u64;
-                self.fail(io::ErrorKind::InvalidData, damaged(at, why));
+            Walked::Invalid { .. } => {
+                self.hand_over();
                 true
             }
         }
@@ -204,8 +203,8 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
                 continue;
             }
             if !self.read_more()? && !self.step() && self.source_done {
-                let message = format!("zstd frame cut short at byte {}", self.buf_base);
-                self.fail(io::ErrorKind::UnexpectedEof, message);
+                // Cut short: what the sequential decoder makes of it.
+                self.hand_over();
             }
         }
         Ok(())
@@ -216,7 +215,6 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
         self.fill()?;
         match self.pieces.pop_front() {
             None => Ok(false),
-            Some(Piece::Fail(kind, message)) => Err(io::Error::new(kind, message)),
             Some(Piece::Sequential) => {
                 // The rest of the file, frames and all, to the one decoder.
                 let rest = io::Cursor::new(std::mem::take(&mut self.buf));
@@ -233,24 +231,24 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
                 bytes,
                 decoded,
             }) => {
-                match decoded.collect() {
-                    Ok(data) => self.output = Output::Held(data, 0),
-                    Err(FrameError::TooBig) => {
-                        let frame = io::Cursor::new(SharedBytes(bytes));
-                        let decoder =
-                            zstd::stream::read::Decoder::with_buffer(frame)?.single_frame();
-                        self.output = Output::Streaming(Box::new(DamageAt {
-                            inner: decoder,
-                            start,
-                        }));
+                // A frame too big to hold, or a damaged one (its output up
+                // to the damage, as the sequential decoder gives it), is
+                // decoded again streaming, here.
+                let failure = match decoded.collect() {
+                    Ok(data) => {
+                        self.output = Output::Held(data, 0);
+                        return Ok(true);
                     }
-                    Err(FrameError::Damaged(why)) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            damaged(start, &why),
-                        ));
-                    }
-                }
+                    Err(FrameError::TooBig) => None,
+                    Err(FrameError::Damaged(why)) => Some(damaged(start, &why)),
+                };
+                let frame = io::Cursor::new(SharedBytes(bytes));
+                let decoder = zstd::stream::read::Decoder::with_buffer(frame)?.single_frame();
+                self.output = Output::Streaming(Box::new(DamageAt {
+                    inner: decoder,
+                    start,
+                    failure,
+                }));
                 Ok(true)
             }
         }
@@ -266,20 +264,32 @@ impl AsRef<[u8]> for SharedBytes {
     }
 }
 
-/// Says which frame a streaming decode failed in.
+/// Says which frame a streaming decode failed in; and fails at its end
+/// when the first decode found damage the streaming one passes over (the
+/// walk and the decoder disagreeing on where the frame ends).
 struct DamageAt<R> {
     inner: R,
     start: u64,
+    failure: Option<String>,
 }
 
 impl<R: Read> Read for DamageAt<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(out).map_err(|e| {
+        let n = self.inner.read(out).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 damaged(self.start, &e.to_string()),
             )
-        })
+        })?;
+        match self.failure.take() {
+            Some(why) if n == 0 && !out.is_empty() => {
+                Err(io::Error::new(io::ErrorKind::InvalidData, why))
+            }
+            failure => {
+                self.failure = failure;
+                Ok(n)
+            }
+        }
     }
 }
 
@@ -436,7 +446,7 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_file_is_an_unexpected_end_after_its_whole_frames() {
+    fn a_truncated_file_fails_after_what_the_sequential_decoder_gives() {
         let data = text(100_000);
         let bytes = multi_frame(&data, 5);
         for cut in [1, 5, 13, bytes.len() / 2, bytes.len() - 1] {
@@ -444,9 +454,15 @@ mod tests {
             let err = ParallelZstd::new(&bytes[..cut], &NoHelpers, 3)
                 .read_to_end(&mut out)
                 .unwrap_err();
-            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "cut {cut}: {err}");
-            assert!(data.starts_with(&out), "cut {cut}");
-            assert!(sequential(&bytes[..cut]).is_err(), "cut {cut}");
+            assert!(data.starts_with(&out), "cut {cut}: {err}");
+            // Up to the cut, as the sequential decoder gives it.
+            let mut theirs = Vec::new();
+            let reader = zstd::stream::read::Decoder::new(&bytes[..cut]);
+            assert!(
+                reader.unwrap().read_to_end(&mut theirs).is_err(),
+                "cut {cut}"
+            );
+            assert_eq!(out.len(), theirs.len(), "cut {cut}");
         }
     }
 
