@@ -1,6 +1,6 @@
 # Sourced by fuzz.sh and fuzz-long.sh (from fuzz/): the fuzz targets, and
 # the test fixtures each one starts from besides fuzz/seeds/TARGET.
-FUZZ_ALL_TARGETS="ntpconf_document xinetd_config maillog_lines ntp_packet root_resolver bzip2_blocks"
+FUZZ_ALL_TARGETS="ntpconf_document xinetd_config maillog_lines ntp_packet root_resolver bzip2_blocks zstd_frames"
 
 # libFuzzer's limits, for every run and merge of every target: an input
 # that runs longer than FUZZ_TIMEOUT seconds, or makes the target hold or

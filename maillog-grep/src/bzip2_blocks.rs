@@ -5,9 +5,10 @@
 //! 0x314159265359 at any bit offset and is decoded without the others, so
 //! lbzip2 (and we) find the magics and decode the blocks on every core.
 //! A block's bits, cut out and framed as a one-block stream of their own
-//! (header, block, end marker, CRC), are something libbz2 decodes: the
-//! decoder itself stays the one the sequential path uses (libbz2-rs, through
-//! the `bzip2` crate), only the cutting is ours.
+//! (header, block, end marker, CRC), are something libbz2 decodes; our own
+//! block decoder ([`crate::bzip2_block`]) decodes them faster and leaves
+//! every block it cannot decode whole to libbz2 (libbz2-rs, through the
+//! `bzip2` crate), so failures stay the sequential decoder's.
 //!
 //! The magic can also occur by chance inside a block's compressed data (a
 //! *false marker*).  The cut then ends the block too early and its decode
@@ -23,6 +24,8 @@
 //! Neither can share the search's worker threads.
 
 use aho_corasick::AhoCorasick;
+
+use crate::bzip2_block::Decoded;
 
 /// The block magic (the digits of pi).
 pub const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
@@ -210,9 +213,15 @@ pub enum PieceError {
     TooBig,
 }
 
-/// Decodes one framed block with libbz2, holding at most `max_output`
-/// bytes of its output.
+/// Decodes one framed block ([`crate::bzip2_block`], or libbz2 where that
+/// declines), holding at most `max_output` bytes of its output.
 pub fn decode_framed(framed: &[u8], max_output: usize) -> Result<Vec<u8>, PieceError> {
+    // Our faster decoder answers for the blocks it decodes whole.
+    match crate::bzip2_block::decode_framed(framed, max_output) {
+        Some(Decoded::Text(text)) => return Ok(text),
+        Some(Decoded::TooBig) => return Err(PieceError::TooBig),
+        None => {}
+    }
     let mut decoder = bzip2::Decompress::new(false);
     let mut out = Vec::with_capacity(framed.len().saturating_mul(8).min(max_output));
     loop {

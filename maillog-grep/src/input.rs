@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use crate::helping::{Helpers, NoHelpers};
 use crate::parallel_bzip2::ParallelBzip2;
+use crate::parallel_zstd::ParallelZstd;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -74,9 +75,10 @@ impl Default for Limits {
 /// Where the decoding of a compressed input may run, and its limits.
 #[derive(Clone, Copy)]
 pub struct Decoding<'h> {
-    /// Who may decode the blocks of a bzip2 file ahead of the reader.
+    /// Who may decode the blocks of a bzip2 file (the frames of a zstd
+    /// file) ahead of the reader.
     pub helpers: &'h dyn Helpers,
-    /// How many blocks may be decoded ahead of the reader.
+    /// How many blocks (frames) may be decoded ahead of the reader.
     pub window: usize,
     pub limits: Limits,
 }
@@ -119,8 +121,8 @@ pub fn decoder<'a, R: Read + 'a>(reader: R) -> io::Result<(Box<dyn Read + 'a>, C
     decoder_with(reader, Decoding::sequential(Limits::default()))
 }
 
-/// [`decoder`], with a bzip2 file's blocks decoded on `decoding`'s helpers
-/// too, and its limits applied.
+/// [`decoder`], with a bzip2 file's blocks (a zstd file's frames) decoded
+/// on `decoding`'s helpers too, and its limits applied.
 pub fn decoder_with<'a, R: Read + 'a>(
     reader: R,
     decoding: Decoding<'a>,
@@ -151,7 +153,11 @@ pub fn decoder_with<'a, R: Read + 'a>(
             .map_err(io::Error::other)?;
             Box::new(liblzma::bufread::XzDecoder::new_stream(buffered, stream))
         }
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Compression::Zstd => Box::new(ParallelZstd::new(
+            buffered,
+            decoding.helpers,
+            decoding.window,
+        )),
     };
     let limited = Limited {
         inner: reader,

@@ -5,13 +5,15 @@
 //! - [`probe`]: the default mode's faster search, for backward jumps only.
 //! - [`search`]: one job per file, big plain files in parts, on every core;
 //!   the hits reach the report in input order while the threads search on.
-//! - [`input`]: compression by magic bytes.  [`files`]: which files, in which order.
+//! - [`input`]: compression by magic bytes; [`parallel_bzip2`] and [`parallel_zstd`]
+//!   decode one archive's blocks or frames on every core.  [`files`]: which files, in which order.
 //! - [`record`]: a log line in any common format.  [`event`]: which messages are events.
 //! - [`year`]: years for year-less timestamps.  [`timefilter`]: --since/--until.
 //! - [`found`]: a file's hits as events.  [`report`]: printing them, file by file.
 //! - [`summary`]: per host, and the step behind each dovecot event.
 //! - [`context`]: `-A/-B/-C`, the lines around each event, from a second read.
 
+pub mod bzip2_block;
 pub mod bzip2_blocks;
 pub mod cli;
 pub mod context;
@@ -22,6 +24,7 @@ pub mod helping;
 pub mod input;
 pub mod mapped;
 pub mod parallel_bzip2;
+pub mod parallel_zstd;
 pub mod probe;
 pub mod record;
 pub mod report;
@@ -30,6 +33,7 @@ pub mod search;
 pub mod summary;
 pub mod timefilter;
 pub mod year;
+pub mod zstd_frames;
 
 pub use mailhost_common::conventions;
 

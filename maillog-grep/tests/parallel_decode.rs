@@ -273,3 +273,152 @@ fn pzstd_output_is_zstd() {
         assert_eq!(got, want, "-j {threads}");
     }
 }
+
+/// How many zstd frames the real `zstd -lv` counts in `path`.
+fn zstd_frames(path: &Path) -> usize {
+    let out = Command::new("zstd").arg("-lv").arg(path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("# Zstandard Frames:"))
+        .unwrap_or_else(|| panic!("zstd -lv: {text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Which zstd outputs have several frames (what docs/benchmarks.md and
+/// parallel_zstd.rs say): pzstd's and concatenated files'; `zstd -T0` and
+/// `--rsyncable` write one.  Every shape gives the plain log's lines and
+/// numbers, on one worker or several.
+#[test]
+fn zstd_pzstd_and_concatenated_frames_give_the_plain_lines_and_numbers() {
+    if !["zstd", "pzstd"].iter().all(|t| have(t)) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write_log(dir.path());
+    let (_, want, _) = events(&plain, "1");
+    let shapes: &[(&str, &str, &[&str], bool)] = &[
+        ("zstd-T0", "zstd", &["-q", "-T0", "-c"], false),
+        (
+            "zstd-rsyncable",
+            "zstd",
+            &["-q", "-T2", "--rsyncable", "-c"],
+            false,
+        ),
+        // At level 1 pzstd cuts 6 MB into several frames.
+        ("pzstd-1", "pzstd", &["-q", "-1", "-p", "2", "-c"], true),
+    ];
+    for (name, program, args, several) in shapes {
+        let archive = dir.path().join(name);
+        run_to(program, args, &plain, &archive);
+        assert_eq!(zstd_frames(&archive) > 1, *several, "{name}");
+        for threads in ["1", "2", "3"] {
+            let (code, got, stderr) = events(&archive, threads);
+            assert_eq!(code, Some(0), "{name} -j {threads}: {stderr}");
+            assert_eq!(got, want, "{name} -j {threads}");
+        }
+    }
+    // The log cut in three, each part compressed by zstd, the parts joined.
+    let text = std::fs::read(&plain).unwrap();
+    let mut joined = Vec::new();
+    let mut from = 0;
+    for part in 1..=3 {
+        let to = if part == 3 {
+            text.len()
+        } else {
+            from + text[from + text.len() / 3..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap()
+                + text.len() / 3
+                + 1
+        };
+        let piece = dir.path().join("piece");
+        std::fs::write(&piece, &text[from..to]).unwrap();
+        let compressed = dir.path().join("piece.zst");
+        run_to("zstd", &["-q", "-c"], &piece, &compressed);
+        joined.extend(std::fs::read(&compressed).unwrap());
+        from = to;
+    }
+    let archive = dir.path().join("joined.zst");
+    std::fs::write(&archive, joined).unwrap();
+    assert_eq!(zstd_frames(&archive), 3);
+    for threads in ["1", "2"] {
+        let (code, got, stderr) = events(&archive, threads);
+        assert_eq!(code, Some(0), "joined -j {threads}: {stderr}");
+        assert_eq!(got, want, "joined -j {threads}");
+    }
+}
+
+/// Cut and damaged pzstd archives: exit 2 (one message) exactly where
+/// `zstd -d` fails, never a panic, the next file still read.
+#[test]
+fn truncated_and_damaged_pzstd_archives_exit_2_where_zstd_fails() {
+    if !["zstd", "pzstd"].iter().all(|t| have(t)) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write_log(dir.path());
+    let (_, want, _) = events(&plain, "1");
+    let good = dir.path().join("good.log");
+    let last = "Jun  4 06:00:00 mx1 dovecot: master: Warning: Time moved backwards by 2 seconds.\n";
+    std::fs::write(&good, last).unwrap();
+    let archive = dir.path().join("pzstd");
+    run_to("pzstd", &["-q", "-1", "-p", "2", "-c"], &plain, &archive);
+    let bytes = std::fs::read(&archive).unwrap();
+    // (Fewer than 4 bytes carry no magic number: they are plain text.)
+    let mut cases: Vec<(String, Vec<u8>)> = [6, 10, 40, bytes.len() / 3, bytes.len() - 5]
+        .iter()
+        .map(|&cut| (format!("cut at {cut}"), bytes[..cut].to_vec()))
+        .collect();
+    for at in [
+        5,
+        12,
+        14,
+        20,
+        bytes.len() / 5,
+        bytes.len() / 2,
+        bytes.len() - 6,
+    ] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x40;
+        cases.push((format!("bit flipped at {at}"), bad));
+    }
+    let mut failures = 0;
+    for (what, damaged) in cases {
+        let path = dir.path().join("damaged");
+        std::fs::write(&path, &damaged).unwrap();
+        let reference_ok = Command::new("zstd")
+            .args(["-d", "-c", "-q"])
+            .stdin(std::fs::File::open(&path).unwrap())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        let out = cmd()
+            .args(["--all", "-n", "-H", "--year", "2025", "-j", "2"])
+            .arg(&path)
+            .arg(&good)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout)
+            .replace(&path.display().to_string(), "F")
+            .replace(&good.display().to_string(), "G");
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        let ours = stdout
+            .strip_suffix(&format!("G:1:{last}"))
+            .unwrap_or_else(|| panic!("{what}: the next file was not read: {stdout} {stderr}"));
+        if reference_ok {
+            assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+            assert_eq!(ours, want, "{what}");
+        } else {
+            failures += 1;
+            assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+            assert!(want.starts_with(ours), "{what}: {ours}");
+        }
+    }
+    assert!(failures >= 8, "only {failures} damaged cases failed");
+}

@@ -1,0 +1,495 @@
+//! A zstd file of several frames decoded frame by frame on every worker,
+//! read in order.
+//!
+//! [`ParallelZstd`] is a `Read` that gives the bytes the sequential
+//! decoder gives and fails where it fails (its error message may differ).
+//! It finds the frames without decoding them ([`crate::zstd_frames`]),
+//! offers the next few to the other workers ([`crate::helping`]) and hands
+//! their output on in order.  pzstd writes frames of a few MiB, and
+//! `cat a.zst b.zst` makes one frame per file; `zstd` itself (`-T0` and
+//! `--rsyncable` too) writes one frame per file, which no one can split:
+//! a frame longer than [`MAX_FRAME_BYTES`] is decoded by the sequential
+//! decoder on this thread, and so is everything after it.
+//!
+//! Memory is bounded: at most `window` frames are in flight, each holding
+//! at most [`MAX_FRAME_BYTES`] of input and [`MAX_HELD_OUTPUT`] of output;
+//! a frame that decodes to more is decoded again, streaming, here.
+
+use std::collections::VecDeque;
+use std::io::{self, BufReader, Read};
+use std::sync::Arc;
+
+use crate::helping::{Helpers, Task};
+use crate::zstd_frames::{FrameWalk, Start, Walked, frame_start};
+
+/// The most input of one frame handed to a worker (pzstd's frames are
+/// about 1.5 MiB at its default level).
+pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
+/// The most output of one frame held in memory (pzstd's frames decode to
+/// 8 MiB at its default level, 32 MiB at -19).
+pub const MAX_HELD_OUTPUT: usize = 32 * 1024 * 1024;
+/// How much compressed input is read at a time.
+const READ_SIZE: usize = 1024 * 1024;
+
+#[derive(Debug)]
+enum FrameError {
+    /// It decodes to more than [`MAX_HELD_OUTPUT`].
+    TooBig,
+    Damaged(String),
+}
+
+type Decoded = Result<Vec<u8>, FrameError>;
+
+/// What comes next, in order.
+enum Piece {
+    Frame {
+        start: u64,
+        bytes: Arc<Vec<u8>>,
+        decoded: Arc<Task<Decoded>>,
+    },
+    /// From here on, the sequential decoder.
+    Sequential,
+}
+
+enum Output<'h> {
+    Held(Vec<u8>, usize),
+    Streaming(Box<dyn Read + 'h>),
+    None,
+}
+
+pub struct ParallelZstd<'h, R> {
+    /// `None` once handed to the sequential decoder.
+    source: Option<R>,
+    source_done: bool,
+    helpers: &'h dyn Helpers,
+    window: usize,
+    /// Input from file offset `buf_base` on; the frame being walked
+    /// begins at `buf[0]`.
+    buf: Vec<u8>,
+    buf_base: u64,
+    walk: Option<FrameWalk>,
+    /// Bytes of a skippable frame still to be dropped.
+    skipping: u64,
+    /// The walk is over (end, failure or the sequential decoder).
+    walk_done: bool,
+    pieces: VecDeque<Piece>,
+    output: Output<'h>,
+    failure: Option<(io::ErrorKind, String)>,
+}
+
+impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
+    /// `window`: how many frames may be decoded ahead.
+    pub fn new(source: R, helpers: &'h dyn Helpers, window: usize) -> ParallelZstd<'h, R> {
+        ParallelZstd {
+            source: Some(source),
+            source_done: false,
+            helpers,
+            window: window.max(1),
+            buf: Vec::new(),
+            buf_base: 0,
+            walk: None,
+            skipping: 0,
+            walk_done: false,
+            pieces: VecDeque::new(),
+            output: Output::None,
+            failure: None,
+        }
+    }
+
+    /// Reads more input; false at its end.
+    fn read_more(&mut self) -> io::Result<bool> {
+        let Some(source) = self.source.as_mut().filter(|_| !self.source_done) else {
+            return Ok(false);
+        };
+        let old = self.buf.len();
+        self.buf.resize(old + READ_SIZE, 0);
+        let n = loop {
+            match source.read(&mut self.buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(e);
+                }
+            }
+        };
+        self.buf.truncate(old + n);
+        self.source_done = n == 0;
+        Ok(n > 0)
+    }
+
+    fn drop_front(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.buf_base += n as u64;
+    }
+
+    /// From here on the sequential decoder reads the file: for the rest of
+    /// a file too long to split, and where the walk finds the file cut
+    /// short or damaged, so that the output of a damaged frame up to the
+    /// damage, and the error, are the sequential decoder's.
+    fn hand_over(&mut self) {
+        self.pieces.push_back(Piece::Sequential);
+        self.walk_done = true;
+    }
+
+    /// Walks on to the next frame and queues it.  False when more input is
+    /// needed first.
+    fn step(&mut self) -> bool {
+        if self.skipping > 0 {
+            let n = self.skipping.min(self.buf.len() as u64) as usize;
+            self.drop_front(n);
+            self.skipping -= n as u64;
+            return n > 0 && self.skipping == 0;
+        }
+        let walk = match self.walk {
+            Some(walk) => walk,
+            None if self.buf.is_empty() && self.source_done => {
+                self.walk_done = true;
+                return true;
+            }
+            None => match frame_start(&self.buf) {
+                Start::Frame(header) => FrameWalk::new(header),
+                Start::Skippable { len } => {
+                    self.skipping = len;
+                    return true;
+                }
+                Start::Incomplete => return false,
+                Start::Invalid(_) => {
+                    self.hand_over();
+                    return true;
+                }
+            },
+        };
+        let mut walk = walk;
+        match walk.walk(&self.buf) {
+            Walked::Complete { len } => {
+                self.walk = None;
+                let bytes: Vec<u8> = self.buf.drain(..len).collect();
+                self.queue_frame(bytes);
+                self.buf_base += len as u64;
+                true
+            }
+            Walked::Incomplete { scanned } if scanned > MAX_FRAME_BYTES => {
+                self.hand_over();
+                true
+            }
+            Walked::Incomplete { .. } => {
+                self.walk = Some(walk);
+                false
+            }
+            Walked::Invalid { .. } => {
+                self.hand_over();
+                true
+            }
+        }
+    }
+
+    fn queue_frame(&mut self, bytes: Vec<u8>) {
+        let bytes = Arc::new(bytes);
+        let shared = Arc::clone(&bytes);
+        let decoded = Task::new(move || decode_frame(&shared, MAX_HELD_OUTPUT));
+        self.helpers.offer(decoded.clone());
+        self.pieces.push_back(Piece::Frame {
+            start: self.buf_base,
+            bytes,
+            decoded,
+        });
+    }
+
+    /// Keeps `window` pieces queued (or at least one, when there are any).
+    fn fill(&mut self) -> io::Result<()> {
+        while self.pieces.len() < self.window && !self.walk_done {
+            if self.step() {
+                continue;
+            }
+            if !self.read_more()? && !self.step() && self.source_done {
+                // Cut short: what the sequential decoder makes of it.
+                self.hand_over();
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves to the next frame's output; false at the end of the file.
+    fn next_output(&mut self) -> io::Result<bool> {
+        self.fill()?;
+        match self.pieces.pop_front() {
+            None => Ok(false),
+            Some(Piece::Sequential) => {
+                // The rest of the file, frames and all, to the one decoder.
+                let rest = io::Cursor::new(std::mem::take(&mut self.buf));
+                let source = self.source.take().expect("handed over once");
+                let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
+                    READ_SIZE,
+                    rest.chain(source),
+                ))?;
+                self.output = Output::Streaming(Box::new(decoder));
+                Ok(true)
+            }
+            Some(Piece::Frame {
+                start,
+                bytes,
+                decoded,
+            }) => {
+                // A frame too big to hold, or a damaged one (its output up
+                // to the damage, as the sequential decoder gives it), is
+                // decoded again streaming, here.
+                let failure = match decoded.collect() {
+                    Ok(data) => {
+                        self.output = Output::Held(data, 0);
+                        return Ok(true);
+                    }
+                    Err(FrameError::TooBig) => None,
+                    Err(FrameError::Damaged(why)) => Some(damaged(start, &why)),
+                };
+                let frame = io::Cursor::new(SharedBytes(bytes));
+                let decoder = zstd::stream::read::Decoder::with_buffer(frame)?.single_frame();
+                self.output = Output::Streaming(Box::new(DamageAt {
+                    inner: decoder,
+                    start,
+                    failure,
+                }));
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// A frame's bytes, shared with the worker that decoded it.
+struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Says which frame a streaming decode failed in; and fails at its end
+/// when the first decode found damage the streaming one passes over (the
+/// walk and the decoder disagreeing on where the frame ends).
+struct DamageAt<R> {
+    inner: R,
+    start: u64,
+    failure: Option<String>,
+}
+
+impl<R: Read> Read for DamageAt<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                damaged(self.start, &e.to_string()),
+            )
+        })?;
+        match self.failure.take() {
+            Some(why) if n == 0 && !out.is_empty() => {
+                Err(io::Error::new(io::ErrorKind::InvalidData, why))
+            }
+            failure => {
+                self.failure = failure;
+                Ok(n)
+            }
+        }
+    }
+}
+
+fn damaged(at: u64, what: &str) -> String {
+    format!("zstd data damaged in the frame at byte {at}: {what}")
+}
+
+/// Decodes one whole frame, or says it decodes to more than `max_output`.
+fn decode_frame(frame: &[u8], max_output: usize) -> Decoded {
+    let damaged = |e: io::Error| FrameError::Damaged(e.to_string());
+    let decoder = zstd::stream::read::Decoder::with_buffer(frame)
+        .map_err(damaged)?
+        .single_frame();
+    let expected = match crate::zstd_frames::frame_start(frame) {
+        Start::Frame(header) => header.content_size,
+        _ => None,
+    };
+    if expected.is_some_and(|size| size > max_output as u64) {
+        return Err(FrameError::TooBig);
+    }
+    let mut decoder = decoder;
+    let mut out = Vec::with_capacity(expected.map_or(READ_SIZE, |size| size as usize));
+    (&mut decoder)
+        .take(max_output as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(damaged)?;
+    if out.len() > max_output {
+        return Err(FrameError::TooBig);
+    }
+    if !decoder.finish().is_empty() {
+        // The walk and the decoder disagree on where the frame ends.
+        return Err(FrameError::Damaged(
+            "a block runs past the frame's end".into(),
+        ));
+    }
+    Ok(out)
+}
+
+impl<R> Drop for ParallelZstd<'_, R> {
+    /// Frames offered and not yet decoded are no one's work any more.
+    fn drop(&mut self) {
+        for piece in &self.pieces {
+            if let Piece::Frame { decoded, .. } = piece {
+                decoded.cancel();
+            }
+        }
+    }
+}
+
+impl<'h, R: Read + 'h> Read for ParallelZstd<'h, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some((kind, message)) = &self.failure {
+                return Err(io::Error::new(*kind, message.clone()));
+            }
+            let n = match &mut self.output {
+                Output::Held(data, at) => {
+                    let n = (data.len() - *at).min(out.len());
+                    out[..n].copy_from_slice(&data[*at..*at + n]);
+                    *at += n;
+                    n
+                }
+                Output::Streaming(decoder) => decoder.read(out)?,
+                Output::None => 0,
+            };
+            if n > 0 || out.is_empty() {
+                return Ok(n);
+            }
+            self.output = Output::None;
+            match self.next_output() {
+                Ok(true) => {}
+                Ok(false) => return Ok(0),
+                Err(e) => {
+                    self.failure = Some((e.kind(), e.to_string()));
+                    for piece in self.pieces.drain(..) {
+                        if let Piece::Frame { decoded, .. } = piece {
+                            decoded.cancel();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helping::NoHelpers;
+
+    fn text(lines: u32) -> Vec<u8> {
+        (0..lines)
+            .flat_map(|n| {
+                format!("{n} Sep 21 host dovecot: line {}\n", n * 7919 % 10007).into_bytes()
+            })
+            .collect()
+    }
+
+    fn decode(bytes: &[u8], window: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        ParallelZstd::new(bytes, &NoHelpers, window).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn sequential(bytes: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        zstd::stream::read::Decoder::new(bytes)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// Frames of `text` cut in `parts`, each after a pzstd-like skippable frame.
+    fn multi_frame(data: &[u8], parts: usize) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for chunk in data.chunks(data.len().div_ceil(parts).max(1)) {
+            let frame = zstd::encode_all(chunk, 3).unwrap();
+            bytes.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0]);
+            bytes.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            bytes.extend(frame);
+        }
+        bytes
+    }
+
+    #[test]
+    fn several_frames_decode_as_the_sequential_decoder_does() {
+        let data = text(300_000);
+        let bytes = multi_frame(&data, 7);
+        for window in [1, 2, 5] {
+            assert_eq!(decode(&bytes, window).unwrap(), data);
+        }
+        assert_eq!(sequential(&bytes).unwrap(), data);
+    }
+
+    #[test]
+    fn a_frame_too_long_to_hand_out_goes_to_the_sequential_decoder() {
+        let mut data = Vec::new();
+        let mut noise = 7u32;
+        // Incompressible: one frame of more than MAX_FRAME_BYTES.
+        data.extend((0..MAX_FRAME_BYTES + 100_000).map(|_| {
+            noise = noise.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (noise >> 24) as u8
+        }));
+        let mut bytes = zstd::encode_all(&data[..], 1).unwrap();
+        let tail = text(1000);
+        bytes.extend(multi_frame(&tail, 2));
+        data.extend(tail);
+        assert_eq!(decode(&bytes, 3).unwrap(), data);
+    }
+
+    #[test]
+    fn a_frame_decoding_to_more_than_is_held_streams() {
+        let data = vec![b'x'; MAX_HELD_OUTPUT + 5];
+        let bytes = multi_frame(&data, 1);
+        assert_eq!(decode(&bytes, 2).unwrap(), data);
+    }
+
+    #[test]
+    fn a_truncated_file_fails_after_what_the_sequential_decoder_gives() {
+        let data = text(100_000);
+        let bytes = multi_frame(&data, 5);
+        for cut in [1, 5, 13, bytes.len() / 2, bytes.len() - 1] {
+            let mut out = Vec::new();
+            let err = ParallelZstd::new(&bytes[..cut], &NoHelpers, 3)
+                .read_to_end(&mut out)
+                .unwrap_err();
+            assert!(data.starts_with(&out), "cut {cut}: {err}");
+            // Up to the cut, as the sequential decoder gives it.
+            let mut theirs = Vec::new();
+            let reader = zstd::stream::read::Decoder::new(&bytes[..cut]);
+            assert!(
+                reader.unwrap().read_to_end(&mut theirs).is_err(),
+                "cut {cut}"
+            );
+            assert_eq!(out.len(), theirs.len(), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn a_flipped_bit_is_an_error_or_the_right_text_never_a_panic() {
+        let data = text(30_000);
+        let bytes = multi_frame(&data, 4);
+        for at in (0..bytes.len()).step_by(211) {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x04;
+            match (decode(&bad, 2), sequential(&bad)) {
+                (Ok(ours), Ok(theirs)) => assert_eq!(ours, theirs, "flip at {at}"),
+                (Err(_), Err(_)) => {}
+                (ours, theirs) => panic!(
+                    "flip at {at}: ours {:?}, sequential {:?}",
+                    ours.map(|o| o.len()),
+                    theirs.map(|o| o.len())
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_garbage_is_an_error_as_in_the_sequential_decoder() {
+        let mut bytes = multi_frame(&text(10), 1);
+        bytes.extend_from_slice(b"garbage after the frames\n");
+        assert!(sequential(&bytes).is_err());
+        assert!(decode(&bytes, 2).is_err());
+    }
+}
