@@ -382,8 +382,12 @@ pub fn query(
     result
 }
 
-/// Servers asked at once, at most (each worker holds one socket).
-pub const QUERY_WORKERS: usize = 64;
+/// Servers asked at once, at most (each worker holds one socket).  Kept
+/// small: each thread may get its own malloc arena (64 MiB of address
+/// space in glibc), and with 64 of them a run under `ulimit -v 512M` now and
+/// then ran out of address space, where a new thread dies in std's start-up
+/// beyond any error handling (SIGABRT, no status line).
+pub const QUERY_WORKERS: usize = 16;
 
 /// Queries every address with a bounded pool of workers.  When there are
 /// more servers than workers, each server gets a share of the time, at
@@ -433,6 +437,8 @@ pub fn query_all(
             .filter_map(|_| {
                 std::thread::Builder::new()
                     .name("query".into())
+                    // A query needs little stack; see QUERY_WORKERS.
+                    .stack_size(256 * 1024)
                     .spawn_scoped(scope, work)
                     .ok()
             })

@@ -105,6 +105,8 @@ pub fn resolve_all(
             let (work, next, send) = (work.clone(), next.clone(), send.clone());
             let spawned = std::thread::Builder::new()
                 .name("resolver".into())
+                // getaddrinfo and its NSS modules need well under this.
+                .stack_size(256 * 1024)
                 .spawn(move || {
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
