@@ -56,6 +56,30 @@ pub fn unit_state(root: &Root, name: &str) -> Option<UnitState> {
         .then_some(UnitState::Disabled)
 }
 
+/// A systemd unit's state as `systemctl is-enabled` would report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unit {
+    pub name: String,
+    /// `enabled` (a `.wants`/`.requires` link), `masked`, or `disabled`
+    /// (the unit file exists but nothing pulls it in).
+    pub state: &'static str,
+}
+
+/// The units among `names` that the tree has, in that order, with their
+/// state.
+pub fn unit_states<'n>(root: &Root, names: impl IntoIterator<Item = &'n str>) -> Vec<Unit> {
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let state = unit_state(root, name)?;
+            Some(Unit {
+                name: name.to_string(),
+                state: state.as_str(),
+            })
+        })
+        .collect()
+}
+
 /// The first `.wants`/`.requires` link to `name` (jail path).
 fn enabling_link(root: &Root, name: &str) -> Option<PathBuf> {
     for dir in ENABLE_DIRS {
