@@ -119,3 +119,72 @@ pub fn hyperv_time_sync(reader: &TreeReader<'_>, kernel: &dyn Kernel) -> Option<
         description: "active: hv_utils is loaded (the TimeSync integration service sets the clock to the host's)".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{NoKernel, SavedSysctl};
+    use mailhost_common::root::Root;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let at = dir.path().join(path);
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            std::fs::write(at, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn the_kernel_is_asked_first_then_dmi() {
+        let dir = tree(&[
+            ("sys/class/dmi/id/sys_vendor", "Microsoft Corporation\n"),
+            ("sys/class/dmi/id/product_name", "Virtual Machine\n"),
+        ]);
+        let root = Root::new(dir.path()).unwrap();
+        let reader = TreeReader::new(&root);
+        let bhyve = SavedSysctl::new("kern.vm_guest: bhyve\n".into());
+        assert_eq!(
+            name(&reader, &bhyve, &mut Vec::new()).as_deref(),
+            Some("bhyve")
+        );
+        assert_eq!(
+            name(&reader, &NoKernel, &mut Vec::new()).as_deref(),
+            Some("Hyper-V")
+        );
+        let bare = tempfile::tempdir().unwrap();
+        let root = Root::new(bare.path()).unwrap();
+        assert_eq!(
+            name(&TreeReader::new(&root), &NoKernel, &mut Vec::new()),
+            None
+        );
+    }
+
+    #[test]
+    fn hyper_v_time_sync_from_sysctls_or_hv_utils() {
+        let empty = tempfile::tempdir().unwrap();
+        let root = Root::new(empty.path()).unwrap();
+        let reader = TreeReader::new(&root);
+        let off = SavedSysctl::new(
+            "hw.hvtimesync.ignore_sync: 1\nhw.hvtimesync.sample_thresh: -1\n".into(),
+        );
+        let sync = hyperv_time_sync(&reader, &off).unwrap();
+        assert!(!sync.active);
+        assert_eq!(
+            sync.description,
+            "off (hw.hvtimesync.ignore_sync=1, hw.hvtimesync.sample_thresh=-1)"
+        );
+        let on = SavedSysctl::new("hw.hvtimesync.ignore_sync: 0\n".into());
+        let sync = hyperv_time_sync(&reader, &on).unwrap();
+        assert!(sync.active);
+        assert_eq!(sync.ignore_sync, Some(0));
+        assert_eq!(hyperv_time_sync(&reader, &NoKernel), None);
+
+        let linux = tree(&[("proc/modules", "hv_utils 40960 0 - Live 0x0\n")]);
+        let root = Root::new(linux.path()).unwrap();
+        let sync = hyperv_time_sync(&TreeReader::new(&root), &NoKernel).unwrap();
+        assert!(sync.active);
+        assert!(sync.description.contains("hv_utils is loaded"));
+    }
+}

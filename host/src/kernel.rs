@@ -454,6 +454,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_copied_trees_kernel_is_its_sysctl_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        assert_eq!(for_root(&root).unwrap().sysctl("kern.vm_guest"), None);
+        std::fs::write(dir.path().join("sysctl.out"), "kern.vm_guest: hv\n").unwrap();
+        assert_eq!(
+            for_root(&root).unwrap().sysctl("kern.vm_guest").as_deref(),
+            Some("hv")
+        );
+        std::fs::write(dir.path().join("sysctl.out"), "hello\n").unwrap();
+        let error = for_root(&root).err().unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("sysctl.out: not the output"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn sysctl_ae_form_reads_like_sysctl_a() {
         let saved =
             SavedSysctl::parse("kern.vm_guest=hv\nhw.hvtimesync.ignore_sync=0\n".into()).unwrap();

@@ -90,3 +90,48 @@ fn os_release_ids(text: &str) -> Vec<String> {
         .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{NoKernel, SavedSysctl};
+    use mailhost_common::root::Root;
+
+    #[test]
+    fn a_tree_is_freebsd_linux_or_named_as_no_os_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let reader = TreeReader::new(&root);
+        let error = identify(&reader, &NoKernel).unwrap_err().to_string();
+        assert!(error.contains("not an OS root"), "{error}");
+        for mark in FREEBSD_MARKS.iter().chain(LINUX_MARKS) {
+            assert!(error.contains(mark), "{mark} not named in {error}");
+        }
+        let freebsd_kernel = SavedSysctl::new("kern.ostype: FreeBSD\n".into());
+        assert_eq!(identify(&reader, &freebsd_kernel), Ok(Os::FreeBsd));
+
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        std::fs::write(dir.path().join("etc/os-release"), "ID=debian\n").unwrap();
+        assert_eq!(identify(&reader, &NoKernel), Ok(Os::Linux));
+        std::fs::write(dir.path().join("etc/rc.conf"), "").unwrap();
+        assert_eq!(identify(&reader, &NoKernel), Ok(Os::FreeBsd));
+    }
+
+    #[test]
+    fn os_release_names_the_family() {
+        assert_eq!(
+            os_release_ids("NAME=Rocky\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"),
+            ["rocky", "rhel", "centos", "fedora"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("usr/lib")).unwrap();
+        std::fs::write(dir.path().join("usr/lib/os-release"), "ID=debian\n").unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let mut unreadable = Vec::new();
+        assert_eq!(
+            linux_ids(&TreeReader::new(&root), &mut unreadable),
+            ["debian"]
+        );
+        assert!(unreadable.is_empty());
+    }
+}

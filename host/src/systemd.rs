@@ -131,5 +131,19 @@ mod tests {
         );
         assert_eq!(unit_state(&root, "chrony.service"), Some(UnitState::Masked));
         assert_eq!(unit_state(&root, "xinetd.service"), None);
+        let states: Vec<(String, &str)> = unit_states(
+            &root,
+            ["xinetd.service", "dovecot.socket", "chrony.service"],
+        )
+        .into_iter()
+        .map(|unit| (unit.name, unit.state))
+        .collect();
+        assert_eq!(
+            states,
+            [
+                ("dovecot.socket".to_string(), "disabled"),
+                ("chrony.service".to_string(), "masked")
+            ]
+        );
     }
 }
