@@ -56,26 +56,10 @@ pub struct TimeEnv {
 }
 
 /// The kernel to ask for `root`: the live one for the host, a saved
-/// `sysctl -a` for a copied tree (`$ROOT/sysctl.out`), else none.
+/// `sysctl -a` for a copied tree (`$ROOT/sysctl.out`), else none (the host
+/// model's `mailhost_host::kernel::for_root`).
 pub fn kernel_for(root: &Root) -> io::Result<Box<dyn Kernel>> {
-    if root.is_host() {
-        return Ok(kernel::live());
-    }
-    match root.read_limited(Path::new("/sysctl.out"), facts::MAX_SYSCTL_OUT_BYTES) {
-        Ok(bytes) => kernel::SavedSysctl::parse(String::from_utf8_lossy(&bytes).into_owned())
-            .map(|saved| Box::new(saved) as Box<dyn Kernel>)
-            .map_err(|why| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "{}: {why}",
-                        root.display_path(Path::new("/sysctl.out")).display()
-                    ),
-                )
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Box::new(kernel::NoKernel)),
-        Err(e) => Err(e),
-    }
+    kernel::for_root(root)
 }
 
 /// Everything `clockcheck env` says about `root`.

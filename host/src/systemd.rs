@@ -56,6 +56,30 @@ pub fn unit_state(root: &Root, name: &str) -> Option<UnitState> {
         .then_some(UnitState::Disabled)
 }
 
+/// A systemd unit's state as `systemctl is-enabled` would report it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unit {
+    pub name: String,
+    /// `enabled` (a `.wants`/`.requires` link), `masked`, or `disabled`
+    /// (the unit file exists but nothing pulls it in).
+    pub state: &'static str,
+}
+
+/// The units among `names` that the tree has, in that order, with their
+/// state.
+pub fn unit_states<'n>(root: &Root, names: impl IntoIterator<Item = &'n str>) -> Vec<Unit> {
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let state = unit_state(root, name)?;
+            Some(Unit {
+                name: name.to_string(),
+                state: state.as_str(),
+            })
+        })
+        .collect()
+}
+
 /// The first `.wants`/`.requires` link to `name` (jail path).
 fn enabling_link(root: &Root, name: &str) -> Option<PathBuf> {
     for dir in ENABLE_DIRS {
@@ -107,5 +131,19 @@ mod tests {
         );
         assert_eq!(unit_state(&root, "chrony.service"), Some(UnitState::Masked));
         assert_eq!(unit_state(&root, "xinetd.service"), None);
+        let states: Vec<(String, &str)> = unit_states(
+            &root,
+            ["xinetd.service", "dovecot.socket", "chrony.service"],
+        )
+        .into_iter()
+        .map(|unit| (unit.name, unit.state))
+        .collect();
+        assert_eq!(
+            states,
+            [
+                ("dovecot.socket".to_string(), "disabled"),
+                ("chrony.service".to_string(), "masked")
+            ]
+        );
     }
 }

@@ -4,7 +4,10 @@
 //! settings ntpd applies, and whether xinetd runs dovecot's login processes.
 //! Every file is read through [`Root`], /sys and /proc files with a small
 //! limit (a `sys_vendor` that is a link to /dev/zero is an error, not a read
-//! without end).
+//! without end).  The host facts every tool may state (the OS, the hypervisor
+//! and its time sync, the kernel's answers, systemd unit states, the time
+//! daemons' units) are read by the host model, `mailhost_host`; this module
+//! gathers them with ntpd's, chrony's, rc.conf's and xinetd's facts.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -13,35 +16,19 @@ use std::path::{Path, PathBuf};
 use mailhost_common::chrony::ChronyConf;
 use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::Root;
+use mailhost_host::hypervisor;
+use mailhost_host::reader::TreeReader;
 
 use super::kernel::Kernel;
 
-/// A /sys or /proc file is a few bytes; a larger one is not what we expect.
-pub const MAX_PSEUDO_FILE_BYTES: u64 = 64 * 1024;
-/// A saved `sysctl -a` is about a megabyte on a busy machine.
-pub const MAX_SYSCTL_OUT_BYTES: u64 = 16 * 1024 * 1024;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Os {
-    FreeBsd,
-    Linux,
-    Unknown,
-}
-
-/// Hyper-V's TimeSync integration service, as far as the guest can see it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct HostTimeSync {
-    /// The service is there and can set the clock.
-    pub active: bool,
-    /// FreeBSD `hw.hvtimesync.ignore_sync`: 0 means the host's SYNC
-    /// messages (after resume, restore, migration) set the clock.
-    pub ignore_sync: Option<i64>,
-    /// FreeBSD `hw.hvtimesync.sample_thresh`: steps when the guest is more
-    /// than this many ms off the host; negative turns it off.
-    pub sample_thresh_ms: Option<i64>,
-    pub description: String,
-}
+// The host facts (OS, hypervisor and its time sync, kernel, units) are the
+// host model's, shared by every tool; re-exported under their old names.
+pub use mailhost_host::hypervisor::{HostTimeSync, QEMU_AGENT_UNIT, VMWARE_TOOLS_UNITS};
+pub use mailhost_host::kernel::MAX_SYSCTL_OUT_BYTES;
+pub use mailhost_host::os::{FREEBSD_MARKS, LINUX_MARKS, Os};
+pub use mailhost_host::reader::MAX_PSEUDO_FILE_BYTES;
+pub use mailhost_host::systemd::Unit;
+pub use mailhost_host::time_daemons::{TIME_DAEMONS, TIME_UNITS};
 
 /// The rc.conf variables of FreeBSD's time set-up, with FreeBSD's defaults
 /// where the tree has no /etc/defaults/rc.conf.
@@ -67,15 +54,6 @@ pub struct RcTime {
 pub struct Applied {
     pub value: f64,
     pub at: String,
-}
-
-/// A systemd unit's state as `systemctl is-enabled` would report it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unit {
-    pub name: String,
-    /// `enabled` (a `.wants`/`.requires` link), `masked`, or `disabled`
-    /// (the unit file exists but nothing pulls it in).
-    pub state: &'static str,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -121,51 +99,14 @@ pub struct Facts {
     pub unknown: Vec<String>,
 }
 
-/// Files that show a tree is a FreeBSD root (base system files).
-pub const FREEBSD_MARKS: &[&str] = &[
-    "/bin/freebsd-version",
-    "/etc/defaults/rc.conf",
-    "/etc/rc.conf",
-];
-/// Files and directories that show a tree is a Linux root.
-pub const LINUX_MARKS: &[&str] = &[
-    "/etc/os-release",
-    "/usr/lib/os-release",
-    "/etc/systemd/system",
-    "/lib/systemd/system",
-    "/proc/1",
-];
-
-/// Daemons that set the clock, by process name (FreeBSD and Linux).
-pub const TIME_DAEMONS: &[&str] = &["ntpd", "chronyd", "systemd-timesyn", "openntpd", "ntpdate"];
-
-/// Linux units: the time daemons, dovecot, xinetd.
-pub const TIME_UNITS: &[&str] = &[
-    "chrony.service",
-    "chronyd.service",
-    "ntpsec.service",
-    "ntp.service",
-    "ntpd.service",
-    "openntpd.service",
-    "systemd-timesyncd.service",
-];
 /// The standalone dovecot: its service, or its socket activation.
 pub const DOVECOT_UNITS: [&str; 2] = mailhost_host::dovecot::standalone::UNITS;
 pub const XINETD_UNIT: &str = "xinetd.service";
-/// VMware's guest tools (open-vm-tools), which set the clock on resume,
-/// snapshot restore and vMotion even with periodic time sync off.
-pub const VMWARE_TOOLS_UNITS: [&str; 2] = ["open-vm-tools.service", "vmtoolsd.service"];
-/// QEMU's guest agent, through which the host sets the clock after a resume
-/// (`virsh domtime --sync`).
-pub const QEMU_AGENT_UNIT: &str = "qemu-guest-agent.service";
 
 /// Reads everything under `root`, asking `kernel` what only a kernel knows.
 pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
     let mut facts = Facts::default();
-    let reader = Reader {
-        root,
-        seen: Default::default(),
-    };
+    let reader = TreeReader::new(root);
     let rc = RcConf::load(root);
     let rc = match rc {
         Ok(rc) => Some(rc),
@@ -175,30 +116,15 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
             None
         }
     };
-    let freebsd = kernel.sysctl("kern.ostype").as_deref() == Some("FreeBSD")
-        || kernel.sysctl("kern.vm_guest").is_some()
-        || FREEBSD_MARKS.iter().any(|mark| reader.exists(mark));
-    let linux = !freebsd && LINUX_MARKS.iter().any(|mark| reader.exists(mark));
-    facts.os = Some(if freebsd {
-        Os::FreeBsd
-    } else if linux {
-        Os::Linux
-    } else {
-        facts.unknown.push(format!(
-            "{}: not an OS root: none of {} found there (pass the guest's root, not its etc/)",
-            root.display_path(Path::new("/")).display(),
-            FREEBSD_MARKS
-                .iter()
-                .chain(LINUX_MARKS)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    let os = mailhost_host::os::identify(&reader, kernel).unwrap_or_else(|not_os_root| {
+        facts.unknown.push(not_os_root.to_string());
         Os::Unknown
     });
-    facts.hypervisor = hypervisor(&reader, kernel, &mut facts.unreadable);
+    let freebsd = os == Os::FreeBsd;
+    facts.os = Some(os);
+    facts.hypervisor = hypervisor::name(&reader, kernel, &mut facts.unreadable);
     if facts.hypervisor.as_deref() == Some("Hyper-V") {
-        facts.host_time_sync = hyperv_time_sync(&reader, kernel);
+        facts.host_time_sync = hypervisor::hyperv_time_sync(&reader, kernel);
     }
     facts.clocksource = reader
         .pseudo(
@@ -208,7 +134,7 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
         .or_else(|| kernel.sysctl("kern.timecounter.hardware"));
     facts.processes = kernel
         .processes()
-        .or_else(|| reader.proc_names(&mut facts.unreadable));
+        .or_else(|| proc_names(&reader, &mut facts.unreadable));
     if freebsd && let Some(rc) = &rc {
         facts.rc = Some(rc_time(rc));
     }
@@ -219,11 +145,7 @@ pub fn gather(root: &Root, kernel: &dyn Kernel) -> Facts {
                 .map_err(|e| facts.unreadable.push(e.to_string()))
                 .ok()
         });
-        facts.linux_ids = ["/etc/os-release", "/usr/lib/os-release"]
-            .iter()
-            .find_map(|p| reader.config(p, &mut facts.unreadable))
-            .map(|text| os_release_ids(&text))
-            .unwrap_or_default();
+        facts.linux_ids = mailhost_host::os::linux_ids(&reader, &mut facts.unreadable);
     }
     let no_chain = RcConf::default();
     if let Some(conf) = ntpconf_edit::locate_ntp_conf(root, rc.as_ref().unwrap_or(&no_chain)) {
@@ -311,176 +233,37 @@ impl std::fmt::Display for NtpdWillNotStart {
 
 impl std::error::Error for NtpdWillNotStart {}
 
-struct Reader<'a> {
-    root: &'a Root,
-    /// Files read by the walks (/proc/N/comm): each once, by
-    /// (device, inode), however many names a tree gives it.
-    seen: std::cell::RefCell<mailhost_common::budget::SeenFiles>,
-}
-
-impl Reader<'_> {
-    fn exists(&self, path: &str) -> bool {
-        self.root.metadata(Path::new(path)).is_ok()
-    }
-
-    /// A /sys or /proc value, trimmed; a missing file is `None`, any other
-    /// failure is noted.
-    fn pseudo(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
-        match self.root.read_pseudo_once(
-            Path::new(path),
-            MAX_PSEUDO_FILE_BYTES,
-            &mut self.seen.borrow_mut(),
-        ) {
-            Ok(Some(bytes)) => Some(String::from_utf8_lossy(&bytes).trim().to_string()),
-            Ok(None) => None,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                unreadable.push(e.to_string());
-                None
-            }
-        }
-    }
-
-    fn config(&self, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
-        match self.root.read_config(Path::new(path)) {
-            Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                unreadable.push(e.to_string());
-                None
-            }
-        }
-    }
-
-    fn list(&self, dir: &str) -> Vec<String> {
-        self.root
-            .read_dir(Path::new(dir))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|n| n.to_string_lossy().into_owned())
-            .collect()
-    }
-
-    /// Linux's process names from /proc/PID/comm; `None` without /proc.
-    fn proc_names(&self, unreadable: &mut Vec<String>) -> Option<Vec<String>> {
-        let pids: Vec<String> = self
-            .list("/proc")
-            .into_iter()
-            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            .collect();
-        if pids.is_empty() {
-            return None;
-        }
-        let mut names = Vec::new();
-        for pid in pids {
-            // A process that ended since the listing is simply gone.
-            let mut ignored = Vec::new();
-            if let Some(comm) = self.pseudo(&format!("/proc/{pid}/comm"), &mut ignored) {
-                names.push(comm);
-            }
-            unreadable.extend(
-                ignored
-                    .into_iter()
-                    .filter(|e| !e.contains("No such process")),
-            );
-        }
-        // A /proc without `comm` (FreeBSD's procfs) tells nothing, which is
-        // not the same as "no process runs".
-        if names.is_empty() {
-            return None;
-        }
-        names.sort();
-        names.dedup();
-        Some(names)
-    }
-}
-
-fn hypervisor(
-    reader: &Reader<'_>,
-    kernel: &dyn Kernel,
-    unreadable: &mut Vec<String>,
-) -> Option<String> {
-    let from_sysctl = match kernel.sysctl("kern.vm_guest").as_deref() {
-        Some("hv") => Some("Hyper-V"),
-        Some("vmware") => Some("VMware"),
-        Some("kvm") => Some("KVM"),
-        Some("xen") => Some("Xen"),
-        Some("bhyve") => Some("bhyve"),
-        Some("generic") => Some("a hypervisor"),
-        _ => None,
-    };
-    if let Some(name) = from_sysctl {
-        return Some(name.into());
-    }
-    let vendor = reader
-        .pseudo("/sys/class/dmi/id/sys_vendor", unreadable)
-        .unwrap_or_default();
-    let product = reader
-        .pseudo("/sys/class/dmi/id/product_name", unreadable)
-        .unwrap_or_default();
-    let name = if vendor.contains("Microsoft") && product.contains("Virtual") {
-        "Hyper-V"
-    } else if vendor.contains("VMware") {
-        "VMware"
-    } else if vendor.contains("QEMU") || product.contains("KVM") {
-        "KVM"
-    } else if vendor.contains("Xen")
-        || reader.pseudo("/sys/hypervisor/type", unreadable).as_deref() == Some("xen")
-    {
-        "Xen"
-    } else {
+/// Linux's process names from /proc/PID/comm; `None` without /proc.
+fn proc_names(reader: &TreeReader<'_>, unreadable: &mut Vec<String>) -> Option<Vec<String>> {
+    let pids: Vec<String> = reader
+        .list("/proc")
+        .into_iter()
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    if pids.is_empty() {
         return None;
-    };
-    Some(name.into())
-}
-
-fn hyperv_time_sync(reader: &Reader<'_>, kernel: &dyn Kernel) -> Option<HostTimeSync> {
-    let number = |name: &str| kernel.sysctl(name).and_then(|v| v.parse::<i64>().ok());
-    let (ignore, thresh) = (
-        number("hw.hvtimesync.ignore_sync"),
-        number("hw.hvtimesync.sample_thresh"),
-    );
-    if ignore.is_some() || thresh.is_some() {
-        let on_sync = ignore == Some(0);
-        let on_sample = thresh.is_some_and(|t| t >= 0);
-        let mut parts = Vec::new();
-        if on_sync {
-            parts.push("sets the clock to the host's after a resume, restore or migration (hw.hvtimesync.ignore_sync=0)".to_string());
-        }
-        if let Some(t) = thresh.filter(|_| on_sample) {
-            parts.push(format!(
-                "steps it whenever it is over {t} ms off the host's (hw.hvtimesync.sample_thresh={t})"
-            ));
-        }
-        let active = on_sync || on_sample;
-        let description = if active {
-            format!("active: {}", parts.join("; "))
-        } else {
-            format!(
-                "off (hw.hvtimesync.ignore_sync={}, hw.hvtimesync.sample_thresh={})",
-                ignore.map_or("-".into(), |v| v.to_string()),
-                thresh.map_or("-".into(), |v| v.to_string())
-            )
-        };
-        return Some(HostTimeSync {
-            active,
-            ignore_sync: ignore,
-            sample_thresh_ms: thresh,
-            description,
-        });
     }
-    let mut ignored = Vec::new();
-    let modules = reader
-        .pseudo("/proc/modules", &mut ignored)
-        .unwrap_or_default();
-    let loaded = modules.lines().any(|l| l.starts_with("hv_utils "))
-        || !reader.list("/sys/bus/vmbus/drivers/hv_utils").is_empty();
-    loaded.then(|| HostTimeSync {
-        active: true,
-        ignore_sync: None,
-        sample_thresh_ms: None,
-        description: "active: hv_utils is loaded (the TimeSync integration service sets the clock to the host's)".into(),
-    })
+    let mut names = Vec::new();
+    for pid in pids {
+        // A process that ended since the listing is simply gone.
+        let mut ignored = Vec::new();
+        if let Some(comm) = reader.pseudo(&format!("/proc/{pid}/comm"), &mut ignored) {
+            names.push(comm);
+        }
+        unreadable.extend(
+            ignored
+                .into_iter()
+                .filter(|e| !e.contains("No such process")),
+        );
+    }
+    // A /proc without `comm` (FreeBSD's procfs) tells nothing, which is
+    // not the same as "no process runs".
+    if names.is_empty() {
+        return None;
+    }
+    names.sort();
+    names.dedup();
+    Some(names)
 }
 
 /// FreeBSD's defaults (/etc/defaults/rc.conf) for what a tree may not carry.
@@ -495,19 +278,6 @@ const RC_DEFAULTS: &[(&str, &str)] = &[
     ("dovecot_enable", "NO"),
     ("xinetd_enable", "NO"),
 ];
-
-/// os-release(5)'s `ID` and `ID_LIKE` words (`debian`, `rhel fedora`, ...).
-fn os_release_ids(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| {
-            let value = line
-                .strip_prefix("ID=")
-                .or_else(|| line.strip_prefix("ID_LIKE="))?;
-            Some(value.trim().trim_matches(['"', '\'']).to_string())
-        })
-        .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .collect()
-}
 
 fn rc_time(rc: &RcConf) -> RcTime {
     let value = |name: &str| {
@@ -537,22 +307,15 @@ fn rc_time(rc: &RcConf) -> RcTime {
 }
 
 /// The time, mail and guest-tools units the tree has, with their state: the
-/// host model's reading of systemd (`mailhost_host::systemd::unit_state`).
+/// host model's reading of systemd (`mailhost_host::systemd::unit_states`).
 fn units(root: &Root) -> Vec<Unit> {
-    TIME_UNITS
+    let names = TIME_UNITS
         .iter()
         .chain(&DOVECOT_UNITS)
         .chain([&XINETD_UNIT])
         .chain(&VMWARE_TOOLS_UNITS)
-        .chain([&QEMU_AGENT_UNIT])
-        .filter_map(|name| {
-            let state = mailhost_host::systemd::unit_state(root, name)?;
-            Some(Unit {
-                name: name.to_string(),
-                state: state.as_str(),
-            })
-        })
-        .collect()
+        .chain([&QEMU_AGENT_UNIT]);
+    mailhost_host::systemd::unit_states(root, names.copied())
 }
 
 /// The xinetd services that start dovecot's imap-login or pop3-login and that
@@ -581,16 +344,13 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("proc/1")).unwrap();
         std::fs::write(dir.path().join("proc/1/status"), "init 1 0 0 0 -\n").unwrap();
         let root = Root::new(dir.path()).unwrap();
-        let reader = Reader {
-            root: &root,
-            seen: Default::default(),
-        };
-        assert_eq!(reader.proc_names(&mut Vec::new()), None);
+        let reader = TreeReader::new(&root);
+        assert_eq!(proc_names(&reader, &mut Vec::new()), None);
 
         std::fs::create_dir_all(dir.path().join("proc/42")).unwrap();
         std::fs::write(dir.path().join("proc/42/comm"), "ntpd\n").unwrap();
         assert_eq!(
-            reader.proc_names(&mut Vec::new()),
+            proc_names(&reader, &mut Vec::new()),
             Some(vec!["ntpd".to_string()])
         );
     }
