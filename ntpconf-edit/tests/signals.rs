@@ -39,7 +39,13 @@ fn a_writer_killed_mid_write_leaves_no_temporary_file() {
             }
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join("ntp.conf"), old).unwrap();
-            let mut child = Command::new(assert_cmd::cargo::cargo_bin!("ntpconf-edit"))
+            // Through `env --default-signal`: a run started with a signal
+            // ignored keeps it ignored (nohup's HUP, a background job's INT),
+            // and `make test` may itself run as a background job.  The exec
+            // keeps the PID that is signalled.
+            let mut child = Command::new("env")
+                .arg("--default-signal=HUP,INT,TERM")
+                .arg(assert_cmd::cargo::cargo_bin!("ntpconf-edit"))
                 .args(["-i", "set", "panic=0"])
                 .arg(dir.path().join("ntp.conf"))
                 .env("TOOLKIT_PAUSE_AT", pause_at)
