@@ -39,7 +39,13 @@ fuzz_target!(|data: &[u8]| {
         generated(control, body)
     };
     let window = usize::from(control[1] % 5) + 1;
-    let (want, want_ok) = read_capped(bzip2::read::MultiBzDecoder::new(&file[..]));
+    let (mut want, want_ok) = read_capped(bzip2::read::MultiBzDecoder::new(&file[..]));
+    if want_ok == Some(false) {
+        // The Read adapter drops the bytes libbz2 wrote in the call that
+        // failed (a last block whose stream CRC is wrong gives nothing):
+        // what libbz2 gave before failing is taken from its own calls.
+        want = libbz2_output_before_failure(&file);
+    }
     let (got, got_ok) = read_capped(ParallelBzip2::new(&file[..], &NoHelpers, window));
     compare(&want, want_ok, &got, got_ok);
     if control[1] & 0x80 != 0 {
@@ -79,6 +85,34 @@ fn compare(want: &[u8], want_ok: Option<bool>, got: &[u8], got_ok: Option<bool>)
 }
 
 /// Up to CAP bytes; `Some(ok)` when the end or an error came before it.
+/// Everything libbz2 writes out, stream after stream, up to the call that
+/// fails (at most CAP + 1 bytes).
+fn libbz2_output_before_failure(file: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut at = 0;
+    while at < file.len() {
+        let mut stream = bzip2::Decompress::new(false);
+        loop {
+            if out.len() as u64 > CAP {
+                return out;
+            }
+            if out.len() == out.capacity() {
+                out.reserve(64 * 1024);
+            }
+            let (before_in, before_out) = (stream.total_in(), out.len());
+            let status = stream.decompress_vec(&file[at + before_in as usize..], &mut out);
+            match status {
+                Ok(bzip2::Status::StreamEnd) => break,
+                Ok(_) if stream.total_in() == before_in && out.len() == before_out => return out,
+                Ok(_) => {}
+                Err(_) => return out,
+            }
+        }
+        at += stream.total_in() as usize;
+    }
+    out
+}
+
 fn read_capped(reader: impl Read) -> (Vec<u8>, Option<bool>) {
     let mut out = Vec::new();
     let mut reader = reader.take(CAP + 1);
