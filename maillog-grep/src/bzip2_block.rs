@@ -533,14 +533,8 @@ const fn crc_tables() -> [[u32; 256]; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bzip2_blocks::tests::compress;
     use crate::bzip2_blocks::{MarkerFinder, MarkerKind, framed};
-    use std::io::Write;
-
-    fn compress(data: &[u8], level: u32) -> Vec<u8> {
-        let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
 
     /// Each block of `data` compressed, framed, decoded by us: the text.
     fn round_trip(data: &[u8], level: u32) {

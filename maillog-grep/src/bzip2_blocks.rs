@@ -248,11 +248,13 @@ pub fn decode_framed(framed: &[u8], max_output: usize) -> Result<Vec<u8>, PieceE
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
-    fn compress(data: &[u8], level: u32) -> Vec<u8> {
+    /// `data` as libbz2 compresses it at `level` (the other bzip2 modules'
+    /// tests use it too).
+    pub(crate) fn compress(data: &[u8], level: u32) -> Vec<u8> {
         let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
         enc.write_all(data).unwrap();
         enc.finish().unwrap()

@@ -419,14 +419,8 @@ impl<R: Read> Read for ParallelBzip2<'_, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bzip2_blocks::tests::compress;
     use crate::helping::NoHelpers;
-    use std::io::Write;
-
-    fn compress(data: &[u8], level: u32) -> Vec<u8> {
-        let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
 
     fn text(lines: u32) -> Vec<u8> {
         (0..lines)
