@@ -24,6 +24,8 @@
 pub mod atomic_write;
 pub mod budget;
 pub mod chrony;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod conventions;
 pub mod exit;
 pub mod lint;
