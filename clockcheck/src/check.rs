@@ -7,26 +7,7 @@ use crate::conventions::escape_text;
 use crate::exposition::Exposition;
 use crate::query::{MAX_ROOT_DISTANCE, ServerResult};
 pub use crate::range::Range;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    Ok = 0,
-    Warning = 1,
-    Critical = 2,
-    Unknown = 3,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::Warning => "WARNING",
-            Status::Critical => "CRITICAL",
-            Status::Unknown => "UNKNOWN",
-        }
-    }
-}
+pub use crate::status::Status;
 
 /// `-w` and `-c`: Nagios ranges on the absolute offset, as check_ntp_time
 /// applies them (`get_status(fabs(offset), ...)`: CRITICAL first).
@@ -432,7 +413,7 @@ impl Report {
         e.gauge(
             "clockcheck_status",
             "Nagios status of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-            f64::from(self.status as u8),
+            f64::from(self.status.code()),
         );
         if let (Some(o), Some(d), Some(server), Some(st)) =
             (self.offset, self.delay, &self.server, self.stratum)
