@@ -215,24 +215,17 @@ fn write_check_text(report: &Report, verbose: u8, out: &mut dyn Write) -> std::i
     }
     if verbose > 1 {
         for v in &report.servers {
+            let name = check::shown(&v.result.server);
             for s in &v.result.samples {
+                let (offset, delay, bound) = (s.offset, s.delay, s.distance);
                 writeln!(
                     out,
-                    "  {}: sample offset {:.6} secs, delay {:.6} secs, error bound {:.6} secs",
-                    check::shown(&v.result.server),
-                    s.offset,
-                    s.delay,
-                    s.distance
+                    "  {name}: sample offset {offset:.6} secs, delay {delay:.6} secs, error bound {bound:.6} secs"
                 )?;
             }
             for r in &v.result.rejected {
-                writeln!(
-                    out,
-                    "  {}: rejected ({}): {}",
-                    check::shown(&v.result.server),
-                    r.reason,
-                    check::shown(&r.detail)
-                )?;
+                let detail = check::shown(&r.detail);
+                writeln!(out, "  {name}: rejected ({}): {detail}", r.reason)?;
             }
         }
     }
