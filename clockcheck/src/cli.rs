@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use clockcheck::Status;
-use clockcheck::conventions::{self, Generate};
 use clockcheck::resolve::Family;
 use clockcheck::settings::{
     self, CheckSettings, MAX_SAMPLES, Mode, Output, Refusal, Settings, WatchSettings,
 };
+use mailhost_common::conventions::{self, Generate};
 
 #[derive(Debug, Parser)]
 #[command(

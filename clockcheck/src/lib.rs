@@ -26,7 +26,8 @@ pub mod status;
 pub mod watch;
 
 pub use mailhost_common::atomic_write;
-pub use mailhost_common::conventions;
+// Not re-exported: its clap parts (`Generate`) are the binary's business.
+use mailhost_common::conventions;
 
 use std::io::Write;
 use std::net::SocketAddr;

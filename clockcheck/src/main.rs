@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use clockcheck::Status;
-use clockcheck::conventions::{finish, finish_generate};
 use clockcheck::query::SystemClock;
 use clockcheck::{refuse, run};
+use mailhost_common::conventions::{finish, finish_generate};
 
 use crate::cli::{Cli, man_page};
 
