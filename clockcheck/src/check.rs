@@ -7,26 +7,7 @@ use crate::conventions::escape_text;
 use crate::exposition::Exposition;
 use crate::query::{MAX_ROOT_DISTANCE, ServerResult};
 pub use crate::range::Range;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    Ok = 0,
-    Warning = 1,
-    Critical = 2,
-    Unknown = 3,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::Warning => "WARNING",
-            Status::Critical => "CRITICAL",
-            Status::Unknown => "UNKNOWN",
-        }
-    }
-}
+pub use crate::status::Status;
 
 /// `-w` and `-c`: Nagios ranges on the absolute offset, as check_ntp_time
 /// applies them (`get_status(fabs(offset), ...)`: CRITICAL first).
@@ -179,14 +160,28 @@ fn why_unusable(s: &ServerResult) -> LeftOut {
 /// counted (20,000 servers must not make a 2 MB line).
 const NAMED_IN_LINE: usize = 5;
 
-/// Selection as ntpd does it in spirit: each server's interval is its offset
-/// ± its error bound; the largest group of intersecting intervals is the
-/// majority if it has more than half of the usable servers, and the others
-/// are falsetickers, left out.  Within the majority the server whose offset
-/// gives the worst status decides (so no server hides another that is
-/// still consistent with it); without a majority the worst server decides
-/// and the status is at least WARNING.
-pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Report {
+/// Which servers take part in the verdict.
+struct Selection {
+    /// Each server's `offset ± error bound`, if it has a usable sample.
+    intervals: Vec<Option<(f64, f64)>>,
+    /// How many servers have one.
+    usable: usize,
+    /// How many are in the largest group whose intervals intersect.
+    agreeing: usize,
+    /// That group is more than half of the usable servers.
+    majority: bool,
+    /// The part every interval of that group shares.
+    common: (f64, f64),
+    /// In the majority (or, without one, among the servers considered).
+    selected: Vec<bool>,
+    left_out: Vec<LeftOut>,
+    /// Each server's entry in `left_out`.
+    left_out_at: Vec<Option<usize>>,
+}
+
+/// Marzullo over the usable servers: the largest agreeing group, and
+/// every other server left out with why (falseticker, or unusable).
+fn select(servers: &[ServerResult]) -> Selection {
     let intervals: Vec<Option<(f64, f64)>> = servers.iter().map(|s| s.interval()).collect();
     let usable: Vec<usize> = (0..servers.len())
         .filter(|&i| intervals[i].is_some())
@@ -224,23 +219,48 @@ pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Repo
             }),
         }
     }
+    Selection {
+        intervals,
+        usable: usable.len(),
+        agreeing: clique.len(),
+        majority,
+        common: (low, high),
+        selected,
+        left_out,
+        left_out_at,
+    }
+}
 
-    // The decider: the worst status among the selected servers, then the
-    // narrowest interval (within a majority) or the largest offset (without).
-    let decider = (0..servers.len())
-        .filter(|&i| selected[i])
+/// The server that decides: the worst status among the selected servers,
+/// then the narrowest interval (within a majority) or the largest offset
+/// (without).
+fn decider(servers: &[ServerResult], sel: &Selection, t: &Thresholds) -> Option<usize> {
+    (0..servers.len())
+        .filter(|&i| sel.selected[i])
         .max_by(|&a, &b| {
             let (sa, sb) = (servers[a].best().unwrap(), servers[b].best().unwrap());
-            let width = |i: usize| intervals[i].map_or(f64::INFINITY, |(l, h)| h - l);
+            let width = |i: usize| sel.intervals[i].map_or(f64::INFINITY, |(l, h)| h - l);
             classify(sa.offset, t)
                 .cmp(&classify(sb.offset, t))
-                .then(if majority {
+                .then(if sel.majority {
                     width(b).total_cmp(&width(a))
                 } else {
                     sa.offset.abs().total_cmp(&sb.offset.abs())
                 })
-        });
+        })
+}
 
+/// Selection as ntpd does it in spirit: each server's interval is its offset
+/// ± its error bound; the largest group of intersecting intervals is the
+/// majority if it has more than half of the usable servers, and the others
+/// are falsetickers, left out.  Within the majority the server whose offset
+/// gives the worst status decides (so no server hides another that is
+/// still consistent with it); without a majority the worst server decides
+/// and the status is at least WARNING.
+pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Report {
+    let sel = select(&servers);
+    let decider = decider(&servers, &sel, t);
+    let (low, high) = sel.common;
     let mut report = Report {
         status: Status::Unknown,
         message: String::new(),
@@ -250,77 +270,24 @@ pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Repo
         stratum: None,
         warning: t.warning,
         critical: t.critical,
-        usable: usable.len(),
-        agreeing: if majority { clique.len() } else { 0 },
-        majority,
-        common_interval: (majority && usable.len() > 1).then_some([low, high]),
+        usable: sel.usable,
+        agreeing: if sel.majority { sel.agreeing } else { 0 },
+        majority: sel.majority,
+        common_interval: (sel.majority && sel.usable > 1).then_some([low, high]),
         left_out: Vec::new(),
         servers: Vec::new(),
     };
     match decider {
-        Some(i) => {
-            let (server, sample) = (&servers[i], servers[i].best().unwrap());
-            report.status = classify(sample.offset, t);
-            let mut message = format!(
-                "Offset {:.6} secs, delay {:.6} secs, server {}, stratum {}",
-                sample.offset,
-                sample.delay,
-                shown(&server.server),
-                sample.stratum
-            );
-            if !majority {
-                report.status = report.status.max(Status::Warning);
-                message.push_str(&format!(
-                    "; servers disagree: no majority ({} servers, at most {} agree)",
-                    usable.len(),
-                    clique.len()
-                ));
-            } else if usable.len() > 1 {
-                message.push_str(&format!(
-                    "; {} of {} servers agree",
-                    clique.len(),
-                    usable.len()
-                ));
-            }
-            if !left_out.is_empty() {
-                message.push_str(&format!("; left out: {}", name_left_out(&left_out)));
-            }
-            report.message = message;
-            report.offset = Some(sample.offset);
-            report.delay = Some(sample.delay);
-            report.server = Some(server.server.clone());
-            report.stratum = Some(sample.stratum);
-        }
-        None => {
-            let answered = servers.iter().any(|s| !s.silent);
-            if !answered {
-                report.status = Status::Critical;
-                let errors: Vec<&LeftOut> =
-                    left_out.iter().filter(|l| l.reason == "error").collect();
-                report.message = if errors.is_empty() {
-                    "No response from NTP server".into()
-                } else {
-                    format!("No response from NTP server ({})", name_some(&errors))
-                };
-            } else {
-                report.status = if quiet {
-                    Status::Unknown
-                } else {
-                    Status::Critical
-                };
-                let answering: Vec<&LeftOut> = left_out
-                    .iter()
-                    .zip(servers.iter().filter(|s| s.interval().is_none()))
-                    .filter(|(_, s)| !s.silent)
-                    .map(|(l, _)| l)
-                    .collect();
-                report.message = format!(
-                    "Offset unknown: no usable reply ({})",
-                    name_some(&answering)
-                );
-            }
-        }
+        Some(i) => decided_by(&mut report, &servers[i], &sel, t),
+        None => undecided(&mut report, &servers, &sel, quiet),
     }
+    let Selection {
+        intervals,
+        selected,
+        left_out,
+        left_out_at,
+        ..
+    } = sel;
     report.left_out = left_out;
     report.servers = servers
         .into_iter()
@@ -335,6 +302,76 @@ pub fn evaluate(servers: Vec<ServerResult>, t: &Thresholds, quiet: bool) -> Repo
         })
         .collect();
     report
+}
+
+/// The verdict of the deciding server, and the summary: its offset, how
+/// many agree, and who was left out.
+fn decided_by(report: &mut Report, server: &ServerResult, sel: &Selection, t: &Thresholds) {
+    let sample = server.best().unwrap();
+    report.status = classify(sample.offset, t);
+    let mut message = format!(
+        "Offset {:.6} secs, delay {:.6} secs, server {}, stratum {}",
+        sample.offset,
+        sample.delay,
+        shown(&server.server),
+        sample.stratum
+    );
+    if !sel.majority {
+        report.status = report.status.max(Status::Warning);
+        message.push_str(&format!(
+            "; servers disagree: no majority ({} servers, at most {} agree)",
+            sel.usable, sel.agreeing
+        ));
+    } else if sel.usable > 1 {
+        message.push_str(&format!(
+            "; {} of {} servers agree",
+            sel.agreeing, sel.usable
+        ));
+    }
+    if !sel.left_out.is_empty() {
+        message.push_str(&format!("; left out: {}", name_left_out(&sel.left_out)));
+    }
+    report.message = message;
+    report.offset = Some(sample.offset);
+    report.delay = Some(sample.delay);
+    report.server = Some(server.server.clone());
+    report.stratum = Some(sample.stratum);
+}
+
+/// No server is usable: CRITICAL when none answered (naming errors), else
+/// CRITICAL or, with -q, UNKNOWN, naming why the answers were no use.
+fn undecided(report: &mut Report, servers: &[ServerResult], sel: &Selection, quiet: bool) {
+    let answered = servers.iter().any(|s| !s.silent);
+    if !answered {
+        report.status = Status::Critical;
+        let errors: Vec<&LeftOut> = sel
+            .left_out
+            .iter()
+            .filter(|l| l.reason == "error")
+            .collect();
+        report.message = if errors.is_empty() {
+            "No response from NTP server".into()
+        } else {
+            format!("No response from NTP server ({})", name_some(&errors))
+        };
+    } else {
+        report.status = if quiet {
+            Status::Unknown
+        } else {
+            Status::Critical
+        };
+        let answering: Vec<&LeftOut> = sel
+            .left_out
+            .iter()
+            .zip(servers.iter().filter(|s| s.interval().is_none()))
+            .filter(|(_, s)| !s.silent)
+            .map(|(l, _)| l)
+            .collect();
+        report.message = format!(
+            "Offset unknown: no usable reply ({})",
+            name_some(&answering)
+        );
+    }
 }
 
 /// `A (falseticker), B (no-reply)`, at most [`NAMED_IN_LINE`] named.
@@ -432,7 +469,7 @@ impl Report {
         e.gauge(
             "clockcheck_status",
             "Nagios status of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-            f64::from(self.status as u8),
+            f64::from(self.status.code()),
         );
         if let (Some(o), Some(d), Some(server), Some(st)) =
             (self.offset, self.delay, &self.server, self.stratum)

@@ -1,12 +1,17 @@
 //! The command line of `clockcheck`: one clap definition that also feeds
 //! the man page and the shell completions.  The check's options are
-//! monitoring-plugins' check_ntp_time's.
+//! monitoring-plugins' check_ntp_time's.  Flags end here: `into_settings`
+//! turns them into the library's validated [`Settings`].
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-
-use crate::conventions::Generate;
+use clockcheck::Status;
+use clockcheck::resolve::Family;
+use clockcheck::settings::{
+    self, CheckSettings, MAX_SAMPLES, Mode, Output, Refusal, Settings, WatchSettings,
+};
+use mailhost_common::conventions::{self, Generate};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -131,6 +136,16 @@ pub enum OutputFormat {
     Prometheus,
 }
 
+impl From<OutputFormat> for settings::OutputFormat {
+    fn from(format: OutputFormat) -> Self {
+        match format {
+            OutputFormat::Text => settings::OutputFormat::Text,
+            OutputFormat::Json => settings::OutputFormat::Json,
+            OutputFormat::Prometheus => settings::OutputFormat::Prometheus,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Report every jump of the wall clock against the monotonic clock.
@@ -170,25 +185,6 @@ without a usable sysctl.out; --quiet never hides it."
         quiet: bool,
     },
 }
-
-pub const EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "OK: the offset is within -w; no clock jump; nothing to change.",
-    ),
-    (
-        "1",
-        "WARNING: the offset is over -w; a small or forward clock jump; conflicting time sources.",
-    ),
-    (
-        "2",
-        "CRITICAL: the offset is over -c; no usable reply; a backward jump over 5 s.",
-    ),
-    (
-        "3",
-        "UNKNOWN: bad arguments (never 2, which would read as CRITICAL), no server to ask, or with -q no usable reply.",
-    ),
-];
 
 pub const EXAMPLES: &[(&str, &str)] = &[
     (
@@ -233,11 +229,6 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Parses `1s`, `500ms`, `2m`, `1h`, `0.5` (seconds).
-/// The most `-n` accepted: ntpd's clock filter keeps 8 samples; 100 is
-/// room enough for a careful check and bounds what one server may cost.
-pub const MAX_SAMPLES: usize = 100;
-
 /// `-n`: 1 to [`MAX_SAMPLES`], or a usage error (UNKNOWN).
 fn samples_in_range(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -246,47 +237,115 @@ fn samples_in_range(text: &str) -> Result<usize, String> {
     }
 }
 
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
-    };
-    match number.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => std::time::Duration::try_from_secs_f64(v * scale)
-            .ok()
-            .filter(|d| *d <= MAX_DURATION)
-            .ok_or_else(|| format!("`{text}` is too long (at most 100 years)")),
-        _ => Err(format!("`{text}` is not a duration (1s, 500ms, 2m, 1h)")),
+impl Cli {
+    /// The one conversion from flags to settings: a value clap let through
+    /// but the library cannot use is a [`Refusal`] (UNKNOWN in the asked
+    /// form, checked in the order the options are documented).
+    pub fn into_settings(self) -> Result<Settings, Refusal> {
+        let output = Output {
+            format: self.format.into(),
+            file: self.output.clone(),
+        };
+        let mode = match &self.command {
+            None => self.check_settings().map(Mode::Check),
+            Some(Command::Watch {
+                interval,
+                duration,
+                threshold,
+            }) => WatchSettings::parse(interval, duration.as_deref(), threshold, &output)
+                .map(Mode::Watch),
+            Some(Command::Env { quiet }) => Ok(Mode::Env { quiet: *quiet }),
+        };
+        match mode {
+            Ok(mode) => Ok(Settings {
+                root: self.root,
+                output,
+                mode,
+            }),
+            Err(why) => Err(Refusal { output, why }),
+        }
+    }
+
+    fn check_settings(&self) -> Result<CheckSettings, String> {
+        let (thresholds, timeout) = CheckSettings::thresholds_and_limits(
+            &self.warning,
+            &self.critical,
+            self.timeout,
+            self.samples,
+        )?;
+        let family = if self.ipv4 {
+            Family::V4
+        } else if self.ipv6 {
+            Family::V6
+        } else {
+            Family::Any
+        };
+        Ok(CheckSettings {
+            hosts: self.hosts.clone(),
+            port: self.port,
+            thresholds,
+            verbose: self.verbose,
+            timeout,
+            samples: self.samples,
+            family,
+            quiet: self.quiet,
+            conf: self.conf.clone(),
+        })
     }
 }
 
-/// The longest duration accepted: room for any deadline arithmetic.
-pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+/// The extra sections of the man page (its EXIT STATUS is [`Status::TABLE`]).
+pub fn man_page() -> conventions::ManPage<'static> {
+    conventions::ManPage {
+        exit_status: Status::TABLE,
+        examples: EXAMPLES,
+        files: &[
+            (
+                "/etc/ntp.conf",
+                "Where the servers come from without -H (under --root).",
+            ),
+            (
+                "/etc/rc.conf",
+                "env: FreeBSD's rc.conf chain (defaults, rc.conf, rc.conf.local, rc.conf.d), under --root.",
+            ),
+            (
+                "$ROOT/sysctl.out",
+                "env: a saved `sysctl -a` that stands in for the kernel of a copied tree.",
+            ),
+        ],
+        see_also: "check_ntp_time(8), ntpd(8), chronyd(8), ntpconf-edit(8), maillog-grep(8), xinetd-lint(8)",
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
-    fn durations_and_absurd_ones() {
-        assert_eq!(
-            parse_duration("500ms"),
-            Ok(std::time::Duration::from_millis(500))
-        );
-        assert_eq!(
-            parse_duration("2m"),
-            Ok(std::time::Duration::from_secs(120))
-        );
-        for absurd in ["1e300h", "1e20", "inf", "nan", "-1s", "soon"] {
-            assert!(parse_duration(absurd).is_err(), "{absurd}");
-        }
+    fn the_clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_become_settings() {
+        let settings =
+            Cli::parse_from(["clockcheck", "-H", "a", "-6", "-vv", "-w", "1", "-t", "4"])
+                .into_settings()
+                .unwrap();
+        let Mode::Check(check) = settings.mode else {
+            panic!("not a check: {:?}", settings.mode)
+        };
+        assert_eq!(check.hosts, ["a"]);
+        assert_eq!(check.family, Family::V6);
+        assert_eq!(check.verbose, 2);
+        assert_eq!(check.timeout, std::time::Duration::from_secs(4));
+        let watch = Cli::parse_from(["clockcheck", "watch", "--interval", "0"]).into_settings();
+        assert_eq!(watch.unwrap_err().why, "--interval must be more than 0");
+        let refused = Cli::parse_from(["clockcheck", "--format", "json", "-w", "x"])
+            .into_settings()
+            .unwrap_err();
+        assert_eq!(refused.output.format, settings::OutputFormat::Json);
+        assert!(refused.why.starts_with("-w: "), "{}", refused.why);
     }
 }

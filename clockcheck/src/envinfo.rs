@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::check::Status;
 use crate::conventions::escape_text;
+use crate::settings::OutputFormat;
 use advice::{BootSync, Item, Level};
 use facts::Facts;
 use kernel::Kernel;
@@ -105,12 +106,12 @@ fn one_line(item: &Item) -> String {
     )
 }
 
-/// The exit status: 0 OK, 1 WARNING, 3 UNKNOWN (Nagios).
-pub fn exit_code(env: &TimeEnv) -> u8 {
+/// The exit status: OK, WARNING or UNKNOWN (Nagios).
+pub fn exit_code(env: &TimeEnv) -> Status {
     match env.status.as_str() {
-        "OK" => 0,
-        "UNKNOWN" => crate::EXIT_UNKNOWN,
-        _ => 1,
+        "OK" => Status::Ok,
+        "UNKNOWN" => Status::Unknown,
+        _ => Status::Warning,
     }
 }
 
@@ -237,7 +238,7 @@ pub fn prometheus(env: &TimeEnv) -> String {
     metric(
         "clockcheck_env_status",
         "What clockcheck env advises: 0 OK, 1 WARNING (an item to fix on this guest), 3 UNKNOWN (a fact it needs could not be read).",
-        vec![(String::new(), exit_code(env).to_string())],
+        vec![(String::new(), exit_code(env).code().to_string())],
     );
     metric(
         "clockcheck_env_advice",
@@ -305,11 +306,10 @@ pub fn prometheus(env: &TimeEnv) -> String {
 /// status is not OK.
 pub fn run(
     root_path: &Path,
-    format: crate::cli::OutputFormat,
+    format: OutputFormat,
     quiet: bool,
     out: &mut dyn Write,
-) -> anyhow::Result<u8> {
-    use crate::cli::OutputFormat;
+) -> anyhow::Result<Status> {
     let root = match Root::new(root_path) {
         Ok(root) => root,
         Err(e) => {
@@ -318,21 +318,21 @@ pub fn run(
                 "CLOCK UNKNOWN: --root {}: {e}",
                 crate::conventions::escape_path(root_path)
             )?;
-            return Ok(crate::EXIT_UNKNOWN);
+            return Ok(Status::Unknown);
         }
     };
     let kernel = match kernel_for(&root) {
         Ok(kernel) => kernel,
         Err(e) => {
             writeln!(out, "CLOCK UNKNOWN: {}", escape_text(&e.to_string()))?;
-            return Ok(crate::EXIT_UNKNOWN);
+            return Ok(Status::Unknown);
         }
     };
     let mut facts = facts::gather(&root, kernel.as_ref());
     if let Some(overrun) = root.budget().overrun_message() {
         // Facts gathered from half a tree are no answer: say what stopped.
         writeln!(out, "CLOCK UNKNOWN: {}", escape_text(&overrun))?;
-        return Ok(crate::EXIT_UNKNOWN);
+        return Ok(Status::Unknown);
     }
     if !root.is_host()
         && facts.os == Some(facts::Os::FreeBsd)
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(env.hypervisor, None);
         assert!(env.advice.is_empty());
         assert_eq!(env.status, "OK");
-        assert_eq!(exit_code(&env), 0);
+        assert_eq!(exit_code(&env).code(), 0);
     }
 
     #[test]
@@ -464,7 +464,7 @@ mod tests {
         let root = Root::new(dir.path()).unwrap();
         let env = inspect(&root, &kernel::NoKernel);
         assert_eq!(env.status, "UNKNOWN");
-        assert_eq!(exit_code(&env), 3);
+        assert_eq!(exit_code(&env).code(), 3);
         assert!(
             env.unknown[0].contains("not an OS root"),
             "{:?}",
@@ -485,7 +485,7 @@ mod tests {
         let root = Root::new(dir.path()).unwrap();
         let env = inspect(&root, &kernel::NoKernel);
         assert_eq!(env.status, "UNKNOWN", "{:?}", env.items);
-        assert_eq!(exit_code(&env), 3);
+        assert_eq!(exit_code(&env).code(), 3);
         assert!(
             env.unknown
                 .iter()

@@ -1,56 +1,48 @@
 //! `clockcheck`: a clock-offset check that monitoring and cron can trust,
 //! and a watch for clock jumps.
 //!
+//! - [`settings`]: what a run is asked to do, validated (the binary builds
+//!   it from its clap flags; the library never sees them).  [`status`]:
+//!   the Nagios statuses every command exits with.
 //! - [`packet`]: the NTP packet and era-safe timestamp arithmetic.
 //! - [`query`]: the SNTP client and what makes a reply trustworthy.
-//! - [`resolve`]: server names to addresses, within the deadline.
+//! - [`servers`]: which servers to ask; [`resolve`]: their names to
+//!   addresses, within the deadline.
 //! - [`check`]: the selection (which servers agree), the verdict and its
 //!   output forms; [`range`]: Nagios threshold ranges; [`exposition`]:
 //!   Prometheus' text format.
 //! - [`watch`]: wall clock against monotonic clock.  [`envinfo`]: `clockcheck env`.
 
 pub mod check;
-pub mod cli;
 pub mod envinfo;
 pub mod exposition;
 pub mod packet;
 pub mod query;
 pub mod range;
 pub mod resolve;
+pub mod servers;
+pub mod settings;
+pub mod status;
 pub mod watch;
 
 pub use mailhost_common::atomic_write;
-pub use mailhost_common::conventions;
+// Not re-exported: its clap parts (`Generate`) are the binary's business.
+use mailhost_common::conventions;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use mailhost_common::chrony::ChronyConf;
-use mailhost_common::rcconf::RcConf;
 use mailhost_common::root::Root;
-use mailhost_common::timesyncd::TimesyncdConf;
-use ntpconf_edit::timekeepers::Keeper;
 
-use crate::check::{Range, Status, Thresholds};
-use crate::cli::{Cli, Command, OutputFormat, parse_duration};
+use crate::check::Report;
 use crate::conventions::escape_path;
 use crate::query::Clock;
-use crate::resolve::Family;
-
-pub const EXIT_UNKNOWN: u8 = 3;
-
-/// The longest `-t` accepted (a check that waits a day is a mistake).
-pub const MAX_TIMEOUT: f64 = 86_400.0;
-
-/// The most servers one check asks (`-H`, or server/peer/pool lines).
-/// ntpd sets no limit on lines, but selects among at most `tos maxclock`
-/// (10) survivors, and its documentation advises four to seven servers:
-/// more than 64 is a mistake or an attack (a jail's ntp.conf of a million
-/// lines), and the check says so (UNKNOWN) instead of asking them all.
-pub const MAX_ASSOCIATIONS: usize = 64;
+use crate::settings::{
+    CheckSettings, Mode, Output, OutputFormat, Refusal, Settings, WatchSettings,
+};
+pub use crate::status::Status;
 
 /// An UNKNOWN result for a problem with the arguments or the set-up, in
 /// the form asked for (a status line, a JSON object, or metrics with
@@ -60,7 +52,7 @@ fn unknown(
     clock: &dyn Clock,
     out: &mut dyn Write,
     message: &str,
-) -> Result<u8> {
+) -> Result<Status> {
     let message = check::shown(message);
     match format {
         OutputFormat::Text => writeln!(out, "CLOCK UNKNOWN: {message}")?,
@@ -76,7 +68,7 @@ fn unknown(
             e.gauge(
                 "clockcheck_status",
                 "Nagios status of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-                f64::from(EXIT_UNKNOWN),
+                f64::from(Status::Unknown.code()),
             );
             e.gauge(
                 "clockcheck_last_run_timestamp_seconds",
@@ -86,18 +78,39 @@ fn unknown(
             write!(out, "{}", e.finish())?;
         }
     }
-    Ok(EXIT_UNKNOWN)
+    Ok(Status::Unknown)
 }
 
-pub fn run(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
-    let Some(path) = cli.output.as_deref() else {
-        return run_guarded(cli, clock, out);
+/// Runs what `settings` ask, writing to `out` or to `--output`'s file.
+pub fn run(settings: &Settings, clock: &dyn Clock, out: &mut dyn Write) -> Result<Status> {
+    write_to(&settings.output, clock, out, |out| {
+        run_guarded(settings, clock, out)
+    })
+}
+
+/// Reports settings that cannot be used: UNKNOWN in the asked form, to
+/// `out` or to `--output`'s file, as a run would.
+pub fn refuse(refusal: &Refusal, clock: &dyn Clock, out: &mut dyn Write) -> Result<Status> {
+    write_to(&refusal.output, clock, out, |out| {
+        unknown(refusal.output.format, clock, out, &refusal.why)
+    })
+}
+
+/// `body`'s output to `out`, or, with `--output`, to that file atomically.
+fn write_to(
+    output: &Output,
+    clock: &dyn Clock,
+    out: &mut dyn Write,
+    body: impl FnOnce(&mut dyn Write) -> Result<Status>,
+) -> Result<Status> {
+    let Some(path) = output.file.as_deref() else {
+        return body(out);
     };
     let mut buffer = Vec::new();
-    let code = run_guarded(cli, clock, &mut buffer)?;
+    let status = body(&mut buffer)?;
     // For node_exporter: a reader never sees a half-written file.
     match atomic_write::create_or_replace(path, &buffer, atomic_write::FailAt::from_env()) {
-        Ok(_) => Ok(code),
+        Ok(_) => Ok(status),
         // The file could not be written: say so where a plugin is read.
         Err(e) => {
             let why = format!("cannot write {}: {e}", escape_path(path));
@@ -110,253 +123,68 @@ pub fn run(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
 /// write) or a panic becomes an UNKNOWN result with the reason, in the
 /// asked form.
 /// (Output is not buffered: `watch` prints each jump as it is seen.)
-fn run_guarded(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
-    if matches!(cli.command, Some(Command::Env { .. })) {
-        return run_to(cli, clock, out); // `env` reports its own errors.
+fn run_guarded(settings: &Settings, clock: &dyn Clock, out: &mut dyn Write) -> Result<Status> {
+    if matches!(settings.mode, Mode::Env { .. }) {
+        return run_to(settings, clock, out); // `env` reports its own errors.
     }
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run_to(cli, clock, &mut *out)
+        run_to(settings, clock, &mut *out)
     }));
+    let format = settings.output.format;
     match outcome {
-        Ok(Ok(code)) => Ok(code),
+        Ok(Ok(status)) => Ok(status),
         Ok(Err(e)) if conventions::is_broken_pipe(&e) => Err(e),
-        Ok(Err(e)) => unknown(cli.format, clock, out, &format!("{e:#}")),
+        Ok(Err(e)) => unknown(format, clock, out, &format!("{e:#}")),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            unknown(cli.format, clock, out, &format!("internal error: {what}"))
+            unknown(format, clock, out, &format!("internal error: {what}"))
         }
     }
 }
 
-fn run_to(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
-    match &cli.command {
-        Some(Command::Watch {
-            interval,
-            duration,
-            threshold,
-        }) => watch_command(cli, clock, out, interval, duration.as_deref(), threshold),
-        Some(Command::Env { quiet }) => env_command(cli, *quiet, out),
-        None => check_command(cli, clock, out),
+fn run_to(settings: &Settings, clock: &dyn Clock, out: &mut dyn Write) -> Result<Status> {
+    match &settings.mode {
+        Mode::Check(check) => check_command(settings, check, clock, out),
+        Mode::Watch(watch) => watch_command(&settings.output, watch, clock, out),
+        Mode::Env { quiet } => envinfo::run(&settings.root, settings.output.format, *quiet, out),
     }
 }
 
-/// One association (`-H` or an ntp.conf line): its host and port.
-fn association(spec: &str, default_port: u16, kind: resolve::Kind) -> resolve::Association {
-    let (host, port) = host_port(spec, default_port);
-    resolve::Association { host, port, kind }
-}
-
-/// Splits `host`, `host:port`, `[v6]:port` and bare IPv6 addresses.
-fn host_port(spec: &str, default_port: u16) -> (String, u16) {
-    if let Some(rest) = spec.strip_prefix('[')
-        && let Some((host, port)) = rest.split_once(']')
-    {
-        let port = port
-            .strip_prefix(':')
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(default_port);
-        return (host.to_string(), port);
-    }
-    match spec.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => match port.parse() {
-            Ok(p) => (host.to_string(), p),
-            Err(_) => (spec.to_string(), default_port),
-        },
-        _ => (spec.to_string(), default_port),
-    }
-}
-
-/// The servers to ask: `-H`, `--conf`, or those of whatever keeps the time
-/// on the tree: ntp.conf where ntpd's is (ntpconf_edit::locate_ntp_conf),
-/// else chrony.conf's sources, else systemd-timesyncd's NTP= (read through
-/// the root: regular files only, so a FIFO planted there cannot hang the
-/// plugin); at most [`MAX_ASSOCIATIONS`].
-fn servers_to_ask(cli: &Cli, root: &Root) -> Result<Vec<resolve::Association>, String> {
-    let too_many = |from: &str| {
-        format!(
-            "{from} names more than {MAX_ASSOCIATIONS} servers; at most {MAX_ASSOCIATIONS} are checked (ntpd selects among 10)"
-        )
-    };
-    if !cli.hosts.is_empty() {
-        if cli.hosts.len() > MAX_ASSOCIATIONS {
-            return Err(too_many("-H"));
-        }
-        return Ok(cli
-            .hosts
-            .iter()
-            .map(|h| association(h, cli.port, resolve::Kind::Server))
-            .collect());
-    }
-    let from_ntp_conf = |jail: &Path| -> Result<Vec<resolve::Association>, String> {
-        let shown = escape_path(&root.display_path(jail));
-        // ntpd's own reading (includefile followed, `end` honoured): the
-        // one model of ntp.conf, in ntpconf-edit.
-        let read = ntpconf_edit::ntp_associations(root, Some(jail), None, Some(MAX_ASSOCIATIONS))
-            .map_err(|e| {
-            // Root's errors name the path already (ROOT/etc/ntp.conf: ...).
-            let why = format!("{e:#}");
-            let why = if why.contains(&*root.display_path(jail).to_string_lossy()) {
-                conventions::escape_text(&why).into_owned()
-            } else {
-                format!("{shown}: {}", conventions::escape_text(&why))
-            };
-            format!("no server given (-H), and cannot read {why}")
-        })?;
-        if read.associations.len() > MAX_ASSOCIATIONS {
-            return Err(too_many(&shown));
-        }
-        if read.associations.is_empty() {
-            return Err(format!(
-                "no server given (-H) and no server/pool/peer line in {shown}"
-            ));
-        }
-        Ok(read
-            .associations
-            .iter()
-            .map(|a| association(&a.host, cli.port, resolve_kind(a.kind)))
-            .collect())
-    };
-    if let Some(conf) = &cli.conf {
-        return match conf.file_name().and_then(|n| n.to_str()) {
-            Some("chrony.conf") => from_chrony_conf(root, conf, cli.port),
-            _ => from_ntp_conf(conf),
-        };
-    }
-    // Whatever keeps the time here, found by the rule ntpconf-edit check uses.
-    let rc = RcConf::load(root).map_err(|e| {
-        format!(
-            "reading rc.conf: {}",
-            conventions::escape_text(&e.to_string())
-        )
-    })?;
-    let (keeper, ntp_conf) = ntpconf_edit::time_keeper(root, &rc);
-    match keeper {
-        Keeper::Chrony(conf) => from_chrony_conf(root, &conf, cli.port),
-        Keeper::Timesyncd(_) => {
-            let conf = TimesyncdConf::read(root);
-            let servers = conf.servers();
-            if servers.is_empty() {
-                return Err(
-                    "no server given (-H), and systemd-timesyncd's configuration names none \
-                     (NTP=, FallbackNTP=): it uses its compiled-in servers"
-                        .into(),
-                );
-            }
-            if servers.len() > MAX_ASSOCIATIONS {
-                return Err(too_many("timesyncd.conf"));
-            }
-            Ok(servers
-                .iter()
-                .map(|h| association(h, cli.port, resolve::Kind::Server))
-                .collect())
-        }
-        Keeper::Ntpd => match ntp_conf {
-            Some(conf) => from_ntp_conf(&conf),
-            None => Err(format!(
-                "no server given (-H), and no ntp.conf ({}), chrony.conf ({}) or systemd-timesyncd",
-                ntpconf_edit::DEFAULT_CONFS.join(", "),
-                mailhost_common::chrony::CHRONY_CONFS.join(", ")
-            )),
-        },
-    }
-}
-
-/// How clockcheck asks an association ntpd would make: a pool may add
-/// several voters, a server or peer one.
-fn resolve_kind(kind: ntpconf_edit::associations::Kind) -> resolve::Kind {
-    match kind {
-        ntpconf_edit::associations::Kind::Pool => resolve::Kind::Pool,
-        ntpconf_edit::associations::Kind::Server | ntpconf_edit::associations::Kind::Peer => {
-            resolve::Kind::Server
-        }
-    }
-}
-
-/// The sources of chrony.conf (its includes, confdir and sourcedir
-/// followed): a `pool` may add several voters, a `server` or `peer` one.
-fn from_chrony_conf(
-    root: &Root,
-    conf: &Path,
-    port: u16,
-) -> Result<Vec<resolve::Association>, String> {
-    let shown = escape_path(&root.display_path(conf));
-    let chrony = ChronyConf::read(root, conf).map_err(|e| {
-        format!(
-            "no server given (-H), and cannot read {}",
-            conventions::escape_text(&e.to_string())
-        )
-    })?;
-    if chrony.sources.len() > MAX_ASSOCIATIONS {
-        return Err(format!(
-            "{shown} names more than {MAX_ASSOCIATIONS} servers; at most {MAX_ASSOCIATIONS} are checked"
-        ));
-    }
-    if chrony.sources.is_empty() {
-        return Err(format!(
-            "no server given (-H) and no server/pool/peer line in {shown}"
-        ));
-    }
-    Ok(chrony
-        .sources
-        .iter()
-        .map(|s| {
-            let kind = if s.kind == "pool" {
-                resolve::Kind::Pool
-            } else {
-                resolve::Kind::Server
-            };
-            association(&s.host, port, kind)
-        })
-        .collect())
-}
-
-fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8> {
-    let format = cli.format;
-    let thresholds = match (Range::parse(&cli.warning), Range::parse(&cli.critical)) {
-        (Ok(warning), Ok(critical)) => Thresholds { warning, critical },
-        (Err(e), _) => return unknown(format, clock, out, &format!("-w: {e}")),
-        (_, Err(e)) => return unknown(format, clock, out, &format!("-c: {e}")),
-    };
-    if !(cli.timeout.is_finite() && cli.timeout > 0.0 && cli.timeout <= MAX_TIMEOUT)
-        || cli.samples == 0
-    {
-        return unknown(
-            format,
-            clock,
-            out,
-            &format!("invalid -t or -n (-t: more than 0, at most {MAX_TIMEOUT} s; -n: at least 1)"),
-        );
-    }
+fn check_command(
+    settings: &Settings,
+    check: &CheckSettings,
+    clock: &dyn Clock,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let format = settings.output.format;
     let started = Instant::now();
-    let deadline = started + Duration::from_secs_f64(cli.timeout);
-    let root = match Root::new(&cli.root) {
+    let deadline = started + check.timeout;
+    let root = match Root::new(&settings.root) {
         Ok(root) => root,
         Err(e) => return unknown(format, clock, out, &format!("--root: {e}")),
     };
-    let hosts = match servers_to_ask(cli, &root) {
+    let hosts = match servers::servers_to_ask(check, &root) {
         Ok(hosts) => hosts,
         Err(why) => return unknown(format, clock, out, &why),
     };
-    let family = if cli.ipv4 {
-        Family::V4
-    } else if cli.ipv6 {
-        Family::V6
-    } else {
-        Family::Any
-    };
     // Names get at most half of -t, so the servers that did resolve (and
     // literal addresses) still have time to answer.
-    let names_deadline = started + Duration::from_secs_f64(cli.timeout / 2.0);
-    let targets = resolve::resolve_all(&hosts, family, names_deadline, resolve::system_resolver);
+    let names_deadline = started + check.timeout / 2;
+    let targets = resolve::resolve_all(
+        &hosts,
+        check.family,
+        names_deadline,
+        resolve::system_resolver,
+    );
     let addrs: Vec<SocketAddr> = targets
         .iter()
         .filter_map(|t| t.as_ref().ok().copied())
         .collect();
-    let mut asked = query::query_all(&addrs, cli.samples, deadline, clock).into_iter();
+    let mut asked = query::query_all(&addrs, check.samples, deadline, clock).into_iter();
     // In the order given: a name that did not resolve keeps its place.
     let results: Vec<query::ServerResult> = targets
         .into_iter()
@@ -365,82 +193,64 @@ fn check_command(cli: &Cli, clock: &dyn Clock, out: &mut dyn Write) -> Result<u8
             Err((host, why)) => Some(query::ServerResult::failed(host, why)),
         })
         .collect();
-    let report = check::evaluate(results, &thresholds, cli.quiet);
+    let report = check::evaluate(results, &check.thresholds, check.quiet);
     match format {
-        OutputFormat::Text => {
-            writeln!(out, "{}", report.nagios_line())?;
-            if cli.verbose > 0 || report.servers.len() > 1 {
-                for line in report.server_lines() {
-                    writeln!(out, "{line}")?;
-                }
-            }
-            if cli.verbose > 1 {
-                for v in &report.servers {
-                    for s in &v.result.samples {
-                        writeln!(
-                            out,
-                            "  {}: sample offset {:.6} secs, delay {:.6} secs, error bound {:.6} secs",
-                            check::shown(&v.result.server),
-                            s.offset,
-                            s.delay,
-                            s.distance
-                        )?;
-                    }
-                    for r in &v.result.rejected {
-                        writeln!(
-                            out,
-                            "  {}: rejected ({}): {}",
-                            check::shown(&v.result.server),
-                            r.reason,
-                            check::shown(&r.detail)
-                        )?;
-                    }
-                }
-            }
-        }
+        OutputFormat::Text => write_check_text(&report, check.verbose, out)?,
         OutputFormat::Json => {
             serde_json::to_writer(&mut *out, &report)?;
             writeln!(out)?;
         }
         OutputFormat::Prometheus => write!(out, "{}", report.prometheus(clock.realtime().0))?,
     }
-    Ok(report.status as u8)
+    Ok(report.status)
+}
+
+/// The Nagios line, then (with -v, or several servers) one line per
+/// server, then (with -vv) every sample and rejected reply.
+fn write_check_text(report: &Report, verbose: u8, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{}", report.nagios_line())?;
+    if verbose > 0 || report.servers.len() > 1 {
+        for line in report.server_lines() {
+            writeln!(out, "{line}")?;
+        }
+    }
+    if verbose > 1 {
+        for v in &report.servers {
+            let name = check::shown(&v.result.server);
+            for s in &v.result.samples {
+                let (offset, delay, bound) = (s.offset, s.delay, s.distance);
+                writeln!(
+                    out,
+                    "  {name}: sample offset {offset:.6} secs, delay {delay:.6} secs, error bound {bound:.6} secs"
+                )?;
+            }
+            for r in &v.result.rejected {
+                let detail = check::shown(&r.detail);
+                writeln!(out, "  {name}: rejected ({}): {detail}", r.reason)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn watch_command(
-    cli: &Cli,
+    output: &Output,
+    settings: &WatchSettings,
     clock: &dyn Clock,
     out: &mut dyn Write,
-    interval: &str,
-    duration: Option<&str>,
-    threshold: &str,
-) -> Result<u8> {
-    let parsed = (
-        parse_duration(interval),
-        duration.map(parse_duration).transpose(),
-        parse_duration(threshold),
-    );
-    let (interval, duration, threshold) = match parsed {
-        (Ok(i), Ok(d), Ok(t)) if !i.is_zero() => (i, d, t.as_secs_f64()),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-            return unknown(cli.format, clock, out, &e);
-        }
-        _ => return unknown(cli.format, clock, out, "--interval must be more than 0"),
-    };
-    let prometheus = cli.format == OutputFormat::Prometheus;
+) -> Result<Status> {
+    let WatchSettings {
+        interval,
+        duration,
+        threshold,
+    } = *settings;
+    let prometheus = output.format == OutputFormat::Prometheus;
     // Without --duration the watch never ends: its metrics replace the
     // --output file as it goes (at the start, after each jump, and every
-    // minute), for a watcher run as a service.
-    let live_file = match (prometheus, duration, cli.output.as_deref()) {
-        (true, None, Some(path)) => Some(path),
-        (true, None, None) => {
-            return unknown(
-                cli.format,
-                clock,
-                out,
-                "--format prometheus needs --duration, or --output FILE to keep up to date",
-            );
-        }
+    // minute), for a watcher run as a service.  (Settings made sure such
+    // a watch has the file.)
+    let live_file = match (prometheus, duration) {
+        (true, None) => output.file.as_deref(),
         _ => None,
     };
     let mut written: Option<(usize, Duration)> = None;
@@ -459,7 +269,7 @@ fn watch_command(
         }
         Ok(())
     };
-    let json = cli.format == OutputFormat::Json;
+    let json = output.format == OutputFormat::Json;
     let mut report = |j: &watch::Jump| -> std::io::Result<()> {
         if prometheus {
             return Ok(()); // The metrics sum the jumps up at the end.
@@ -496,29 +306,35 @@ fn watch_command(
             watch::prometheus(&jumps, watched, threshold, clock.realtime().0)
         )?;
     } else if !json {
-        let worst = jumps
-            .iter()
-            .max_by(|a, b| a.seconds.abs().total_cmp(&b.seconds.abs()));
-        let message = match worst {
-            None => format!(
-                "no wall-clock jump over {threshold} s in {} s",
-                duration.map_or(0.0, |d| d.as_secs_f64())
-            ),
-            Some(j) => format!(
-                "{} jump(s); largest {} by {:.6} s{}",
-                jumps.len(),
-                j.direction,
-                j.seconds.abs(),
-                if status == Status::Critical {
-                    " (dovecot dies of backward jumps over 5 s)"
-                } else {
-                    ""
-                }
-            ),
-        };
+        let message = watch_summary(&jumps, status, settings);
         writeln!(out, "CLOCK {}: {message}", status.as_str())?;
     }
-    Ok(status as u8)
+    Ok(status)
+}
+
+/// The status line's message at the end of a watch: the largest jump.
+fn watch_summary(jumps: &[watch::Jump], status: Status, settings: &WatchSettings) -> String {
+    let worst = jumps
+        .iter()
+        .max_by(|a, b| a.seconds.abs().total_cmp(&b.seconds.abs()));
+    match worst {
+        None => format!(
+            "no wall-clock jump over {} s in {} s",
+            settings.threshold,
+            settings.duration.map_or(0.0, |d| d.as_secs_f64())
+        ),
+        Some(j) => format!(
+            "{} jump(s); largest {} by {:.6} s{}",
+            jumps.len(),
+            j.direction,
+            j.seconds.abs(),
+            if status == Status::Critical {
+                " (dovecot dies of backward jumps over 5 s)"
+            } else {
+                ""
+            }
+        ),
+    }
 }
 
 /// RFC 3339 UTC for a Unix time, without a date library.
@@ -544,47 +360,9 @@ fn chrono_like(t: f64) -> String {
     )
 }
 
-fn env_command(cli: &Cli, quiet: bool, out: &mut dyn Write) -> Result<u8> {
-    envinfo::run(&cli.root, cli.format, quiet, out)
-}
-
-/// The extra sections of the man page.
-pub fn man_page() -> conventions::ManPage<'static> {
-    conventions::ManPage {
-        exit_status: cli::EXIT_STATUS,
-        examples: cli::EXAMPLES,
-        files: &[
-            (
-                "/etc/ntp.conf",
-                "Where the servers come from without -H (under --root).",
-            ),
-            (
-                "/etc/rc.conf",
-                "env: FreeBSD's rc.conf chain (defaults, rc.conf, rc.conf.local, rc.conf.d), under --root.",
-            ),
-            (
-                "$ROOT/sysctl.out",
-                "env: a saved `sysctl -a` that stands in for the kernel of a copied tree.",
-            ),
-        ],
-        see_also: "check_ntp_time(8), ntpd(8), chronyd(8), ntpconf-edit(8), maillog-grep(8), xinetd-lint(8)",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_and_port_forms() {
-        assert_eq!(
-            host_port("127.0.0.1:11123", 123),
-            ("127.0.0.1".into(), 11123)
-        );
-        assert_eq!(host_port("pool.ntp.org", 123), ("pool.ntp.org".into(), 123));
-        assert_eq!(host_port("[::1]:1234", 123), ("::1".into(), 1234));
-        assert_eq!(host_port("::1", 123), ("::1".into(), 123));
-    }
 
     #[test]
     fn dates_without_a_library() {

@@ -1,10 +1,14 @@
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use clockcheck::cli::Cli;
-use clockcheck::conventions::{finish, finish_generate};
+use clockcheck::Status;
 use clockcheck::query::SystemClock;
-use clockcheck::{EXIT_UNKNOWN, man_page, run};
+use clockcheck::{refuse, run};
+use mailhost_common::conventions::{finish, finish_generate};
+
+use crate::cli::{Cli, man_page};
 
 fn main() -> ExitCode {
     // A Nagios plugin must never exit 2 for a usage error (2 is CRITICAL),
@@ -18,16 +22,17 @@ fn main() -> ExitCode {
         Err(err) => {
             println!("CLOCK UNKNOWN: invalid command line: {}", err.kind());
             let _ = err.print();
-            return ExitCode::from(EXIT_UNKNOWN);
+            return Status::Unknown.into();
         }
     };
     if let Some(kind) = cli.generate {
-        return finish_generate(kind, Cli::command(), &man_page(), EXIT_UNKNOWN);
+        return finish_generate(kind, Cli::command(), &man_page(), Status::Unknown.code());
     }
     let clock = SystemClock::new();
-    finish(
-        "clockcheck",
-        run(&cli, &clock, &mut std::io::stdout().lock()),
-        EXIT_UNKNOWN,
-    )
+    let out = &mut std::io::stdout().lock();
+    let result = match cli.into_settings() {
+        Ok(settings) => run(&settings, &clock, out),
+        Err(refusal) => refuse(&refusal, &clock, out),
+    };
+    finish("clockcheck", result, Status::Unknown)
 }

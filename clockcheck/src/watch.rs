@@ -106,7 +106,7 @@ pub fn prometheus(jumps: &[Jump], watched: f64, threshold: f64, now: i64) -> Str
     e.gauge(
         "clockcheck_watch_status",
         "Nagios status of the last watch: 0 OK, 1 WARNING (a jump), 2 CRITICAL (a backward jump over 5 s).",
-        f64::from(status(jumps) as u8),
+        f64::from(status(jumps).code()),
     );
     let count = |direction: &str| jumps.iter().filter(|j| j.direction == direction).count() as f64;
     e.family(
