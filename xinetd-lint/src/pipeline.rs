@@ -3,19 +3,19 @@
 //!
 //! Each service goes through xinetd's phases in xinetd's order, one
 //! module each, and stops at the first rule that rejects it:
-//! 1. [`remove_disabled`]: dropped while reading, `disable = yes`, the
+//! 1. `remove_disabled`: dropped while reading, `disable = yes`, the
 //!    defaults' `enabled`/`disabled` lists, a value error
 //!    (remove_disabled_services);
-//! 2. [`service_fill`]: what xinetd fills in (a redirect's server, the
+//! 2. `service_fill`: what xinetd fills in (a redirect's server, the
 //!    protocol from socket_type and back, the port from /etc/services);
-//! 3. [`check_entry`]: confparse.c's checks (duplicates, INTERNAL, TCPMUX,
+//! 3. `check_entry`: confparse.c's checks (duplicates, INTERNAL, TCPMUX,
 //!    RPC, /etc/services, redirect, TRAFFIC, required attributes);
-//! 4. [`svc_activate`]: start-up (the socket, the portmapper, the bind
+//! 4. `svc_activate`: start-up (the socket, the portmapper, the bind
 //!    address, the port);
-//! 5. [`accepted_but_odd`]: accepted, but probably not what was meant.
+//! 5. `accepted_but_odd`: accepted, but probably not what was meant.
 //!
-//! A rule is a function under its phase; [`Entry`] is what the phases
-//! know about the service, [`Daemon`] what xinetd has set up so far.
+//! A rule is a function under its phase; `Entry` is what the phases
+//! know about the service, `Daemon` what xinetd has set up so far.
 
 mod check_entry;
 mod remove_disabled;

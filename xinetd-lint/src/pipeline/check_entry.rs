@@ -38,6 +38,8 @@ pub(super) fn check_entry(
     Ok(())
 }
 
+/// XL022: an earlier service already checked binds the same port and
+/// protocol (startup::duplicate_of says when that counts).
 fn not_a_duplicate(e: &mut Entry, this: &Checked, checked: &[Checked]) -> Phase {
     let Some(other) = startup::duplicate_of(this, checked) else {
         return Ok(());
@@ -60,6 +62,7 @@ fn not_a_duplicate(e: &mut Entry, this: &Checked, checked: &[Checked]) -> Phase 
     e.reject(Code::XL022, message)
 }
 
+/// XL034: an INTERNAL service must be one of xinetd's built-in ones.
 /// A SENSOR service is xinetd's own handler, whatever its name.
 fn internal_service_exists(e: &mut Entry) -> Phase {
     if !e.kind.internal || e.flag("flags", "SENSOR") {
@@ -73,6 +76,7 @@ fn internal_service_exists(e: &mut Entry) -> Phase {
     e.reject(Code::XL034, message)
 }
 
+/// XL035, XL075: a TCPMUX client must be UNLISTED and use tcp.
 fn tcpmux_client(e: &mut Entry, crashed: &mut bool) -> Phase {
     if !e.kind.tcpmux {
         return Ok(());
@@ -107,6 +111,7 @@ fn tcpmux_client(e: &mut Entry, crashed: &mut bool) -> Phase {
     }
 }
 
+/// XL036: a listed RPC service must be in /etc/rpc.
 fn rpc_service_known(e: &mut Entry, host: &dyn Host) -> Phase {
     if e.kind.rpc && !e.kind.unlisted && !host.has_rpc(&e.s.name) {
         let message = format!("unknown RPC service: {}", e.s.name);
@@ -115,7 +120,8 @@ fn rpc_service_known(e: &mut Entry, host: &dyn Host) -> Phase {
     Ok(())
 }
 
-/// A listed service must be in /etc/services, at the port it gives.
+/// XL032, XL030, XL031: a listed service must be in /etc/services, at the
+/// port it gives.
 fn in_etc_services(e: &mut Entry, host: &dyn Host) -> Phase {
     if e.kind.unlisted || e.kind.rpc {
         return Ok(());
@@ -148,6 +154,7 @@ fn in_etc_services(e: &mut Entry, host: &dyn Host) -> Phase {
     }
 }
 
+/// XL037: a redirect needs a stream socket, `wait = no` and no NAMEINARGS.
 fn redirect_fits(e: &mut Entry) -> Phase {
     if !e.redirect {
         return Ok(());
@@ -176,6 +183,8 @@ fn redirect_fits(e: &mut Entry) -> Phase {
     }
 }
 
+/// XL038: TRAFFIC is logged for redirected services only.
+///
 /// A service that never writes log_on_success gets the final defaults'
 /// (service_fill); one that does started from the defaults as they stood
 /// when its block was read (config).
@@ -204,6 +213,7 @@ fn traffic_only_when_redirected(e: &mut Entry, defaults: &Defaults) -> Phase {
     e.reject(Code::XL038, message)
 }
 
+/// XL039: an INTERNAL service has no program name to take from server_args.
 fn nameinargs_not_internal(e: &mut Entry) -> Phase {
     if e.flag("flags", "NAMEINARGS") && e.kind.internal {
         let message = format!(
@@ -215,8 +225,8 @@ fn nameinargs_not_internal(e: &mut Entry) -> Phase {
     Ok(())
 }
 
-/// Required attributes, written in the block (defaults never count); every
-/// missing one is reported.
+/// XL033: required attributes, written in the block (defaults never count);
+/// every missing one is reported.
 fn required_attributes(e: &mut Entry) -> Phase {
     let (kind, redirect) = (e.kind, e.redirect);
     let mut required: Vec<&str> = vec!["socket_type", "wait"];

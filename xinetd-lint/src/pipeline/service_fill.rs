@@ -39,8 +39,8 @@ fn fill_in(e: &mut Entry) {
     }
 }
 
-/// A server to start (INTERNAL services have none), and its arguments
-/// when NAMEINARGS takes the program name from them.
+/// XL028, XL039: a server to start (INTERNAL services have none), and its
+/// arguments when NAMEINARGS takes the program name from them.
 fn server_given(e: &mut Entry) -> Phase {
     if !e.kind.internal && e.server.is_none() {
         let message = format!("Must specify a server in {}", e.s.name);
@@ -55,8 +55,8 @@ fn server_given(e: &mut Entry) -> Phase {
     Ok(())
 }
 
-/// Without `port`, xinetd looks the service up in /etc/services (RPC
-/// services and TCPMUX clients need no port).
+/// XL029, XL032, XL030: without `port`, xinetd looks the service up in
+/// /etc/services (RPC services and TCPMUX clients need no port).
 fn port_known(e: &mut Entry, host: &dyn Host) -> Phase {
     if e.port.is_some() || e.kind.rpc || e.kind.tcpmux {
         return Ok(());

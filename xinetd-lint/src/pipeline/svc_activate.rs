@@ -37,6 +37,7 @@ pub(super) fn svc_activate(
     port_free(e, taken, daemon, ipv6_with_v4_bind)
 }
 
+/// XL070: the kernel must accept the socket_type and protocol pair.
 fn socket_created(e: &mut Entry) -> Phase {
     let (Some(st), Some(proto)) = (e.socket.as_deref(), e.protocol.as_deref()) else {
         return Ok(());
@@ -56,6 +57,7 @@ fn socket_created(e: &mut Entry) -> Phase {
     e.reject(Code::XL070, message)
 }
 
+/// XL046: an RPC service registers with the portmapper.
 fn portmapper_enabled(e: &mut Entry, host: &dyn Host) -> Phase {
     if e.kind.rpc && !host.portmapper() {
         let message = format!(
@@ -67,7 +69,7 @@ fn portmapper_enabled(e: &mut Entry, host: &dyn Host) -> Phase {
     Ok(())
 }
 
-/// A warning only: the service starts, on an address nobody meant.
+/// XL074, a warning only: the service starts, on an address nobody meant.
 fn ipv6_flag_with_v4_bind(e: &mut Entry) {
     let flags = e.s.get("flags");
     let (line, column) = flags.map_or((e.s.line, e.s.column), |f| (f.line, f.column));
@@ -79,6 +81,7 @@ fn ipv6_flag_with_v4_bind(e: &mut Entry) {
     e.note(line, column, Code::XL074, message);
 }
 
+/// XL047: xinetd can bind only an address of this host.
 fn bind_address_local(e: &mut Entry, host: &dyn Host) -> Phase {
     let Some(address) = &e.bind else {
         return Ok(());
@@ -93,8 +96,8 @@ fn bind_address_local(e: &mut Entry, host: &dyn Host) -> Phase {
     e.reject(Code::XL047, message)
 }
 
-/// The port must not be held by another program (`taken`) nor, for TCP,
-/// by a service xinetd has bound already.
+/// XL043 (the codes of `taken`), XL022: the port must not be held by another
+/// program (`taken`) nor, for TCP, by a service xinetd has bound already.
 fn port_free(
     e: &mut Entry,
     taken: &[TakenPort],
