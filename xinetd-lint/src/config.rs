@@ -437,59 +437,14 @@ impl<'h> Reader<'h> {
             match keyword.as_str() {
                 "service" | "defaults" => {
                     let block = if keyword == "defaults" {
-                        if fragment {
-                            self.diag(
-                                shown,
-                                i + 1,
-                                words[0].column,
-                                Code::XL024,
-                                None,
-                                "`defaults` in an included file is merged into the global defaults"
-                                    .into(),
-                            );
-                        }
-                        if defaults_seen {
-                            self.diag(
-                                shown,
-                                i + 1,
-                                words[0].column,
-                                Code::XL005,
-                                None,
-                                "only 1 defaults entry is allowed. This entry will be ignored"
-                                    .into(),
-                            );
-                            Block::Ignored
-                        } else {
-                            defaults_seen = true;
-                            self.model
-                                .defaults
-                                .file
-                                .get_or_insert_with(|| shown.to_string());
-                            Block::Defaults
-                        }
+                        let header = (shown, i + 1, words[0].column);
+                        self.defaults_block(header, fragment, &mut defaults_seen)
                     } else {
                         let Some(name) = arg else {
                             i = self.missing_argument(lines, i, words[0].column, shown);
                             continue;
                         };
-                        let mut service = Service {
-                            name,
-                            file: shown.to_string(),
-                            line: i + 1,
-                            column: words[1].column,
-                            in_fragment: fragment,
-                            ..Service::default()
-                        };
-                        // only_from and no_access come from defaults as they
-                        // stand when the block is read.
-                        for inherited in
-                            ["only_from", "no_access", "log_on_success", "log_on_failure"]
-                        {
-                            if let Some(s) = self.model.defaults.attrs.get(inherited) {
-                                service.attrs.insert(inherited, s.clone());
-                            }
-                        }
-                        Block::Service(service)
+                        self.service_block(name, (shown, i + 1, words[1].column), fragment)
                     };
                     i = self.read_block(&mut *lines, i, shown, block);
                 }
@@ -515,6 +470,68 @@ impl<'h> Reader<'h> {
                 }
             }
         }
+    }
+
+    /// A `defaults` header at `(file, line, column)`: only a file's first
+    /// is read.
+    fn defaults_block(
+        &mut self,
+        (shown, line, column): (&str, usize, usize),
+        fragment: bool,
+        defaults_seen: &mut bool,
+    ) -> Block {
+        if fragment {
+            self.diag(
+                shown,
+                line,
+                column,
+                Code::XL024,
+                None,
+                "`defaults` in an included file is merged into the global defaults".into(),
+            );
+        }
+        if *defaults_seen {
+            self.diag(
+                shown,
+                line,
+                column,
+                Code::XL005,
+                None,
+                "only 1 defaults entry is allowed. This entry will be ignored".into(),
+            );
+            return Block::Ignored;
+        }
+        *defaults_seen = true;
+        self.model
+            .defaults
+            .file
+            .get_or_insert_with(|| shown.to_string());
+        Block::Defaults
+    }
+
+    /// A `service NAME` header, its name at `(file, line, column)`.
+    fn service_block(
+        &self,
+        name: String,
+        (shown, line, column): (&str, usize, usize),
+        fragment: bool,
+    ) -> Block {
+        let mut service = Service {
+            name,
+            file: shown.to_string(),
+            line,
+            column,
+            in_fragment: fragment,
+            ..Service::default()
+        };
+        // only_from and no_access come from defaults as they stand when the
+        // block is read.
+        for inherited in ["only_from", "no_access", "log_on_success", "log_on_failure"] {
+            if let Some(s) = self.model.defaults.attrs.get(inherited) {
+                service.attrs.insert(inherited, s.clone());
+            }
+        }
+        Block::Service(service)
     }
 
     /// `service`, `include` or `includedir` without its argument: xinetd says
