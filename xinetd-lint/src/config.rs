@@ -8,11 +8,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::attrs::{self, Count, Parsed};
+use crate::attrs::{self, Parsed};
 use crate::host::Host;
-use crate::lex::{self, AttrLine, Op};
+use crate::lex::{self, AttrLine};
 use crate::rules::Code;
+use attribute::{AttrAt, Flow};
 use mailhost_common::lint;
+
+mod attribute;
 
 /// Nesting limit for include/includedir (xinetd has none; loops are found
 /// by identity, this only bounds a long chain of distinct files).
@@ -103,6 +106,14 @@ enum Block {
     Ignored,
 }
 
+/// A block being read, and the first value error in it.
+struct OpenBlock {
+    block: Block,
+    /// Line and rule of the first value error (`DISABLING SERVICE`), until
+    /// a `disable = no` undoes it.
+    value_error: Option<(usize, Code)>,
+}
+
 /// A file's identity: the same file reached by two names, or through a
 /// link, is one file.
 type FileId = (u64, u64);
@@ -169,6 +180,11 @@ impl<'h> Reader<'h> {
             .push(Diagnostic::new(file, line, column, code, message).with_service(service));
     }
 
+    /// A file or directory that cannot be opened, read or stat'ed (XL006).
+    fn unreadable(&mut self, file: &str, line: usize, column: usize, message: String) {
+        self.diag(file, line, column, Code::XL006, None, message);
+    }
+
     /// Reads a file as xinetd reads its `-f` file or an `include`, by its
     /// jail path (looked up inside the host's tree).  `at` is the include
     /// line that names it.
@@ -187,7 +203,7 @@ impl<'h> Reader<'h> {
         let (handle, id) = match opened {
             Ok(opened) => opened,
             Err(e) => {
-                self.diag(&file, line, col, Code::XL006, None, format!("{what}: {e}"));
+                self.unreadable(&file, line, col, format!("{what}: {e}"));
                 return;
             }
         };
@@ -248,14 +264,7 @@ impl<'h> Reader<'h> {
                 return;
             }
             Err(e) => {
-                self.diag(
-                    &file,
-                    line,
-                    col,
-                    Code::XL006,
-                    None,
-                    format!("{what}: {shown}: {e}"),
-                );
+                self.unreadable(&file, line, col, format!("{what}: {shown}: {e}"));
                 return;
             }
         };
@@ -296,12 +305,10 @@ impl<'h> Reader<'h> {
             Err(e) => {
                 let (file, line, col) = at.unwrap_or((&shown, 1, 1));
                 let file = file.to_string();
-                self.diag(
+                self.unreadable(
                     &file,
                     line,
                     col,
-                    Code::XL006,
-                    None,
                     format!("Unable to read included directory: {e}"),
                 );
                 return;
@@ -328,12 +335,10 @@ impl<'h> Reader<'h> {
                     None,
                     format!("{shown_path} is not a regular file. It is being skipped."),
                 ),
-                Err(e) => self.diag(
+                Err(e) => self.unreadable(
                     &shown_path,
                     1,
                     1,
-                    Code::XL006,
-                    None,
                     format!("Unable to stat includedir file: {e}"),
                 ),
             }
@@ -432,59 +437,14 @@ impl<'h> Reader<'h> {
             match keyword.as_str() {
                 "service" | "defaults" => {
                     let block = if keyword == "defaults" {
-                        if fragment {
-                            self.diag(
-                                shown,
-                                i + 1,
-                                words[0].column,
-                                Code::XL024,
-                                None,
-                                "`defaults` in an included file is merged into the global defaults"
-                                    .into(),
-                            );
-                        }
-                        if defaults_seen {
-                            self.diag(
-                                shown,
-                                i + 1,
-                                words[0].column,
-                                Code::XL005,
-                                None,
-                                "only 1 defaults entry is allowed. This entry will be ignored"
-                                    .into(),
-                            );
-                            Block::Ignored
-                        } else {
-                            defaults_seen = true;
-                            self.model
-                                .defaults
-                                .file
-                                .get_or_insert_with(|| shown.to_string());
-                            Block::Defaults
-                        }
+                        let header = (shown, i + 1, words[0].column);
+                        self.defaults_block(header, fragment, &mut defaults_seen)
                     } else {
                         let Some(name) = arg else {
                             i = self.missing_argument(lines, i, words[0].column, shown);
                             continue;
                         };
-                        let mut service = Service {
-                            name,
-                            file: shown.to_string(),
-                            line: i + 1,
-                            column: words[1].column,
-                            in_fragment: fragment,
-                            ..Service::default()
-                        };
-                        // only_from and no_access come from defaults as they
-                        // stand when the block is read.
-                        for inherited in
-                            ["only_from", "no_access", "log_on_success", "log_on_failure"]
-                        {
-                            if let Some(s) = self.model.defaults.attrs.get(inherited) {
-                                service.attrs.insert(inherited, s.clone());
-                            }
-                        }
-                        Block::Service(service)
+                        self.service_block(name, (shown, i + 1, words[1].column), fragment)
                     };
                     i = self.read_block(&mut *lines, i, shown, block);
                 }
@@ -510,6 +470,68 @@ impl<'h> Reader<'h> {
                 }
             }
         }
+    }
+
+    /// A `defaults` header at `(file, line, column)`: only a file's first
+    /// is read.
+    fn defaults_block(
+        &mut self,
+        (shown, line, column): (&str, usize, usize),
+        fragment: bool,
+        defaults_seen: &mut bool,
+    ) -> Block {
+        if fragment {
+            self.diag(
+                shown,
+                line,
+                column,
+                Code::XL024,
+                None,
+                "`defaults` in an included file is merged into the global defaults".into(),
+            );
+        }
+        if *defaults_seen {
+            self.diag(
+                shown,
+                line,
+                column,
+                Code::XL005,
+                None,
+                "only 1 defaults entry is allowed. This entry will be ignored".into(),
+            );
+            return Block::Ignored;
+        }
+        *defaults_seen = true;
+        self.model
+            .defaults
+            .file
+            .get_or_insert_with(|| shown.to_string());
+        Block::Defaults
+    }
+
+    /// A `service NAME` header, its name at `(file, line, column)`.
+    fn service_block(
+        &self,
+        name: String,
+        (shown, line, column): (&str, usize, usize),
+        fragment: bool,
+    ) -> Block {
+        let mut service = Service {
+            name,
+            file: shown.to_string(),
+            line,
+            column,
+            in_fragment: fragment,
+            ..Service::default()
+        };
+        // only_from and no_access come from defaults as they stand when the
+        // block is read.
+        for inherited in ["only_from", "no_access", "log_on_success", "log_on_failure"] {
+            if let Some(s) = self.model.defaults.attrs.get(inherited) {
+                service.attrs.insert(inherited, s.clone());
+            }
+        }
+        Block::Service(service)
     }
 
     /// `service`, `include` or `includedir` without its argument: xinetd says
@@ -539,42 +561,20 @@ impl<'h> Reader<'h> {
         lines: &mut [&[u8]],
         header: usize,
         shown: &str,
-        mut block: Block,
+        block: Block,
     ) -> usize {
         let mut i = header + 1;
         while i < lines.len() && lex::is_blank_or_comment(lines[i]) {
             i += 1;
         }
-        let name = match &block {
-            Block::Service(s) => Some(s.name.clone()),
-            _ => None,
-        };
         if i >= lines.len() || !lex::is_lone(lines[i], b'{') {
-            let (line, col) = if i < lines.len() {
-                (i + 1, 1)
-            } else {
-                (header + 1, 1)
-            };
-            self.diag(
-                shown,
-                line,
-                col,
-                Code::XL003,
-                name.as_deref(),
-                format!(
-                    "Service {}: missing '{{' (it must be alone on the line after the header)",
-                    name.as_deref().unwrap_or("defaults")
-                ),
-            );
-            if let Block::Service(mut s) = block {
-                s.dropped = Some(Code::XL003);
-                self.model.services.push(s);
-            }
-            // The line that is not `{` was read already: the skip starts after it.
-            return skip_to_close(lines, (i + 1).min(lines.len()), self, shown);
+            return self.missing_open_brace(lines, header, i, shown, block);
         }
         i += 1;
-        let mut value_error_line: Option<(usize, Code)> = None;
+        let mut open = OpenBlock {
+            block,
+            value_error: None,
+        };
         loop {
             if i >= lines.len() {
                 self.diag(
@@ -582,10 +582,10 @@ impl<'h> Reader<'h> {
                     lines.len().max(1),
                     1,
                     Code::XL004,
-                    name.as_deref(),
+                    open.block.service_name(),
                     "incomplete entry: the file ends inside this block".into(),
                 );
-                if let Block::Service(mut s) = block {
+                if let Block::Service(mut s) = open.block {
                     s.dropped = Some(Code::XL004);
                     self.model.services.push(s);
                 }
@@ -600,82 +600,122 @@ impl<'h> Reader<'h> {
                 i += 1;
                 continue;
             }
-            match lex::attribute(line) {
-                AttrLine::NoSpaceBeforeOp {
-                    name: attr,
-                    op_column,
-                } => {
-                    self.diag(
-                        shown,
-                        i + 1,
-                        op_column,
-                        Code::XL009,
-                        name.as_deref(),
-                        format!("Attribute {} needs a space before operator", attr.as_str()),
-                    );
-                    return self.abandon(block, lines, i, shown, Code::XL009);
-                }
-                AttrLine::BadOperator { name: attr } => {
-                    // A second `defaults` is skipped line by line, not parsed.
-                    let swallowed = if matches!(block, Block::Ignored) {
-                        Overrun::None
-                    } else {
-                        overrun_after_one_word(lines, i)
-                    };
-                    self.diag(
-                        shown,
-                        i + 1,
-                        attr.column,
-                        Code::XL010,
-                        name.as_deref(),
-                        format!(
-                            "Bad operator for attribute: {}{}",
-                            attr.as_str(),
-                            match swallowed {
-                                Overrun::None => "",
-                                Overrun::Blanked => " (a name alone on its line: xinetd reads on into the next line and blanks it)",
-                                Overrun::Truncated => " (a name alone on its line: xinetd reads on into the next line and cuts it at its first blank)",
-                                Overrun::Merged => " (a name alone on its line: xinetd reads on into the next line and swallows the line after it, so a following `service` header can be lost with its block)",
-                            }
-                        ),
-                    );
-                    return self.abandon(block, lines, i, shown, Code::XL010);
-                }
-                AttrLine::Ok {
-                    name: attr,
-                    op,
-                    op_column,
-                    values,
-                } => {
-                    let outcome = self.attribute(
-                        &mut block,
-                        shown,
-                        i + 1,
-                        &attr,
-                        op,
-                        op_column,
-                        &values,
-                        &mut value_error_line,
-                    );
-                    if outcome == Flow::StopDisabled {
-                        // `disable = yes`: the rest of the block is not read.
-                        let next = skip_to_close(lines, i + 1, self, shown);
-                        if let Block::Service(mut s) = block {
-                            s.disabled = true;
-                            self.model.services.push(s);
-                        }
-                        return next;
+            match self.block_line(&mut open, lines, i, shown) {
+                Flow::Continue => {}
+                Flow::Abandon(code) => return self.abandon(open.block, lines, i, shown, code),
+                Flow::StopDisabled => {
+                    // `disable = yes`: the rest of the block is not read.
+                    let next = skip_to_close(lines, i + 1, self, shown);
+                    if let Block::Service(mut s) = open.block {
+                        s.disabled = true;
+                        self.model.services.push(s);
                     }
+                    return next;
                 }
             }
             i += 1;
         }
-        if let Block::Service(mut s) = block {
-            s.value_error = value_error_line;
+        if let Block::Service(mut s) = open.block {
+            s.value_error = open.value_error;
             self.check_only_from(&s, shown);
             self.model.services.push(s);
         }
         i
+    }
+
+    /// The header is not followed by a lone `{`: a service is dropped, and
+    /// xinetd skips to the next lone `}`.
+    fn missing_open_brace(
+        &mut self,
+        lines: &[&[u8]],
+        header: usize,
+        i: usize,
+        shown: &str,
+        block: Block,
+    ) -> usize {
+        let line = if i < lines.len() { i + 1 } else { header + 1 };
+        let name = block.service_name();
+        self.diag(
+            shown,
+            line,
+            1,
+            Code::XL003,
+            name,
+            format!(
+                "Service {}: missing '{{' (it must be alone on the line after the header)",
+                name.unwrap_or("defaults")
+            ),
+        );
+        if let Block::Service(mut s) = block {
+            s.dropped = Some(Code::XL003);
+            self.model.services.push(s);
+        }
+        // The line that is not `{` was read already: the skip starts after it.
+        skip_to_close(lines, (i + 1).min(lines.len()), self, shown)
+    }
+
+    /// One attribute line `lines[i]` of a block.
+    fn block_line(
+        &mut self,
+        open: &mut OpenBlock,
+        lines: &mut [&[u8]],
+        i: usize,
+        shown: &str,
+    ) -> Flow {
+        let name = open.block.service_name();
+        match lex::attribute(lines[i]) {
+            AttrLine::NoSpaceBeforeOp {
+                name: attr,
+                op_column,
+            } => {
+                self.diag(
+                    shown,
+                    i + 1,
+                    op_column,
+                    Code::XL009,
+                    name,
+                    format!("Attribute {} needs a space before operator", attr.as_str()),
+                );
+                Flow::Abandon(Code::XL009)
+            }
+            AttrLine::BadOperator { name: attr } => {
+                // A second `defaults` is skipped line by line, not parsed.
+                let swallowed = if matches!(open.block, Block::Ignored) {
+                    Overrun::None
+                } else {
+                    overrun_after_one_word(lines, i)
+                };
+                self.diag(
+                    shown,
+                    i + 1,
+                    attr.column,
+                    Code::XL010,
+                    name,
+                    format!(
+                        "Bad operator for attribute: {}{}",
+                        attr.as_str(),
+                        swallowed.says()
+                    ),
+                );
+                Flow::Abandon(Code::XL010)
+            }
+            AttrLine::Ok {
+                name: attr,
+                op,
+                op_column,
+                values,
+            } => {
+                let at = AttrAt {
+                    shown,
+                    line: i + 1,
+                    attr: &attr,
+                    op,
+                    op_column,
+                    values: &values,
+                };
+                self.attribute(open, &at)
+            }
+        }
     }
 
     /// A parse error in a block: a service is dropped and xinetd skips to
@@ -699,261 +739,6 @@ impl<'h> Reader<'h> {
             Block::Ignored => skip_to_close(lines, at + 1, self, shown),
             Block::Defaults => at + 1,
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn attribute(
-        &mut self,
-        block: &mut Block,
-        shown: &str,
-        line: usize,
-        attr: &lex::Token,
-        op: Op,
-        op_column: usize,
-        values: &[lex::Token],
-        value_error_line: &mut Option<(usize, Code)>,
-    ) -> Flow {
-        let in_defaults = !matches!(block, Block::Service(_));
-        let service_name = match block {
-            Block::Service(s) => Some(s.name.clone()),
-            _ => None,
-        };
-        let sname = service_name.as_deref();
-        let raw_name = attr.as_str().into_owned();
-        let Some(spec) = attrs::lookup(&raw_name).filter(|a| {
-            if in_defaults {
-                a.in_defaults
-            } else {
-                a.in_service
-            }
-        }) else {
-            let (code, message) = if raw_name.eq_ignore_ascii_case("mdns") {
-                (
-                    Code::XL023,
-                    "bad service attribute: mdns (not compiled into this xinetd)".to_string(),
-                )
-            } else if in_defaults {
-                (
-                    Code::XL012,
-                    format!("attribute: {raw_name} should not be in default section"),
-                )
-            } else {
-                (Code::XL011, format!("bad service attribute: {raw_name}"))
-            };
-            self.diag(shown, line, attr.column, code, sname, message);
-            return Flow::Continue;
-        };
-        let key = attrs::canonical(spec.name);
-        let words: Vec<String> = values.iter().map(|v| v.as_str().into_owned()).collect();
-        let comment_at = values.iter().find(|v| v.text.starts_with(b"#"));
-        if op != Op::Set && spec.count != Count::List {
-            self.diag(
-                shown,
-                line,
-                op_column,
-                Code::XL014,
-                sname,
-                format!(
-                    "Service {}: operator '{}' cannot be used for attribute '{}'",
-                    sname.unwrap_or("(null)"),
-                    op.as_str(),
-                    spec.name
-                ),
-            );
-            return Flow::Continue;
-        }
-        let expected = match spec.count {
-            Count::One => Some(1),
-            Count::Two => Some(2),
-            _ => None,
-        };
-        if let Some(n) = expected
-            && words.len() != n
-        {
-            match comment_at {
-                Some(c) => self.diag(shown, line, c.column, Code::XL016, sname, format!(
-                    "trailing comment: xinetd reads `{}` as {} more values, so this {} line is ignored (attribute {} expects {n} values and {} values were specified)",
-                    words[words.iter().position(|w| w.starts_with('#')).unwrap_or(0)..].join(" "),
-                    words.len() - n.min(words.len()), spec.name, spec.name, words.len())),
-                None => self.diag(shown, line, attr.column, Code::XL015, sname, format!(
-                    "attribute {} expects {n} values and {} values were specified; the line is ignored", spec.name, words.len())),
-            }
-            return Flow::Continue;
-        }
-        let already = match block {
-            Block::Service(s) => {
-                s.attrs.contains_key(key) && spec.count != Count::List && s.written.contains(key)
-            }
-            Block::Defaults => {
-                self.model.defaults.attrs.contains_key(key) && spec.count != Count::List
-            }
-            Block::Ignored => false,
-        };
-        if already {
-            if in_defaults && key == "log_type" {
-                self.diag(shown, line, attr.column, Code::XL017, None,
-                    "Cannot set more than one log_type attribute (in defaults this stops the whole daemon in production)".into());
-            } else {
-                self.diag(
-                    shown,
-                    line,
-                    attr.column,
-                    Code::XL013,
-                    sname,
-                    format!(
-                        "Service {}: attribute already set: {} (the first value is kept)",
-                        sname.unwrap_or("(null)"),
-                        spec.name
-                    ),
-                );
-            }
-            return Flow::Continue;
-        }
-        if key == "disable" && !in_defaults {
-            if words[0].eq_ignore_ascii_case("yes") {
-                return Flow::StopDisabled;
-            }
-            if words[0].eq_ignore_ascii_case("no")
-                && let Some((bad, _)) = *value_error_line
-            {
-                self.diag(shown, line, attr.column, Code::XL018, sname, format!(
-                    "`disable = no` re-enables this service after the value rejected on line {bad}: it runs without that setting"));
-                *value_error_line = None;
-            }
-        }
-        // What the service means to start, kept even when xinetd rejects the
-        // value (a tree copied without the binary): the first one wins.
-        if spec.name == "server"
-            && let Block::Service(s) = &mut *block
-            && s.server_written.is_none()
-        {
-            s.server_written = words.first().map(|w| w.to_string());
-        }
-        match attrs::parse_values(spec.name, op == Op::Remove, &words, self.host) {
-            Parsed::Error(message) => {
-                let code = if spec.name == "access_times" {
-                    Code::XL021
-                } else {
-                    Code::XL017
-                };
-                let column = values.first().map_or(op_column, |v| v.column);
-                let message = if in_defaults {
-                    format!(
-                        "{message} (in defaults: xinetd exits in production, `A fatal error was encountered while parsing the default section`)"
-                    )
-                } else {
-                    format!(
-                        "{message}; Error parsing attribute {} - DISABLING SERVICE",
-                        spec.name
-                    )
-                };
-                self.diag(shown, line, column, code, sname, message);
-                if !in_defaults && value_error_line.is_none() {
-                    *value_error_line = Some((line, code));
-                }
-                return Flow::Continue;
-            }
-            Parsed::Addresses(list) => {
-                let mut commented = false;
-                for token in &list.dropped {
-                    let column = values
-                        .iter()
-                        .find(|v| v.as_str() == token.as_str())
-                        .map_or(op_column, |v| v.column);
-                    if comment_at.is_some_and(|c| column >= c.column) {
-                        if !commented {
-                            self.diag(shown, line, column, Code::XL016, sname, format!(
-                                "trailing comment: xinetd reads `{}` as addresses and drops them (failed to parse)", words[words.iter().position(|w| w.starts_with('#')).unwrap_or(0)..].join(" ")));
-                            commented = true;
-                        }
-                    } else {
-                        self.diag(
-                            shown,
-                            line,
-                            column,
-                            Code::XL020,
-                            sname,
-                            format!(
-                                "failed to parse {token}: the address is dropped from {}",
-                                spec.name
-                            ),
-                        );
-                    }
-                }
-            }
-            Parsed::Ok => {
-                if attrs::wraps_negative(spec.name, &words) {
-                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), Code::XL072, sname, format!(
-                        "{} = {}: xinetd reads a negative number with strtoull and wraps it to a huge value, so the limit does not apply",
-                        spec.name, words.join(" ")));
-                }
-                if spec.name == "server"
-                    // Through the root, as xinetd's stat() sees it: a link in the
-                    // tree resolves inside the tree, never on the host.
-                    && self
-                        .host
-                        .metadata(Path::new(&words[0]))
-                        .is_ok_and(|m| m.is_dir())
-                {
-                    self.diag(shown, line, values.first().map_or(op_column, |v| v.column), Code::XL071, sname, format!(
-                        "server {} is a directory: xinetd accepts it (access and stat pass) and starts the service, but every connection fails to exec it",
-                        words[0]));
-                }
-            }
-        }
-        let setting = Setting {
-            values: words,
-            line,
-            column: attr.column,
-        };
-        if key == "enabled" || key == "disabled" {
-            if op == Op::Remove {
-                self.diag(shown, line, op_column, Code::XL073, None, format!(
-                    "`{} -= ...` adds to the list: xinetd ignores the operator of enabled/disabled, so this {}",
-                    spec.name,
-                    if key == "enabled" { "enables only the ids named (and those of other enabled lines)" } else { "disables the ids named" }));
-            } else if key == "enabled" && setting.values.is_empty() {
-                self.diag(
-                    shown,
-                    line,
-                    op_column,
-                    Code::XL073,
-                    None,
-                    "`enabled` with no ids still counts as given: xinetd disables every service"
-                        .into(),
-                );
-            }
-        }
-        // In defaults `=` on a list adds (cumulative); in a service it replaces.
-        let replace = op == Op::Set && !in_defaults;
-        let target = match block {
-            Block::Service(s) => {
-                s.written.insert(key);
-                &mut s.attrs
-            }
-            Block::Defaults => &mut self.model.defaults.attrs,
-            Block::Ignored => return Flow::Continue,
-        };
-        // enabled/disabled ignore the operator: every form adds (parsers.c).
-        let id_list = key == "enabled" || key == "disabled";
-        if spec.count == Count::List {
-            let entry = target.entry(key).or_insert_with(|| Setting {
-                values: Vec::new(),
-                line,
-                column: attr.column,
-            });
-            match op {
-                Op::Set if replace => entry.values = setting.values,
-                Op::Set | Op::Add => entry.values.extend(setting.values),
-                Op::Remove if id_list => entry.values.extend(setting.values),
-                Op::Remove => entry.values.retain(|v| !setting.values.contains(v)),
-            }
-            entry.line = line;
-            entry.column = attr.column;
-        } else {
-            target.insert(key, setting);
-        }
-        Flow::Continue
     }
 
     /// only_from that keeps no address denies everyone (§4.1).
@@ -988,12 +773,6 @@ impl<'h> Reader<'h> {
     }
 }
 
-#[derive(PartialEq, Eq)]
-enum Flow {
-    Continue,
-    StopDisabled,
-}
-
 /// The codes of a `# xinetd-lint: ignore XL016, XL017` comment line
 /// (codes or rule names; unknown words are dropped).
 pub fn suppression(line: &[u8]) -> Option<Vec<Code>> {
@@ -1013,6 +792,24 @@ enum Overrun {
     Truncated,
     /// The line after the next one was swallowed.
     Merged,
+}
+
+impl Overrun {
+    /// What the finding adds about it.
+    fn says(self) -> &'static str {
+        match self {
+            Overrun::None => "",
+            Overrun::Blanked => {
+                " (a name alone on its line: xinetd reads on into the next line and blanks it)"
+            }
+            Overrun::Truncated => {
+                " (a name alone on its line: xinetd reads on into the next line and cuts it at its first blank)"
+            }
+            Overrun::Merged => {
+                " (a name alone on its line: xinetd reads on into the next line and swallows the line after it, so a following `service` header can be lost with its block)"
+            }
+        }
+    }
 }
 
 /// `get_attr_op` scans the attribute name up to a space or `=`, and does

@@ -44,10 +44,34 @@ fn base_tree(root: &Path) {
 }
 
 /// (code, files below the root: (path, contents)).
-fn cases() -> Vec<(Code, Vec<(&'static str, String)>)> {
-    let conf = |text: String| vec![("etc/xinetd.conf", text)];
-    let svc = |extra: &str| conf(service(extra));
-    let plain = |text: &str| conf(text.to_string());
+type Case = (Code, Vec<(&'static str, String)>);
+
+/// An xinetd.conf of this text.
+fn conf(text: String) -> Vec<(&'static str, String)> {
+    vec![("etc/xinetd.conf", text)]
+}
+
+/// An xinetd.conf of the base service with these lines added.
+fn svc(extra: &str) -> Vec<(&'static str, String)> {
+    conf(service(extra))
+}
+
+fn plain(text: &str) -> Vec<(&'static str, String)> {
+    conf(text.to_string())
+}
+
+fn cases() -> Vec<Case> {
+    [
+        block_cases(),
+        attribute_cases(),
+        pipeline_cases(),
+        start_up_cases(),
+    ]
+    .concat()
+}
+
+/// Reading files and blocks: includes, keywords, braces, operators.
+fn block_cases() -> Vec<Case> {
     vec![
         (Code::XL001, conf(format!("servce svc\n{}", service("")))),
         (Code::XL002, plain("service\n{\n}\n")),
@@ -77,6 +101,12 @@ fn cases() -> Vec<(Code, Vec<(&'static str, String)>)> {
         ),
         (Code::XL009, svc("\tinstances= 5\n")),
         (Code::XL010, svc("\tbareword\n")),
+    ]
+}
+
+/// Attribute lines and their values, and how a file is written.
+fn attribute_cases() -> Vec<Case> {
+    vec![
         (Code::XL011, svc("\tnosuchattr = 1\n")),
         (Code::XL012, plain("defaults\n{\n\tserver = /bin/true\n}\n")),
         (Code::XL013, svc("\tuser = root\n")),
@@ -102,6 +132,12 @@ fn cases() -> Vec<(Code, Vec<(&'static str, String)>)> {
         ),
         (Code::XL025, conf(service("").replace('\n', "\r\n"))),
         (Code::XL026, conf(format!("\u{feff}{}", service("")))),
+    ]
+}
+
+/// The post-parse pipeline: remove_disabled_services, service_fill, check_entry, and what is accepted but odd.
+fn pipeline_cases() -> Vec<Case> {
+    vec![
         (Code::XL027, svc("\tdisable = yes\n")),
         (
             Code::XL028,
@@ -142,6 +178,12 @@ fn cases() -> Vec<(Code, Vec<(&'static str, String)>)> {
             Code::XL045,
             conf(service("").replace("wait = no", "wait = yes")),
         ),
+    ]
+}
+
+/// Include loops and repeats, start-up (svc_activate), and values that do not do what they say.
+fn start_up_cases() -> Vec<Case> {
+    vec![
         (Code::XL060, plain("include /etc/xinetd.conf\n")),
         (
             Code::XL062,

@@ -41,23 +41,44 @@ fn svc(name: &str, socket_type: &str, extra: &str) -> String {
 /// directory), and the ids xinetd starts.
 type Case = (&'static str, Vec<(&'static str, String)>, Vec<&'static str>);
 
+/// An xinetd.conf of this text.
+fn one(text: String) -> Vec<(&'static str, String)> {
+    vec![("xinetd.conf", text)]
+}
+
+/// An UNLISTED daytime on port 5000 with this socket_type and protocol.
+fn unlisted(socket: &str, protocol: &str) -> Vec<(&'static str, String)> {
+    one(svc(
+        "daytime",
+        socket,
+        &format!("\tprotocol = {protocol}\n\ttype = UNLISTED\n\tport = 5000\n"),
+    ))
+}
+
 fn cases() -> Vec<Case> {
-    let one = |text: String| vec![("xinetd.conf", text)];
-    let unlisted = |socket: &str, protocol: &str| {
-        one(svc(
-            "daytime",
-            socket,
-            &format!("\tprotocol = {protocol}\n\ttype = UNLISTED\n\tport = 5000\n"),
-        ))
-    };
+    [
+        socket_cases(),
+        binding_cases(),
+        parse_recovery_cases(),
+        value_cases(),
+    ]
+    .concat()
+}
+
+/// Socket creation: pairs the kernel refuses.
+fn socket_cases() -> Vec<Case> {
     vec![
-        // Socket creation: pairs the kernel refuses.
         ("seqpacket-tcp", unlisted("seqpacket", "tcp"), vec![]),
         ("seqpacket-udp", unlisted("seqpacket", "udp"), vec![]),
         ("stream-udp", unlisted("stream", "udp"), vec![]),
         ("dgram-tcp", unlisted("dgram", "tcp"), vec![]),
         ("raw-udp-is-fine", unlisted("raw", "udp"), vec!["daytime"]),
-        // Binding.
+    ]
+}
+
+/// Binding, TCPMUX clients among them.
+fn binding_cases() -> Vec<Case> {
+    vec![
         (
             "two-dgram-one-port",
             one(svc("daytime", "dgram", "\tid = a\n") + &svc("daytime", "dgram", "\tid = b\n")),
@@ -107,24 +128,42 @@ fn cases() -> Vec<Case> {
         ),
         (
             "tcpmux-clients-same-bind",
-            one(svc("m1", "stream", "\tid = a\n\ttype = TCPMUX UNLISTED\n\tbind = 127.0.0.1\n")
-                + &svc("m1", "stream", "\tid = b\n\ttype = TCPMUX UNLISTED\n\tbind = 127.0.0.1\n")),
+            one(svc(
+                "m1",
+                "stream",
+                "\tid = a\n\ttype = TCPMUX UNLISTED\n\tbind = 127.0.0.1\n",
+            ) + &svc(
+                "m1",
+                "stream",
+                "\tid = b\n\ttype = TCPMUX UNLISTED\n\tbind = 127.0.0.1\n",
+            )),
             vec!["a"],
         ),
         (
             "tcpmux-client-bind-not-local",
-            one(svc("m1", "stream", "\ttype = TCPMUX UNLISTED\n\tbind = 10.9.9.9\n")),
+            one(svc(
+                "m1",
+                "stream",
+                "\ttype = TCPMUX UNLISTED\n\tbind = 10.9.9.9\n",
+            )),
             vec!["m1"],
         ),
         (
             "ipv4-flag-with-v6-bind-takes-0.0.0.0",
-            one(svc("rsync", "stream", "\tid = a\n\tflags = IPv4\n\tbind = ::1\n")
-                + &svc("rsync", "stream", "\tid = b\n\tbind = 127.0.0.1\n")),
+            one(svc(
+                "rsync",
+                "stream",
+                "\tid = a\n\tflags = IPv4\n\tbind = ::1\n",
+            ) + &svc("rsync", "stream", "\tid = b\n\tbind = 127.0.0.1\n")),
             vec!["a"],
         ),
         (
             "ipv6-flag-with-foreign-v4-bind",
-            one(svc("rsync", "stream", "\tflags = IPv6\n\tbind = 10.9.9.9\n")),
+            one(svc(
+                "rsync",
+                "stream",
+                "\tflags = IPv6\n\tbind = 10.9.9.9\n",
+            )),
             vec!["rsync"],
         ),
         // A TCPMUX client with no protocol: xinetd segfaults, nothing starts.
@@ -134,7 +173,13 @@ fn cases() -> Vec<Case> {
                 + "service mux\n{\n\ttype = TCPMUX UNLISTED\n\tserver = /bin/true\n}\n"),
             vec![],
         ),
-        // Parse recovery: the line that is not `{` is consumed by the skip.
+    ]
+}
+
+/// Parse recovery: the line that is not `{` is consumed by the skip, and a
+/// one-word line reads on into the next lines.
+fn parse_recovery_cases() -> Vec<Case> {
+    vec![
         (
             "missing-brace-line-is-consumed",
             one(format!(
@@ -171,7 +216,12 @@ fn cases() -> Vec<Case> {
             )),
             vec!["ftp"],
         ),
-        // Values.
+    ]
+}
+
+/// Values.
+fn value_cases() -> Vec<Case> {
+    vec![
         (
             "enabled-minus-equals-adds",
             one(format!(
