@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::config::{Diagnostic, Model, Service};
 use crate::host::Host;
 use crate::rules::Code;
-use crate::startup::{Checked, Listener};
+use crate::startup::{CheckedServices, Listening};
 use remove_disabled::IdLists;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -89,9 +89,9 @@ type Phase = Result<(), Rejected>;
 struct Daemon {
     /// Services that passed check_entry so far (its duplicate check
     /// looks at them).
-    checked: Vec<Checked>,
+    checked: CheckedServices,
     /// The TCP sockets xinetd has bound at start-up.
-    listening: Vec<Listener>,
+    listening: Listening,
     /// xinetd died while checking the services: none starts.
     crashed: bool,
 }

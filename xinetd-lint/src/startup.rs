@@ -41,26 +41,60 @@ pub struct Checked {
     pub bind: Option<BindAddr>,
 }
 
-/// The earlier service that makes xinetd's duplicate check disable `this`.
+/// The services that passed check_entry so far, in order, indexed by port:
+/// xinetd compares each service with every earlier one (a list walk in C),
+/// but only those with the same port can match, so ten thousand services
+/// cost ten thousand probes here, not fifty million comparisons.
+#[derive(Default)]
+pub struct CheckedServices {
+    in_order: Vec<Checked>,
+    by_port: std::collections::HashMap<u16, Vec<usize>>,
+}
+
+impl CheckedServices {
+    pub fn push(&mut self, service: Checked) {
+        self.by_port
+            .entry(service.port)
+            .or_default()
+            .push(self.in_order.len());
+        self.in_order.push(service);
+    }
+
+    /// The service checked last (its bind address is the one svc_activate
+    /// binds).
+    pub fn last(&self) -> Option<&Checked> {
+        self.in_order.last()
+    }
+
+    /// The earliest service that makes xinetd's duplicate check disable
+    /// `this` (see [`is_duplicate`]).
+    pub fn duplicate_of(&self, this: &Checked) -> Option<&Checked> {
+        let same_port = self.by_port.get(&this.port)?;
+        same_port
+            .iter()
+            .map(|&i| &self.in_order[i])
+            .find(|other| is_duplicate(this, other))
+    }
+}
+
+/// Whether an earlier service makes xinetd's duplicate check disable `this`.
 ///
 /// xinetd compares a service with every earlier one still configured, but
 /// only with those that have a bind address: ports and protocols must be
 /// equal, and then either this one has no bind address (so it would take
 /// the other's address too) or the same family and address.  The ids only
 /// change the wording of the message.
-pub fn duplicate_of<'a>(this: &Checked, earlier: &'a [Checked]) -> Option<&'a Checked> {
-    earlier.iter().find(|other| {
-        let Some(other_bind) = &other.bind else {
-            return false;
-        };
-        if other.port != this.port || !other.protocol.eq_ignore_ascii_case(&this.protocol) {
-            return false;
-        }
-        match &this.bind {
-            None => true,
-            Some(bind) => same_address(bind, other_bind),
-        }
-    })
+fn is_duplicate(this: &Checked, other: &Checked) -> bool {
+    let Some(other_bind) = &other.bind else {
+        return false;
+    };
+    if other.port != this.port || !other.protocol.eq_ignore_ascii_case(&this.protocol) {
+        return false;
+    }
+    match &this.bind {
+        None => true,
+        Some(bind) => same_address(bind, other_bind),
+    }
 }
 
 fn same_address(a: &BindAddr, b: &BindAddr) -> bool {
@@ -167,6 +201,31 @@ impl Listener {
     }
 }
 
+/// The TCP sockets xinetd has bound so far, by port: a new one can only
+/// conflict with those on its own port (the same linear-time reason as
+/// [`CheckedServices`]).
+#[derive(Default)]
+pub struct Listening {
+    by_port: std::collections::HashMap<u16, Vec<Listener>>,
+}
+
+impl Listening {
+    /// The first socket bound earlier that `new` conflicts with.
+    pub fn conflict_with(&self, new: &Listener) -> Option<&Listener> {
+        self.by_port
+            .get(&new.port)?
+            .iter()
+            .find(|o| o.conflicts(new))
+    }
+
+    pub fn push(&mut self, listener: Listener) {
+        self.by_port
+            .entry(listener.port)
+            .or_default()
+            .push(listener);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +238,44 @@ mod tests {
             protocol: protocol.into(),
             bind: bind.map(|b| BindAddr::new(b, false)),
         }
+    }
+
+    /// The duplicate check over these earlier services, through the index
+    /// the pipeline uses.
+    fn duplicate_of(this: &Checked, earlier: &[Checked]) -> Option<String> {
+        let mut index = CheckedServices::default();
+        for service in earlier {
+            index.push(service.clone());
+        }
+        index.duplicate_of(this).map(|other| other.id.clone())
+    }
+
+    #[test]
+    fn the_earliest_duplicate_is_named_whatever_ports_came_between() {
+        let mut earlier = Vec::new();
+        for (n, port) in [(1, 873), (2, 22), (3, 873), (4, 873)] {
+            let mut c = checked(port, "tcp", Some("127.0.0.1"));
+            c.id = format!("s{n}");
+            earlier.push(c);
+        }
+        earlier[0].bind = None; // unbound: never a match, as in xinetd
+        assert_eq!(
+            duplicate_of(&checked(873, "TCP", None), &earlier).as_deref(),
+            Some("s3")
+        );
+    }
+
+    #[test]
+    fn a_listener_conflicts_only_on_its_port() {
+        let mut listening = Listening::default();
+        listening.push(Listener::new("a", 873, None, false, false).unwrap());
+        let other_port = Listener::new("b", 874, None, false, false).unwrap();
+        assert!(listening.conflict_with(&other_port).is_none());
+        let same_port = Listener::new("c", 873, None, true, false).unwrap();
+        assert_eq!(
+            listening.conflict_with(&same_port).map(|l| l.id.as_str()),
+            Some("a")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::attrs;
 use crate::config::Defaults;
 use crate::host::Host;
 use crate::rules::Code;
-use crate::startup::{self, BindAddr, Checked};
+use crate::startup::{BindAddr, Checked, CheckedServices};
 
 pub(super) fn check_entry(
     e: &mut Entry,
@@ -39,9 +39,9 @@ pub(super) fn check_entry(
 }
 
 /// XL022: an earlier service already checked binds the same port and
-/// protocol (startup::duplicate_of says when that counts).
-fn not_a_duplicate(e: &mut Entry, this: &Checked, checked: &[Checked]) -> Phase {
-    let Some(other) = startup::duplicate_of(this, checked) else {
+/// protocol (CheckedServices::duplicate_of says when that counts).
+fn not_a_duplicate(e: &mut Entry, this: &Checked, checked: &CheckedServices) -> Phase {
+    let Some(other) = checked.duplicate_of(this) else {
         return Ok(());
     };
     let (name, id) = (&e.s.name, &e.id);

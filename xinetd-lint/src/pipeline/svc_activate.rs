@@ -135,7 +135,7 @@ fn port_free(
     // UDP sockets never conflict here: xinetd sets SO_REUSEADDR, and Linux
     // lets every such socket bind.
     if let Some(l) = &listener
-        && let Some(other) = daemon.listening.iter().find(|o| o.conflicts(l))
+        && let Some(other) = daemon.listening.conflict_with(l)
     {
         let message = format!(
             "port {p}/{proto} is already bound by service id {}{}: this one fails to bind at start-up (Address already in use) and is deactivated",
@@ -148,6 +148,8 @@ fn port_free(
         );
         return e.reject(Code::XL022, message);
     }
-    daemon.listening.extend(listener);
+    if let Some(l) = listener {
+        daemon.listening.push(l);
+    }
     Ok(())
 }
