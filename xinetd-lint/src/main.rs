@@ -1,10 +1,13 @@
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use xinetd_lint::atomic_write::FailAt;
-use xinetd_lint::cli::Cli;
 use xinetd_lint::conventions::{finish, finish_generate, use_color_for};
-use xinetd_lint::{Exit, Io, man_page, run};
+use xinetd_lint::{Exit, Io, run};
+
+use crate::cli::{Cli, man_page};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,5 +21,8 @@ fn main() -> ExitCode {
         color: use_color_for(cli.color, &std::io::stdout()),
         fail_at: FailAt::from_env(),
     };
-    finish("xinetd-lint", run(&cli, &mut io), Exit::Error)
+    let result = cli
+        .into_settings()
+        .and_then(|settings| run(&settings, &mut io));
+    finish("xinetd-lint", result, Exit::Error)
 }
