@@ -1,10 +1,13 @@
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use ntpconf_edit::atomic_write::FailAt;
-use ntpconf_edit::cli::Cli;
 use ntpconf_edit::conventions::{finish, finish_generate, use_color_for};
-use ntpconf_edit::{Exit, Io, man_page, run};
+use ntpconf_edit::{Exit, Io, run};
+
+use crate::cli::{Cli, man_page};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,5 +21,8 @@ fn main() -> ExitCode {
         color: use_color_for(cli.color, &std::io::stdout()),
         fail_at: FailAt::from_env(),
     };
-    finish("ntpconf-edit", run(&cli, &mut io), Exit::Error)
+    let result = cli
+        .into_settings()
+        .and_then(|settings| run(&settings, &mut io));
+    finish("ntpconf-edit", result, Exit::Error)
 }
