@@ -57,3 +57,46 @@ macro_rules! exit_statuses {
         }
     };
 }
+
+/// How a tool writes its standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdout {
+    /// Through a buffer (many short lines: findings, services), flushed by
+    /// the tool and at exit.
+    Buffered,
+    /// Straight to the stream (what a tool writes is one piece, or must
+    /// stay in order with what it writes to standard error).
+    Direct,
+}
+
+/// A tool's `main` after its flags are parsed: `run` on the process's
+/// standard streams (`--color` decided for standard output, a test's
+/// `FailAt` from the environment), its result turned into the exit status
+/// by [`finish`](crate::conventions::finish), `error` when it failed.
+pub fn run_on_stdio<S: Into<u8>>(
+    tool: &str,
+    color: crate::conventions::ColorChoice,
+    stdout: Stdout,
+    error: S,
+    run: impl FnOnce(&mut crate::conventions::Io<'_>) -> anyhow::Result<S>,
+) -> std::process::ExitCode {
+    use crate::conventions::{Io, finish, use_color_for};
+    let color = use_color_for(color, &std::io::stdout());
+    let mut direct = std::io::stdout().lock();
+    let mut buffered;
+    let out: &mut dyn std::io::Write = match stdout {
+        Stdout::Direct => &mut direct,
+        Stdout::Buffered => {
+            buffered = std::io::BufWriter::new(direct);
+            &mut buffered
+        }
+    };
+    let mut io = Io {
+        stdin: &mut std::io::stdin().lock(),
+        stdout: out,
+        stderr: &mut std::io::stderr().lock(),
+        color,
+        fail_at: crate::atomic_write::FailAt::from_env(),
+    };
+    finish(tool, run(&mut io), error)
+}

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::model::{ReadNote, Reading, applied_state, effective, format_value};
-use crate::tinker::{Dialect, NOT_TINKER, Tinker};
+use crate::model::{ReadLine, ReadNote, Reading, applied_state, effective, format_value};
+use crate::tinker::{Dialect, NOT_TINKER, Pair, SyntaxError, Tinker};
 
 pub use crate::conventions::Severity;
 use Severity::{Error, Info, Warning};
@@ -205,9 +205,6 @@ pub(crate) fn human_duration(seconds: f64) -> String {
 /// Everything `check` reports for a reading, in file order.
 pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut last_seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
-    let mut overridden = Vec::new();
-
     if let Some(exit) = &reading.exit {
         out.push(diag(
             &exit.file,
@@ -220,143 +217,197 @@ pub fn check(reading: &Reading, cx: &Context<'_>) -> Vec<Diagnostic> {
             ),
         ));
     }
+    let mut pairs_read = PairsRead::default();
     for line in &reading.lines {
         match &line.tinker {
             Tinker::Other => {}
-            Tinker::Dropped { reason, column } => {
-                let code = if NOT_TINKER
-                    .iter()
-                    .any(|k| reason.contains(&format!("`{k}`")))
-                {
-                    Code::NE006
-                } else {
-                    Code::NE001
-                };
-                out.push(diag(
-                    &line.file,
-                    line.line,
-                    column + 1,
-                    code,
-                    format!("ntpd drops this line: {reason}"),
-                ));
-            }
+            Tinker::Dropped { reason, column } => out.push(dropped_line(line, reason, *column)),
             Tinker::Applied { pairs, error } => {
                 if let Some(error) = error {
-                    let kept: Vec<String> = pairs
-                        .iter()
-                        .map(|p| format!("{} {}", p.key, p.value))
-                        .collect();
-                    let (code, message) = if error.semicolon {
-                        (
-                            Code::NE009,
-                            format!(
-                                "ntpd reports a syntax error at `;` ({} still applied, the rest of the line is dropped)",
-                                kept.join(" ")
-                            ),
-                        )
-                    } else {
-                        (
-                            Code::NE001,
-                            format!(
-                                "ntpd reports a syntax error here: {}; the pairs before it ({}) still apply, the rest of the line is dropped",
-                                error.reason,
-                                kept.join(" ")
-                            ),
-                        )
-                    };
-                    out.push(diag(&line.file, line.line, error.column + 1, code, message));
+                    out.push(syntax_error(line, pairs, error));
                 }
                 for pair in pairs {
-                    let col = pair.key_range.start + 1;
-                    if let Some((file, n)) = last_seen.get(&pair.key) {
-                        overridden.push((
-                            file.clone(),
-                            *n,
-                            pair.key.clone(),
-                            line.file.clone(),
-                            line.line,
-                        ));
-                    }
-                    if pair.key == "step" {
-                        for direction in ["stepback", "stepfwd"] {
-                            if let Some((file, n)) = last_seen.get(direction) {
-                                out.push(diag(
-                                    file,
-                                    *n,
-                                    1,
-                                    Code::NE010,
-                                    format!(
-                                        "{direction} set here is reset by `step {}` at {}:{}",
-                                        pair.value,
-                                        line.file.display(),
-                                        line.line
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    last_seen.insert(pair.key.clone(), (line.file.clone(), line.line));
-                    match pair.key.as_str() {
-                        "stepout" if pair.number < 300.0 => out.push(diag(&line.file, line.line, col, Code::NE003,
-                            format!("stepout {} is below 300; ntpd uses 300", pair.value))),
-                        "stepback" | "stepfwd" => out.push(diag(&line.file, line.line, col, Code::NE005,
-                            format!("{} needs ntpd 4.2.8p2 or later (or NTPsec); older ntpd drops the line", pair.key))),
-                        "tick" if cx.dialect == Dialect::Ntpsec => out.push(diag(&line.file, line.line, col, Code::NE006,
-                            "NTPsec 1.2.4 and later drop this whole line (`tick` became a command of its own); NTPsec up to 1.2.3 and classic 4.2.8 apply it".into())),
-                        _ => {}
-                    }
+                    pairs_read.read(line, pair, cx, &mut out);
                 }
             }
         }
     }
-    for (file, line, key, later_file, later_line) in overridden {
-        out.push(diag(
-            &file,
-            line,
-            1,
-            Code::NE004,
-            format!(
-                "{key} here is overridden by {}:{later_line}",
-                later_file.display()
-            ),
-        ));
-    }
-    for note in &reading.notes {
-        match note {
-            ReadNote::AfterEnd(line) => out.push(diag(
-                &line.file,
-                line.line,
-                1,
-                Code::NE002,
-                "tinker after `end`: ntpd stops reading at `end`, so this is never applied".into(),
-            )),
-            ReadNote::Include {
-                file,
-                line,
-                target,
-                problem,
-            } => {
-                let what = if *line == 0 {
-                    "NTPsec also reads"
-                } else {
-                    "includefile"
-                };
-                let message = match problem {
-                    Some(problem) => format!("{what} {}: {problem}", target.display()),
-                    None => format!(
-                        "{what} {}: tinker lines there override earlier ones in reading order",
-                        target.display()
-                    ),
-                };
-                out.push(diag(file, (*line).max(1), 1, Code::NE007, message));
-            }
-        }
-    }
+    out.extend(pairs_read.overridden());
+    out.extend(reading.notes.iter().map(read_note));
     slew_findings(reading, cx, &mut out);
     out.sort_by(|a, b| {
         (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
     });
     out
+}
+
+/// NE006 for a word current ntpd does not know as a tinker keyword, else
+/// NE001: ntpd drops the whole line.
+fn dropped_line(line: &ReadLine, reason: &str, column: usize) -> Diagnostic {
+    let code = if NOT_TINKER
+        .iter()
+        .any(|k| reason.contains(&format!("`{k}`")))
+    {
+        Code::NE006
+    } else {
+        Code::NE001
+    };
+    diag(
+        &line.file,
+        line.line,
+        column + 1,
+        code,
+        format!("ntpd drops this line: {reason}"),
+    )
+}
+
+/// NE009 (a `;`) or NE001: a syntax error after the pairs ntpd applies.
+fn syntax_error(line: &ReadLine, pairs: &[Pair], error: &SyntaxError) -> Diagnostic {
+    let kept: Vec<String> = pairs
+        .iter()
+        .map(|p| format!("{} {}", p.key, p.value))
+        .collect();
+    let (code, message) = if error.semicolon {
+        (
+            Code::NE009,
+            format!(
+                "ntpd reports a syntax error at `;` ({} still applied, the rest of the line is dropped)",
+                kept.join(" ")
+            ),
+        )
+    } else {
+        (
+            Code::NE001,
+            format!(
+                "ntpd reports a syntax error here: {}; the pairs before it ({}) still apply, the rest of the line is dropped",
+                error.reason,
+                kept.join(" ")
+            ),
+        )
+    };
+    diag(&line.file, line.line, error.column + 1, code, message)
+}
+
+/// The applied pairs in reading order: where each key was last set, and
+/// the settings a later one overrides (NE004, reported after the walk).
+#[derive(Default)]
+struct PairsRead {
+    last_seen: BTreeMap<String, (PathBuf, usize)>,
+    /// (file, line, key) overridden by (later file, later line).
+    overridden: Vec<(PathBuf, usize, String, PathBuf, usize)>,
+}
+
+impl PairsRead {
+    /// One applied pair: NE004 (remembered), NE010, and its value's own
+    /// findings (NE003, NE005, NE006).
+    fn read(&mut self, line: &ReadLine, pair: &Pair, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        if let Some((file, n)) = self.last_seen.get(&pair.key) {
+            self.overridden.push((
+                file.clone(),
+                *n,
+                pair.key.clone(),
+                line.file.clone(),
+                line.line,
+            ));
+        }
+        if pair.key == "step" {
+            for direction in ["stepback", "stepfwd"] {
+                if let Some((file, n)) = self.last_seen.get(direction) {
+                    out.push(diag(
+                        file,
+                        *n,
+                        1,
+                        Code::NE010,
+                        format!(
+                            "{direction} set here is reset by `step {}` at {}:{}",
+                            pair.value,
+                            line.file.display(),
+                            line.line
+                        ),
+                    ));
+                }
+            }
+        }
+        self.last_seen
+            .insert(pair.key.clone(), (line.file.clone(), line.line));
+        out.extend(pair_value(line, pair, cx.dialect));
+    }
+
+    /// NE004: each setting a later one of the same key overrides.
+    fn overridden(self) -> impl Iterator<Item = Diagnostic> {
+        self.overridden
+            .into_iter()
+            .map(|(file, line, key, later_file, later_line)| {
+                diag(
+                    &file,
+                    line,
+                    1,
+                    Code::NE004,
+                    format!(
+                        "{key} here is overridden by {}:{later_line}",
+                        later_file.display()
+                    ),
+                )
+            })
+    }
+}
+
+/// What one pair's key and value say on their own: a stepout below ntpd's
+/// floor (NE003), a key older ntpd lacks (NE005), NTPsec's `tick` (NE006).
+fn pair_value(line: &ReadLine, pair: &Pair, dialect: Dialect) -> Option<Diagnostic> {
+    let col = pair.key_range.start + 1;
+    let (code, message) = match pair.key.as_str() {
+        "stepout" if pair.number < 300.0 => (
+            Code::NE003,
+            format!("stepout {} is below 300; ntpd uses 300", pair.value),
+        ),
+        "stepback" | "stepfwd" => (
+            Code::NE005,
+            format!(
+                "{} needs ntpd 4.2.8p2 or later (or NTPsec); older ntpd drops the line",
+                pair.key
+            ),
+        ),
+        "tick" if dialect == Dialect::Ntpsec => (
+            Code::NE006,
+            "NTPsec 1.2.4 and later drop this whole line (`tick` became a command of its own); NTPsec up to 1.2.3 and classic 4.2.8 apply it".into(),
+        ),
+        _ => return None,
+    };
+    Some(diag(&line.file, line.line, col, code, message))
+}
+
+/// NE002 (a tinker line after `end`) and NE007 (an included file).
+fn read_note(note: &ReadNote) -> Diagnostic {
+    match note {
+        ReadNote::AfterEnd(line) => diag(
+            &line.file,
+            line.line,
+            1,
+            Code::NE002,
+            "tinker after `end`: ntpd stops reading at `end`, so this is never applied".into(),
+        ),
+        ReadNote::Include {
+            file,
+            line,
+            target,
+            problem,
+        } => {
+            let what = if *line == 0 {
+                "NTPsec also reads"
+            } else {
+                "includefile"
+            };
+            let message = match problem {
+                Some(problem) => format!("{what} {}: {problem}", target.display()),
+                None => format!(
+                    "{what} {}: tinker lines there override earlier ones in reading order",
+                    target.display()
+                ),
+            };
+            diag(file, (*line).max(1), 1, Code::NE007, message)
+        }
+    }
 }
 
 /// NE011 (what `step 0` costs and who corrects the clock at boot) and NE008

@@ -1,13 +1,21 @@
 //! The command line of `ntpconf-edit`: one clap definition that also feeds
-//! the man page and the shell completions.
+//! the man page and the shell completions.  The flags end here: the
+//! library gets a validated [`Settings`] ([`Cli::into_settings`]).  Paths
+//! name the library crate (`ntpconf_edit::`), not `crate::`, so that a test
+//! can include this file and parse a command line as the binary does.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::conventions::{ColorChoice, Generate, LintFormat as Format};
-pub use crate::tinker::Dialect;
+use mailhost_common::lint;
+use ntpconf_edit::check;
+use ntpconf_edit::conventions::{self, ColorChoice, Generate, LintFormat as Format};
+use ntpconf_edit::settings::{
+    self, Action, CheckRun, Command as Run, EditOutput, EditRun, Settings,
+};
+use ntpconf_edit::tinker::{self, Dialect};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,7 +67,7 @@ pub struct Cli {
 
     /// Which ntpd reads the file: classic (ntp.org 4.2.8) or ntpsec. Default: classic on a FreeBSD tree (rc.conf or /usr/local/etc/ntp.conf or /usr/local/etc/rc.d under the root), else the one installed (NTPsec when /etc/ntpsec is there).
     #[arg(long, global = true, value_enum, value_name = "DIALECT")]
-    pub dialect: Option<Dialect>,
+    pub dialect: Option<DialectArg>,
 
     /// Explain a check code (NE001...): what it checks, why, how to fix it.
     #[arg(long, global = true, value_name = "CODE")]
@@ -119,7 +127,7 @@ pub enum Command {
     Set {
         /// KEY=VALUE pairs, then optionally the file (default $ROOT/etc/ntp.conf, - for stdin).
         #[arg(value_name = "KEY=VALUE... [FILE]", num_args = 0.., hide_possible_values = true,
-            value_parser = crate::conventions::suggest(clap::builder::OsStringValueParser::new(),
+            value_parser = conventions::suggest(clap::builder::OsStringValueParser::new(),
                 set_words()))]
         args: Vec<OsString>,
     },
@@ -127,8 +135,8 @@ pub enum Command {
     Unset {
         /// Keys, then optionally the file (default $ROOT/etc/ntp.conf, - for stdin).
         #[arg(value_name = "KEY... [FILE]", num_args = 1.., hide_possible_values = true,
-            value_parser = crate::conventions::suggest(clap::builder::OsStringValueParser::new(),
-                crate::tinker::KEYWORDS.iter().copied()))]
+            value_parser = conventions::suggest(clap::builder::OsStringValueParser::new(),
+                tinker::KEYWORDS.iter().copied()))]
         args: Vec<OsString>,
     },
     /// Report where ntpd will do something other than what the file seems to say (exit 1 on a
@@ -162,7 +170,7 @@ pub enum Command {
 fn set_words() -> impl Iterator<Item = (&'static str, &'static str)> {
     static WORDS: std::sync::OnceLock<Vec<(String, &'static str)>> = std::sync::OnceLock::new();
     let words = WORDS.get_or_init(|| {
-        let keys = crate::tinker::KEYWORDS.iter();
+        let keys = tinker::KEYWORDS.iter();
         keys.map(|&(key, help)| (format!("{key}="), help)).collect()
     });
     words.iter().map(|(word, help)| (word.as_str(), *help))
@@ -182,6 +190,126 @@ impl Preset {
             Preset::Dovecot => &[("step", "0")],
             Preset::Vm => &[("panic", "0")],
         }
+    }
+}
+
+/// `--dialect`: [`Dialect`] as clap offers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    /// ntp.org ntpd 4.2.8 (FreeBSD's base system and port, Debian up to bullseye).
+    Classic,
+    /// NTPsec (Debian bookworm and later, Ubuntu 23.04+).
+    Ntpsec,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(dialect: DialectArg) -> Dialect {
+        match dialect {
+            DialectArg::Classic => Dialect::Classic,
+            DialectArg::Ntpsec => Dialect::Ntpsec,
+        }
+    }
+}
+
+impl Cli {
+    /// The settings these flags ask for, or the usage error (exit 2)
+    /// ntpconf-edit has always given, with the same text and precedence:
+    /// --list-rules, then --explain, then the command's own.
+    pub fn into_settings(self) -> anyhow::Result<Settings> {
+        let action = if self.list_rules {
+            Action::ListRules
+        } else if let Some(code) = &self.explain {
+            let Some(code) = lint::find(code) else {
+                anyhow::bail!("unknown check code `{code}` (see --list-rules)")
+            };
+            Action::Explain(code)
+        } else {
+            let command = match self.command {
+                Some(command) => command,
+                None if !self.edit.preset.is_empty() => Command::Set { args: Vec::new() },
+                None => anyhow::bail!("no command given; try `ntpconf-edit --help`"),
+            };
+            Action::Command(command_settings(command, self.format, self.edit)?)
+        };
+        Ok(Settings {
+            root: self.root,
+            dialect: self.dialect.map(Dialect::from),
+            action,
+        })
+    }
+}
+
+/// One command's settings.
+fn command_settings(command: Command, format: Format, edit: EditOptions) -> anyhow::Result<Run> {
+    Ok(match command {
+        Command::Show { file } => Run::Show { file, format },
+        Command::Keeper => Run::Keeper(match format {
+            Format::Json => conventions::Format::Json,
+            // `keeper` has no SARIF form and has always printed text.
+            Format::Text | Format::Sarif => conventions::Format::Text,
+        }),
+        Command::Check {
+            file,
+            offset,
+            select,
+            ignore,
+        } => Run::Check(CheckRun {
+            filter: lint::Filter::new(check::Severity::Info, &select, &ignore, "check")?,
+            offset: settings::check_offset(offset)?,
+            file,
+            format,
+        }),
+        Command::Set { args } => {
+            let presets: Vec<(&str, &str)> = edit
+                .preset
+                .iter()
+                .flat_map(|preset| preset.assignments().iter().copied())
+                .collect();
+            let (change, file) = settings::parse_set_args(&presets, &args)?;
+            Run::Edit(edit.run(change, file)?)
+        }
+        Command::Unset { args } => {
+            let (change, file) = settings::parse_unset_args(&args)?;
+            Run::Edit(edit.run(change, file)?)
+        }
+    })
+}
+
+impl EditOptions {
+    /// An edit of `file` with these options.
+    fn run(self, change: settings::Change, file: Option<OsString>) -> anyhow::Result<EditRun> {
+        let output = EditOutput::from_flags(
+            file.as_ref(),
+            self.in_place,
+            self.backup,
+            self.diff,
+            self.check,
+        )?;
+        Ok(EditRun {
+            file,
+            change,
+            output,
+            check: self.check,
+        })
+    }
+}
+
+/// The extra sections of the man page (with `Cli::command()`).
+pub fn man_page() -> conventions::ManPage<'static> {
+    conventions::ManPage {
+        exit_status: ntpconf_edit::Exit::TABLE,
+        examples: EXAMPLES,
+        files: &[
+            (
+                "/etc/rc.conf",
+                "FreeBSD: ntpd_config names the default file; ntpdate_enable, ntpdate_hosts, ntpdate_flags and ntpd_sync_on_start decide the boot-time path NE011 reports (the whole rc.conf chain, under --root).",
+            ),
+            (
+                "/etc/ntp.conf",
+                "The default file, then /usr/local/etc/ntp.conf (FreeBSD's port) and /etc/ntpsec/ntp.conf (NTPsec), looked up under --root.",
+            ),
+        ],
+        see_also: "ntp.conf(5), ntpd(8), dovecot(1), xinetd-lint(8), maillog-grep(8), clockcheck(8)",
     }
 }
 
@@ -231,3 +359,79 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "Machine-readable settings: one {key, value, file, line} object per key.",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ntpconf_edit::settings::Change;
+
+    fn settings(args: &[&str]) -> anyhow::Result<Settings> {
+        let argv = std::iter::once("ntpconf-edit").chain(args.iter().copied());
+        Cli::try_parse_from(argv)?.into_settings()
+    }
+
+    fn edit(args: &[&str]) -> EditRun {
+        match settings(args).unwrap().action {
+            Action::Command(Run::Edit(run)) => run,
+            other => panic!("not an edit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn presets_alone_are_a_set() {
+        let run = edit(&["-i", "--preset", "vm"]);
+        assert_eq!(run.change, Change::Set(vec![("panic".into(), "0".into())]));
+        assert_eq!(run.output, EditOutput::InPlace { backup: None });
+        assert_eq!(run.file, None);
+        let err = settings(&[]).unwrap_err().to_string();
+        assert_eq!(err, "no command given; try `ntpconf-edit --help`");
+    }
+
+    #[test]
+    fn check_and_diff_combine_and_backup_needs_in_place() {
+        let run = edit(&["--check", "--diff", "unset", "step", "ntp.conf"]);
+        assert!(run.check);
+        assert_eq!(run.output, EditOutput::Diff);
+        assert_eq!(run.file, Some(OsString::from("ntp.conf")));
+        let err = settings(&["--backup", "set", "step=0"]).unwrap_err();
+        assert_eq!(err.to_string(), "--backup goes with -i");
+        let err = settings(&["-i", "set", "step=0", "-"]).unwrap_err();
+        assert_eq!(err.to_string(), "-i cannot edit standard input");
+    }
+
+    #[test]
+    fn list_rules_then_explain_come_first() {
+        let asked = [
+            "--list-rules",
+            "--explain",
+            "NE999",
+            "check",
+            "--select",
+            "NE999",
+        ];
+        assert!(matches!(
+            settings(&asked).unwrap().action,
+            Action::ListRules
+        ));
+        let err = settings(&["--explain", "NE999", "show"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown check code `NE999` (see --list-rules)"
+        );
+        let err = settings(&["check", "--ignore", "NE999"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown check code `NE999` (see --list-rules)"
+        );
+    }
+
+    #[test]
+    fn keeper_prints_text_for_sarif_and_dialect_is_passed_on() {
+        let settings = settings(&["--dialect", "ntpsec", "--format", "sarif", "keeper"]).unwrap();
+        assert_eq!(settings.dialect, Some(Dialect::Ntpsec));
+        assert!(matches!(
+            settings.action,
+            Action::Command(Run::Keeper(conventions::Format::Text))
+        ));
+    }
+}

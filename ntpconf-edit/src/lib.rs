@@ -11,13 +11,15 @@
 //! - [`check`]: where ntpd does something other than what the file says.
 //! - [`timekeepers`]: `check` where chrony or systemd-timesyncd keeps the
 //!   time instead (chrony's `makestep`, timesyncd's fixed rule).
+//! - [`settings`]: what a run does, validated (the binary's clap flags end
+//!   there).
 
 pub mod associations;
 pub mod check;
-pub mod cli;
 pub mod doc;
 pub mod edit;
 pub mod model;
+pub mod settings;
 pub mod startup;
 pub mod timekeepers;
 pub mod tinker;
@@ -26,19 +28,21 @@ pub use mailhost_common::atomic_write;
 pub use mailhost_common::conventions;
 pub use mailhost_common::conventions::Io;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::cli::{Cli, Command};
-use crate::conventions::{LintFormat as Format, escape_path, escape_text};
+use crate::conventions::{Format, LintFormat, escape_path, escape_text};
 use crate::doc::Document;
 use crate::model::{FileId, Files, Reading};
+use crate::settings::{
+    Action, Assignment, Change, CheckRun, Command, EditOutput, EditRun, Settings,
+};
 use crate::timekeepers::Keeper;
-use crate::tinker::{Dialect, NOT_TINKER, is_keyword, is_number};
+use crate::tinker::Dialect;
 use mailhost_common::chrony::ChronyConf;
 use mailhost_common::lint::{self, RuleCode};
 use mailhost_common::rcconf::RcConf;
@@ -68,151 +72,59 @@ pub const DEFAULT_CONFS: [&str; 3] = [
 /// years off, and 100 years leaves room without absurd figures.
 pub const MAX_OFFSET_SECONDS: f64 = 100.0 * 365.0 * 86_400.0;
 
-pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
-    if cli.list_rules {
-        lint::list_rules::<check::Code>(&mut *io.stdout)?;
-        return Ok(Exit::Ok);
+/// One run of ntpconf-edit as `settings` say.
+pub fn run(settings: &Settings, io: &mut Io<'_>) -> Result<Exit> {
+    match &settings.action {
+        Action::ListRules => {
+            lint::list_rules::<check::Code>(&mut *io.stdout)?;
+            Ok(Exit::Ok)
+        }
+        Action::Explain(code) => {
+            writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
+            Ok(Exit::Ok)
+        }
+        Action::Command(command) => {
+            let root = Root::new(&settings.root)
+                .with_context(|| format!("--root {}", settings.root.display()))?;
+            let cx = Run {
+                root: &root,
+                dialect: settings.dialect,
+            };
+            let code = run_command(&cx, command, io)?;
+            // A reader that met the budget's end and went on without the
+            // file (an optional include) must not leave an answer built on
+            // half a tree.
+            root.budget().check()?;
+            Ok(code)
+        }
     }
-    if let Some(code) = &cli.explain {
-        let Some(code) = lint::find::<check::Code>(code) else {
-            bail!("unknown check code `{code}` (see --list-rules)")
-        };
-        writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
-        return Ok(Exit::Ok);
-    }
-    let command = match &cli.command {
-        Some(command) => command,
-        None if !cli.edit.preset.is_empty() => &Command::Set { args: Vec::new() },
-        None => bail!("no command given; try `ntpconf-edit --help`"),
-    };
-    let root = Root::new(&cli.root).with_context(|| format!("--root {}", cli.root.display()))?;
-    let code = run_command(cli, command, &root, io)?;
-    // A reader that met the budget's end and went on without the file
-    // (an optional include) must not leave an answer built on half a tree.
-    root.budget().check()?;
-    Ok(code)
 }
 
-fn run_command(cli: &Cli, command: &Command, root: &Root, io: &mut Io<'_>) -> Result<Exit> {
+fn run_command(cx: &Run<'_>, command: &Command, io: &mut Io<'_>) -> Result<Exit> {
     match command {
-        Command::Show { file } => show(cli, root, file.as_deref(), io),
-        Command::Keeper => keeper(cli, root, io),
-        Command::Check {
-            file,
-            offset,
-            select,
-            ignore,
-        } => {
-            let filter = lint::Filter::new(check::Severity::Info, select, ignore, "check")?;
-            if !(0.0..=MAX_OFFSET_SECONDS).contains(offset) {
-                bail!("--offset takes a number of seconds, 0 to {MAX_OFFSET_SECONDS} (100 years)");
-            }
-            check(cli, root, file.as_deref(), *offset, &filter, io)
-        }
-        Command::Set { args } => {
-            let (assignments, file) = parse_set_args(cli, args)?;
-            edit_file(
-                cli,
-                root,
-                file.as_deref(),
-                io,
-                |doc, stops| edit::set(doc, &assignments, stops),
-                &keys_of(&assignments),
-                &assignments,
-            )
-        }
-        Command::Unset { args } => {
-            let (keys, file) = parse_unset_args(args)?;
-            let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-            edit_file(
-                cli,
-                root,
-                file.as_deref(),
-                io,
-                |doc, stops| edit::unset(doc, &keys, stops),
-                &key_refs,
-                &[],
-            )
-        }
+        Command::Show { file, format } => show(cx, *format, file.as_deref(), io),
+        Command::Keeper(format) => keeper(*format, cx.root, io),
+        Command::Check(run) => check(cx, run, io),
+        Command::Edit(run) => edit_file(cx, run, io),
     }
 }
 
-/// A requested `KEY=VALUE`.
-type Assignment = (String, String);
+/// What every command that reads ntp.conf shares: the tree and `--dialect`.
+struct Run<'a> {
+    root: &'a Root,
+    dialect: Option<Dialect>,
+}
 
-fn keys_of(assignments: &[(String, String)]) -> Vec<&str> {
+impl Run<'_> {
+    /// The dialect to model for this input: `--dialect`, else detected.
+    fn dialect_of(&self, input: &Input) -> Dialect {
+        self.dialect
+            .unwrap_or_else(|| detect_dialect(self.root, input.jail.as_deref()))
+    }
+}
+
+fn keys_of(assignments: &[Assignment]) -> Vec<&str> {
     assignments.iter().map(|(k, _)| k.as_str()).collect()
-}
-
-/// Checks a key the way ntpd's grammar does, with advice for the usual slips.
-fn validate_key(key: &str) -> Result<()> {
-    if NOT_TINKER.contains(&key) {
-        bail!("`{key}` is not a tinker keyword in current ntpd (ntpd would drop the whole line)");
-    }
-    if !is_keyword(key.as_bytes()) {
-        let lower = key.to_ascii_lowercase();
-        if is_keyword(lower.as_bytes()) {
-            bail!("tinker keywords are lower case: use `{lower}`, not `{key}`");
-        }
-        let known: Vec<&str> = tinker::KEYWORDS
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| *k != "tick")
-            .collect();
-        bail!(
-            "unknown tinker keyword `{key}` (known: {})",
-            known.join(", ")
-        );
-    }
-    Ok(())
-}
-
-fn parse_set_args(cli: &Cli, args: &[OsString]) -> Result<(Vec<Assignment>, Option<OsString>)> {
-    let mut assignments: Vec<(String, String)> = Vec::new();
-    for preset in &cli.edit.preset {
-        for (k, v) in preset.assignments() {
-            assignments.push((k.to_string(), v.to_string()));
-        }
-    }
-    let mut file = None;
-    for (index, arg) in args.iter().enumerate() {
-        let text = arg.to_string_lossy();
-        match text.split_once('=') {
-            Some((key, value)) => {
-                validate_key(key)?;
-                if !is_number(value.as_bytes()) {
-                    bail!(
-                        "`{value}` is not a value ntpd accepts for {key} (a decimal number such as 0, 0.5, -12.5)"
-                    );
-                }
-                assignments.retain(|(k, _)| k != key);
-                assignments.push((key.to_string(), value.to_string()));
-            }
-            None if index == args.len() - 1 => file = Some(arg.clone()),
-            None => bail!("`{text}` is not KEY=VALUE (only the last argument may be the file)"),
-        }
-    }
-    if assignments.is_empty() {
-        bail!("nothing to set: give KEY=VALUE pairs or --preset");
-    }
-    Ok((assignments, file))
-}
-
-fn parse_unset_args(args: &[OsString]) -> Result<(Vec<String>, Option<OsString>)> {
-    let mut keys = Vec::new();
-    let mut file = None;
-    for (index, arg) in args.iter().enumerate() {
-        let text = arg.to_string_lossy();
-        let last = index == args.len() - 1;
-        if last && index > 0 && !is_keyword(text.as_bytes()) && !NOT_TINKER.contains(&text.as_ref())
-        {
-            file = Some(arg.clone());
-        } else {
-            validate_key(&text)?;
-            keys.push(text.into_owned());
-        }
-    }
-    Ok((keys, file))
 }
 
 /// The input: its jail path (None for stdin), the name shown, its bytes.
@@ -255,10 +167,10 @@ pub fn time_keeper(root: &Root, rc: &RcConf) -> (Keeper, Option<PathBuf>) {
 }
 
 /// `keeper`: [`time_keeper`], printed.
-fn keeper(cli: &Cli, root: &Root, io: &mut Io<'_>) -> Result<Exit> {
+fn keeper(format: Format, root: &Root, io: &mut Io<'_>) -> Result<Exit> {
     let rc = RcConf::load(root).context("reading rc.conf")?;
     let (keeper, config) = time_keeper(root, &rc);
-    match cli.format {
+    match format {
         Format::Json => {
             let record = serde_json::json!({
                 "time_keeper": keeper.name(),
@@ -266,7 +178,7 @@ fn keeper(cli: &Cli, root: &Root, io: &mut Io<'_>) -> Result<Exit> {
             });
             writeln!(io.stdout, "{record}")?;
         }
-        _ => writeln!(
+        Format::Text => writeln!(
             io.stdout,
             "{}\t{}",
             keeper.name(),
@@ -360,11 +272,6 @@ pub fn detect_dialect(root: &Root, conf: Option<&Path>) -> Dialect {
         return Dialect::Ntpsec;
     }
     Dialect::Classic
-}
-
-fn dialect_of(cli: &Cli, root: &Root, input: &Input) -> Dialect {
-    cli.dialect
-        .unwrap_or_else(|| detect_dialect(root, input.jail.as_deref()))
 }
 
 fn read_input(root: &Root, input: &Input, bytes: &[u8], dialect: Dialect) -> Result<Reading> {
@@ -484,17 +391,19 @@ fn report_exit(reading: &Reading, io: &mut Io<'_>) -> Result<bool> {
     Ok(true)
 }
 
-fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<Exit> {
-    let input = load(root, file, io.stdin)?;
-    let dialect = dialect_of(cli, root, &input);
-    let reading = read_input(root, &input, &input.bytes, dialect)?;
+fn show(cx: &Run<'_>, format: LintFormat, file: Option<&OsStr>, io: &mut Io<'_>) -> Result<Exit> {
+    let input = load(cx.root, file, io.stdin)?;
+    let dialect = cx.dialect_of(&input);
+    let reading = read_input(cx.root, &input, &input.bytes, dialect)?;
     // Like a linter's error: listed settings would be none, and exit 0
     // would read as "ntpd runs with its defaults".
     let refused = report_exit(&reading, io)?;
     for setting in model::effective(&reading).values() {
-        match cli.format {
-            Format::Sarif => bail!("--format sarif is for `check` (findings); use text or json"),
-            Format::Json => {
+        match format {
+            LintFormat::Sarif => {
+                bail!("--format sarif is for `check` (findings); use text or json")
+            }
+            LintFormat::Json => {
                 let row = ShownSetting {
                     key: &setting.key,
                     value: setting.applied,
@@ -505,7 +414,7 @@ fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result
                 serde_json::to_writer(&mut *io.stdout, &row)?;
                 writeln!(io.stdout)?;
             }
-            Format::Text => {
+            LintFormat::Text => {
                 let applied = model::format_value(setting.applied);
                 let note = if applied != setting.written {
                     format!(" (written {})", escape_text(&setting.written))
@@ -525,14 +434,8 @@ fn show(cli: &Cli, root: &Root, file: Option<&OsStr>, io: &mut Io<'_>) -> Result
     Ok(if refused { Exit::WouldChange } else { Exit::Ok })
 }
 
-fn check(
-    cli: &Cli,
-    root: &Root,
-    file: Option<&OsStr>,
-    offset: f64,
-    filter: &lint::Filter<check::Code>,
-    io: &mut Io<'_>,
-) -> Result<Exit> {
+fn check(cx: &Run<'_>, run: &CheckRun, io: &mut Io<'_>) -> Result<Exit> {
+    let (root, file, offset) = (cx.root, run.file.as_deref(), run.offset);
     let rc = RcConf::load(root).context("reading rc.conf")?;
     if file.is_none_or(|f| f != "-") {
         let ntp_conf_present = locate_ntp_conf(root, &rc).is_some();
@@ -542,65 +445,56 @@ fn check(
                 let conf = ChronyConf::read(root, &jail).map_err(anyhow::Error::new)?;
                 let freebsd = !rc.files().is_empty() || jail.starts_with("/usr/local");
                 let found = timekeepers::check_chrony(root, &conf, freebsd, offset);
-                return report(cli, found, filter, &Default::default(), io);
+                return report(run, found, &Default::default(), io);
             }
             Keeper::Timesyncd(marker) => {
                 let found = timekeepers::check_timesyncd(root, &marker);
-                return report(cli, found, filter, &Default::default(), io);
+                return report(run, found, &Default::default(), io);
             }
         }
     }
     let input = load(root, file, io.stdin)?;
-    let dialect = dialect_of(cli, root, &input);
+    let dialect = cx.dialect_of(&input);
     let reading = read_input(root, &input, &input.bytes, dialect)?;
-    let cx = check::Context {
+    let context = check::Context {
         main: &input.name,
         dialect,
         boot: check::BootSync::from_rc(&rc, input.jail.as_deref()),
         offset,
     };
     let suppressed = check::suppressions(&reading);
-    report(cli, check::check(&reading, &cx), filter, &suppressed, io)
+    report(run, check::check(&reading, &context), &suppressed, io)
 }
 
 /// Prints what `check` found (after --select/--ignore and the file's own
 /// suppressions) and gives the exit status: 1 for a warning or an error.
 fn report(
-    cli: &Cli,
+    run: &CheckRun,
     found: Vec<check::Diagnostic>,
-    filter: &lint::Filter<check::Code>,
     suppressed: &lint::Suppressions<check::Code>,
     io: &mut Io<'_>,
 ) -> Result<Exit> {
     let shown: Vec<&check::Diagnostic> = found
         .iter()
-        .filter(|d| filter.shows(d, suppressed))
+        .filter(|d| run.filter.shows(d, suppressed))
         .collect();
-    check::LINTER.write_findings(cli.format, &shown, io.color, &mut *io.stdout)?;
+    check::LINTER.write_findings(run.format, &shown, io.color, &mut *io.stdout)?;
     Ok(match check::LINTER.exit.outcome(&shown) {
         lint::Outcome::Findings => Exit::WouldChange,
         lint::Outcome::Clean => Exit::Ok,
     })
 }
 
-fn edit_file(
-    cli: &Cli,
-    root: &Root,
-    file: Option<&OsStr>,
-    io: &mut Io<'_>,
-    apply: impl FnOnce(&mut Document, &edit::Stops),
-    keys: &[&str],
-    asked: &[(String, String)],
-) -> Result<Exit> {
-    let opts = &cli.edit;
-    if opts.in_place && file.is_some_and(|f| f == "-") {
-        bail!("-i cannot edit standard input");
-    }
-    if opts.backup.is_some() && !opts.in_place {
-        bail!("--backup goes with -i");
-    }
-    let input = load(root, file, io.stdin)?;
-    let dialect = dialect_of(cli, root, &input);
+/// `set` and `unset`: the edit, judged by what ntpd applies before and
+/// after, then written where `run.output` says.
+fn edit_file(cx: &Run<'_>, run: &EditRun, io: &mut Io<'_>) -> Result<Exit> {
+    let root = cx.root;
+    let (keys, asked): (Vec<&str>, &[Assignment]) = match &run.change {
+        Change::Set(assignments) => (keys_of(assignments), assignments),
+        Change::Unset(keys) => (keys.iter().map(String::as_str).collect(), &[]),
+    };
+    let input = load(root, run.file.as_deref(), io.stdin)?;
+    let dialect = cx.dialect_of(&input);
     let before = read_input(root, &input, &input.bytes, dialect)?;
     let mut doc = Document::parse(&input.bytes);
     root.budget()
@@ -608,7 +502,7 @@ fn edit_file(
         .map_err(|err| anyhow::anyhow!("{}: {err}", escape_path(&input.name)))?;
     let stops = reading_stops(&doc, &before);
     let shown = escape_path(&input.name);
-    for notice in edit::untouchable_lines(&doc, keys, &stops) {
+    for notice in edit::untouchable_lines(&doc, &keys, &stops) {
         writeln!(
             io.stderr,
             "ntpconf-edit: {shown}:{}:{}: warning: {}",
@@ -621,10 +515,12 @@ fn edit_file(
     // there is left exactly as it is.
     let already = !asked.is_empty() && unmet(&before, asked).is_empty();
     if !already {
-        apply(&mut doc, &stops);
+        match &run.change {
+            Change::Set(assignments) => edit::set(&mut doc, assignments, &stops),
+            Change::Unset(keys) => edit::unset(&mut doc, keys, &stops),
+        }
     }
     let output = doc.to_bytes();
-    let changed = output != input.bytes;
     let after = read_input(root, &input, &output, dialect)?;
     if after.exit.is_some() {
         // Writing a file ntpd refuses would leave the host without ntpd
@@ -638,7 +534,7 @@ fn edit_file(
             },
             io,
         )?;
-        if opts.check {
+        if run.check {
             return Ok(Exit::WouldChange);
         }
         bail!("{shown}: ntpd would not start with the result; nothing written");
@@ -652,7 +548,7 @@ fn edit_file(
                 escape_text(reason)
             )?;
         }
-        if opts.check {
+        if run.check {
             return Ok(Exit::WouldChange);
         }
         bail!(
@@ -670,29 +566,42 @@ fn edit_file(
             )?;
         }
     }
+    write_result(root, run, &input, &output, io)
+}
 
-    if opts.diff {
-        if changed {
-            let old = String::from_utf8_lossy(&input.bytes);
-            let new = String::from_utf8_lossy(&output);
-            // The header is the one place the name leaves unescaped
-            // otherwise: a name with ESC or CR must not drive the terminal.
-            let name = escape_path(&input.name);
-            let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
-            write!(io.stdout, "{}", diff.unified_diff().header(&name, &name))?;
+/// The edited file where `run.output` says, and the exit status.
+fn write_result(
+    root: &Root,
+    run: &EditRun,
+    input: &Input,
+    output: &[u8],
+    io: &mut Io<'_>,
+) -> Result<Exit> {
+    let changed = output != input.bytes;
+    match &run.output {
+        EditOutput::Diff => {
+            if changed {
+                let old = String::from_utf8_lossy(&input.bytes);
+                let new = String::from_utf8_lossy(output);
+                // The header is the one place the name leaves unescaped
+                // otherwise: a name with ESC or CR must not drive the terminal.
+                let name = escape_path(&input.name);
+                let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+                write!(io.stdout, "{}", diff.unified_diff().header(&name, &name))?;
+            }
         }
-    } else if opts.check {
-        // Nothing is written.
-    } else if opts.in_place {
-        if changed && let Some(jail) = &input.jail {
-            atomic_write::replace_in_root(root, jail, &output, opts.backup.as_deref(), io.fail_at)
-                .with_context(|| format!("{shown}: not changed"))?;
+        // --check: nothing is written.
+        EditOutput::Nothing => {}
+        EditOutput::InPlace { backup } => {
+            if changed && let Some(jail) = &input.jail {
+                atomic_write::replace_in_root(root, jail, output, backup.as_deref(), io.fail_at)
+                    .with_context(|| format!("{}: not changed", escape_path(&input.name)))?;
+            }
         }
-    } else {
-        io.stdout.write_all(&output)?;
+        EditOutput::Stdout => io.stdout.write_all(output)?,
     }
     io.stdout.flush()?;
-    Ok(if opts.check && changed {
+    Ok(if run.check && changed {
         Exit::WouldChange
     } else {
         Exit::Ok
@@ -750,23 +659,4 @@ fn unmet(reading: &Reading, asked: &[(String, String)]) -> Vec<String> {
         out.push(reason);
     }
     out
-}
-
-/// The extra sections of the man page.
-pub fn man_page() -> conventions::ManPage<'static> {
-    conventions::ManPage {
-        exit_status: Exit::TABLE,
-        examples: cli::EXAMPLES,
-        files: &[
-            (
-                "/etc/rc.conf",
-                "FreeBSD: ntpd_config names the default file; ntpdate_enable, ntpdate_hosts, ntpdate_flags and ntpd_sync_on_start decide the boot-time path NE011 reports (the whole rc.conf chain, under --root).",
-            ),
-            (
-                "/etc/ntp.conf",
-                "The default file, then /usr/local/etc/ntp.conf (FreeBSD's port) and /etc/ntpsec/ntp.conf (NTPsec), looked up under --root.",
-            ),
-        ],
-        see_also: "ntp.conf(5), ntpd(8), dovecot(1), xinetd-lint(8), maillog-grep(8), clockcheck(8)",
-    }
 }

@@ -1,22 +1,24 @@
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use ntpconf_edit::atomic_write::FailAt;
-use ntpconf_edit::cli::Cli;
-use ntpconf_edit::conventions::{finish, finish_generate, use_color_for};
-use ntpconf_edit::{Exit, Io, man_page, run};
+use mailhost_common::exit::{Stdout, run_on_stdio};
+use ntpconf_edit::conventions::finish_generate;
+use ntpconf_edit::{Exit, run};
+
+use crate::cli::{Cli, man_page};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(kind) = cli.generate {
         return finish_generate(kind, Cli::command(), &man_page(), Exit::Error.code());
     }
-    let mut io = Io {
-        stdin: &mut std::io::stdin().lock(),
-        stdout: &mut std::io::stdout().lock(),
-        stderr: &mut std::io::stderr().lock(),
-        color: use_color_for(cli.color, &std::io::stdout()),
-        fail_at: FailAt::from_env(),
-    };
-    finish("ntpconf-edit", run(&cli, &mut io), Exit::Error)
+    run_on_stdio(
+        "ntpconf-edit",
+        cli.color,
+        Stdout::Direct,
+        Exit::Error,
+        |io| run(&cli.into_settings()?, io),
+    )
 }

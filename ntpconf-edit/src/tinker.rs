@@ -16,7 +16,7 @@ use std::ops::Range;
 /// Which ntpd reads the file: ntp.org's classic 4.2.8 (FreeBSD, Debian
 /// bullseye) or NTPsec.  The grammar is shared; the differences are listed
 /// where they matter (number underflow, `includefile`, `ntp.d`, `tick`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dialect {
     /// ntp.org ntpd 4.2.8 (FreeBSD's base system and port, Debian up to bullseye).

@@ -37,8 +37,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::Parser;
-use ntpconf_edit::cli::Cli;
 use ntpconf_edit::{Io, run};
+
+/// The binary's command line, parsed here as the binary parses it (the
+/// library takes `Settings`, never the flags).
+#[allow(dead_code)]
+#[path = "../src/cli.rs"]
+mod cli;
+use cli::Cli;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -450,7 +456,10 @@ fn ours(args: &[&str], conf: &Path) -> Ours {
         color: false,
         fail_at: None,
     };
-    let status = run(&cli, &mut io).map_or(2, ntpconf_edit::Exit::code);
+    let status = cli
+        .into_settings()
+        .and_then(|settings| run(&settings, &mut io))
+        .map_or(2, ntpconf_edit::Exit::code);
     Ours { status, stdout }
 }
 

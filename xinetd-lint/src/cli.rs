@@ -1,13 +1,15 @@
 //! The command line of `xinetd-lint`: one clap definition that also feeds
-//! the man page and the shell completions.
+//! the man page and the shell completions.  The flags end here: the
+//! library gets a validated [`Settings`] ([`Cli::into_settings`]).
 
 use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::conventions::{ColorChoice, Generate, LintFormat as Format};
-use crate::rules::Severity;
-use mailhost_common::lint::RuleCode;
+use mailhost_common::lint::{self, RuleCode};
+use xinetd_lint::conventions::{self, ColorChoice, Generate, LintFormat as Format};
+use xinetd_lint::rules::Severity;
+use xinetd_lint::settings::{LintRun, Mode, Output, Settings};
 
 /// The lowest severity shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -100,8 +102,8 @@ pub struct Cli {
 
     /// Print what a rule checks, why it matters and how to fix it.
     #[arg(long, value_name = "CODE", hide_possible_values = true, value_parser =
-        crate::conventions::suggest(clap::builder::StringValueParser::new(),
-            crate::rules::Code::ALL.iter().map(|c| (c.as_str(), c.rule().name.unwrap_or("")))))]
+        conventions::suggest(clap::builder::StringValueParser::new(),
+            xinetd_lint::rules::Code::ALL.iter().map(|c| (c.as_str(), c.rule().name.unwrap_or("")))))]
     pub explain: Option<String>,
 
     /// List every rule with its code and severity.
@@ -135,6 +137,105 @@ pub struct Cli {
     /// Write a man page or a shell completion script to standard output.
     #[arg(long, value_enum, hide = true)]
     pub generate: Option<Generate>,
+}
+
+impl Cli {
+    /// The settings these flags ask for, or the usage error (exit 2)
+    /// xinetd-lint has always given, with the same text and precedence:
+    /// --list-rules, then --explain, then --select/--ignore, then the
+    /// outputs SARIF cannot carry.
+    pub fn into_settings(self) -> anyhow::Result<Settings> {
+        let mode = if self.list_rules {
+            Mode::ListRules
+        } else if let Some(code) = &self.explain {
+            let Some(code) = lint::find(code) else {
+                anyhow::bail!("unknown rule code `{code}` (see --list-rules)")
+            };
+            Mode::Explain(code)
+        } else {
+            let floor = self.severity.floor();
+            let filter = lint::Filter::new(floor, &self.select, &self.ignore, "rule")?;
+            if self.host_facts {
+                // --host-facts has no SARIF form and has always printed text.
+                Mode::HostFacts(plain(self.format).unwrap_or(conventions::Format::Text))
+            } else {
+                Mode::Lint(LintRun {
+                    output: self.output()?,
+                    paths: self.paths,
+                    filter,
+                })
+            }
+        };
+        Ok(Settings {
+            root: self.root,
+            resolve: self.resolve,
+            mode,
+        })
+    }
+
+    /// What a lint run prints, in the order the flags have always won
+    /// (clap already refuses --log-files with --services, --fix, --diff).
+    fn output(&self) -> anyhow::Result<Output> {
+        Ok(if self.log_files {
+            Output::LogFiles
+        } else if self.fix || self.diff {
+            let Some(format) = plain(self.format) else {
+                anyhow::bail!(
+                    "--format sarif reports findings; run --fix with text or json, then lint with sarif"
+                )
+            };
+            if self.diff {
+                Output::Diff
+            } else {
+                Output::Fix(format)
+            }
+        } else if self.services {
+            let Some(format) = plain(self.format) else {
+                anyhow::bail!(
+                    "--format sarif reports findings; --services lists services (use text or json)"
+                )
+            };
+            Output::Services(format)
+        } else {
+            Output::Findings(self.format)
+        })
+    }
+}
+
+/// Text or JSON; None for SARIF, which only findings have.
+fn plain(format: Format) -> Option<conventions::Format> {
+    match format {
+        Format::Text => Some(conventions::Format::Text),
+        Format::Json => Some(conventions::Format::Json),
+        Format::Sarif => None,
+    }
+}
+
+/// The extra sections of the man page (with `Cli::command()`).
+pub fn man_page() -> conventions::ManPage<'static> {
+    conventions::ManPage {
+        exit_status: xinetd_lint::Exit::TABLE,
+        examples: EXAMPLES,
+        files: &[
+            (
+                "/usr/local/etc/xinetd.conf, /etc/xinetd.conf",
+                "The default input (under --root), unless rc.conf's xinetd_flags names -f FILE.",
+            ),
+            (
+                "/etc/syslog.conf, /etc/syslog.d, /usr/local/etc/syslog.d, /etc/rsyslog.conf, /etc/rsyslog.d",
+                "Where a log_type SYSLOG facility goes (XL044, --log-files).",
+            ),
+            (
+                "/etc/services, /etc/protocols, /etc/rpc",
+                "Service, protocol and RPC names, as xinetd looks them up.",
+            ),
+            (
+                "/etc/rc.conf, /etc/systemd/system",
+                "Where a standalone dovecot may be enabled.",
+            ),
+        ],
+        see_also: "xinetd(8), xinetd.conf(5), dovecot(1), ntpconf-edit(8), maillog-grep(8), clockcheck(8)",
+    }
 }
 
 pub const EXAMPLES: &[(&str, &str)] = &[
@@ -175,3 +276,88 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "Why a trailing comment silently drops a setting.",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xinetd_lint::rules::Code;
+
+    fn settings(args: &[&str]) -> anyhow::Result<Settings> {
+        let argv = std::iter::once("xinetd-lint").chain(args.iter().copied());
+        Cli::try_parse_from(argv)?.into_settings()
+    }
+
+    fn output(args: &[&str]) -> Output {
+        match settings(args).unwrap().mode {
+            Mode::Lint(run) => run.output,
+            other => panic!("not a lint run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_output_flag_is_one_mode() {
+        assert_eq!(output(&[]), Output::Findings(Format::Text));
+        assert_eq!(
+            output(&["--format", "sarif"]),
+            Output::Findings(Format::Sarif)
+        );
+        let json = conventions::Format::Json;
+        assert_eq!(
+            output(&["--services", "--format", "json"]),
+            Output::Services(json)
+        );
+        assert_eq!(
+            output(&["--fix", "--services", "--format", "json"]),
+            Output::Fix(json)
+        );
+        assert_eq!(output(&["--diff"]), Output::Diff);
+        assert_eq!(
+            output(&["--log-files", "--format", "sarif"]),
+            Output::LogFiles
+        );
+    }
+
+    #[test]
+    fn sarif_is_refused_for_services_fix_and_diff() {
+        for flag in ["--services", "--fix", "--diff"] {
+            let err = settings(&[flag, "--format", "sarif"])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("--format sarif reports findings; "),
+                "{flag}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_rules_then_explain_come_before_every_other_check() {
+        let rest = ["--services", "--format", "sarif", "--select", "XL999"];
+        let mut args = vec!["--list-rules", "--explain", "XL999"];
+        args.extend(rest);
+        assert!(matches!(settings(&args).unwrap().mode, Mode::ListRules));
+        let mut args = vec!["--explain", "XL016"];
+        args.extend(rest);
+        assert!(matches!(
+            settings(&args).unwrap().mode,
+            Mode::Explain(Code::XL016)
+        ));
+        let err = settings(&["--explain", "XL999"]).unwrap_err().to_string();
+        assert_eq!(err, "unknown rule code `XL999` (see --list-rules)");
+        let err = settings(&["--host-facts", "--ignore", "XL999"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "unknown rule code `XL999` (see --list-rules)");
+    }
+
+    #[test]
+    fn host_facts_prints_text_for_sarif() {
+        let mode = settings(&["--host-facts", "--format", "sarif"])
+            .unwrap()
+            .mode;
+        assert!(
+            matches!(mode, Mode::HostFacts(conventions::Format::Text)),
+            "{mode:?}"
+        );
+    }
+}

@@ -8,9 +8,9 @@
 //! - [`dovecot`]: imap/pop3 from xinetd.  [`host`]: what depends on the machine.
 //! - [`rules`]: stable codes and explanations.  [`fix`]: `--fix`.
 //! - [`logdest`]: where the services' log records go (log_type, syslog.conf).
+//! - [`settings`]: what a run does, validated (the binary's clap flags end there).
 
 pub mod attrs;
-pub mod cli;
 pub mod config;
 pub mod dovecot;
 pub mod dovecot_listeners;
@@ -20,6 +20,7 @@ pub mod lex;
 pub mod logdest;
 pub mod pipeline;
 pub mod rules;
+pub mod settings;
 pub mod startup;
 
 pub use mailhost_common::atomic_write;
@@ -29,13 +30,13 @@ pub use mailhost_common::conventions::Io;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use mailhost_common::root::{Expect, Root};
 
-use crate::cli::Cli;
-use crate::conventions::{LintFormat as Format, escape_text};
+use crate::conventions::{Format, escape_text};
 use crate::host::{Host, RootHost};
 use crate::rules::{Code, LINTER};
+use crate::settings::{LintRun, Mode, Output, Settings, findings_format};
 use mailhost_common::lint::{self, RuleCode};
 
 mailhost_common::exit_statuses! {
@@ -100,20 +101,22 @@ pub fn jail_path(root: &Path, is_host: bool, given: &Path) -> PathBuf {
     Path::new("/").join(given)
 }
 
-/// Reads the inputs and runs every check.  `stdin` is read for `-`.
-pub fn lint(cli: &Cli, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
+/// Reads the inputs and runs every check.  `paths` are as given (empty:
+/// xinetd's default configuration), `root` is `--root` as given; `stdin`
+/// is read for `-`.
+pub fn lint(paths: &[PathBuf], root: &Path, host: &dyn Host, stdin: &mut dyn Read) -> Result<Lint> {
     let mut reader = config::Reader::new(host);
     let is_host = host.root().is_some_and(|r| r.is_host());
-    let paths = if cli.paths.is_empty() {
+    let paths = if paths.is_empty() {
         vec![default_config(host)]
     } else {
-        cli.paths
+        paths
             .iter()
             .map(|p| {
                 if p.as_os_str() == "-" {
                     p.clone()
                 } else {
-                    jail_path(&cli.root, is_host, p)
+                    jail_path(root, is_host, p)
                 }
             })
             .collect()
@@ -264,16 +267,13 @@ impl XinetdService {
 /// Host names are resolved only on the live system, as xinetd-lint does.
 /// No xinetd.conf means xinetd runs nothing: an empty list.
 pub fn services(root: &Root) -> Result<Vec<XinetdService>> {
-    use clap::Parser;
-    let mut cli = Cli::try_parse_from(["xinetd-lint"])?;
-    cli.root = root.path().to_path_buf();
     let host = RootHost::with_root(Some(root.try_clone()?), root.path(), root.is_host());
     if let Err(e) = host.metadata(&default_config(&host))
         && e.kind() == std::io::ErrorKind::NotFound
     {
         return Ok(Vec::new());
     }
-    let lint = lint(&cli, &host, &mut std::io::empty())?;
+    let lint = lint(&[], root.path(), &host, &mut std::io::empty())?;
     Ok(services_of(&lint, &host))
 }
 
@@ -310,12 +310,12 @@ pub fn dovecot_login_services(services: &[XinetdService]) -> Vec<String> {
 
 /// `--host-facts`: the dovecot facts, and the dovecot login services of
 /// xinetd's default configuration ([`services`]: none without one).
-fn write_host_facts(cli: &Cli, host: &RootHost, io: &mut Io<'_>) -> Result<Exit> {
+fn write_host_facts(format: Format, host: &RootHost, io: &mut Io<'_>) -> Result<Exit> {
     let root = host.root().context("the root could not be opened")?;
     let dovecot = mailhost_host::dovecot::standalone::Facts::read(root, &dovecot::read_model(host));
     let logins = dovecot_login_services(&services(root)?);
     root.budget().check()?;
-    match cli.format {
+    match format {
         Format::Json => {
             let record = serde_json::json!({
                 "dovecot": dovecot,
@@ -323,7 +323,7 @@ fn write_host_facts(cli: &Cli, host: &RootHost, io: &mut Io<'_>) -> Result<Exit>
             });
             writeln!(io.stdout, "{record}")?;
         }
-        _ => {
+        Format::Text => {
             writeln!(
                 io.stdout,
                 "dovecot: {} {}; enabled by {}; ports {:?}",
@@ -350,12 +350,6 @@ fn escaped(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{}", escape_text(&e.to_string()))
 }
 
-/// Which findings are shown: --severity, --select, --ignore (and, with
-/// the run's suppressions, the files' `# xinetd-lint: ignore CODE` comments).
-pub fn filter(cli: &Cli) -> Result<lint::Filter<Code>> {
-    lint::Filter::new(cli.severity.floor(), &cli.select, &cli.ignore, "rule")
-}
-
 /// The findings of `lint` that `filter` shows.
 fn shown<'a>(lint: &'a Lint, filter: &lint::Filter<Code>) -> Vec<&'a config::Diagnostic> {
     lint.diagnostics
@@ -371,99 +365,116 @@ fn exit_code(outcome: lint::Outcome) -> Exit {
     }
 }
 
-pub fn run(cli: &Cli, io: &mut Io<'_>) -> Result<Exit> {
-    if cli.list_rules {
-        lint::list_rules::<Code>(&mut *io.stdout)?;
-        return Ok(Exit::Clean);
+/// One run of xinetd-lint as `settings` say.
+pub fn run(settings: &Settings, io: &mut Io<'_>) -> Result<Exit> {
+    match &settings.mode {
+        Mode::ListRules => {
+            lint::list_rules::<Code>(&mut *io.stdout)?;
+            Ok(Exit::Clean)
+        }
+        Mode::Explain(code) => {
+            writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
+            Ok(Exit::Clean)
+        }
+        Mode::HostFacts(format) => write_host_facts(*format, &open_host(settings)?, io),
+        Mode::Lint(run) => lint_and_report(settings, run, &open_host(settings)?, io),
     }
-    if let Some(code) = &cli.explain {
-        let Some(code) = lint::find::<Code>(code) else {
-            bail!("unknown rule code `{code}` (see --list-rules)")
-        };
-        writeln!(io.stdout, "{}", lint::explanation(code.rule()))?;
-        return Ok(Exit::Clean);
-    }
-    let filter = filter(cli)?;
-    let root = Root::new(&cli.root).with_context(|| format!("--root {}", cli.root.display()))?;
+}
+
+/// The tree under `--root`, as the checks see it.
+fn open_host(settings: &Settings) -> Result<RootHost> {
+    let root =
+        Root::new(&settings.root).with_context(|| format!("--root {}", settings.root.display()))?;
     // Names are resolved for the live system, or for a tree when asked.
-    let resolve = root.is_host() || cli.resolve;
-    let host = RootHost::with_root(Some(root), &cli.root, resolve);
-    if cli.host_facts {
-        return write_host_facts(cli, &host, io);
-    }
-    let lint = lint(cli, &host, io.stdin)?;
+    let resolve = root.is_host() || settings.resolve;
+    Ok(RootHost::with_root(Some(root), &settings.root, resolve))
+}
+
+/// Reads the configuration and prints what `run.output` asks for.
+fn lint_and_report(
+    settings: &Settings,
+    run: &LintRun,
+    host: &RootHost,
+    io: &mut Io<'_>,
+) -> Result<Exit> {
+    let lint = lint(&run.paths, &settings.root, host, io.stdin)?;
     // Every reader draws from the run's budget; one that met its end and
     // went on without a file must not leave a verdict on half a tree.
     if let Some(root) = host.root() {
         root.budget().check()?;
     }
-    if cli.log_files {
-        for file in &lint.log_files {
-            writeln!(io.stdout, "{}", escape_text(file))?;
-        }
-        io.stdout.flush()?;
-        return Ok(Exit::Clean);
-    }
-    if cli.fix || cli.diff {
-        return fix_files(cli, &host, &filter, lint, io);
-    }
-    if cli.format == Format::Sarif && cli.services {
-        bail!("--format sarif reports findings; --services lists services (use text or json)");
-    }
-    if cli.services {
-        for v in &lint.verdicts {
-            match cli.format {
-                Format::Sarif => unreachable!("refused with --services above"),
-                Format::Json => {
-                    serde_json::to_writer(&mut *io.stdout, v)?;
-                    writeln!(io.stdout)?;
-                }
-                Format::Text => {
-                    let port = v.port.map_or("-".into(), |p| p.to_string());
-                    let reasons = if v.reasons.is_empty() {
-                        String::new()
-                    } else {
-                        let codes: Vec<&str> = v.reasons.iter().map(|c| c.as_str()).collect();
-                        format!(" [{}]", codes.join(","))
-                    };
-                    writeln!(
-                        io.stdout,
-                        "{:<9} {:<16} {:<16} {:<4} {:<6} {:<40} {}:{}{}",
-                        v.status.as_str(),
-                        escape_text(&v.id),
-                        escape_text(&v.name),
-                        escape_text(v.protocol.as_deref().unwrap_or("-")),
-                        port,
-                        escape_text(v.server.as_deref().unwrap_or("-")),
-                        escape_text(&v.file),
-                        v.line,
-                        reasons
-                    )?;
-                }
+    match run.output {
+        Output::LogFiles => {
+            for file in &lint.log_files {
+                writeln!(io.stdout, "{}", escape_text(file))?;
             }
+            io.stdout.flush()?;
+            Ok(Exit::Clean)
+        }
+        Output::Fix(format) => fix_files(settings, run, Some(format), host, lint, io),
+        Output::Diff => fix_files(settings, run, None, host, lint, io),
+        Output::Services(format) => {
+            for v in &lint.verdicts {
+                write_service(format, v, io)?;
+            }
+            let shown = shown(&lint, &run.filter);
+            io.stdout.flush()?;
+            Ok(exit_code(LINTER.exit.outcome(&shown)))
+        }
+        Output::Findings(format) => {
+            let shown = shown(&lint, &run.filter);
+            LINTER.write_findings(format, &shown, io.color, &mut *io.stdout)?;
+            io.stdout.flush()?;
+            Ok(exit_code(LINTER.exit.outcome(&shown)))
         }
     }
-    let shown = shown(&lint, &filter);
-    if !cli.services {
-        LINTER.write_findings(cli.format, &shown, io.color, &mut *io.stdout)?;
-    }
-    io.stdout.flush()?;
-    Ok(exit_code(LINTER.exit.outcome(&shown)))
 }
 
-/// `--fix` and `--diff`.  --fix writes each file inside the root only
-/// (`replace_in_root`), prints one line per fix, then the findings that
-/// remain, and exits 1 while any remain; --diff prints and writes nothing.
+/// One row of `--services`.
+fn write_service(format: Format, v: &pipeline::Verdict, io: &mut Io<'_>) -> Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut *io.stdout, v)?;
+            writeln!(io.stdout)?;
+        }
+        Format::Text => {
+            let port = v.port.map_or("-".into(), |p| p.to_string());
+            let reasons = if v.reasons.is_empty() {
+                String::new()
+            } else {
+                let codes: Vec<&str> = v.reasons.iter().map(|c| c.as_str()).collect();
+                format!(" [{}]", codes.join(","))
+            };
+            writeln!(
+                io.stdout,
+                "{:<9} {:<16} {:<16} {:<4} {:<6} {:<40} {}:{}{}",
+                v.status.as_str(),
+                escape_text(&v.id),
+                escape_text(&v.name),
+                escape_text(v.protocol.as_deref().unwrap_or("-")),
+                port,
+                escape_text(v.server.as_deref().unwrap_or("-")),
+                escape_text(&v.file),
+                v.line,
+                reasons
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `--fix` (`fix` is its output format) and `--diff` (`fix` None).  --fix
+/// writes each file inside the root only (`replace_in_root`), prints one
+/// line per fix, then the findings that remain, and exits 1 while any
+/// remain; --diff prints and writes nothing.
 fn fix_files(
-    cli: &Cli,
+    settings: &Settings,
+    run: &LintRun,
+    fix: Option<Format>,
     host: &RootHost,
-    filter: &lint::Filter<Code>,
     lint: Lint,
     io: &mut Io<'_>,
 ) -> Result<Exit> {
-    if cli.format == Format::Sarif {
-        bail!("--format sarif reports findings; run --fix with text or json, then lint with sarif");
-    }
     let root = host.root().context("the root could not be opened")?;
     let mut changed = false;
     for jail in &lint.files {
@@ -474,7 +485,7 @@ fn fix_files(
             continue;
         }
         changed = true;
-        if cli.diff {
+        let Some(format) = fix else {
             let (old, new) = (
                 String::from_utf8_lossy(&before),
                 String::from_utf8_lossy(&after),
@@ -483,78 +494,57 @@ fn fix_files(
             let name = escape_text(&shown);
             write!(io.stdout, "{}", diff.unified_diff().header(&name, &name))?;
             continue;
-        }
+        };
         atomic_write::replace_in_root(root, jail, &after, None, io.fail_at)
             .map_err(|e| escaped(format!("{shown}: not changed: {e}")))?;
         for fix in &applied {
-            match cli.format {
-                Format::Sarif => unreachable!("refused with --fix above"),
-                // One object per fix, told apart from findings by `fixed`.
-                Format::Json => {
-                    let record = serde_json::json!({
-                        "file": shown, "line": fix.line, "column": fix.column,
-                        "code": fix.code, "fixed": true, "message": fix.what,
-                    });
-                    writeln!(io.stdout, "{record}")?;
-                }
-                Format::Text => writeln!(
-                    io.stdout,
-                    "{}:{}:{}: fixed: {} [{}]",
-                    escape_text(&shown),
-                    fix.line,
-                    fix.column,
-                    fix.what,
-                    fix.code
-                )?,
-            }
+            write_fix(format, &shown, fix, io)?;
         }
     }
-    if cli.diff {
+    let Some(format) = fix else {
         io.stdout.flush()?;
         return Ok(if changed { Exit::Findings } else { Exit::Clean });
-    }
-    // What remains, read again from the files as they are now.
+    };
+    // What remains, read again from the files as they are now.  Standard
+    // input was consumed by the first pass; it has nothing to fix.
     let again = if changed {
-        lint_again(cli, host)?
+        self::lint(&run.paths, &settings.root, host, &mut std::io::empty())?
     } else {
         lint
     };
-    let remaining = shown(&again, filter);
-    LINTER.write_findings(cli.format, &remaining, io.color, &mut *io.stdout)?;
+    let remaining = shown(&again, &run.filter);
+    LINTER.write_findings(
+        findings_format(format),
+        &remaining,
+        io.color,
+        &mut *io.stdout,
+    )?;
     io.stdout.flush()?;
     Ok(exit_code(LINTER.exit.outcome(&remaining)))
 }
 
-fn lint_again(cli: &Cli, host: &RootHost) -> Result<Lint> {
-    // Standard input was consumed by the first pass; it has nothing to fix.
-    lint(cli, host, &mut std::io::empty())
-}
-
-/// The extra sections of the man page.
-pub fn man_page() -> conventions::ManPage<'static> {
-    conventions::ManPage {
-        exit_status: Exit::TABLE,
-        examples: cli::EXAMPLES,
-        files: &[
-            (
-                "/usr/local/etc/xinetd.conf, /etc/xinetd.conf",
-                "The default input (under --root), unless rc.conf's xinetd_flags names -f FILE.",
-            ),
-            (
-                "/etc/syslog.conf, /etc/syslog.d, /usr/local/etc/syslog.d, /etc/rsyslog.conf, /etc/rsyslog.d",
-                "Where a log_type SYSLOG facility goes (XL044, --log-files).",
-            ),
-            (
-                "/etc/services, /etc/protocols, /etc/rpc",
-                "Service, protocol and RPC names, as xinetd looks them up.",
-            ),
-            (
-                "/etc/rc.conf, /etc/systemd/system",
-                "Where a standalone dovecot may be enabled.",
-            ),
-        ],
-        see_also: "xinetd(8), xinetd.conf(5), dovecot(1), ntpconf-edit(8), maillog-grep(8), clockcheck(8)",
+/// The line `--fix` prints for one fix it made.
+fn write_fix(format: Format, shown: &str, fix: &fix::Applied, io: &mut Io<'_>) -> Result<()> {
+    match format {
+        // One object per fix, told apart from findings by `fixed`.
+        Format::Json => {
+            let record = serde_json::json!({
+                "file": shown, "line": fix.line, "column": fix.column,
+                "code": fix.code, "fixed": true, "message": fix.what,
+            });
+            writeln!(io.stdout, "{record}")?;
+        }
+        Format::Text => writeln!(
+            io.stdout,
+            "{}:{}:{}: fixed: {} [{}]",
+            escape_text(shown),
+            fix.line,
+            fix.column,
+            fix.what,
+            fix.code
+        )?,
     }
+    Ok(())
 }
 
 /// The first names of a list and how many more: twenty thousand names

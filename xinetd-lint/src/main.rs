@@ -1,22 +1,24 @@
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use xinetd_lint::atomic_write::FailAt;
-use xinetd_lint::cli::Cli;
-use xinetd_lint::conventions::{finish, finish_generate, use_color_for};
-use xinetd_lint::{Exit, Io, man_page, run};
+use mailhost_common::exit::{Stdout, run_on_stdio};
+use xinetd_lint::conventions::finish_generate;
+use xinetd_lint::{Exit, run};
+
+use crate::cli::{Cli, man_page};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(kind) = cli.generate {
         return finish_generate(kind, Cli::command(), &man_page(), Exit::Error.code());
     }
-    let mut io = Io {
-        stdin: &mut std::io::stdin().lock(),
-        stdout: &mut std::io::BufWriter::new(std::io::stdout().lock()),
-        stderr: &mut std::io::stderr().lock(),
-        color: use_color_for(cli.color, &std::io::stdout()),
-        fail_at: FailAt::from_env(),
-    };
-    finish("xinetd-lint", run(&cli, &mut io), Exit::Error)
+    run_on_stdio(
+        "xinetd-lint",
+        cli.color,
+        Stdout::Buffered,
+        Exit::Error,
+        |io| run(&cli.into_settings()?, io),
+    )
 }
