@@ -36,7 +36,7 @@ use serde::Serialize;
 use crate::cli::{Cli, Command};
 use crate::conventions::{LintFormat as Format, escape_path, escape_text};
 use crate::doc::Document;
-use crate::model::{FileId, Files, Reading};
+use crate::model::Reading;
 use crate::timekeepers::Keeper;
 use crate::tinker::{Dialect, NOT_TINKER, is_keyword, is_number};
 use mailhost_common::chrony::ChronyConf;
@@ -307,37 +307,6 @@ fn load(root: &Root, file: Option<&OsStr>, stdin: &mut dyn Read) -> Result<Input
     })
 }
 
-/// Files as ntpd in the tree sees them: every path resolved inside the root,
-/// regular files only, each read with the configuration size limit.
-struct RootFiles<'a> {
-    root: &'a Root,
-}
-
-impl Files for RootFiles<'_> {
-    fn read(&self, jail: &Path) -> std::io::Result<(FileId, Vec<u8>)> {
-        // Drawn from the run's budget, as every read of the tree is.
-        self.root.read_config_id(jail)
-    }
-    fn dir_names(&self, jail: &Path) -> Option<Vec<String>> {
-        if !self.root.metadata(jail).ok()?.is_dir() {
-            return None;
-        }
-        let names = self.root.read_dir(jail).ok()?;
-        Some(
-            names
-                .into_iter()
-                .map(|n| n.to_string_lossy().into_owned())
-                .collect(),
-        )
-    }
-    fn display(&self, jail: &Path) -> PathBuf {
-        self.root.display_path(jail)
-    }
-    fn hold(&self, bytes: u64) -> std::io::Result<()> {
-        self.root.budget().hold(bytes)
-    }
-}
-
 /// The dialect to model: the one asked for; else classic on a FreeBSD tree
 /// (rc.conf, or the port's /usr/local/etc/ntp.conf: a bare /usr/local says
 /// nothing, every Linux has one); else the one installed (NTPsec when its
@@ -369,7 +338,7 @@ fn dialect_of(cli: &Cli, root: &Root, input: &Input) -> Dialect {
 
 fn read_input(root: &Root, input: &Input, bytes: &[u8], dialect: Dialect) -> Result<Reading> {
     let main = input.jail.clone().unwrap_or_else(|| PathBuf::from("-"));
-    Ok(model::read(&main, bytes, &RootFiles { root }, dialect)?)
+    Ok(model::read(&main, bytes, root, dialect)?)
 }
 
 /// The tinker values ntpd applies on a tree: for other tools (clockcheck
@@ -417,7 +386,7 @@ pub fn ntp_associations(
     let input = load(root, conf.map(Path::as_os_str), &mut no_stdin)?;
     let dialect = dialect.unwrap_or_else(|| detect_dialect(root, input.jail.as_deref()));
     let main = input.jail.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let reading = model::read_until(&main, &input.bytes, &RootFiles { root }, dialect, at_most)?;
+    let reading = model::read_until(&main, &input.bytes, root, dialect, at_most)?;
     Ok(NtpAssociations {
         file: input.name.clone(),
         dialect,
