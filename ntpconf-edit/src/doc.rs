@@ -179,6 +179,21 @@ impl Lines {
         })
     }
 
+    /// The lines held on their own, with their indexes: every tinker line
+    /// is among them (a line in a span is none of ntpd's tinker lines), so
+    /// a search for tinker lines need not look at the others.
+    pub fn held(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        let mut first = 0;
+        self.segments.iter().filter_map(move |segment| {
+            let index = first;
+            first += segment.count();
+            match segment {
+                Segment::Own(line) => Some((index, &line.text[..])),
+                Segment::Span { .. } => None,
+            }
+        })
+    }
+
     /// A copy of line `index`.
     pub fn get(&self, index: usize) -> Option<Line> {
         let (text, ending) = self.iter().nth(index)?;
@@ -475,11 +490,23 @@ mod tests {
         assert_eq!(doc.lines.text(4), b"d");
         doc.lines.text_mut(3).extend_from_slice(b"x");
         assert_eq!(doc.lines.remove(1).text, b"b");
-        doc.lines.insert(1, Line { text: b"new".to_vec(), ending: LF });
+        doc.lines.insert(
+            1,
+            Line {
+                text: b"new".to_vec(),
+                ending: LF,
+            },
+        );
         doc.lines.set_ending(4, CRLF);
         assert_eq!(doc.lines.ending(0), CRLF);
         assert_eq!(doc.to_bytes(), b"a\r\nnew\ntinker panic 0\ncx\nd\r\n");
-        doc.lines.insert(5, Line { text: b"end".to_vec(), ending: NONE });
+        doc.lines.insert(
+            5,
+            Line {
+                text: b"end".to_vec(),
+                ending: NONE,
+            },
+        );
         assert_eq!(doc.lines.get(5).unwrap().text, b"end");
         assert_eq!(doc.lines.len(), 6);
         assert!(doc.lines.get(6).is_none());

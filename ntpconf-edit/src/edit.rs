@@ -35,7 +35,8 @@ fn read_limit(doc: &Document, stops: &Stops) -> usize {
 pub fn untouchable_lines(doc: &Document, keys: &[&str], stops: &Stops) -> Vec<Notice> {
     let limit = read_limit(doc, stops);
     let mut out = Vec::new();
-    for (index, (text, _)) in doc.lines.iter().enumerate() {
+    // Only tinker lines make notices, and those are all held apart.
+    for (index, text) in doc.lines.held() {
         let mentions = |text: &[u8]| {
             let text = String::from_utf8_lossy(text);
             keys.iter().any(|k| {
@@ -98,7 +99,7 @@ pub fn unset(doc: &mut Document, keys: &[String], stops: &Stops) {
 fn occurrences(doc: &Document, key: &str, stops: &Stops) -> Vec<(usize, usize)> {
     let limit = read_limit(doc, stops);
     let mut out = Vec::new();
-    for (index, (text, _)) in doc.lines.iter().take(limit).enumerate() {
+    for (index, text) in doc.lines.held().take_while(|(index, _)| *index < limit) {
         if let Tinker::Applied { pairs, .. } = classify(text) {
             for (pair_index, pair) in pairs.iter().enumerate() {
                 if pair.key == key {
@@ -137,15 +138,15 @@ fn set_one(doc: &mut Document, key: &str, value: &str, stops: &Stops) {
     } else {
         None
     };
-    // One pass forward (a line looked up by index costs a walk).
+    // One pass forward over the tinker lines (a line looked up by index
+    // costs a walk).
     let last_tinker = doc
         .lines
-        .iter()
-        .enumerate()
-        .take(limit)
-        .skip(after_step.unwrap_or(0))
+        .held()
+        .take_while(|(index, _)| *index < limit)
+        .skip_while(|(index, _)| *index < after_step.unwrap_or(0))
         // A line with `;` already makes ntpd report an error: add nothing to it.
-        .filter(|(_, (text, _))| matches!(classify(text), Tinker::Applied { error: None, .. }))
+        .filter(|(_, text)| matches!(classify(text), Tinker::Applied { error: None, .. }))
         .map(|(index, _)| index)
         .last();
     match last_tinker {

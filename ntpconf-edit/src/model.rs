@@ -215,6 +215,11 @@ impl Reader<'_> {
             if !self.ended {
                 read_lines = index + 1;
             }
+            if text.iter().all(|&b| crate::doc::is_space(b)) {
+                // A blank line holds no token: nothing for ntpd, nor to
+                // classify (6 million of them are read in a few seconds).
+                continue;
+            }
             let classified = classify_line(text, self.dialect);
             let tick_command = tick_command(text, self.dialect).map(Box::new);
             let kept = !matches!(classified.tinker, Tinker::Other)
