@@ -205,10 +205,7 @@ impl Budget {
     }
 }
 
-/// Identifies a file on disk: (device, inode).  Readers that follow links
-/// or includes remember these, so one file reached by many names is read
-/// (and counted) once.
-pub type FileId = (u64, u64);
+pub use crate::files::FileId;
 
 /// The files a reader has already read.
 #[derive(Debug, Default)]

@@ -8,6 +8,8 @@
 //!   `xattrs`, what it keeps of the file besides bytes and mode; and
 //!   `temp_cleanup`, its named temporary file removed on SIGTERM).
 //! - [`root`]: `--root DIR`, a tree no path can leave.
+//! - [`files`]: the one file-access trait readers go through (`Root`'s,
+//!   or a map in memory for tests), and the one file identity.
 //! - [`budget`]: the one memory budget every reader of a run draws from.
 //! - [`rcconf`]: FreeBSD's rc.conf chain, as sh reads it.
 //! - [`chrony`]: chrony.conf, as chronyd reads it (makestep, maxslewrate, sources).
@@ -28,6 +30,7 @@ pub mod chrony;
 pub mod cli;
 pub mod conventions;
 pub mod exit;
+pub mod files;
 pub mod lint;
 pub mod rcconf;
 pub mod root;

@@ -263,8 +263,7 @@ impl Root {
         let shown = || self.display_path(jail);
         let file = self.open(jail, expect)?;
         let meta = file.metadata()?;
-        use std::os::unix::fs::MetadataExt;
-        let id = (meta.dev(), meta.ino());
+        let id = FileId::of(&meta);
         if let Some(seen) = seen
             && !seen.first_time(id)
         {

@@ -29,10 +29,6 @@ const ALLOWED: &[(&str, &str)] = &[
         "a test's skip report, written where `make test` reads it",
     ),
     (
-        "maillog-grep/src/search.rs",
-        "Input::File: a log named on the command line (maillog-grep has no --root)",
-    ),
-    (
         "common/src/temp_cleanup.rs",
         "the tool's own /proc/self/status (which stop signals it was started with ignored), never a tree's path",
     ),

@@ -46,9 +46,8 @@ const BLOCKS_AHEAD_PER_THREAD: usize = 2;
 #[derive(Clone, Debug)]
 pub enum Input {
     Stdin,
-    /// A host path named explicitly.
-    File(PathBuf),
-    /// A path looked up inside `--root` (the host's too, when it is `/`).
+    /// A path looked up inside `--root` (the host's too, when it is `/`):
+    /// every input that names a file is opened through [`Root`].
     InRoot(InRoot),
 }
 
@@ -69,7 +68,6 @@ impl Input {
     pub fn display(&self) -> String {
         match self {
             Input::Stdin => "(standard input)".into(),
-            Input::File(p) => p.display().to_string(),
             Input::InRoot(f) => f.root.display_path(&f.jail).display().to_string(),
         }
     }
@@ -78,7 +76,6 @@ impl Input {
     pub fn metadata(&self) -> std::io::Result<std::fs::Metadata> {
         match self {
             Input::Stdin => Err(std::io::Error::other("standard input has no metadata")),
-            Input::File(p) => std::fs::metadata(p),
             Input::InRoot(f) => f.root.metadata(&f.jail),
         }
     }
@@ -87,7 +84,6 @@ impl Input {
     pub fn open(&self) -> std::io::Result<File> {
         match self {
             Input::Stdin => Err(std::io::Error::other("standard input is not opened")),
-            Input::File(p) => File::open(p),
             Input::InRoot(f) => f.root.open(&f.jail, f.expect),
         }
     }
@@ -96,7 +92,7 @@ impl Input {
     fn streams(&self) -> bool {
         match self {
             Input::InRoot(f) => f.expect == Expect::Stream,
-            _ => true,
+            Input::Stdin => true,
         }
     }
 }
@@ -772,6 +768,16 @@ fn describe(e: std::io::Error) -> String {
 mod tests {
     use super::*;
 
+    /// A file of the test's temporary directory, opened as maillog-grep
+    /// opens a named path: through `Root` (the host's, `--root /`).
+    fn host_file(path: PathBuf) -> Input {
+        Input::InRoot(InRoot {
+            root: Arc::new(Root::host()),
+            jail: path,
+            expect: Expect::Stream,
+        })
+    }
+
     /// Records what the search delivers, in the order it comes.
     #[derive(Default)]
     struct Recorder {
@@ -876,7 +882,7 @@ mod tests {
             .map(|i| {
                 let path = dir.path().join(format!("log{i}"));
                 std::fs::write(&path, numbered(100)).unwrap();
-                Input::File(path)
+                host_file(path)
             })
             .collect();
         let ended = within_30s(move || {
@@ -952,13 +958,13 @@ mod tests {
         // A file big enough to be searched in parts, standard input, then
         // more small files than are planned ahead.
         let big_lines = (SPLIT_AT / 100) + 50_000;
-        let mut inputs = vec![Input::File(dir.path().join("big")), Input::Stdin];
+        let mut inputs = vec![host_file(dir.path().join("big")), Input::Stdin];
         std::fs::write(dir.path().join("big"), numbered(big_lines)).unwrap();
         let small = LOOKAHEAD as u64 * 2;
         for i in 1..=small {
             let path = dir.path().join(format!("small{i}"));
             std::fs::write(&path, numbered(i * 3)).unwrap();
-            inputs.push(Input::File(path));
+            inputs.push(host_file(path));
         }
         let matcher = Matcher::new(&["needle"]);
         let stdin = numbered(50);
@@ -990,9 +996,9 @@ mod tests {
         let big_lines = (SPLIT_AT / 100) * 2;
         std::fs::write(dir.path().join("big"), numbered(big_lines)).unwrap();
         let inputs = vec![
-            Input::File(dir.path().join("big")),
+            host_file(dir.path().join("big")),
             Input::Stdin,
-            Input::File(dir.path().join("big")),
+            host_file(dir.path().join("big")),
         ];
         let matcher = Matcher::new(&["needle"]);
         let mut sink = Recorder {
@@ -1022,8 +1028,8 @@ mod tests {
         let big_lines = (SPLIT_AT / 100) * 2;
         std::fs::write(dir.path().join("big"), numbered(big_lines)).unwrap();
         std::fs::write(dir.path().join("small"), numbered(30)).unwrap();
-        let big = Input::File(dir.path().join("big"));
-        let small = Input::File(dir.path().join("small"));
+        let big = host_file(dir.path().join("big"));
+        let small = host_file(dir.path().join("small"));
         let inputs = vec![big.clone(), small.clone(), Input::Stdin, big, small];
         let matcher = Matcher::new(&["needle"]);
         let stdin = numbered(100);

@@ -214,7 +214,7 @@ fn number_option(word: &[u8], dialect: Dialect) -> Wants {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::tests::MapFiles;
+    use crate::model::tests::map_files;
     use std::collections::HashMap;
     use std::path::Path;
 
@@ -222,7 +222,7 @@ mod tests {
         let reading = crate::model::read(
             Path::new("/etc/ntp.conf"),
             text.as_bytes(),
-            &MapFiles(HashMap::new()),
+            &map_files(HashMap::new()),
             dialect,
         )
         .unwrap();
@@ -264,7 +264,7 @@ mod tests {
         let reading = crate::model::read_until(
             Path::new("/etc/ntp.conf"),
             text.as_bytes(),
-            &MapFiles(HashMap::new()),
+            &map_files(HashMap::new()),
             Dialect::Classic,
             Some(3),
         )
@@ -285,7 +285,7 @@ mod tests {
         let reading = crate::model::read(
             Path::new("/etc/ntp.conf"),
             text,
-            &MapFiles(map),
+            &map_files(map),
             Dialect::Classic,
         )
         .unwrap();

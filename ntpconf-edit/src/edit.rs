@@ -26,7 +26,7 @@ pub type Stops = [Vec<u8>];
 fn read_limit(doc: &Document, stops: &Stops) -> usize {
     doc.lines
         .iter()
-        .position(|l| is_end(&l.text) || stops.contains(&l.text))
+        .position(|(text, _)| is_end(text) || stops.iter().any(|stop| stop[..] == *text))
         .unwrap_or(doc.lines.len())
 }
 
@@ -35,7 +35,8 @@ fn read_limit(doc: &Document, stops: &Stops) -> usize {
 pub fn untouchable_lines(doc: &Document, keys: &[&str], stops: &Stops) -> Vec<Notice> {
     let limit = read_limit(doc, stops);
     let mut out = Vec::new();
-    for (index, line) in doc.lines.iter().enumerate() {
+    // Only tinker lines make notices, and those are all held apart.
+    for (index, text) in doc.lines.held() {
         let mentions = |text: &[u8]| {
             let text = String::from_utf8_lossy(text);
             keys.iter().any(|k| {
@@ -43,7 +44,7 @@ pub fn untouchable_lines(doc: &Document, keys: &[&str], stops: &Stops) -> Vec<No
                     .any(|w| w == *k)
             })
         };
-        match classify(&line.text) {
+        match classify(text) {
             Tinker::Dropped { reason, column } if index < limit => out.push(Notice {
                 line: index + 1,
                 column: column + 1,
@@ -51,7 +52,7 @@ pub fn untouchable_lines(doc: &Document, keys: &[&str], stops: &Stops) -> Vec<No
             }),
             Tinker::Applied {
                 error: Some(error), ..
-            } if index < limit && !error.semicolon && mentions(&line.text) => out.push(Notice {
+            } if index < limit && !error.semicolon && mentions(text) => out.push(Notice {
                 line: index + 1,
                 column: error.column + 1,
                 message: format!(
@@ -60,7 +61,7 @@ pub fn untouchable_lines(doc: &Document, keys: &[&str], stops: &Stops) -> Vec<No
                 ),
             }),
             Tinker::Applied { .. } | Tinker::Dropped { .. }
-                if index > limit && mentions(&line.text) =>
+                if index > limit && mentions(text) =>
             {
                 out.push(Notice {
                     line: index + 1,
@@ -98,8 +99,8 @@ pub fn unset(doc: &mut Document, keys: &[String], stops: &Stops) {
 fn occurrences(doc: &Document, key: &str, stops: &Stops) -> Vec<(usize, usize)> {
     let limit = read_limit(doc, stops);
     let mut out = Vec::new();
-    for (index, line) in doc.lines[..limit].iter().enumerate() {
-        if let Tinker::Applied { pairs, .. } = classify(&line.text) {
+    for (index, text) in doc.lines.held().take_while(|(index, _)| *index < limit) {
+        if let Tinker::Applied { pairs, .. } = classify(text) {
             for (pair_index, pair) in pairs.iter().enumerate() {
                 if pair.key == key {
                     out.push((index, pair_index));
@@ -120,11 +121,11 @@ fn set_one(doc: &mut Document, key: &str, value: &str, stops: &Stops) {
     if reset_by_step {
         remove_pairs(doc, &found);
     } else if let Some(&(line, pair)) = found.last() {
-        let Tinker::Applied { pairs, .. } = classify(&doc.lines[line].text) else {
+        let Tinker::Applied { pairs, .. } = classify(doc.lines.text(line)) else {
             return;
         };
         let range = pairs[pair].value_range.clone();
-        doc.lines[line].text.splice(range, value.bytes());
+        doc.lines.text_mut(line).splice(range, value.bytes());
         remove_pairs(doc, &found[..found.len() - 1]);
         return;
     }
@@ -137,23 +138,25 @@ fn set_one(doc: &mut Document, key: &str, value: &str, stops: &Stops) {
     } else {
         None
     };
-    let last_tinker = (after_step.unwrap_or(0)..limit)
-        .rev()
+    // One pass forward over the tinker lines (a line looked up by index
+    // costs a walk).
+    let last_tinker = doc
+        .lines
+        .held()
+        .take_while(|(index, _)| *index < limit)
+        .skip_while(|(index, _)| *index < after_step.unwrap_or(0))
         // A line with `;` already makes ntpd report an error: add nothing to it.
-        .find(|&i| {
-            matches!(
-                classify(&doc.lines[i].text),
-                Tinker::Applied { error: None, .. }
-            )
-        });
+        .filter(|(_, text)| matches!(classify(text), Tinker::Applied { error: None, .. }))
+        .map(|(index, _)| index)
+        .last();
     match last_tinker {
         Some(index) => {
-            let Tinker::Applied { pairs, .. } = classify(&doc.lines[index].text) else {
+            let Tinker::Applied { pairs, .. } = classify(doc.lines.text(index)) else {
                 return;
             };
             let at = pairs.last().map_or(0, |p| p.value_range.end);
             let insert = format!(" {key} {value}");
-            doc.lines[index].text.splice(at..at, insert.bytes());
+            doc.lines.text_mut(index).splice(at..at, insert.bytes());
         }
         None => insert_new_line(
             doc,
@@ -169,7 +172,7 @@ fn set_one(doc: &mut Document, key: &str, value: &str, stops: &Stops) {
 fn remove_pairs(doc: &mut Document, found: &[(usize, usize)]) {
     // Right to left, so earlier byte ranges and line indexes stay valid.
     for &(line, pair) in found.iter().rev() {
-        let Tinker::Applied { pairs, error } = classify(&doc.lines[line].text) else {
+        let Tinker::Applied { pairs, error } = classify(doc.lines.text(line)) else {
             continue;
         };
         // A line with a syntax error after its pairs keeps the rest as the
@@ -178,7 +181,7 @@ fn remove_pairs(doc: &mut Document, found: &[(usize, usize)]) {
             delete_line(doc, line);
             continue;
         }
-        let text = &doc.lines[line].text;
+        let text = doc.lines.text(line);
         let end = pairs[pair].value_range.end;
         // From the end of the token before the key, so the spacing and any
         // comment after the pair stay as they were.
@@ -186,7 +189,7 @@ fn remove_pairs(doc: &mut Document, found: &[(usize, usize)]) {
         while start > 0 && is_space(text[start - 1]) {
             start -= 1;
         }
-        doc.lines[line].text.drain(start..end);
+        doc.lines.text_mut(line).drain(start..end);
     }
 }
 
@@ -194,30 +197,33 @@ fn delete_line(doc: &mut Document, index: usize) {
     let removed = doc.lines.remove(index);
     // Deleting a last line without newline must not add a final newline.
     if removed.ending.is_empty() && index == doc.lines.len() && index > 0 {
-        doc.lines[index - 1].ending = crate::doc::NONE;
+        doc.lines.set_ending(index - 1, crate::doc::NONE);
     }
 }
 
 /// Inserts a new line after the file's leading comment block (and not before
 /// line index `at_least`), before `end`.
 fn insert_new_line(doc: &mut Document, text: Vec<u8>, stops: &Stops, at_least: usize) {
-    let is_comment = |l: &Line| {
-        let t = &l.text;
+    let is_comment = |t: &[u8]| {
         t.iter()
             .position(|&b| !is_space(b))
             .is_some_and(|i| t[i] == b'#')
     };
-    let after_comments = doc.lines.iter().take_while(|l| is_comment(l)).count();
+    let after_comments = doc
+        .lines
+        .iter()
+        .take_while(|(text, _)| is_comment(text))
+        .count();
     let at = after_comments.max(at_least).min(read_limit(doc, stops));
     let preferred = doc.preferred_ending();
     let mut ending = preferred;
-    if at > 0 && doc.lines[at - 1].ending.is_empty() {
+    if at > 0 && doc.lines.ending(at - 1).is_empty() {
         // The new line becomes the last one: it takes over the missing
         // final newline, and the line before it gets a terminator.
-        doc.lines[at - 1].ending = preferred;
+        doc.lines.set_ending(at - 1, preferred);
         ending = crate::doc::NONE;
     } else if at > 0 {
-        ending = doc.lines[at - 1].ending;
+        ending = doc.lines.ending(at - 1);
     }
     doc.lines.insert(at, Line { text, ending });
 }

@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use crate::conventions::{Format, LintFormat, escape_path, escape_text};
 use crate::doc::Document;
-use crate::model::{FileId, Files, Reading};
+use crate::model::Reading;
 use crate::settings::{
     Action, Assignment, Change, CheckRun, Command, EditOutput, EditRun, Settings,
 };
@@ -219,37 +219,6 @@ fn load(root: &Root, file: Option<&OsStr>, stdin: &mut dyn Read) -> Result<Input
     })
 }
 
-/// Files as ntpd in the tree sees them: every path resolved inside the root,
-/// regular files only, each read with the configuration size limit.
-struct RootFiles<'a> {
-    root: &'a Root,
-}
-
-impl Files for RootFiles<'_> {
-    fn read(&self, jail: &Path) -> std::io::Result<(FileId, Vec<u8>)> {
-        // Drawn from the run's budget, as every read of the tree is.
-        self.root.read_config_id(jail)
-    }
-    fn dir_names(&self, jail: &Path) -> Option<Vec<String>> {
-        if !self.root.metadata(jail).ok()?.is_dir() {
-            return None;
-        }
-        let names = self.root.read_dir(jail).ok()?;
-        Some(
-            names
-                .into_iter()
-                .map(|n| n.to_string_lossy().into_owned())
-                .collect(),
-        )
-    }
-    fn display(&self, jail: &Path) -> PathBuf {
-        self.root.display_path(jail)
-    }
-    fn hold(&self, bytes: u64) -> std::io::Result<()> {
-        self.root.budget().hold(bytes)
-    }
-}
-
 /// The dialect to model: the one asked for; else classic on a FreeBSD tree
 /// (rc.conf, or the port's /usr/local/etc/ntp.conf: a bare /usr/local says
 /// nothing, every Linux has one); else the one installed (NTPsec when its
@@ -276,7 +245,7 @@ pub fn detect_dialect(root: &Root, conf: Option<&Path>) -> Dialect {
 
 fn read_input(root: &Root, input: &Input, bytes: &[u8], dialect: Dialect) -> Result<Reading> {
     let main = input.jail.clone().unwrap_or_else(|| PathBuf::from("-"));
-    Ok(model::read(&main, bytes, &RootFiles { root }, dialect)?)
+    Ok(model::read(&main, bytes, root, dialect)?)
 }
 
 /// The tinker values ntpd applies on a tree: for other tools (clockcheck
@@ -324,7 +293,7 @@ pub fn ntp_associations(
     let input = load(root, conf.map(Path::as_os_str), &mut no_stdin)?;
     let dialect = dialect.unwrap_or_else(|| detect_dialect(root, input.jail.as_deref()));
     let main = input.jail.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let reading = model::read_until(&main, &input.bytes, &RootFiles { root }, dialect, at_most)?;
+    let reading = model::read_until(&main, &input.bytes, root, dialect, at_most)?;
     Ok(NtpAssociations {
         file: input.name.clone(),
         dialect,

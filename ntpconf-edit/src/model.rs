@@ -8,10 +8,7 @@
 //! ntp.conf` would otherwise expand 20^5 times).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
 use std::path::{Path, PathBuf};
-
-use mailhost_common::budget::Budget;
 
 use crate::tinker::{Dialect, Pair, Tinker, applied_value, classify_line, is_end, lex};
 
@@ -22,22 +19,25 @@ pub const MAX_EXPANDED_FILES: usize = 2_000;
 /// Bytes expanded in one reading, at most (the main file included).
 pub const MAX_EXPANDED_BYTES: u64 = crate::conventions::MAX_CONFIG_BYTES;
 
-/// Identifies a file on disk: (device, inode).
-pub type FileId = (u64, u64);
+/// How the model reaches files: a `--root` tree ([`mailhost_common::root::Root`]),
+/// or [`mailhost_common::files::MemoryFiles`] in tests.  Paths are jail
+/// paths (absolute, as ntpd in the jail sees them); only regular files are
+/// read (FIFOs and devices are refused), and the lines kept are drawn from
+/// the run's budget ([`Files::hold`]).
+pub use mailhost_common::files::{FileId, Files};
 
-/// How the model reaches files: a `--root` tree, or a map in tests.  Paths
-/// are jail paths (absolute, as ntpd in the jail sees them).
-pub trait Files {
-    /// A regular file's id and bytes (FIFOs and devices are refused).
-    fn read(&self, jail: &Path) -> io::Result<(FileId, Vec<u8>)>;
-    /// The names in a directory, or `None` when `jail` is not a directory.
-    fn dir_names(&self, jail: &Path) -> Option<Vec<String>>;
-    /// The name shown in messages (ROOT/etc/ntp.conf).
-    fn display(&self, jail: &Path) -> PathBuf;
-    /// Draws `bytes` of memory held (the lines kept) from the run's budget.
-    fn hold(&self, bytes: u64) -> io::Result<()> {
-        Budget::run().hold(bytes)
+/// The names in a directory, or `None` when `jail` is not a directory.
+fn dir_names(files: &dyn Files, jail: &Path) -> Option<Vec<String>> {
+    if !files.is_dir(jail) {
+        return None;
     }
+    let names = files.read_dir(jail).ok()?;
+    Some(
+        names
+            .into_iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect(),
+    )
 }
 
 /// One line ntpd reads, with where it came from.
@@ -183,7 +183,7 @@ pub fn read_until(
     if dialect == Dialect::Ntpsec && !reader.ended && main != Path::new("-") {
         // NTPsec reads <dir of the file>/ntp.d/*.conf after the file itself.
         let dir = main.parent().unwrap_or(Path::new("/")).join("ntp.d");
-        if files.dir_names(&dir).is_some() {
+        if dir_names(files, &dir).is_some() {
             // Line 0: read after the file, not from one of its lines.
             reader.include_dir(&dir, &shown, 0, 0)?;
         }
@@ -214,6 +214,11 @@ impl Reader<'_> {
             }
             if !self.ended {
                 read_lines = index + 1;
+            }
+            if text.iter().all(|&b| crate::doc::is_space(b)) {
+                // A blank line holds no token: nothing for ntpd, nor to
+                // classify (6 million of them are read in a few seconds).
+                continue;
             }
             let classified = classify_line(text, self.dialect);
             let tick_command = tick_command(text, self.dialect).map(Box::new);
@@ -315,7 +320,7 @@ impl Reader<'_> {
                 .push(note(Some(problem), self.files.display(&target)));
             return Ok(());
         }
-        if self.dialect == Dialect::Ntpsec && self.files.dir_names(&target).is_some() {
+        if self.dialect == Dialect::Ntpsec && dir_names(self.files, &target).is_some() {
             self.out.notes.push(note(None, self.files.display(&target)));
             return self.include_dir(&target, shown, line, depth);
         }
@@ -334,7 +339,7 @@ impl Reader<'_> {
         line: usize,
         depth: usize,
     ) -> Result<(), OverBudget> {
-        let names = self.files.dir_names(dir).unwrap_or_default();
+        let names = dir_names(self.files, dir).unwrap_or_default();
         for name in names
             .iter()
             .filter(|n| n.ends_with(".conf") && !n.starts_with('.'))
@@ -357,7 +362,7 @@ impl Reader<'_> {
     /// Reads an included file (once from disk, then from the cache), within
     /// the budget.  Returns why it was skipped, if it was.
     fn expand(&mut self, target: &Path, depth: usize) -> Result<Option<String>, OverBudget> {
-        let (id, bytes) = match self.files.read(target) {
+        let (id, bytes) = match self.files.read_config(target) {
             Ok(found) => found,
             Err(err) => return Ok(Some(format!("cannot be read ({err}); ntpd skips it"))),
         };
@@ -577,41 +582,12 @@ pub fn format_value(value: f64) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    pub struct MapFiles(pub HashMap<PathBuf, Vec<u8>>);
+    use mailhost_common::budget::Budget;
+    use mailhost_common::files::MemoryFiles;
 
-    impl Files for MapFiles {
-        fn read(&self, path: &Path) -> io::Result<(FileId, Vec<u8>)> {
-            let index = self.0.keys().position(|k| k == path).unwrap_or(0) as u64;
-            self.0
-                .get(path)
-                .cloned()
-                .map(|b| ((0, index), b))
-                .ok_or_else(|| io::ErrorKind::NotFound.into())
-        }
-        fn dir_names(&self, _: &Path) -> Option<Vec<String>> {
-            None
-        }
-        fn display(&self, jail: &Path) -> PathBuf {
-            jail.to_path_buf()
-        }
-    }
-
-    /// Files from a map, the lines kept drawn from a budget of their own.
-    struct Budgeted(MapFiles, std::sync::Arc<Budget>);
-
-    impl Files for Budgeted {
-        fn read(&self, path: &Path) -> io::Result<(FileId, Vec<u8>)> {
-            self.0.read(path)
-        }
-        fn dir_names(&self, path: &Path) -> Option<Vec<String>> {
-            self.0.dir_names(path)
-        }
-        fn display(&self, jail: &Path) -> PathBuf {
-            self.0.display(jail)
-        }
-        fn hold(&self, bytes: u64) -> io::Result<()> {
-            self.1.hold(bytes)
-        }
+    /// Files from a map of jail paths to bytes.
+    pub fn map_files(map: HashMap<PathBuf, Vec<u8>>) -> MemoryFiles {
+        MemoryFiles::new(map)
     }
 
     /// Issue 21: a file of nothing but tinker lines cost ~55 times its size
@@ -626,7 +602,7 @@ pub(crate) mod tests {
                 bytes_held,
                 ..Default::default()
             };
-            let files = Budgeted(MapFiles(HashMap::new()), Budget::new(limits));
+            let files = MemoryFiles::default().with_budget(Budget::new(limits));
             read(
                 Path::new("/etc/ntp.conf"),
                 text.as_bytes(),
@@ -640,7 +616,7 @@ pub(crate) mod tests {
     }
 
     fn read_map(text: &[u8], map: HashMap<PathBuf, Vec<u8>>, dialect: Dialect) -> Reading {
-        read(Path::new("/etc/ntp.conf"), text, &MapFiles(map), dialect).unwrap()
+        read(Path::new("/etc/ntp.conf"), text, &map_files(map), dialect).unwrap()
     }
 
     fn settings(text: &str) -> BTreeMap<String, Setting> {
@@ -816,7 +792,7 @@ pub(crate) mod tests {
         let err = read(
             Path::new("/etc/ntp.conf"),
             &text,
-            &MapFiles(map),
+            &map_files(map),
             Dialect::Classic,
         )
         .unwrap_err();

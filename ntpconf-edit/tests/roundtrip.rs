@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use mailhost_common::files::MemoryFiles;
 use ntpconf_edit::doc::Document;
 use ntpconf_edit::edit;
-use ntpconf_edit::model::{self, Files};
+use ntpconf_edit::model;
 use ntpconf_edit::tinker::{Dialect, Tinker, classify};
 use proptest::prelude::*;
 
@@ -25,21 +26,8 @@ fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-struct NoFiles;
-impl Files for NoFiles {
-    fn read(&self, _: &Path) -> std::io::Result<(model::FileId, Vec<u8>)> {
-        Err(std::io::ErrorKind::NotFound.into())
-    }
-    fn dir_names(&self, _: &Path) -> Option<Vec<String>> {
-        None
-    }
-    fn display(&self, jail: &Path) -> PathBuf {
-        jail.to_path_buf()
-    }
-}
-
 fn read(path: &Path, bytes: &[u8]) -> model::Reading {
-    model::read(path, bytes, &NoFiles, Dialect::Classic).unwrap()
+    model::read(path, bytes, &MemoryFiles::default(), Dialect::Classic).unwrap()
 }
 
 fn is_tinker_line(text: &[u8]) -> bool {

@@ -5,7 +5,6 @@
 //! What it cannot tell from one line is left to `pipeline`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::attrs::{self, Parsed};
@@ -116,7 +115,7 @@ struct OpenBlock {
 
 /// A file's identity: the same file reached by two names, or through a
 /// link, is one file.
-type FileId = (u64, u64);
+use mailhost_common::files::FileId;
 
 /// A file read already, and what its repeated includes have cost.
 struct Seen {
@@ -198,7 +197,7 @@ impl<'h> Reader<'h> {
         };
         let opened = self.host.open_config(jail).and_then(|f| {
             let meta = f.metadata()?;
-            Ok((f, (meta.dev(), meta.ino())))
+            Ok((f, FileId::of(&meta)))
         });
         let (handle, id) = match opened {
             Ok(opened) => opened,

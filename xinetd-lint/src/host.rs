@@ -7,22 +7,26 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use mailhost_common::root::{Expect, Root};
+use mailhost_common::files::Files;
+use mailhost_common::root::Root;
 
-/// The host itself, for the default file access of hosts that have no tree.
+/// The host itself, the tree of hosts that have none of their own (the
+/// unit tests' `FakeHost`).
+#[cfg(test)]
 fn host_root() -> &'static Root {
-    static HOST: OnceLock<Root> = OnceLock::new();
+    static HOST: std::sync::OnceLock<Root> = std::sync::OnceLock::new();
     HOST.get_or_init(Root::host)
 }
 
-pub trait Host {
+/// The host xinetd runs on: its files (the shared [`Files`], every open and
+/// stat through the tree's `Root`) and what it answers besides files.
+pub trait Host: Files {
     fn has_protocol(&self, name: &str) -> bool;
     fn has_user(&self, name: &str) -> bool;
     fn has_group(&self, name: &str) -> bool;
@@ -41,28 +45,6 @@ pub trait Host {
     /// runs on (only knowable for the live system).
     fn local_address(&self, address: &str) -> bool;
 
-    /// Opens a configuration file (a regular file only: a FIFO or a device
-    /// is refused without blocking) by its jail path.
-    fn open_config(&self, jail: &Path) -> io::Result<std::fs::File> {
-        host_root().open(jail, Expect::Regular)
-    }
-    /// The names in a directory, sorted bytewise (strcmp order).
-    fn read_dir(&self, jail: &Path) -> io::Result<Vec<OsString>> {
-        host_root().read_dir(jail)
-    }
-    /// What a jail path names, links followed inside the tree.
-    fn metadata(&self, jail: &Path) -> io::Result<std::fs::Metadata> {
-        host_root().metadata(jail)
-    }
-    /// The name to show for a jail path (`ROOT/etc/x`).
-    fn display(&self, jail: &Path) -> PathBuf {
-        host_root().display_path(jail)
-    }
-    /// The tree files are read from (rc.conf, syslog.conf, --fix); `None`
-    /// when it could not be opened.
-    fn root(&self) -> Option<&Root> {
-        Some(host_root())
-    }
     /// Starts resolving these names (in parallel) so that the `resolves`
     /// calls that follow find the answer waiting.
     fn prefetch(&self, _names: &[String]) {}
@@ -133,15 +115,6 @@ impl RootHost {
             group: OnceCell::new(),
             executables: RefCell::new(HashMap::new()),
         }
-    }
-
-    fn tree(&self) -> io::Result<&Root> {
-        self.root.as_ref().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{}: cannot open the root", self.root_path.display()),
-            )
-        })
     }
 
     /// A table such as /etc/services, read inside the tree; missing is empty.
@@ -274,23 +247,22 @@ impl Host for RootHost {
             Err(_) => true,
         }
     }
-    fn open_config(&self, jail: &Path) -> io::Result<std::fs::File> {
-        self.tree()?.open(jail, Expect::Regular)
-    }
-    fn read_dir(&self, jail: &Path) -> io::Result<Vec<OsString>> {
-        self.tree()?.read_dir(jail)
-    }
-    fn metadata(&self, jail: &Path) -> io::Result<std::fs::Metadata> {
-        self.tree()?.metadata(jail)
+}
+
+impl Files for RootHost {
+    fn tree(&self) -> io::Result<&Root> {
+        self.root.as_ref().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: cannot open the root", self.root_path.display()),
+            )
+        })
     }
     fn display(&self, jail: &Path) -> PathBuf {
         match &self.root {
             Some(root) => root.display_path(jail),
             None => mailhost_common::conventions::under_root(&self.root_path, jail),
         }
-    }
-    fn root(&self) -> Option<&Root> {
-        self.root.as_ref()
     }
 }
 
@@ -544,6 +516,13 @@ pub mod tests {
     /// A host for unit tests: Debian-like tables, nothing resolves.
     #[derive(Default)]
     pub struct FakeHost;
+
+    /// Files are the host's own (the fixtures are read where they are).
+    impl Files for FakeHost {
+        fn tree(&self) -> io::Result<&Root> {
+            Ok(host_root())
+        }
+    }
 
     impl Host for FakeHost {
         fn has_protocol(&self, name: &str) -> bool {

@@ -31,6 +31,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+// RootHost's files (open, stat, display) are the shared `Files` trait's.
+use mailhost_common::files::Files as _;
 use mailhost_common::root::{Expect, Root};
 
 use crate::conventions::{Format, escape_text};

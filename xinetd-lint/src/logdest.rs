@@ -215,8 +215,7 @@ impl SyslogConf {
         let Ok(meta) = handle.metadata() else {
             return;
         };
-        use std::os::unix::fs::MetadataExt;
-        if !done.first_time((meta.dev(), meta.ino())) {
+        if !done.first_time(mailhost_common::files::FileId::of(&meta)) {
             return;
         }
         let budget = host.root().map(|root| root.budget());
