@@ -331,3 +331,66 @@ const EXAMPLES: &[(&str, &str)] = &[
         "Standard input (compressed input is recognised there too).",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["maillog-grep"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap().into_settings()
+    }
+
+    #[test]
+    fn one_output_form_by_grep_s_precedence() {
+        let quiet = settings(&["-q", "--summary", "-l", "-c"]);
+        assert_eq!(quiet.output, Output::Quiet);
+        // -q keeps --summary's choice of events (deaths count for the exit status).
+        assert!(quiet.events.summary);
+        assert_eq!(
+            settings(&["--summary", "-l", "--window", "5"]).output,
+            Output::Summary { window: 5.0 }
+        );
+        assert_eq!(settings(&["-l", "-c"]).output, Output::FilesWithMatches);
+        assert_eq!(settings(&["-c", "-C", "2"]).output, Output::Count);
+        assert_eq!(
+            settings(&["-C", "2", "-A", "5"]).output,
+            Output::Lines {
+                context: Around {
+                    before: 2,
+                    after: 5
+                }
+            }
+        );
+        // JSON prints events alone.
+        assert_eq!(
+            settings(&["--format", "json", "-C", "2"]).output,
+            Output::Lines {
+                context: Around::default()
+            }
+        );
+    }
+
+    #[test]
+    fn the_last_of_h_and_no_h_wins() {
+        assert_eq!(settings(&["-H", "-h"]).file_names, FileNames::Never);
+        assert_eq!(settings(&["-h", "-H"]).file_names, FileNames::Always);
+        assert_eq!(settings(&[]).file_names, FileNames::Auto);
+    }
+
+    #[test]
+    fn the_exit_status_table_is_grep_s() {
+        let codes: Vec<&str> = man_page().exit_status.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes, ["0", "1", "2"]);
+        assert_eq!(
+            (
+                Exit::Found.code(),
+                Exit::NoneFound.code(),
+                Exit::Error.code()
+            ),
+            (0, 1, 2)
+        );
+    }
+}

@@ -56,6 +56,14 @@ impl Wanted {
     }
 }
 
+/// What makes a line's hit an event the user asked for.
+pub struct Rules<'r> {
+    /// Who logs as dovecot (default idents and instance names).
+    pub idents: Arc<Idents>,
+    pub years: Years<'r>,
+    pub wanted: Wanted,
+}
+
 /// Where a file's years come from.
 pub struct Years<'r> {
     pub inputs: &'r [Input],
@@ -90,10 +98,9 @@ impl Years<'_> {
 /// The search's sink: turns hits into the wanted events and hands them to
 /// the output's sink.
 pub struct Feed<'r, 'o> {
-    wanted: Wanted,
-    years: Years<'r>,
+    rules: Rules<'r>,
+    /// For the errors of each input.
     names: &'r Names,
-    idents: Arc<Idents>,
     sink: Box<dyn EventSink + 'r>,
     out: Out<'o>,
     /// Hand events over as they come, keeping none.
@@ -113,22 +120,18 @@ pub struct Feed<'r, 'o> {
 
 impl<'r, 'o> Feed<'r, 'o> {
     pub fn new(
-        wanted: Wanted,
-        years: Years<'r>,
+        rules: Rules<'r>,
         names: &'r Names,
-        idents: Arc<Idents>,
         sink: Box<dyn EventSink + 'r>,
         out: Out<'o>,
     ) -> Feed<'r, 'o> {
         let needs = sink.needs();
         Feed {
-            at_once: !(needs.time || needs.whole_file || wanted.needs_time()),
+            at_once: !(needs.time || needs.whole_file || rules.wanted.needs_time()),
             keep_text: needs.text,
             whole_file: needs.whole_file,
-            wanted,
-            years,
+            rules,
             names,
-            idents,
             sink,
             out,
             classifier: None,
@@ -157,10 +160,15 @@ impl<'r, 'o> Feed<'r, 'o> {
         if kept.is_empty() {
             return Ok(Next::Continue);
         }
-        let anchor = *self.anchor.get_or_insert_with(|| self.years.anchor(input));
+        let anchor = *self
+            .anchor
+            .get_or_insert_with(|| self.rules.years.anchor(input));
         found::resolve_years(&mut kept, anchor);
         self.sink.resolved(&kept);
-        let shown: Vec<Found> = kept.into_iter().filter(|f| self.wanted.wants(f)).collect();
+        let shown: Vec<Found> = kept
+            .into_iter()
+            .filter(|f| self.rules.wanted.wants(f))
+            .collect();
         if shown.is_empty() {
             return Ok(Next::Continue);
         }
@@ -172,7 +180,12 @@ impl<'r, 'o> Feed<'r, 'o> {
 impl Sink for Feed<'_, '_> {
     fn hits(&mut self, input: usize, hits: Hits) -> Result<Next> {
         let mut classifier = self.classifier.take().unwrap_or_else(|| {
-            Classifier::new(input, self.keep_text, !self.at_once, self.idents.clone())
+            Classifier::new(
+                input,
+                self.keep_text,
+                !self.at_once,
+                self.rules.idents.clone(),
+            )
         });
         let mut next = Next::Continue;
         for hit in &hits {
@@ -180,7 +193,7 @@ impl Sink for Feed<'_, '_> {
                 continue;
             };
             if self.at_once {
-                if self.wanted.wants(&f) {
+                if self.rules.wanted.wants(&f) {
                     next = self.show(f)?;
                     if next != Next::Continue {
                         break;

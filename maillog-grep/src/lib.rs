@@ -57,7 +57,7 @@ use mailhost_common::root::{Expect, Root};
 use mailhost_host::dovecot::{Dovecot, Generation};
 
 use crate::conventions::{escape_path, escape_text};
-use crate::feed::{Feed, Wanted, Years};
+use crate::feed::{Feed, Rules, Wanted, Years};
 use crate::output::{Names, Out};
 use crate::search::Input;
 use crate::settings::{Output, Settings};
@@ -126,8 +126,12 @@ pub fn run(settings: &Settings, env: &mut Env<'_>) -> Result<Exit> {
         stderr: &mut *env.stderr,
         errored,
     };
-    let idents = Arc::new(dovecot_idents(settings, dovecot.as_ref()));
-    let mut feed = Feed::new(wanted, years, &names, idents, sink, out);
+    let rules = Rules {
+        idents: Arc::new(dovecot_idents(settings, dovecot.as_ref())),
+        years,
+        wanted,
+    };
+    let mut feed = Feed::new(rules, &names, sink, out);
     let threads = settings.threads.unwrap_or(env.threads).max(1);
     search::search_all(
         &inputs,
@@ -249,4 +253,68 @@ fn collect_inputs(
 fn dovecot_idents(settings: &Settings, dovecot: Option<&Dovecot>) -> event::Idents {
     let configured = dovecot.map_or(&[][..], |d| d.instance_names());
     event::Idents::with(settings.dovecot_idents.iter().chain(configured))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Output;
+
+    /// Runs the library on `log` as the binary would, from settings alone.
+    fn run_on(log: &str, output: Output) -> (Exit, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maillog");
+        std::fs::write(&path, log).unwrap();
+        let settings = Settings {
+            paths: vec![path],
+            year: Some(2025),
+            output,
+            ..Settings::default()
+        };
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut env = Env {
+            clock: Clock {
+                now_utc: chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap(),
+                local_offset: 0,
+            },
+            threads: 1,
+            color: false,
+            stdin: &mut std::io::empty(),
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+        };
+        let exit = run(&settings, &mut env).unwrap();
+        assert!(stderr.is_empty(), "{}", String::from_utf8_lossy(&stderr));
+        (exit, String::from_utf8(stdout).unwrap())
+    }
+
+    const DEATH: &str = "Mar  1 14:47:26 mx1 dovecot: Fatal: Time just moved backwards (1172760455 -> 1172760445)! This might cause a lot of problems, so I'll just kill myself now.\n";
+
+    #[test]
+    fn each_output_form_from_settings() {
+        let log = format!("Mar  1 14:47:20 mx1 postfix/smtpd[1]: connect\n{DEATH}{DEATH}");
+        let lines = Output::Lines {
+            context: context::Around::default(),
+        };
+        assert_eq!(
+            run_on(&log, lines),
+            (Exit::Found, format!("{DEATH}{DEATH}"))
+        );
+        assert_eq!(run_on(&log, Output::Count), (Exit::Found, "2\n".into()));
+        assert_eq!(run_on(&log, Output::Quiet), (Exit::Found, String::new()));
+        let (exit, summary) = run_on(&log, Output::Summary { window: 120.0 });
+        assert_eq!(exit, Exit::Found);
+        assert!(
+            summary.starts_with("host mx1: 2 events, 2 dovecot deaths\n"),
+            "{summary}"
+        );
+        let quiet_log = "Mar  1 14:47:20 mx1 postfix/smtpd[1]: connect\n";
+        assert_eq!(
+            run_on(quiet_log, Output::Count),
+            (Exit::NoneFound, "0\n".into())
+        );
+    }
 }
