@@ -18,7 +18,10 @@
 
 use std::cell::RefCell;
 
-use crate::bzip2_blocks::{BLOCK_MAGIC, END_MAGIC};
+/// The block magic (the digits of pi).
+pub const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+/// The end-of-stream magic (the digits of sqrt(pi)).
+pub const END_MAGIC: u64 = 0x1772_4538_5090;
 
 /// Codes up to this many bits are read with one table look-up.
 const TABLE_BITS: u32 = 10;

@@ -25,12 +25,10 @@
 
 use aho_corasick::AhoCorasick;
 
+// The markers are the block decoder's (the leaf module), so the two
+// modules do not depend on each other.
 use crate::bzip2_block::Decoded;
-
-/// The block magic (the digits of pi).
-pub const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
-/// The end-of-stream magic (the digits of sqrt(pi)).
-pub const END_MAGIC: u64 = 0x1772_4538_5090;
+pub use crate::bzip2_block::{BLOCK_MAGIC, END_MAGIC};
 
 /// The most compressed bytes a block of a level-`level` stream can take:
 /// at most `level` x 100,000 symbols after the first run-length step, each

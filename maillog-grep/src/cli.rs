@@ -1,13 +1,18 @@
 //! The command line of `maillog-grep`: one clap definition that also feeds
 //! the man page and the shell completions.  Grep's letters where grep has
 //! them (`-n -H -h -c -l -q -A -B -C`), so `-h` is --no-filename and help is
-//! --help.
+//! --help.  Flags end here: [`Cli::into_settings`] makes the library's
+//! `Settings`, and the library never sees clap.
 
 use std::path::PathBuf;
 
 use clap::{ArgAction, Parser};
 
-use crate::conventions::{ColorChoice, Format, Generate};
+use maillog_grep::Exit;
+use maillog_grep::context::Around;
+use maillog_grep::conventions::{self, ColorChoice, Format, Generate};
+use maillog_grep::input::Limits;
+use maillog_grep::settings::{Events, FileNames, Output, Settings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -129,7 +134,7 @@ pub struct Cli {
     #[arg(
         long = "max-decoded-ratio",
         value_name = "RATIO",
-        default_value_t = crate::input::DEFAULT_MAX_RATIO,
+        default_value_t = maillog_grep::input::DEFAULT_MAX_RATIO,
         value_parser = clap::value_parser!(u64).range(2..=1_000_000_000)
     )]
     pub max_decoded_ratio: u64,
@@ -200,33 +205,103 @@ fn seconds_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone + Sen
 }
 
 impl Cli {
-    /// What a compressed input may decode to.
-    pub fn decode_limits(&self) -> crate::input::Limits {
-        crate::input::Limits {
-            max_ratio: self.max_decoded_ratio,
+    /// The settings these flags ask for.  Clap has already refused what is
+    /// out of range (exit 2); the modes that exclude each other become one
+    /// `Output`, by the precedence `-q`, `--summary`, `-l`, `-c`, lines.
+    pub fn into_settings(self) -> Settings {
+        let output = if self.quiet {
+            Output::Quiet
+        } else if self.summary {
+            Output::Summary {
+                window: self.window,
+            }
+        } else if self.files_with_matches {
+            Output::FilesWithMatches
+        } else if self.count {
+            Output::Count
+        } else {
+            Output::Lines {
+                context: self.around(),
+            }
+        };
+        let file_names = if self.no_filename {
+            FileNames::Never
+        } else if self.with_filename {
+            FileNames::Always
+        } else {
+            FileNames::Auto
+        };
+        Settings {
+            paths: self.paths,
+            rotated: self.rotated,
+            root: self.root,
+            year: self.year,
+            events: Events {
+                all: self.all,
+                summary: self.summary,
+            },
+            since: self.since,
+            until: self.until,
+            dovecot_idents: self.dovecot_ident,
+            output,
+            format: self.format,
+            line_number: self.line_number,
+            file_names,
+            threads: self.threads,
+            limits: Limits {
+                max_ratio: self.max_decoded_ratio,
+            },
         }
     }
 
-    /// The lines to print around each event (grep's -A, -B, -C).
-    pub fn around(&self) -> crate::context::Around {
+    /// The lines to print around each event (grep's -A, -B, -C): JSON
+    /// prints events alone.
+    fn around(&self) -> Around {
+        if self.format == Format::Json {
+            return Around::default();
+        }
         let both = self.context.unwrap_or(0);
-        crate::context::Around {
+        Around {
             before: self.before_context.unwrap_or(both),
             after: self.after_context.unwrap_or(both),
         }
     }
 }
 
-pub const EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "At least one event was found."),
-    ("1", "No event was found."),
+/// The extra sections of the man page.
+pub fn man_page() -> conventions::ManPage<'static> {
+    conventions::ManPage {
+        exit_status: Exit::TABLE,
+        examples: EXAMPLES,
+        files: FILES,
+        see_also: "grep(1), zgrep(1), newsyslog(8), logrotate(8), xinetd-lint(8), ntpconf-edit(8), clockcheck(8)",
+    }
+}
+
+const FILES: &[(&str, &str)] = &[
     (
-        "2",
-        "An error occurred (an unreadable or damaged file, bad arguments), even if events were found, unless -q was given and an event was found.",
+        "/var/log/maillog",
+        "FreeBSD's mail log, read by default (under --root).",
+    ),
+    (
+        "/var/log/mail.log",
+        "Debian's mail log, read by default when there is no maillog.",
+    ),
+    (
+        "/usr/local/etc/dovecot/dovecot.conf",
+        "FreeBSD's dovecot.conf (under --root; 1.x: /usr/local/etc/dovecot.conf): its instance_name is a dovecot ident, its shape tells 1.x from 2.x.",
+    ),
+    (
+        "/etc/dovecot/dovecot.conf",
+        "Linux's dovecot.conf (1.0: /etc/dovecot.conf), read when FreeBSD's is missing.",
+    ),
+    (
+        "/var/lib/dpkg/status",
+        "Debian's package database (under --root): the dovecot version, whose generation decides what a death did.",
     ),
 ];
 
-pub const EXAMPLES: &[(&str, &str)] = &[
+const EXAMPLES: &[(&str, &str)] = &[
     (
         "maillog-grep",
         "Dovecot's backward-time events and backward clock steps in /var/log/maillog (or mail.log).",
@@ -256,3 +331,66 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "Standard input (compressed input is recognised there too).",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["maillog-grep"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap().into_settings()
+    }
+
+    #[test]
+    fn one_output_form_by_grep_s_precedence() {
+        let quiet = settings(&["-q", "--summary", "-l", "-c"]);
+        assert_eq!(quiet.output, Output::Quiet);
+        // -q keeps --summary's choice of events (deaths count for the exit status).
+        assert!(quiet.events.summary);
+        assert_eq!(
+            settings(&["--summary", "-l", "--window", "5"]).output,
+            Output::Summary { window: 5.0 }
+        );
+        assert_eq!(settings(&["-l", "-c"]).output, Output::FilesWithMatches);
+        assert_eq!(settings(&["-c", "-C", "2"]).output, Output::Count);
+        assert_eq!(
+            settings(&["-C", "2", "-A", "5"]).output,
+            Output::Lines {
+                context: Around {
+                    before: 2,
+                    after: 5
+                }
+            }
+        );
+        // JSON prints events alone.
+        assert_eq!(
+            settings(&["--format", "json", "-C", "2"]).output,
+            Output::Lines {
+                context: Around::default()
+            }
+        );
+    }
+
+    #[test]
+    fn the_last_of_h_and_no_h_wins() {
+        assert_eq!(settings(&["-H", "-h"]).file_names, FileNames::Never);
+        assert_eq!(settings(&["-h", "-H"]).file_names, FileNames::Always);
+        assert_eq!(settings(&[]).file_names, FileNames::Auto);
+    }
+
+    #[test]
+    fn the_exit_status_table_is_grep_s() {
+        let codes: Vec<&str> = man_page().exit_status.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes, ["0", "1", "2"]);
+        assert_eq!(
+            (
+                Exit::Found.code(),
+                Exit::NoneFound.code(),
+                Exit::Error.code()
+            ),
+            (0, 1, 2)
+        );
+    }
+}

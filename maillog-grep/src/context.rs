@@ -122,7 +122,7 @@ fn write_line(
     text: &[u8],
 ) -> io::Result<()> {
     prefix.write(out, number, is_event)?;
-    out.write_all(&crate::report::printable(text))?;
+    out.write_all(&crate::output::printable(text))?;
     out.write_all(b"\n")
 }
 

@@ -4,32 +4,42 @@
 //! - [`scan`]: whole-buffer literal search; only lines with a literal are parsed.
 //! - [`probe`]: the default mode's faster search, for backward jumps only.
 //! - [`search`]: one job per file, big plain files in parts, on every core;
-//!   the hits reach the report in input order while the threads search on.
+//!   the hits reach the [`feed`] in input order while the threads search on.
 //! - [`input`]: compression by magic bytes; [`parallel_bzip2`] and [`parallel_zstd`]
 //!   decode one archive's blocks or frames on every core.  [`files`]: which files, in which order.
 //! - [`record`]: a log line in any common format.  [`event`]: which messages are events.
 //! - [`year`]: years for year-less timestamps.  [`timefilter`]: --since/--until.
-//! - [`found`]: a file's hits as events.  [`report`]: printing them, file by file.
+//! - [`found`]: a file's hits as events.  [`feed`]: the wanted ones, file by
+//!   file, to the output's sink.
+//! - [`settings`]: what the run is asked for (the binary's clap flags become
+//!   a `Settings`; the library never sees them).
+//! - [`output`]: the one trait of the output forms; [`sinks`]: one sink per
+//!   form (lines, JSON, `-c`/`-l`/`-q`, `--summary`), chosen once.
 //! - [`summary`]: per host, and the step behind each dovecot event.
 //! - [`context`]: `-A/-B/-C`, the lines around each event, from a second read.
+//!
+//! The modules depend downwards only: `run` (here) → `feed` → `sinks` →
+//! `output`, `context`, `summary` → `found` → `event`, `record`, `year`.
 
 pub mod bzip2_block;
 pub mod bzip2_blocks;
-pub mod cli;
 pub mod context;
 pub mod event;
+pub mod feed;
 pub mod files;
 pub mod found;
 pub mod helping;
 pub mod input;
 pub mod mapped;
+pub mod output;
 pub mod parallel_bzip2;
 pub mod parallel_zstd;
 pub mod probe;
 pub mod record;
-pub mod report;
 pub mod scan;
 pub mod search;
+pub mod settings;
+pub mod sinks;
 pub mod summary;
 pub mod timefilter;
 pub mod year;
@@ -39,19 +49,31 @@ pub use mailhost_common::conventions;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use chrono::{NaiveDateTime, TimeDelta};
 
-use crate::cli::Cli;
 use mailhost_common::root::{Expect, Root};
+use mailhost_host::dovecot::{Dovecot, Generation};
 
-use crate::conventions::{Format, escape_path, escape_text};
+use crate::conventions::{escape_path, escape_text};
+use crate::feed::{Feed, Rules, Wanted, Years};
+use crate::output::{Names, Out};
 use crate::search::Input;
+use crate::settings::{Output, Settings};
 
-pub const EXIT_FOUND: u8 = 0;
-pub const EXIT_NONE: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+pub use crate::found::Found;
+pub use crate::timefilter::Clock;
+
+mailhost_common::exit_statuses! {
+    /// How maillog-grep exits: grep's 0/1/2 (the man page's EXIT STATUS is
+    /// this table).
+    pub enum Exit {
+        Found = 0 => "At least one event was found.",
+        NoneFound = 1 => "No event was found.",
+        Error = 2 => "An error occurred (an unreadable or damaged file, bad arguments), even if events were found, unless -q was given and an event was found.",
+    }
+}
 
 /// What the logic needs from the outside world, passed in so it reads no
 /// clock and no environment of its own.
@@ -64,83 +86,71 @@ pub struct Env<'a> {
     pub stderr: &'a mut dyn Write,
 }
 
-pub use found::Found;
-
-pub fn run(cli: &Cli, env: &mut Env<'_>) -> Result<u8> {
-    let since = parse_when(cli.since.as_deref(), env)?;
-    let until = parse_when(cli.until.as_deref(), env)?;
+/// Searches the logs the settings name and prints what they ask for.
+pub fn run(settings: &Settings, env: &mut Env<'_>) -> Result<Exit> {
+    let wanted = Wanted {
+        events: settings.events,
+        since: parse_when(settings.since.as_deref(), env)?,
+        until: parse_when(settings.until.as_deref(), env)?,
+    };
     let mut errored = false;
-    let inputs = collect_inputs(cli, env, &mut errored)?;
-    let matcher = if cli.all || cli.summary {
+    let inputs = collect_inputs(settings, env, &mut errored)?;
+    let names = Names::new(
+        inputs.iter().map(Input::display).collect(),
+        settings.format,
+        env.color,
+        settings.file_names.shown(inputs.len()),
+    );
+    let dovecot = Root::new(&settings.root).ok().map(|r| Dovecot::read(&r));
+    let facts = sinks::host_summary::Facts {
+        local_offset: env.clock.local_offset,
+        generation: dovecot
+            .as_ref()
+            .map_or(Generation::Unknown, Dovecot::generation),
+    };
+    let sink = sinks::for_settings(settings, &names, facts);
+    // Steps in every direction are the summary's candidate causes.
+    let matcher = if settings.events.all || settings.events.summary {
         scan::Matcher::new(event::ANCHORS)
     } else {
         scan::Matcher::backward()
     };
-    let count_lines = cli.line_number || cli.format == Format::Json || cli.summary;
-    let threads = cli.threads.unwrap_or(env.threads).max(1);
-    // Text output escapes control characters in names (a file name with a
-    // newline cannot forge a line); JSON is escaped by serde.
-    let names: Vec<String> = inputs
-        .iter()
-        .map(Input::display)
-        .map(|n| match cli.format {
-            Format::Json => n,
-            Format::Text => escape_text(&n).into_owned(),
-        })
-        .collect();
-    let output = report::Output {
+    let count_lines = sink.needs().line_numbers;
+    let years = Years {
+        inputs: &inputs,
+        year: settings.year,
+        clock: env.clock,
+    };
+    let out = Out {
         stdout: &mut *env.stdout,
         stderr: &mut *env.stderr,
-        color: env.color,
+        errored,
     };
-    let mut report = report::Report::new(cli, output, env.clock, &inputs, &names, since, until);
-    let dovecot = dovecot_model(cli);
-    report.idents = std::sync::Arc::new(dovecot_idents(cli, dovecot.as_ref()));
+    let rules = Rules {
+        idents: Arc::new(dovecot_idents(settings, dovecot.as_ref())),
+        years,
+        wanted,
+    };
+    let mut feed = Feed::new(rules, &names, sink, out);
+    let threads = settings.threads.unwrap_or(env.threads).max(1);
     search::search_all(
         &inputs,
         &matcher,
         count_lines,
         threads,
-        cli.decode_limits(),
+        settings.limits,
         env.stdin,
-        &mut report,
+        &mut feed,
     )?;
-    errored |= report.errored;
-    let found_any = report.found_any;
-    let (summary_shown, summary_steps) = (report.summary_shown, report.summary_steps);
-    if cli.summary && !cli.quiet {
-        let shown: Vec<&Found> = summary_shown.iter().collect();
-        let steps: Vec<&Found> = summary_steps.iter().collect();
-        let generation = dovecot
-            .as_ref()
-            .map_or(mailhost_host::dovecot::Generation::Unknown, |d| {
-                d.generation()
-            });
-        let summaries = summary::summarize(
-            &shown,
-            &steps,
-            &names,
-            cli.window,
-            env.clock.local_offset,
-            generation,
-        );
-        match cli.format {
-            Format::Json => {
-                for s in &summaries {
-                    serde_json::to_writer(&mut *env.stdout, s)?;
-                    writeln!(env.stdout)?;
-                }
-            }
-            Format::Text => summary::write_text(env.stdout, &summaries, cli.window)?,
-        }
-    }
-    env.stdout.flush()?;
-    Ok(if errored && !(cli.quiet && found_any) {
-        EXIT_ERROR
+    let (out, found_any) = feed.finish()?;
+    out.stdout.flush()?;
+    let quiet = settings.output == Output::Quiet;
+    Ok(if out.errored && !(quiet && found_any) {
+        Exit::Error
     } else if found_any {
-        EXIT_FOUND
+        Exit::Found
     } else {
-        EXIT_NONE
+        Exit::NoneFound
     })
 }
 
@@ -152,12 +162,16 @@ fn parse_when(text: Option<&str>, env: &Env<'_>) -> Result<Option<timefilter::In
 }
 
 /// The files to read, in order.  Missing paths are reported and skipped.
-fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Vec<Input>> {
+fn collect_inputs(
+    settings: &Settings,
+    env: &mut Env<'_>,
+    errored: &mut bool,
+) -> Result<Vec<Input>> {
     // Every path, default or named, is looked up inside --root (the host
     // when it is `/`), through `Root`: no symlink or `..` leads out of it.
-    let root = std::sync::Arc::new(
-        Root::new(&cli.root)
-            .map_err(|e| anyhow::anyhow!("--root {}: {e}", escape_path(&cli.root)))?,
+    let root = Arc::new(
+        Root::new(&settings.root)
+            .map_err(|e| anyhow::anyhow!("--root {}: {e}", escape_path(&settings.root)))?,
     );
     let in_root = |jail: PathBuf, expect: Expect| {
         Input::InRoot(search::InRoot {
@@ -167,7 +181,7 @@ fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Ve
         })
     };
     let shown = |jail: &Path| escape_path(&root.display_path(jail));
-    let mut named: Vec<(PathBuf, Expect)> = cli
+    let mut named: Vec<(PathBuf, Expect)> = settings
         .paths
         .iter()
         .map(|p| (p.clone(), Expect::Stream))
@@ -206,7 +220,7 @@ fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Ve
                     }
                 }
             }
-        } else if cli.rotated {
+        } else if settings.rotated {
             let exists = |p: &Path| root.metadata(p).is_ok();
             if !exists(&path) {
                 writeln!(
@@ -233,75 +247,74 @@ fn collect_inputs(cli: &Cli, env: &mut Env<'_>, errored: &mut bool) -> Result<Ve
     Ok(inputs)
 }
 
-/// The dovecot installed under --root (the host model every tool shares):
-/// its `instance_name` (since 2.3.8 its syslog ident) and its generation,
-/// which decides what a death did.  Nothing readable: unknown.
-fn dovecot_model(cli: &Cli) -> Option<mailhost_host::dovecot::Dovecot> {
-    let root = Root::new(&cli.root).ok()?;
-    Some(mailhost_host::dovecot::Dovecot::read(&root))
-}
-
-/// Dovecot's idents: the defaults, `--dovecot-ident`, and the model's
-/// instance names.
-fn dovecot_idents(cli: &Cli, dovecot: Option<&mailhost_host::dovecot::Dovecot>) -> event::Idents {
+/// Dovecot's idents: the defaults, `--dovecot-ident`, and the instance
+/// names of the dovecot installed under --root (the host model every tool
+/// shares; since 2.3.8 `instance_name` is its syslog ident).
+fn dovecot_idents(settings: &Settings, dovecot: Option<&Dovecot>) -> event::Idents {
     let configured = dovecot.map_or(&[][..], |d| d.instance_names());
-    event::Idents::with(cli.dovecot_ident.iter().chain(configured))
+    event::Idents::with(settings.dovecot_idents.iter().chain(configured))
 }
 
-/// The time now, and the time zone of the machine reading the logs.
-#[derive(Clone, Copy, Debug)]
-pub struct Clock {
-    pub now_utc: NaiveDateTime,
-    /// Seconds east of UTC of the machine reading the logs.
-    pub local_offset: i32,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Output;
 
-/// `--year`, or the local time a file was last written (for standard
-/// input, now).
-pub(crate) fn year_anchor(cli: &Cli, clock: &Clock, input: &Input) -> year::Anchor {
-    if let Some(year) = cli.year {
-        return year::Anchor::Year(year);
+    /// Runs the library on `log` as the binary would, from settings alone.
+    fn run_on(log: &str, output: Output) -> (Exit, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maillog");
+        std::fs::write(&path, log).unwrap();
+        let settings = Settings {
+            paths: vec![path],
+            year: Some(2025),
+            output,
+            ..Settings::default()
+        };
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut env = Env {
+            clock: Clock {
+                now_utc: chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap(),
+                local_offset: 0,
+            },
+            threads: 1,
+            color: false,
+            stdin: &mut std::io::empty(),
+            stdout: &mut stdout,
+            stderr: &mut stderr,
+        };
+        let exit = run(&settings, &mut env).unwrap();
+        assert!(stderr.is_empty(), "{}", String::from_utf8_lossy(&stderr));
+        (exit, String::from_utf8(stdout).unwrap())
     }
-    let now_local = clock.now_utc + TimeDelta::seconds(i64::from(clock.local_offset));
-    if matches!(input, Input::Stdin) {
-        return year::Anchor::Written(now_local);
-    }
-    let modified = input.metadata().and_then(|m| m.modified()).ok();
-    let written = modified.and_then(|m| {
-        chrono::DateTime::<chrono::Utc>::from(m)
-            .naive_utc()
-            .checked_add_signed(TimeDelta::seconds(i64::from(clock.local_offset)))
-    });
-    year::Anchor::Written(written.unwrap_or(now_local))
-}
 
-/// The extra sections of the man page.
-pub fn man_page() -> conventions::ManPage<'static> {
-    conventions::ManPage {
-        exit_status: cli::EXIT_STATUS,
-        examples: cli::EXAMPLES,
-        files: &[
-            (
-                "/var/log/maillog",
-                "FreeBSD's mail log, read by default (under --root).",
-            ),
-            (
-                "/var/log/mail.log",
-                "Debian's mail log, read by default when there is no maillog.",
-            ),
-            (
-                "/usr/local/etc/dovecot/dovecot.conf",
-                "FreeBSD's dovecot.conf (under --root; 1.x: /usr/local/etc/dovecot.conf): its instance_name is a dovecot ident, its shape tells 1.x from 2.x.",
-            ),
-            (
-                "/etc/dovecot/dovecot.conf",
-                "Linux's dovecot.conf (1.0: /etc/dovecot.conf), read when FreeBSD's is missing.",
-            ),
-            (
-                "/var/lib/dpkg/status",
-                "Debian's package database (under --root): the dovecot version, whose generation decides what a death did.",
-            ),
-        ],
-        see_also: "grep(1), zgrep(1), newsyslog(8), logrotate(8), xinetd-lint(8), ntpconf-edit(8), clockcheck(8)",
+    const DEATH: &str = "Mar  1 14:47:26 mx1 dovecot: Fatal: Time just moved backwards (1172760455 -> 1172760445)! This might cause a lot of problems, so I'll just kill myself now.\n";
+
+    #[test]
+    fn each_output_form_from_settings() {
+        let log = format!("Mar  1 14:47:20 mx1 postfix/smtpd[1]: connect\n{DEATH}{DEATH}");
+        let lines = Output::Lines {
+            context: context::Around::default(),
+        };
+        assert_eq!(
+            run_on(&log, lines),
+            (Exit::Found, format!("{DEATH}{DEATH}"))
+        );
+        assert_eq!(run_on(&log, Output::Count), (Exit::Found, "2\n".into()));
+        assert_eq!(run_on(&log, Output::Quiet), (Exit::Found, String::new()));
+        let (exit, summary) = run_on(&log, Output::Summary { window: 120.0 });
+        assert_eq!(exit, Exit::Found);
+        assert!(
+            summary.starts_with("host mx1: 2 events, 2 dovecot deaths\n"),
+            "{summary}"
+        );
+        let quiet_log = "Mar  1 14:47:20 mx1 postfix/smtpd[1]: connect\n";
+        assert_eq!(
+            run_on(quiet_log, Output::Count),
+            (Exit::NoneFound, "0\n".into())
+        );
     }
 }

@@ -61,35 +61,48 @@ pub fn search_part(
     let window = guard::Window::register(map.as_ptr() as usize, len)?;
     let _ = map.advise(Advice::Sequential);
     let data: &[u8] = &map;
-    let found = search_window(
-        data,
+    let part = MappedPart {
         start,
         stop,
         from,
         end,
         size,
-        matcher,
-        count_lines,
-        deliver,
-    )?;
+    };
+    let found = search_window(data, &part, matcher, count_lines, deliver)?;
     let shrank = window.faulted();
     drop(window); // before the map goes
     drop(map);
     Some((found, shrank))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn search_window(
-    data: &[u8],
+/// Where a mapped window lies in its file, and which lines it searches.
+struct MappedPart {
+    /// The part: lines starting in `[start, stop)`.
     start: u64,
     stop: u64,
+    /// The file offsets the map covers, `[from, end)`: from the byte
+    /// before the part (to see whether a line starts at `start`) to the
+    /// overhang past it; `size` is the file's.
     from: u64,
     end: u64,
     size: u64,
+}
+
+/// Searches the lines of `part` in `data`, the mapped bytes of its window.
+fn search_window(
+    data: &[u8],
+    part: &MappedPart,
     matcher: &Matcher,
     count_lines: bool,
     deliver: &mut dyn FnMut(Hits) -> bool,
 ) -> Option<Scanned> {
+    let MappedPart {
+        start,
+        stop,
+        from,
+        end,
+        size,
+    } = *part;
     // The part's first line starts after the first newline at or after
     // `from` (which is `start - 1`), unless it is the file's first line.
     let first = if start == 0 {

@@ -12,9 +12,9 @@ use chrono::{NaiveDateTime, TimeDelta};
 use mailhost_host::dovecot::Generation;
 use serde::Serialize;
 
-use crate::Found;
 use crate::conventions::escape_text;
 use crate::event::{Kind, Source};
+use crate::found::Found;
 
 /// Where an event is, for the reader to look it up.
 #[derive(Clone, Debug, Serialize)]
@@ -507,48 +507,7 @@ pub fn write_text(
     window: f64,
 ) -> std::io::Result<()> {
     for s in summaries {
-        // The host name comes from the log: escaped, as every name printed.
-        writeln!(
-            out,
-            "host {}: {} events, {} dovecot deaths",
-            escape_text(&s.host),
-            s.events,
-            s.dovecot_deaths
-        )?;
-        writeln!(
-            out,
-            "  dovecot generation: {}{}",
-            s.dovecot_generation.as_str(),
-            match s.dovecot_generation {
-                Generation::Unknown => " (nothing under --root tells it)",
-                _ => " (from the tree under --root)",
-            }
-        )?;
-        if s.merged_copies > 0 {
-            writeln!(
-                out,
-                "  {} lines seen in two files (same time, program, pid, message) counted once",
-                s.merged_copies
-            )?;
-        }
-        let counts: Vec<String> = s
-            .counts
-            .iter()
-            .map(|c| format!("{} {} {}", c.source.as_str(), c.kind.as_str(), c.count))
-            .collect();
-        writeln!(out, "  by source: {}", counts.join(", "))?;
-        if let Some(j) = &s.largest_jump {
-            writeln!(
-                out,
-                "  largest jump: {} s {} ({}) at {}",
-                j.seconds,
-                j.kind.as_str(),
-                j.source.as_str(),
-                at(&j.place)
-            )?;
-        }
-        writeln!(out, "  first event: {}", s.first.as_deref().unwrap_or("-"))?;
-        writeln!(out, "  last event:  {}", s.last.as_deref().unwrap_or("-"))?;
+        write_host_facts(out, s)?;
         if !s.causes.is_empty() {
             writeln!(
                 out,
@@ -557,89 +516,152 @@ pub fn write_text(
         }
         let mut silent = false;
         for group in group_by_cause(&s.causes) {
-            let (first, last) = (group[0], group[group.len() - 1]);
-            let deaths = group.iter().filter(|c| c.fatal).count();
-            let when = match (&first.place.timestamp, &last.place.timestamp) {
-                (Some(a), Some(b)) if a != b => format!("{a} .. {b}"),
-                (Some(a), _) => a.clone(),
-                _ => "(no timestamp)".into(),
-            };
-            let size = group.iter().find_map(|c| c.seconds);
-            let what = if group.len() == 1 && first.source == Source::Xinetd {
-                "xinetd: a dovecot login exited with status 89,".to_string()
-            } else if group.len() == 1 {
-                format!(
-                    "{} {} back",
-                    if first.fatal {
-                        "dovecot died:"
-                    } else {
-                        "dovecot saw:"
-                    },
-                    secs(first.seconds)
-                )
-            } else {
-                format!(
-                    "{} events, {deaths} deaths: {} back",
-                    group.len(),
-                    secs(size)
-                )
-            };
-            let cause = match &first.step {
-                Some(step) => format!(
-                    "{} step {} {} at {}, {:.0} s before",
-                    step.source.as_str(),
-                    step.kind.as_str(),
-                    secs(step.seconds),
-                    at(&step.place),
-                    step.before
-                ),
-                None => {
-                    silent = true;
-                    format!("no step source found within {window} s before it")
-                }
-            };
-            let place = match first.place.line {
-                Some(line) => format!("{}:{line}", first.place.file),
-                None => first.place.file.clone(),
-            };
+            silent |= group[0].step.is_none();
             writeln!(
                 out,
-                "    {when} ({place}) {what} <- {cause}; {}",
+                "    {}; {}",
+                incident(&group, window),
                 group_effect(&group, generation_of(s))
             )?;
         }
-        if let Some(r) = &s.recurring {
-            writeln!(
-                out,
-                "  recurring: {} backward jumps with no step source, every {:.1} days ({:.0} s, within {:.0} s), {:.1} s each on average: the clock drifts {:.2} s/day ({:.1} ppm) between corrections",
-                r.incidents,
-                r.interval_seconds / 86_400.0,
-                r.interval_seconds,
-                r.interval_spread_seconds,
-                r.mean_seconds,
-                r.drift_seconds_per_day,
-                r.drift_ppm
-            )?;
-            if let Some(advice) = &r.advice {
-                writeln!(out, "  {advice}")?;
-            }
+        write_host_notes(out, s, silent)?;
+    }
+    Ok(())
+}
+
+/// A host's header: its counts, dovecot's generation, the largest jump,
+/// the first and last event.
+fn write_host_facts(out: &mut dyn std::io::Write, s: &HostSummary) -> std::io::Result<()> {
+    // The host name comes from the log: escaped, as every name printed.
+    writeln!(
+        out,
+        "host {}: {} events, {} dovecot deaths",
+        escape_text(&s.host),
+        s.events,
+        s.dovecot_deaths
+    )?;
+    writeln!(
+        out,
+        "  dovecot generation: {}{}",
+        s.dovecot_generation.as_str(),
+        match s.dovecot_generation {
+            Generation::Unknown => " (nothing under --root tells it)",
+            _ => " (from the tree under --root)",
         }
-        if s.causes.iter().any(|c| {
-            c.step
-                .as_ref()
-                .is_some_and(|st| st.source == Source::Hyperv)
-        }) {
-            writeln!(
-                out,
-                "  hyperv steps: the Hyper-V host's time sync set the clock (hv_timesync, logged with bootverbose)"
-            )?;
+    )?;
+    if s.merged_copies > 0 {
+        writeln!(
+            out,
+            "  {} lines seen in two files (same time, program, pid, message) counted once",
+            s.merged_copies
+        )?;
+    }
+    let counts: Vec<String> = s
+        .counts
+        .iter()
+        .map(|c| format!("{} {} {}", c.source.as_str(), c.kind.as_str(), c.count))
+        .collect();
+    writeln!(out, "  by source: {}", counts.join(", "))?;
+    if let Some(j) = &s.largest_jump {
+        writeln!(
+            out,
+            "  largest jump: {} s {} ({}) at {}",
+            j.seconds,
+            j.kind.as_str(),
+            j.source.as_str(),
+            at(&j.place)
+        )?;
+    }
+    writeln!(out, "  first event: {}", s.first.as_deref().unwrap_or("-"))?;
+    writeln!(out, "  last event:  {}", s.last.as_deref().unwrap_or("-"))
+}
+
+/// One incident: when and where, what dovecot saw, and the step behind it
+/// (or that none was found within `window` seconds).
+fn incident(group: &[&Cause], window: f64) -> String {
+    let (first, last) = (group[0], group[group.len() - 1]);
+    let deaths = group.iter().filter(|c| c.fatal).count();
+    let when = match (&first.place.timestamp, &last.place.timestamp) {
+        (Some(a), Some(b)) if a != b => format!("{a} .. {b}"),
+        (Some(a), _) => a.clone(),
+        _ => "(no timestamp)".into(),
+    };
+    let size = group.iter().find_map(|c| c.seconds);
+    let what = if group.len() == 1 && first.source == Source::Xinetd {
+        "xinetd: a dovecot login exited with status 89,".to_string()
+    } else if group.len() == 1 {
+        format!(
+            "{} {} back",
+            if first.fatal {
+                "dovecot died:"
+            } else {
+                "dovecot saw:"
+            },
+            secs(first.seconds)
+        )
+    } else {
+        format!(
+            "{} events, {deaths} deaths: {} back",
+            group.len(),
+            secs(size)
+        )
+    };
+    let cause = match &first.step {
+        Some(step) => format!(
+            "{} step {} {} at {}, {:.0} s before",
+            step.source.as_str(),
+            step.kind.as_str(),
+            secs(step.seconds),
+            at(&step.place),
+            step.before
+        ),
+        None => format!("no step source found within {window} s before it"),
+    };
+    let place = match first.place.line {
+        Some(line) => format!("{}:{line}", first.place.file),
+        None => first.place.file.clone(),
+    };
+    format!("{when} ({place}) {what} <- {cause}")
+}
+
+/// What a host's incidents suggest: a recurring silent jump, Hyper-V's
+/// steps, jumps with no logged step (`silent`).
+fn write_host_notes(
+    out: &mut dyn std::io::Write,
+    s: &HostSummary,
+    silent: bool,
+) -> std::io::Result<()> {
+    if let Some(r) = &s.recurring {
+        writeln!(
+            out,
+            "  recurring: {} backward jumps with no step source, every {:.1} days ({:.0} s, within {:.0} s), {:.1} s each on average: the clock drifts {:.2} s/day ({:.1} ppm) between corrections",
+            r.incidents,
+            r.interval_seconds / 86_400.0,
+            r.interval_seconds,
+            r.interval_spread_seconds,
+            r.mean_seconds,
+            r.drift_seconds_per_day,
+            r.drift_ppm
+        )?;
+        if let Some(advice) = &r.advice {
+            writeln!(out, "  {advice}")?;
         }
-        if silent {
-            writeln!(
-                out,
-                "  no step source found: a hypervisor's time sync (Hyper-V's among them) steps the clock without logging anything"
-            )?;
-        }
+    }
+    if s.causes.iter().any(|c| {
+        c.step
+            .as_ref()
+            .is_some_and(|st| st.source == Source::Hyperv)
+    }) {
+        writeln!(
+            out,
+            "  hyperv steps: the Hyper-V host's time sync set the clock (hv_timesync, logged with bootverbose)"
+        )?;
+    }
+    if silent {
+        writeln!(
+            out,
+            "  no step source found: a hypervisor's time sync (Hyper-V's among them) steps the clock without logging anything"
+        )?;
     }
     Ok(())
 }

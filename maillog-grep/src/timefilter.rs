@@ -4,6 +4,15 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 
 use crate::year::Resolved;
 
+/// The time now, and the time zone of the machine reading the logs: passed
+/// in, so the logic reads no clock of its own.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub now_utc: NaiveDateTime,
+    /// Seconds east of UTC of the machine reading the logs.
+    pub local_offset: i32,
+}
+
 /// A point in time, comparable with events that have an offset (UTC) and
 /// with events that do not (the local time of the machine reading the logs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
