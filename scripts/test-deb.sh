@@ -10,13 +10,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 TOOLS="xinetd-lint ntpconf-edit maillog-grep clockcheck"
-fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
-skip() {
-    [ -z "${CI:-}" ] || fail "$*"
-    echo "test-deb: SKIPPED: $*" >&2
-    if [ -n "${MAILHOST_TEST_SKIPS:-}" ]; then echo "SKIPPED test-deb: $*" >> "$MAILHOST_TEST_SKIPS"; fi
-    exit 0
-}
+TEST_NAME=test-deb
+. scripts/test-lib.sh
 
 for program in dpkg-buildpackage dh lintian man; do
     command -v $program >/dev/null 2>&1 || skip "$program is not installed (run scripts/install-test-deps.sh)"

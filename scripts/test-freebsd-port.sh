@@ -17,13 +17,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 port=packaging/freebsd/sysutils/mailhost-toolkit
-fail() { echo "test-freebsd-port: FAIL: $*" >&2; exit 1; }
-if ! command -v bmake >/dev/null 2>&1; then
-    [ -z "${CI:-}" ] || fail "bmake is not installed (run scripts/install-test-deps.sh)"
-    echo "test-freebsd-port: SKIPPED: bmake is not installed" >&2
-    if [ -n "${MAILHOST_TEST_SKIPS:-}" ]; then echo "SKIPPED test-freebsd-port: bmake is not installed" >> "$MAILHOST_TEST_SKIPS"; fi
-    exit 0
-fi
+TEST_NAME=test-freebsd-port
+. scripts/test-lib.sh
+command -v bmake >/dev/null 2>&1 || skip "bmake is not installed (run scripts/install-test-deps.sh)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 

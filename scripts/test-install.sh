@@ -5,14 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-fail() { echo "test-install: FAIL: $*" >&2; exit 1; }
-
-if ! command -v bmake >/dev/null 2>&1; then
-    if [ -n "${CI:-}" ]; then fail "bmake is not installed (run scripts/install-test-deps.sh)"; fi
-    echo "test-install: SKIPPED: bmake is not installed; run scripts/install-test-deps.sh" >&2
-    if [ -n "${MAILHOST_TEST_SKIPS:-}" ]; then echo "SKIPPED test-install: bmake is not installed" >> "$MAILHOST_TEST_SKIPS"; fi
-    exit 0
-fi
+TEST_NAME=test-install
+. scripts/test-lib.sh
+command -v bmake >/dev/null 2>&1 || skip "bmake is not installed (run scripts/install-test-deps.sh)"
 
 # The debug build made by `cargo test` is enough to test the install rules.
 build="PROFILE=dev BUILDDIR=target/debug"

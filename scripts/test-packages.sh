@@ -12,7 +12,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-fail() { echo "test-packages: FAIL: $*" >&2; exit 1; }
+TEST_NAME=test-packages
+. scripts/test-lib.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 

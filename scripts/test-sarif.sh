@@ -10,12 +10,10 @@ cd "$(dirname "$0")/.."
 
 validator=target/test-tools/sarif/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 bin=${BUILDDIR:-target/debug}
-fail() { echo "test-sarif: FAIL: $*" >&2; exit 1; }
+TEST_NAME=test-sarif
+. scripts/test-lib.sh
 if [ ! -x "$validator" ] || ! command -v node >/dev/null 2>&1; then
-    [ -z "${CI:-}" ] || fail "the SARIF multitool is not installed (run scripts/install-test-deps.sh)"
-    echo "test-sarif: SKIPPED: the SARIF multitool is not installed; run scripts/install-test-deps.sh" >&2
-    if [ -n "${MAILHOST_TEST_SKIPS:-}" ]; then echo "SKIPPED test-sarif: the SARIF multitool is not installed" >> "$MAILHOST_TEST_SKIPS"; fi
-    exit 0
+    skip "the SARIF multitool is not installed (run scripts/install-test-deps.sh)"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM

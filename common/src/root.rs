@@ -1081,11 +1081,11 @@ mod tests {
         //! directories and links (relative, absolute, with `..`), every look-up
         //! gives the same file or the same error, and never a file outside.
         use super::super::walk;
+        use crate::testing::versus_openat2::{answer, inodes, kernel_open};
         use proptest::prelude::*;
-        use rustix::fs::{OFlags, ResolveFlags};
-        use std::collections::HashSet;
+        use rustix::fs::OFlags;
         use std::os::fd::AsFd;
-        use std::os::unix::fs::{MetadataExt, symlink};
+        use std::os::unix::fs::symlink;
         use std::path::{Path, PathBuf};
 
         #[derive(Clone, Debug)]
@@ -1135,55 +1135,6 @@ mod tests {
             OFlags::RDONLY.union(OFlags::NOFOLLOW),
         ];
 
-        /// Every inode in the tree, links not followed.
-        fn inodes(dir: &Path, out: &mut HashSet<(u64, u64)>) {
-            let meta = std::fs::symlink_metadata(dir).unwrap();
-            out.insert((meta.dev(), meta.ino()));
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                let meta = std::fs::symlink_metadata(&path).unwrap();
-                if meta.is_dir() {
-                    inodes(&path, out);
-                } else {
-                    out.insert((meta.dev(), meta.ino()));
-                }
-            }
-        }
-
-        /// openat2(RESOLVE_IN_ROOT) says EAGAIN for a path with `..`
-        /// whenever anything on the machine was renamed meanwhile (the global
-        /// rename seqlock): ask again, as `Root` does.
-        fn kernel_asked_again(
-            top: std::os::fd::BorrowedFd<'_>,
-            relative: &str,
-            flags: OFlags,
-        ) -> rustix::io::Result<std::os::fd::OwnedFd> {
-            let mut tries = 0;
-            loop {
-                tries += 1;
-                match rustix::fs::openat2(
-                    top,
-                    relative,
-                    flags,
-                    rustix::fs::Mode::empty(),
-                    ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-                ) {
-                    Err(rustix::io::Errno::AGAIN) if tries < 1000 => {}
-                    other => return other,
-                }
-            }
-        }
-
-        fn answer(fd: std::io::Result<std::os::fd::OwnedFd>) -> Result<(u64, u64), i32> {
-            match fd {
-                Ok(fd) => {
-                    let st = rustix::fs::fstat(&fd).unwrap();
-                    Ok((st.st_dev as u64, st.st_ino as u64))
-                }
-                Err(e) => Err(e.raw_os_error().unwrap()),
-            }
-        }
-
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(300))]
             #[test]
@@ -1208,8 +1159,7 @@ mod tests {
                         Entry::Link(target) => symlink(target, &path),
                     };
                 }
-                let mut inside = HashSet::new();
-                inodes(&jail, &mut inside);
+                let inside = inodes(&jail);
                 let top = rustix::fs::open(&jail, OFlags::PATH | OFlags::DIRECTORY, rustix::fs::Mode::empty()).unwrap();
                 for (query, flags) in &queries {
                     let mut flags = FLAGS[*flags] | OFlags::CLOEXEC;
@@ -1218,7 +1168,7 @@ mod tests {
                     }
                     let relative = query.trim_start_matches('/');
                     let relative = if relative.is_empty() { "." } else { relative };
-                    let kernel = answer(kernel_asked_again(top.as_fd(), relative, flags).map_err(Into::into));
+                    let kernel = answer(kernel_open(top.as_fd(), relative, flags).map_err(Into::into));
                     let walked = answer(walk::open_in_root(top.as_fd(), Path::new(relative), flags));
                     prop_assert_eq!(walked, kernel, "{} with {:?}", query, flags);
                     if let Ok(inode) = walked {

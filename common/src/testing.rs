@@ -83,3 +83,76 @@ mod tests {
         );
     }
 }
+
+/// The kernel as the oracle for the `--root` resolver's portable walk
+/// ([`crate::root::walk`]), for its property test (root.rs) and its fuzz
+/// target (fuzz/fuzz_targets/root_resolver.rs): the same tree, the same
+/// query, the same file or the same error.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub mod versus_openat2 {
+    use std::collections::HashSet;
+    use std::os::fd::{BorrowedFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+    /// Every (device, inode) in the tree at `dir`, links not followed.
+    pub fn inodes(dir: &Path) -> HashSet<(u64, u64)> {
+        let mut out = HashSet::new();
+        add_inodes(dir, &mut out);
+        out
+    }
+
+    fn add_inodes(dir: &Path, out: &mut HashSet<(u64, u64)>) {
+        let meta = std::fs::symlink_metadata(dir).unwrap();
+        out.insert((meta.dev(), meta.ino()));
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                add_inodes(&path, out);
+            } else {
+                out.insert((meta.dev(), meta.ino()));
+            }
+        }
+    }
+
+    /// The kernel's answer: `openat2(RESOLVE_IN_ROOT)`.  With `..` in a
+    /// path it says EAGAIN whenever anything on the machine was renamed
+    /// meanwhile (the global rename seqlock), so it is asked again, as
+    /// `Root` does.
+    pub fn kernel_open(
+        top: BorrowedFd<'_>,
+        relative: &str,
+        flags: OFlags,
+    ) -> rustix::io::Result<OwnedFd> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match rustix::fs::openat2(
+                top,
+                relative,
+                flags,
+                Mode::empty(),
+                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+            ) {
+                Err(rustix::io::Errno::AGAIN) if tries < 1000 => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// What an open gave, to compare: the file's (device, inode), or the
+    /// error number (-1 for an error that has none).
+    pub fn answer(fd: std::io::Result<OwnedFd>) -> Result<(u64, u64), i32> {
+        match fd {
+            Ok(fd) => {
+                let st = rustix::fs::fstat(&fd).unwrap();
+                #[allow(clippy::unnecessary_cast)] // Not u64 on every target.
+                Ok((st.st_dev as u64, st.st_ino as u64))
+            }
+            Err(e) => Err(e.raw_os_error().unwrap_or(-1)),
+        }
+    }
+}

@@ -5,14 +5,14 @@
 //! `openat2(RESOLVE_IN_ROOT)` opens, or the same error.
 #![no_main]
 
-use std::collections::HashSet;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 
 use libfuzzer_sys::fuzz_target;
 use mailhost_common::root::{Resolver, Root, walk};
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use mailhost_common::testing::versus_openat2::{answer, inodes, kernel_open};
+use rustix::fs::{Mode, OFlags};
 
 const NAMES: [&str; 4] = ["a", "b", "c", "etc"];
 const TOKENS: [&str; 8] = ["a", "b", "c", "etc", "..", ".", "/", "//"];
@@ -58,55 +58,6 @@ impl Bytes<'_> {
     }
 }
 
-fn inodes(dir: &Path, out: &mut HashSet<(u64, u64)>) {
-    let meta = std::fs::symlink_metadata(dir).unwrap();
-    out.insert((meta.dev(), meta.ino()));
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let meta = std::fs::symlink_metadata(&path).unwrap();
-        if meta.is_dir() {
-            inodes(&path, out);
-        } else {
-            out.insert((meta.dev(), meta.ino()));
-        }
-    }
-}
-
-fn answer(fd: std::io::Result<std::os::fd::OwnedFd>) -> Result<(u64, u64), i32> {
-    match fd {
-        Ok(fd) => {
-            let st = rustix::fs::fstat(&fd).unwrap();
-            Ok((st.st_dev, st.st_ino))
-        }
-        Err(e) => Err(e.raw_os_error().unwrap_or(-1)),
-    }
-}
-
-/// The kernel's answer.  With `..` in a path, openat2(RESOLVE_IN_ROOT) says
-/// EAGAIN whenever anything on the machine was renamed meanwhile (the global
-/// rename seqlock), so it is asked again, as `Root` does.
-fn kernel_open(
-    top: std::os::fd::BorrowedFd<'_>,
-    relative: &str,
-    flags: OFlags,
-) -> rustix::io::Result<std::os::fd::OwnedFd> {
-    let mut tries = 0;
-    loop {
-        let answer = rustix::fs::openat2(
-            top,
-            relative,
-            flags,
-            Mode::empty(),
-            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-        );
-        tries += 1;
-        match answer {
-            Err(rustix::io::Errno::AGAIN) if tries < 1000 => continue,
-            other => return other,
-        }
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let mut input = Bytes(data);
     // On a tmpfs when there is one: a disk file system makes each run
@@ -132,8 +83,7 @@ fuzz_target!(|data: &[u8]| {
             _ => symlink(input.path(), &place),
         };
     }
-    let mut inside = HashSet::new();
-    inodes(&jail, &mut inside);
+    let inside = inodes(&jail);
     let top = rustix::fs::open(&jail, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).unwrap();
     let walking = Root::new(&jail).unwrap().with_resolver(Resolver::Walk);
     let queries = 1 + input.next() % 8;

@@ -6,7 +6,8 @@
 //! - [`search`]: one job per file, big plain files in parts, on every core;
 //!   the hits reach the [`feed`] in input order while the threads search on.
 //! - [`input`]: compression by magic bytes; [`parallel_bzip2`] and [`parallel_zstd`]
-//!   decode one archive's blocks or frames on every core.  [`files`]: which files, in which order.
+//!   decode one archive's blocks or frames on every core, read out in order by [`in_order`].
+//!   [`files`]: which files, in which order.
 //! - [`record`]: a log line in any common format.  [`event`]: which messages are events.
 //! - [`year`]: years for year-less timestamps.  [`timefilter`]: --since/--until.
 //! - [`found`]: a file's hits as events.  [`feed`]: the wanted ones, file by
@@ -29,6 +30,7 @@ pub mod feed;
 pub mod files;
 pub mod found;
 pub mod helping;
+pub mod in_order;
 pub mod input;
 pub mod mapped;
 pub mod output;

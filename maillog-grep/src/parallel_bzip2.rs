@@ -23,6 +23,7 @@ use crate::bzip2_blocks::{
     self, Marker, MarkerFinder, MarkerKind, PieceError, decode_framed, framed,
 };
 use crate::helping::{Helpers, Task};
+use crate::in_order::{InOrder, Output, Pieces, append_from};
 
 /// The most output of one block held in memory.  A log's block decodes to
 /// about 900 kB; only runs of one byte make it larger (up to 45 MB).
@@ -53,14 +54,11 @@ impl Piece {
     }
 }
 
-/// Where the output comes from now.
-enum Output {
-    Held(Vec<u8>, usize),
-    Streaming(Box<bzip2::read::BzDecoder<io::Cursor<Vec<u8>>>>),
-    None,
-}
+/// The reader: the blocks' output in order ([`crate::in_order`]).
+pub type ParallelBzip2<'h, R> = InOrder<'h, Bzip2Pieces<'h, R>>;
 
-pub struct ParallelBzip2<'h, R> {
+/// The blocks of one bzip2 file, cut and offered to the workers.
+pub struct Bzip2Pieces<'h, R> {
     source: R,
     source_done: bool,
     helpers: &'h dyn Helpers,
@@ -82,15 +80,13 @@ pub struct ParallelBzip2<'h, R> {
     level: u8,
     /// The CRC the current stream's end marker must carry.
     combined_crc: u32,
-    output: Output,
-    failure: Option<(io::ErrorKind, String)>,
 }
 
 impl<'h, R: Read> ParallelBzip2<'h, R> {
     /// `window`: how many pieces may be decoded ahead (about twice the
     /// number of workers keeps them busy).
     pub fn new(source: R, helpers: &'h dyn Helpers, window: usize) -> ParallelBzip2<'h, R> {
-        ParallelBzip2 {
+        InOrder::over(Bzip2Pieces {
             source,
             source_done: false,
             helpers,
@@ -105,11 +101,11 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
             header_read: false,
             level: 9,
             combined_crc: 0,
-            output: Output::None,
-            failure: None,
-        }
+        })
     }
+}
 
+impl<R: Read> Bzip2Pieces<'_, R> {
     /// Reads more compressed input and finds its markers.  False at the end.
     fn read_more(&mut self) -> io::Result<bool> {
         if self.source_done {
@@ -127,19 +123,7 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
             self.buf_base += drop as u64;
             self.scan_from -= drop;
         }
-        let old = self.buf.len();
-        self.buf.resize(old + READ_SIZE, 0);
-        let n = loop {
-            match self.source.read(&mut self.buf[old..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
-                }
-            }
-        };
-        self.buf.truncate(old + n);
+        let n = append_from(&mut self.source, &mut self.buf, READ_SIZE)?;
         self.source_done = n == 0;
         let mut found = Vec::new();
         self.scan_from = self.finder.find(
@@ -222,15 +206,15 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
         }
     }
 
-    /// Moves to the next block's output; false at the end of the file.
-    fn next_output(&mut self) -> io::Result<bool> {
+    /// The next block's output; `None` at the end of the file.
+    fn next_block(&mut self) -> io::Result<Option<Output<'static>>> {
         if !self.header_read {
             self.header_read = true;
             self.read_header()?;
         }
         loop {
             let Some(expect) = self.expect_bit else {
-                return Ok(false);
+                return Ok(None);
             };
             self.fill(1)?;
             let Some(piece) = self.pieces.pop_front() else {
@@ -246,18 +230,15 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
                 return Err(damaged(expect, "no block where one must begin"));
             }
             match piece.marker.kind {
-                MarkerKind::Block => {
-                    self.take_block(piece)?;
-                    return Ok(true);
-                }
+                MarkerKind::Block => return self.take_block(piece).map(Some),
                 MarkerKind::End => self.end_stream(&piece)?,
             }
         }
     }
 
-    /// Makes a block's output current, joining it with the pieces after it
-    /// while it is cut short by markers found by chance.
-    fn take_block(&mut self, piece: Piece) -> io::Result<()> {
+    /// A block's output, joining it with the pieces after it while it is
+    /// cut short by markers found by chance.
+    fn take_block(&mut self, piece: Piece) -> io::Result<Output<'static>> {
         let marker = piece.marker;
         let decoded = piece.decoded.as_ref().map(|t| t.collect());
         let (mut bytes, mut stop_bit) = (piece.bytes, piece.stop_bit);
@@ -270,15 +251,15 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
                 let whole = framed_piece(marker, &bytes, stop_bit);
                 if decodes_whole(&whole) {
                     let decoder = bzip2::read::BzDecoder::new(io::Cursor::new(whole));
-                    self.output = Output::Streaming(Box::new(decoder));
-                    return self.accept(marker, stop_bit);
+                    self.accept(marker, stop_bit);
+                    return Ok(Output::Streaming(Box::new(decoder)));
                 }
                 result = Err(PieceError::NotABlock);
             }
             match result {
                 Ok(data) => {
-                    self.output = Output::Held(data, 0);
-                    return self.accept(marker, stop_bit);
+                    self.accept(marker, stop_bit);
+                    return Ok(Output::Held(data, 0));
                 }
                 Err(PieceError::TooBig) => continue,
                 Err(PieceError::NotABlock) => {}
@@ -307,11 +288,10 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
         }
     }
 
-    fn accept(&mut self, marker: Marker, stop_bit: Option<u64>) -> io::Result<()> {
+    fn accept(&mut self, marker: Marker, stop_bit: Option<u64>) {
         self.combined_crc = self.combined_crc.rotate_left(1) ^ marker.crc;
         // Past the end of the file: the end marker is missing.
         self.expect_bit = Some(stop_bit.unwrap_or(u64::MAX));
-        Ok(())
     }
 
     /// Checks a stream's CRC; the next stream, trailing bytes or the end.
@@ -360,10 +340,13 @@ fn framed_piece(marker: Marker, bytes: &[u8], stop_bit: Option<u64>) -> Vec<u8> 
     framed(bytes, marker.bit % 8, stop, marker.crc)
 }
 
-impl<R> Drop for ParallelBzip2<'_, R> {
-    /// Blocks offered and not yet decoded are no one's work any more.
-    fn drop(&mut self) {
-        for piece in &self.pieces {
+impl<'h, R: Read> Pieces<'h> for Bzip2Pieces<'h, R> {
+    fn next_output(&mut self) -> io::Result<Option<Output<'h>>> {
+        self.next_block()
+    }
+
+    fn abandon(&mut self) {
+        for piece in self.pieces.drain(..) {
             if let Some(task) = &piece.decoded {
                 task.cancel();
             }
@@ -384,51 +367,12 @@ fn decodes_whole(framed: &[u8]) -> bool {
     io::copy(&mut decoder, &mut io::sink()).is_ok()
 }
 
-impl<R: Read> Read for ParallelBzip2<'_, R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if let Some((kind, message)) = &self.failure {
-                return Err(io::Error::new(*kind, message.clone()));
-            }
-            let n = match &mut self.output {
-                Output::Held(data, at) => {
-                    let n = (data.len() - *at).min(out.len());
-                    out[..n].copy_from_slice(&data[*at..*at + n]);
-                    *at += n;
-                    n
-                }
-                Output::Streaming(decoder) => decoder.read(out)?,
-                Output::None => 0,
-            };
-            if n > 0 || out.is_empty() {
-                return Ok(n);
-            }
-            self.output = Output::None;
-            match self.next_output() {
-                Ok(true) => {}
-                Ok(false) => return Ok(0),
-                Err(e) => {
-                    self.failure = Some((e.kind(), e.to_string()));
-                    self.pieces.clear();
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bzip2_blocks::tests::compress;
     use crate::helping::NoHelpers;
-
-    fn text(lines: u32) -> Vec<u8> {
-        (0..lines)
-            .flat_map(|n| {
-                format!("{n} Sep 21 host dovecot: line {}\n", n * 7919 % 10007).into_bytes()
-            })
-            .collect()
-    }
+    use crate::in_order::tests::text;
 
     fn decode(bytes: &[u8], window: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -506,7 +450,7 @@ mod tests {
         let mut reader = ParallelBzip2::new(&bytes[..], &NoHelpers, 2);
         let err = reader.read_to_end(&mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
-        assert!(reader.buf.len() as u64 <= MAX_PIECE_BYTES + 2 * READ_SIZE as u64);
+        assert!(reader.pieces().buf.len() as u64 <= MAX_PIECE_BYTES + 2 * READ_SIZE as u64);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use std::io::{self, BufReader, Read};
 use std::sync::Arc;
 
 use crate::helping::{Helpers, Task};
+use crate::in_order::{InOrder, Output, Pieces, append_from};
 use crate::zstd_frames::{FrameWalk, Start, Walked, frame_start};
 
 /// The most input of one frame handed to a worker (pzstd's frames are
@@ -51,13 +52,11 @@ enum Piece {
     Sequential,
 }
 
-enum Output<'h> {
-    Held(Vec<u8>, usize),
-    Streaming(Box<dyn Read + 'h>),
-    None,
-}
+/// The reader: the frames' output in order ([`crate::in_order`]).
+pub type ParallelZstd<'h, R> = InOrder<'h, ZstdPieces<'h, R>>;
 
-pub struct ParallelZstd<'h, R> {
+/// The frames of one zstd file, walked and offered to the workers.
+pub struct ZstdPieces<'h, R> {
     /// `None` once handed to the sequential decoder.
     source: Option<R>,
     source_done: bool,
@@ -73,14 +72,12 @@ pub struct ParallelZstd<'h, R> {
     /// The walk is over (end, failure or the sequential decoder).
     walk_done: bool,
     pieces: VecDeque<Piece>,
-    output: Output<'h>,
-    failure: Option<(io::ErrorKind, String)>,
 }
 
 impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
     /// `window`: how many frames may be decoded ahead.
     pub fn new(source: R, helpers: &'h dyn Helpers, window: usize) -> ParallelZstd<'h, R> {
-        ParallelZstd {
+        InOrder::over(ZstdPieces {
             source: Some(source),
             source_done: false,
             helpers,
@@ -91,29 +88,17 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
             skipping: 0,
             walk_done: false,
             pieces: VecDeque::new(),
-            output: Output::None,
-            failure: None,
-        }
+        })
     }
+}
 
+impl<'h, R: Read + 'h> ZstdPieces<'h, R> {
     /// Reads more input; false at its end.
     fn read_more(&mut self) -> io::Result<bool> {
         let Some(source) = self.source.as_mut().filter(|_| !self.source_done) else {
             return Ok(false);
         };
-        let old = self.buf.len();
-        self.buf.resize(old + READ_SIZE, 0);
-        let n = loop {
-            match source.read(&mut self.buf[old..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
-                }
-            }
-        };
-        self.buf.truncate(old + n);
+        let n = append_from(source, &mut self.buf, READ_SIZE)?;
         self.source_done = n == 0;
         Ok(n > 0)
     }
@@ -210,11 +195,11 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
         Ok(())
     }
 
-    /// Moves to the next frame's output; false at the end of the file.
-    fn next_output(&mut self) -> io::Result<bool> {
+    /// The next frame's output; `None` at the end of the file.
+    fn next_frame(&mut self) -> io::Result<Option<Output<'h>>> {
         self.fill()?;
         match self.pieces.pop_front() {
-            None => Ok(false),
+            None => Ok(None),
             Some(Piece::Sequential) => {
                 // The rest of the file, frames and all, to the one decoder.
                 let rest = io::Cursor::new(std::mem::take(&mut self.buf));
@@ -223,8 +208,7 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
                     READ_SIZE,
                     rest.chain(source),
                 ))?;
-                self.output = Output::Streaming(Box::new(decoder));
-                Ok(true)
+                Ok(Some(Output::Streaming(Box::new(decoder))))
             }
             Some(Piece::Frame {
                 start,
@@ -235,21 +219,17 @@ impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
                 // to the damage, as the sequential decoder gives it), is
                 // decoded again streaming, here.
                 let failure = match decoded.collect() {
-                    Ok(data) => {
-                        self.output = Output::Held(data, 0);
-                        return Ok(true);
-                    }
+                    Ok(data) => return Ok(Some(Output::Held(data, 0))),
                     Err(FrameError::TooBig) => None,
                     Err(FrameError::Damaged(why)) => Some(damaged(start, &why)),
                 };
                 let frame = io::Cursor::new(SharedBytes(bytes));
                 let decoder = zstd::stream::read::Decoder::with_buffer(frame)?.single_frame();
-                self.output = Output::Streaming(Box::new(DamageAt {
+                Ok(Some(Output::Streaming(Box::new(DamageAt {
                     inner: decoder,
                     start,
                     failure,
-                }));
-                Ok(true)
+                }))))
             }
         }
     }
@@ -328,48 +308,15 @@ fn decode_frame(frame: &[u8], max_output: usize) -> Decoded {
     Ok(out)
 }
 
-impl<R> Drop for ParallelZstd<'_, R> {
-    /// Frames offered and not yet decoded are no one's work any more.
-    fn drop(&mut self) {
-        for piece in &self.pieces {
+impl<'h, R: Read + 'h> Pieces<'h> for ZstdPieces<'h, R> {
+    fn next_output(&mut self) -> io::Result<Option<Output<'h>>> {
+        self.next_frame()
+    }
+
+    fn abandon(&mut self) {
+        for piece in self.pieces.drain(..) {
             if let Piece::Frame { decoded, .. } = piece {
                 decoded.cancel();
-            }
-        }
-    }
-}
-
-impl<'h, R: Read + 'h> Read for ParallelZstd<'h, R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if let Some((kind, message)) = &self.failure {
-                return Err(io::Error::new(*kind, message.clone()));
-            }
-            let n = match &mut self.output {
-                Output::Held(data, at) => {
-                    let n = (data.len() - *at).min(out.len());
-                    out[..n].copy_from_slice(&data[*at..*at + n]);
-                    *at += n;
-                    n
-                }
-                Output::Streaming(decoder) => decoder.read(out)?,
-                Output::None => 0,
-            };
-            if n > 0 || out.is_empty() {
-                return Ok(n);
-            }
-            self.output = Output::None;
-            match self.next_output() {
-                Ok(true) => {}
-                Ok(false) => return Ok(0),
-                Err(e) => {
-                    self.failure = Some((e.kind(), e.to_string()));
-                    for piece in self.pieces.drain(..) {
-                        if let Piece::Frame { decoded, .. } = piece {
-                            decoded.cancel();
-                        }
-                    }
-                }
             }
         }
     }
@@ -379,14 +326,7 @@ impl<'h, R: Read + 'h> Read for ParallelZstd<'h, R> {
 mod tests {
     use super::*;
     use crate::helping::NoHelpers;
-
-    fn text(lines: u32) -> Vec<u8> {
-        (0..lines)
-            .flat_map(|n| {
-                format!("{n} Sep 21 host dovecot: line {}\n", n * 7919 % 10007).into_bytes()
-            })
-            .collect()
-    }
+    use crate::in_order::tests::text;
 
     fn decode(bytes: &[u8], window: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();

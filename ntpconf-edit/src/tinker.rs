@@ -137,6 +137,17 @@ pub struct Lexeme {
 
 /// Splits a line into ntpd's lexemes.  `#` ends the line's tokens anywhere
 /// outside quotes; an unterminated quote runs to the end of the line.
+///
+/// Why not [`crate::startup::scan_line`], whose inner loop reads words the
+/// same way: that one replays the scanner *with the parser's feedback*
+/// (after `=` or a keyword that takes a string, special characters and NUL
+/// are part of a string; a lexeme over the scanner's limit ends ntpd) to
+/// decide whether ntpd starts at all.  This one gives every lexeme with its
+/// byte range for the model and the edits, reading each line as the
+/// keyword lines the model knows (no string state beyond a lone `""`).
+/// One scanner with both jobs would make each answer depend on the other's
+/// state; they are kept apart, each checked against the real ntpd
+/// (tests/oracle_fuzz.rs).
 pub fn lex(line: &[u8]) -> Vec<Lexeme> {
     let mut out = Vec::new();
     let mut i = 0;

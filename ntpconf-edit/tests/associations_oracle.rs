@@ -8,14 +8,14 @@
 //! without CAP_SYS_TIME, so it can never touch the clock (reference A1.4);
 //! NTPsec is stopped by its PID once it has configured its associations.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use mailhost_common::root::Root;
 use ntpconf_edit::tinker::Dialect;
+
+mod support;
+use support::watch_ntpd;
 
 fn tools() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-tools")
@@ -85,43 +85,27 @@ fn classic(conf: &Path, scratch: &Path) -> Vec<String> {
 /// read until it configures the loop (`loop_config: item 1`).
 fn ntpsec(conf: &Path) -> Vec<String> {
     let ntpd = tools().join("ntpsec/usr/sbin/ntpd");
-    let mut child = Command::new("unshare")
+    let mut command = Command::new("unshare");
+    command
         .args(["-n", "-m", "--propagation", "private"])
         .args(["sh", "-c", &format!("{JAIL} 2>&1"), "sh"])
         .arg(&ntpd)
         .args(["-n", "-D", "3", "-c"])
-        .arg(conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start NTPsec");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+        .arg(conf);
     let mut hosts = Vec::new();
     let mut configured = false;
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
+    watch_ntpd(&mut command, |line| {
         if line.starts_with("loop_config: item 1") {
             configured = true;
-            break;
+            return false;
         }
         if let Some(rest) = line.strip_prefix("event at 0 ")
             && line.contains(" mobilize assoc ")
         {
             hosts.push(rest.split_whitespace().next().unwrap().to_string());
         }
-    }
-    // Stop ntpd by its own PID (unshare, sh and setpriv exec'd into it).
-    let _ = child.kill();
-    let _ = child.wait();
+        true
+    });
     assert!(configured, "NTPsec did not configure {}", conf.display());
     hosts
 }

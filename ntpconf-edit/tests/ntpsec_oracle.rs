@@ -9,13 +9,13 @@
 //! It is stopped by its PID as soon as it has printed its configuration.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin_cmd;
+
+mod support;
+use support::watch_ntpd;
 
 fn ntpd() -> Option<PathBuf> {
     let unpacked =
@@ -39,32 +39,18 @@ struct OracleRun {
 
 fn run_oracle(ntpd: &Path, conf: &Path) -> OracleRun {
     let script = r#"mount -t tmpfs tmpfs /var && exec setpriv --bounding-set=-sys_time --inh-caps=-sys_time "$0" -n -D 2 -c "$1" 2>&1"#;
-    let mut child = Command::new("unshare")
+    let mut command = Command::new("unshare");
+    command
         .args(["-n", "-m", "--propagation", "private", "sh", "-c", script])
         .arg(ntpd)
-        .arg(conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ntpd");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+        .arg(conf);
     let mut run = OracleRun::default();
     let mut parsed = false;
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
+    watch_ntpd(&mut command, |line| {
         if line.starts_with("Finished Parsing") {
             parsed = true;
         } else if line.starts_with("create_sockets") {
-            break;
+            return false;
         } else if let Some(rest) = line.strip_prefix("loop_config: item ") {
             let mut words = rest.split_whitespace();
             let item: u32 = words.next().unwrap().parse().unwrap();
@@ -81,10 +67,8 @@ fn run_oracle(ntpd: &Path, conf: &Path) -> OracleRun {
                 .unwrap();
             run.error_lines.push(n.trim().parse().unwrap());
         }
-    }
-    // Stop ntpd by its own PID (unshare, sh and setpriv exec'd into it).
-    let _ = child.kill();
-    let _ = child.wait();
+        true
+    });
     assert!(parsed, "ntpd did not finish parsing {}", conf.display());
     run
 }
