@@ -11,7 +11,8 @@ use clockcheck::resolve::Family;
 use clockcheck::settings::{
     self, CheckSettings, MAX_SAMPLES, Mode, Output, Refusal, Settings, WatchSettings,
 };
-use mailhost_common::conventions::{self, Generate};
+use mailhost_common::cli::Generate;
+use mailhost_common::conventions;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -6,7 +6,8 @@ use clap::{CommandFactory, Parser};
 use clockcheck::Status;
 use clockcheck::query::SystemClock;
 use clockcheck::{refuse, run};
-use mailhost_common::conventions::{finish, finish_generate};
+use mailhost_common::cli::finish_generate;
+use mailhost_common::conventions::finish;
 
 use crate::cli::{Cli, man_page};
 

@@ -11,11 +11,6 @@ use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 
-// The clap side (`--generate`, completion hints) is in `crate::cli`; the
-// tools' binaries reach it through these names.
-#[cfg(feature = "cli")]
-pub use crate::cli::{Generate, Suggest, finish_generate, generate, suggest};
-
 /// `--format`: text for people, JSON Lines for programs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser};
 
+use mailhost_common::cli::Generate;
 use maillog_grep::Exit;
 use maillog_grep::context::Around;
-use maillog_grep::conventions::{self, ColorChoice, Format, Generate};
+use maillog_grep::conventions::{self, ColorChoice, Format};
 use maillog_grep::input::Limits;
 use maillog_grep::settings::{Events, FileNames, Output, Settings};
 

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use chrono::{Local, Offset, Utc};
 use clap::{CommandFactory, Parser};
-use maillog_grep::conventions::{finish, finish_generate, use_color_for};
+use mailhost_common::cli::finish_generate;
+use maillog_grep::conventions::{finish, use_color_for};
 use maillog_grep::{Clock, Env, Exit, run};
 
 use crate::cli::{Cli, man_page};

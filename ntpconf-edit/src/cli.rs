@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use mailhost_common::cli::{self as cli_support, Generate};
 use mailhost_common::lint;
 use ntpconf_edit::check;
-use ntpconf_edit::conventions::{self, ColorChoice, Generate, LintFormat as Format};
+use ntpconf_edit::conventions::{self, ColorChoice, LintFormat as Format};
 use ntpconf_edit::settings::{
     self, Action, CheckRun, Command as Run, EditOutput, EditRun, Settings,
 };
@@ -127,7 +128,7 @@ pub enum Command {
     Set {
         /// KEY=VALUE pairs, then optionally the file (default $ROOT/etc/ntp.conf, - for stdin).
         #[arg(value_name = "KEY=VALUE... [FILE]", num_args = 0.., hide_possible_values = true,
-            value_parser = conventions::suggest(clap::builder::OsStringValueParser::new(),
+            value_parser = cli_support::suggest(clap::builder::OsStringValueParser::new(),
                 set_words()))]
         args: Vec<OsString>,
     },
@@ -135,7 +136,7 @@ pub enum Command {
     Unset {
         /// Keys, then optionally the file (default $ROOT/etc/ntp.conf, - for stdin).
         #[arg(value_name = "KEY... [FILE]", num_args = 1.., hide_possible_values = true,
-            value_parser = conventions::suggest(clap::builder::OsStringValueParser::new(),
+            value_parser = cli_support::suggest(clap::builder::OsStringValueParser::new(),
                 tinker::KEYWORDS.iter().copied()))]
         args: Vec<OsString>,
     },

@@ -3,8 +3,8 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use mailhost_common::cli::finish_generate;
 use mailhost_common::exit::{Stdout, run_on_stdio};
-use ntpconf_edit::conventions::finish_generate;
 use ntpconf_edit::{Exit, run};
 
 use crate::cli::{Cli, man_page};

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use mailhost_common::cli::{self as cli_support, Generate};
 use mailhost_common::lint::{self, RuleCode};
-use xinetd_lint::conventions::{self, ColorChoice, Generate, LintFormat as Format};
+use xinetd_lint::conventions::{self, ColorChoice, LintFormat as Format};
 use xinetd_lint::rules::Severity;
 use xinetd_lint::settings::{LintRun, Mode, Output, Settings};
 
@@ -102,7 +103,7 @@ pub struct Cli {
 
     /// Print what a rule checks, why it matters and how to fix it.
     #[arg(long, value_name = "CODE", hide_possible_values = true, value_parser =
-        conventions::suggest(clap::builder::StringValueParser::new(),
+        cli_support::suggest(clap::builder::StringValueParser::new(),
             xinetd_lint::rules::Code::ALL.iter().map(|c| (c.as_str(), c.rule().name.unwrap_or("")))))]
     pub explain: Option<String>,
 
