@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let doc = Document::parse(data);
     assert_eq!(doc.to_bytes(), data, "round trip");
     let others = |d: &Document| -> Vec<Vec<u8>> {
-        d.lines.iter().filter(|l| matches!(classify(&l.text), Tinker::Other)).map(|l| l.text.clone()).collect()
+        d.lines.iter().filter(|(text, _)| matches!(classify(text), Tinker::Other)).map(|(text, _)| text.to_vec()).collect()
     };
     let asked = [("panic".to_string(), "0".to_string()), ("stepback".to_string(), "0".to_string())];
     let mut edited = doc.clone();

@@ -5,12 +5,20 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
+use mailhost_common::files::Files;
+use mailhost_common::root::Root;
 use xinetd_lint::config::Reader;
 use xinetd_lint::host::{Host, RootHost};
 
 /// The real tables, but no network: a fuzzed host name must not become a
 /// DNS query (slow, and not what is being tested here).
 struct Offline(RootHost);
+
+// Its files are RootHost's (the shared file-access trait).
+impl Files for Offline {
+    fn tree(&self) -> std::io::Result<&Root> { self.0.tree() }
+    fn display(&self, jail: &Path) -> std::path::PathBuf { self.0.display(jail) }
+}
 
 impl Host for Offline {
     fn has_protocol(&self, n: &str) -> bool { self.0.has_protocol(n) }
