@@ -48,6 +48,9 @@ test:
 check:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings -W clippy::too_many_lines
+	# The fuzz crate is outside the workspace: compile its targets here, so a
+	# library change that breaks them shows now, not in CI's last step.
+	$(CARGO) check --manifest-path fuzz/Cargo.toml --bins --locked
 
 bench: all
 	sh scripts/install-test-deps.sh
