@@ -1,24 +1,26 @@
 //! The block-parallel bzip2 reader against libbz2's sequential decoder, on
 //! streams libbz2 writes from the input (several streams, every level) and
-//! then damages (bits flipped, cut short), and on the raw input as a file:
-//! whatever libbz2 decodes, the parallel reader decodes to the same bytes;
-//! where libbz2 fails, it fails too, after a prefix of what libbz2 gave;
-//! never a panic.
+//! then damages (bits flipped, cut short), and on the raw input as a file;
+//! read whole or a few bytes at a time: whatever libbz2 decodes, the
+//! parallel reader decodes to the same bytes; where libbz2 fails, it fails
+//! too, after a prefix of what libbz2 gave; never a panic.
 #![no_main]
 
 use std::io::Write;
 
 use libfuzzer_sys::fuzz_target;
 use mailhost_fuzz::{
-    CAP, Sequential, check_parallel, control_and_file, damaged, read_capped, text_to_compress,
+    BeforeFailure, CAP, Sequential, check_parallel, control_and_file, damaged, read_capped,
+    read_size, text_to_compress,
 };
-use maillog_grep::parallel_bzip2::ParallelBzip2;
+use maillog_grep::parallel_bzip2::{ParallelBzip2, READ_SIZE};
 
 fuzz_target!(|data: &[u8]| {
     let Some((control, file)) = control_and_file(data, generated) else {
         return;
     };
     let window = usize::from(control[1] % 5) + 1;
+    let reads = read_size(control, READ_SIZE);
     let (mut want, want_ok) = read_capped(bzip2::read::MultiBzDecoder::new(&file[..]));
     if want_ok == Some(false) {
         // The Read adapter drops the bytes libbz2 wrote in the call that
@@ -30,9 +32,15 @@ fuzz_target!(|data: &[u8]| {
         library: "libbz2",
         bytes: &want,
         ok: want_ok,
+        before_failure: BeforeFailure::All,
     };
     check_parallel(&sequential, control[1] & 0x80 != 0, |helpers| {
-        read_capped(ParallelBzip2::new(&file[..], helpers, window))
+        read_capped(ParallelBzip2::with_read_size(
+            &file[..],
+            helpers,
+            window,
+            reads,
+        ))
     });
 });
 

@@ -64,7 +64,14 @@ impl<'h, P: Pieces<'h>> Read for InOrder<'h, P> {
                     *at += n;
                     n
                 }
-                Some(Output::Streaming(decoder)) => decoder.read(out)?,
+                Some(Output::Streaming(decoder)) => match decoder.read(out) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+                    Err(e) => {
+                        self.fail(&e);
+                        continue;
+                    }
+                },
                 None => 0,
             };
             if n > 0 || out.is_empty() {
@@ -75,12 +82,19 @@ impl<'h, P: Pieces<'h>> Read for InOrder<'h, P> {
             match self.pieces.next_output() {
                 Ok(Some(output)) => self.output = Some(output),
                 Ok(None) => return Ok(0),
-                Err(e) => {
-                    self.failure = Some((e.kind(), e.to_string()));
-                    self.pieces.abandon();
-                }
+                Err(e) => self.fail(&e),
             }
         }
+    }
+}
+
+impl<'h, P: Pieces<'h>> InOrder<'h, P> {
+    /// Every later read gives this error; the decodes offered are no one's
+    /// work any more.
+    fn fail(&mut self, e: &io::Error) {
+        self.failure = Some((e.kind(), e.to_string()));
+        self.output = None;
+        self.pieces.abandon();
     }
 }
 

@@ -29,7 +29,7 @@ use crate::in_order::{InOrder, Output, Pieces, append_from};
 /// about 900 kB; only runs of one byte make it larger (up to 45 MB).
 pub const MAX_HELD_OUTPUT: usize = 8 * 1024 * 1024;
 /// How much compressed input is read at a time.
-const READ_SIZE: usize = 1024 * 1024;
+pub const READ_SIZE: usize = 1024 * 1024;
 /// A piece is cut at this size even when no marker follows yet: longer
 /// than any block (see [`bzip2_blocks::max_block_bytes`]), it fails as
 /// damaged, and no input makes the reader hold more.
@@ -63,6 +63,8 @@ pub struct Bzip2Pieces<'h, R> {
     source_done: bool,
     helpers: &'h dyn Helpers,
     window: usize,
+    /// How much input one read asks for.
+    read_size: usize,
     finder: MarkerFinder,
     /// Compressed bytes from file offset `buf_base` on.
     buf: Vec<u8>,
@@ -86,11 +88,24 @@ impl<'h, R: Read> ParallelBzip2<'h, R> {
     /// `window`: how many pieces may be decoded ahead (about twice the
     /// number of workers keeps them busy).
     pub fn new(source: R, helpers: &'h dyn Helpers, window: usize) -> ParallelBzip2<'h, R> {
+        Self::with_read_size(source, helpers, window, READ_SIZE)
+    }
+
+    /// As [`ParallelBzip2::new`], reading `read_size` bytes at a time: the
+    /// tests and the fuzz target read a few bytes at a time, so that reads
+    /// end inside headers and markers as they may on a pipe.
+    pub fn with_read_size(
+        source: R,
+        helpers: &'h dyn Helpers,
+        window: usize,
+        read_size: usize,
+    ) -> ParallelBzip2<'h, R> {
         InOrder::over(Bzip2Pieces {
             source,
             source_done: false,
             helpers,
             window: window.max(1),
+            read_size: read_size.max(1),
             finder: MarkerFinder::new(),
             buf: Vec::new(),
             buf_base: 0,
@@ -123,7 +138,7 @@ impl<R: Read> Bzip2Pieces<'_, R> {
             self.buf_base += drop as u64;
             self.scan_from -= drop;
         }
-        let n = append_from(&mut self.source, &mut self.buf, READ_SIZE)?;
+        let n = append_from(&mut self.source, &mut self.buf, self.read_size)?;
         self.source_done = n == 0;
         let mut found = Vec::new();
         self.scan_from = self.finder.find(
@@ -405,6 +420,28 @@ mod tests {
         data.extend(text(1000));
         let bytes = compress(&data, 9);
         assert_eq!(decode(&bytes, 3).unwrap(), data);
+    }
+
+    /// Reads may end anywhere: inside a stream header, a block marker or
+    /// an end-of-stream marker.
+    #[test]
+    fn reads_of_any_size_give_the_same_text() {
+        let data = text(40_000);
+        let mut bytes = Vec::new();
+        for part in data.chunks(data.len() / 3 + 1) {
+            let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
+            std::io::Write::write_all(&mut encoder, part).unwrap();
+            bytes.extend(encoder.finish().unwrap());
+        }
+        for read_size in (1..24).chain([97, 1000, 4096]) {
+            for window in [1, 3] {
+                let mut out = Vec::new();
+                ParallelBzip2::with_read_size(&bytes[..], &NoHelpers, window, read_size)
+                    .read_to_end(&mut out)
+                    .unwrap_or_else(|e| panic!("reads of {read_size}: {e}"));
+                assert!(out == data, "reads of {read_size}");
+            }
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 /// 8 MiB at its default level, 32 MiB at -19).
 pub const MAX_HELD_OUTPUT: usize = 32 * 1024 * 1024;
 /// How much compressed input is read at a time.
-const READ_SIZE: usize = 1024 * 1024;
+pub const READ_SIZE: usize = 1024 * 1024;
 
 #[derive(Debug)]
 enum FrameError {
@@ -62,6 +62,8 @@ pub struct ZstdPieces<'h, R> {
     source_done: bool,
     helpers: &'h dyn Helpers,
     window: usize,
+    /// How much input one read asks for.
+    read_size: usize,
     /// Input from file offset `buf_base` on; the frame being walked
     /// begins at `buf[0]`.
     buf: Vec<u8>,
@@ -77,11 +79,24 @@ pub struct ZstdPieces<'h, R> {
 impl<'h, R: Read + 'h> ParallelZstd<'h, R> {
     /// `window`: how many frames may be decoded ahead.
     pub fn new(source: R, helpers: &'h dyn Helpers, window: usize) -> ParallelZstd<'h, R> {
+        Self::with_read_size(source, helpers, window, READ_SIZE)
+    }
+
+    /// As [`ParallelZstd::new`], reading `read_size` bytes at a time: the
+    /// tests and the fuzz target read a few bytes at a time, so that reads
+    /// end inside headers, blocks and checksums as they may on a pipe.
+    pub fn with_read_size(
+        source: R,
+        helpers: &'h dyn Helpers,
+        window: usize,
+        read_size: usize,
+    ) -> ParallelZstd<'h, R> {
         InOrder::over(ZstdPieces {
             source: Some(source),
             source_done: false,
             helpers,
             window: window.max(1),
+            read_size: read_size.max(1),
             buf: Vec::new(),
             buf_base: 0,
             walk: None,
@@ -98,7 +113,7 @@ impl<'h, R: Read + 'h> ZstdPieces<'h, R> {
         let Some(source) = self.source.as_mut().filter(|_| !self.source_done) else {
             return Ok(false);
         };
-        let n = append_from(source, &mut self.buf, READ_SIZE)?;
+        let n = append_from(source, &mut self.buf, self.read_size)?;
         self.source_done = n == 0;
         Ok(n > 0)
     }
@@ -223,12 +238,18 @@ impl<'h, R: Read + 'h> ZstdPieces<'h, R> {
                     Err(FrameError::TooBig) => None,
                     Err(FrameError::Damaged(why)) => Some(damaged(start, &why)),
                 };
+                let declared = match frame_start(&bytes) {
+                    Start::Frame(header) => header.content_size,
+                    _ => None,
+                };
                 let frame = io::Cursor::new(SharedBytes(bytes));
                 let decoder = zstd::stream::read::Decoder::with_buffer(frame)?.single_frame();
                 Ok(Some(Output::Streaming(Box::new(DamageAt {
                     inner: decoder,
                     start,
                     failure,
+                    declared,
+                    decoded: 0,
                 }))))
             }
         }
@@ -246,11 +267,16 @@ impl AsRef<[u8]> for SharedBytes {
 
 /// Says which frame a streaming decode failed in; and fails at its end
 /// when the first decode found damage the streaming one passes over (the
-/// walk and the decoder disagreeing on where the frame ends).
+/// walk and the decoder disagreeing on where the frame ends, an output of
+/// another size than the header gives), or when the output is not the
+/// size the header gives ([`size_mismatch`]).
 struct DamageAt<R> {
     inner: R,
     start: u64,
     failure: Option<String>,
+    /// The frame's content size, when its header gives it.
+    declared: Option<u64>,
+    decoded: u64,
 }
 
 impl<R: Read> Read for DamageAt<R> {
@@ -261,16 +287,28 @@ impl<R: Read> Read for DamageAt<R> {
                 damaged(self.start, &e.to_string()),
             )
         })?;
-        match self.failure.take() {
-            Some(why) if n == 0 && !out.is_empty() => {
-                Err(io::Error::new(io::ErrorKind::InvalidData, why))
-            }
-            failure => {
-                self.failure = failure;
-                Ok(n)
+        self.decoded += n as u64;
+        if n == 0 && !out.is_empty() {
+            let failure = self.failure.take().or_else(|| {
+                let declared = self.declared.filter(|&size| size != self.decoded)?;
+                Some(damaged(self.start, &size_mismatch(declared, self.decoded)))
+            });
+            if let Some(why) = failure {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, why));
             }
         }
+        Ok(n)
     }
+}
+
+/// A frame whose output is not the size its header gives is damaged.
+/// libzstd says so when it decodes the frame in one pass (when the caller's
+/// buffer holds the whole output: the zstd tool's 128 KiB buffer, for
+/// most frames), but not when it streams a frame whose last block is
+/// empty; the answer must not depend on a buffer's size, so every frame
+/// is checked here.
+fn size_mismatch(declared: u64, decoded: u64) -> String {
+    format!("the frame's header gives {declared} bytes of content, it decodes to {decoded}")
 }
 
 fn damaged(at: u64, what: &str) -> String {
@@ -305,7 +343,12 @@ fn decode_frame(frame: &[u8], max_output: usize) -> Decoded {
             "a block runs past the frame's end".into(),
         ));
     }
-    Ok(out)
+    match expected {
+        Some(size) if size != out.len() as u64 => {
+            Err(FrameError::Damaged(size_mismatch(size, out.len() as u64)))
+        }
+        _ => Ok(out),
+    }
 }
 
 impl<'h, R: Read + 'h> Pieces<'h> for ZstdPieces<'h, R> {
@@ -421,6 +464,60 @@ mod tests {
                     ours.map(|o| o.len()),
                     theirs.map(|o| o.len())
                 ),
+            }
+        }
+    }
+
+    /// Reads may end anywhere: inside a frame header, a block header, a
+    /// skippable frame or a checksum (a walk resumed past the last block
+    /// once read the checksum as a block header).
+    #[test]
+    fn reads_of_any_size_give_the_same_text() {
+        let data = text(20_000);
+        let mut bytes = Vec::new();
+        for part in data.chunks(data.len() / 5 + 1) {
+            let mut encoder = zstd::Encoder::new(Vec::new(), 3).unwrap();
+            encoder.include_checksum(true).unwrap();
+            io::Write::write_all(&mut encoder, part).unwrap();
+            bytes.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 7, 7]);
+            bytes.extend(encoder.finish().unwrap());
+        }
+        for read_size in (1..40).chain([97, 1000, 4096]) {
+            for window in [1, 3] {
+                let mut out = Vec::new();
+                ParallelZstd::with_read_size(&bytes[..], &NoHelpers, window, read_size)
+                    .read_to_end(&mut out)
+                    .unwrap_or_else(|e| panic!("reads of {read_size}: {e}"));
+                assert!(out == data, "reads of {read_size}");
+            }
+        }
+    }
+
+    /// A header that gives more content than the blocks make (an empty
+    /// last block) is damage, whatever the buffer it is read into: libzstd
+    /// finds it only when it decodes the frame in one pass.  40 MiB is
+    /// more than a frame's output held here (streamed), 6,403 bytes less.
+    #[test]
+    fn a_frame_shorter_than_its_header_says_is_damage() {
+        let file = zstd::bulk::compress(b"before\n", 3).unwrap();
+        let at = file.len();
+        for declared in [40u32 << 20, 6403] {
+            let mut bytes = file.clone();
+            // Single segment, a 4-byte content size, a last raw block of 0.
+            bytes.extend_from_slice(&[0x28, 0xb5, 0x2f, 0xfd, 0xa0]);
+            bytes.extend_from_slice(&declared.to_le_bytes());
+            bytes.extend_from_slice(&[0x01, 0x00, 0x00]);
+            bytes.extend(zstd::bulk::compress(b"after\n", 3).unwrap());
+            for capacity in [0, 1 << 16, 64 << 20] {
+                let mut out = Vec::with_capacity(capacity);
+                let err = ParallelZstd::new(&bytes[..], &NoHelpers, 2)
+                    .read_to_end(&mut out)
+                    .expect_err("a short frame was read");
+                assert_eq!(out, b"before\n", "{declared}, {capacity}");
+                assert!(
+                    err.to_string().contains(&format!("frame at byte {at}")),
+                    "{declared}, {capacity}: {err}"
+                );
             }
         }
     }

@@ -157,18 +157,19 @@ impl FrameWalk {
     pub fn walk(&mut self, frame: &[u8]) -> Walked {
         loop {
             match block(frame.get(self.next_block..).unwrap_or(&[])) {
-                Block::Next { len, last } => {
-                    self.next_block += len;
-                    if last {
-                        let len = self.next_block + if self.header.checksum { 4 } else { 0 };
-                        return if len <= frame.len() {
-                            Walked::Complete { len }
-                        } else {
-                            Walked::Incomplete {
-                                scanned: self.next_block.min(frame.len()),
-                            }
-                        };
-                    }
+                Block::Next { len, last: false } => self.next_block += len,
+                Block::Next { len, last: true } => {
+                    // The walk stays at the last block until the whole
+                    // frame is here: a walk resumed past it would read
+                    // the checksum as a block header.
+                    let end = self.next_block + len + if self.header.checksum { 4 } else { 0 };
+                    return if end <= frame.len() {
+                        Walked::Complete { len: end }
+                    } else {
+                        Walked::Incomplete {
+                            scanned: self.next_block.min(frame.len()),
+                        }
+                    };
                 }
                 Block::Incomplete => {
                     return Walked::Incomplete {
@@ -234,6 +235,31 @@ mod tests {
                 other => panic!("cut {cut}: {other:?}"),
             };
             assert!(matches!(result, Walked::Incomplete { .. }), "cut {cut}");
+        }
+    }
+
+    /// A walk resumed after the bytes ran out anywhere, even between the
+    /// last block and the checksum, finds the frame's end.
+    #[test]
+    fn a_walk_resumed_anywhere_finds_the_same_end() {
+        let mut encoder = zstd::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.include_checksum(true).unwrap();
+        std::io::Write::write_all(&mut encoder, &b"one line\n".repeat(50_000)).unwrap();
+        let mut frame = encoder.finish().unwrap();
+        let len = frame.len();
+        // What follows the frame looks like a block header.
+        frame.extend_from_slice(&[0x00, 0x01, 0x00, 0xaa, 0xaa]);
+        let Start::Frame(header) = frame_start(&frame) else {
+            panic!("not a frame")
+        };
+        assert!(header.checksum);
+        for cut in header.header_len..len {
+            let mut walk = FrameWalk::new(header);
+            assert!(
+                matches!(walk.walk(&frame[..cut]), Walked::Incomplete { .. }),
+                "cut {cut}"
+            );
+            assert_eq!(walk.walk(&frame), Walked::Complete { len }, "cut {cut}");
         }
     }
 

@@ -422,3 +422,54 @@ fn truncated_and_damaged_pzstd_archives_exit_2_where_zstd_fails() {
     }
     assert!(failures >= 8, "only {failures} damaged cases failed");
 }
+
+/// A frame whose header gives a content size its blocks do not make (here
+/// 100,000 bytes, and one empty block) is damage, as `zstd -d` says (it
+/// decodes the frame in one pass into its 128 KiB buffer).  libzstd passes
+/// over it when it streams the frame into a smaller buffer, so the answer
+/// once depended on the size of a buffer (parallel_zstd.rs checks the size
+/// of every frame).
+#[test]
+fn a_frame_shorter_than_its_header_says_is_damage_as_zstd_says() {
+    if !have("zstd") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let compress = |text: &str| {
+        let plain = dir.path().join("part");
+        let packed = dir.path().join("part.zst");
+        std::fs::write(&plain, text).unwrap();
+        run_to("zstd", &["-q", "-c"], &plain, &packed);
+        std::fs::read(&packed).unwrap()
+    };
+    let before =
+        "Jun  4 05:46:14 mx1 dovecot: imap(a): Fatal: Time just moved backwards by 3 seconds.\n";
+    let after =
+        "Jun  4 05:47:14 mx1 dovecot: imap(b): Fatal: Time just moved backwards by 4 seconds.\n";
+    // Magic, a single-segment header giving 100,000 bytes (more than the
+    // first read of a frame asks for, less than zstd's buffer), and a last
+    // raw block of 0 bytes.
+    let short_frame = [
+        0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0xa0, 0x86, 0x01, 0x00, 0x01, 0x00, 0x00,
+    ];
+    let mut bytes = compress(before);
+    let short_frame_at = bytes.len();
+    bytes.extend_from_slice(&short_frame);
+    bytes.extend(compress(after));
+    let path = dir.path().join("maillog.zst");
+    std::fs::write(&path, &bytes).unwrap();
+    let zstd = Command::new("zstd")
+        .args(["-d", "-c", "-q"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!zstd.status.success(), "zstd -d read the short frame");
+    assert_eq!(String::from_utf8_lossy(&zstd.stdout), before);
+    for threads in ["1", "2"] {
+        let (code, stdout, stderr) = events(&path, threads);
+        assert_eq!(code, Some(2), "-j {threads}: {stdout} {stderr}");
+        assert_eq!(stdout, format!("F:1:{before}"), "-j {threads}");
+        let said = format!("damaged in the frame at byte {short_frame_at}");
+        assert!(stderr.contains(&said), "-j {threads}: {stderr}");
+    }
+}
