@@ -81,9 +81,11 @@ pub struct RootHost {
     resolver: Resolver,
     /// (name or alias, protocol) -> port; the first entry wins, as in getservbyname.
     services: OnceCell<std::collections::HashMap<(String, String), u16>>,
-    protocols: OnceCell<Vec<Entry>>,
-    rpc: OnceCell<Vec<Entry>>,
-    networks: OnceCell<Vec<Entry>>,
+    /// The names and aliases of /etc/protocols, /etc/rpc and
+    /// /etc/networks, read once: a look-up is a hash probe.
+    protocols: OnceCell<HashSet<String>>,
+    rpc: OnceCell<HashSet<String>>,
+    networks: OnceCell<HashSet<String>>,
     /// Account names, read once: a look-up is a hash probe, so ten
     /// thousand services against a large passwd stay linear.
     passwd: OnceCell<HashSet<String>>,
@@ -136,14 +138,21 @@ impl RootHost {
                 .collect()
         })
     }
+
+    /// The names and aliases of a table such as /etc/rpc, read once.
+    fn names<'a>(&self, cell: &'a OnceCell<HashSet<String>>, path: &str) -> &'a HashSet<String> {
+        cell.get_or_init(|| {
+            table(&self.read(path))
+                .into_iter()
+                .flat_map(|entry| entry.names)
+                .collect()
+        })
+    }
 }
 
 impl Host for RootHost {
     fn has_protocol(&self, name: &str) -> bool {
-        self.protocols
-            .get_or_init(|| table(&self.read("/etc/protocols")))
-            .iter()
-            .any(|e| e.names.iter().any(|n| n == name))
+        self.names(&self.protocols, "/etc/protocols").contains(name)
     }
     fn has_user(&self, name: &str) -> bool {
         self.accounts(&self.passwd, "/etc/passwd").contains(name)
@@ -197,16 +206,10 @@ impl Host for RootHost {
             .copied()
     }
     fn has_rpc(&self, name: &str) -> bool {
-        self.rpc
-            .get_or_init(|| table(&self.read("/etc/rpc")))
-            .iter()
-            .any(|e| e.names.iter().any(|n| n == name))
+        self.names(&self.rpc, "/etc/rpc").contains(name)
     }
     fn network(&self, name: &str) -> bool {
-        self.networks
-            .get_or_init(|| table(&self.read("/etc/networks")))
-            .iter()
-            .any(|e| e.names.iter().any(|n| n == name))
+        self.names(&self.networks, "/etc/networks").contains(name)
     }
     fn resolves(&self, name: &str) -> bool {
         self.resolver.resolves(name)
