@@ -125,6 +125,25 @@ pub fn append_from(source: &mut impl Read, buf: &mut Vec<u8>, most: usize) -> io
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::io::{self, Read};
+
+    /// `decode(window, read_size)` gives `data` with reads of every size
+    /// from 1 byte to `up_to` and a few larger, one and three pieces ahead.
+    pub(crate) fn check_reads_of_any_size<R: Read>(
+        data: &[u8],
+        up_to: usize,
+        decode: impl Fn(usize, usize) -> R,
+    ) {
+        for read_size in (1..=up_to).chain([97, 1000, 4096]) {
+            for window in [1, 3] {
+                let mut out = Vec::new();
+                let result: io::Result<usize> = decode(window, read_size).read_to_end(&mut out);
+                result.unwrap_or_else(|e| panic!("reads of {read_size}: {e}"));
+                assert!(out == data, "reads of {read_size}");
+            }
+        }
+    }
+
     /// Log-like text of `lines` lines, for the decoders' tests.
     pub(crate) fn text(lines: u32) -> Vec<u8> {
         (0..lines)

@@ -387,7 +387,7 @@ mod tests {
     use super::*;
     use crate::bzip2_blocks::tests::compress;
     use crate::helping::NoHelpers;
-    use crate::in_order::tests::text;
+    use crate::in_order::tests::{check_reads_of_any_size, text};
 
     fn decode(bytes: &[u8], window: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -433,15 +433,9 @@ mod tests {
             std::io::Write::write_all(&mut encoder, part).unwrap();
             bytes.extend(encoder.finish().unwrap());
         }
-        for read_size in (1..24).chain([97, 1000, 4096]) {
-            for window in [1, 3] {
-                let mut out = Vec::new();
-                ParallelBzip2::with_read_size(&bytes[..], &NoHelpers, window, read_size)
-                    .read_to_end(&mut out)
-                    .unwrap_or_else(|e| panic!("reads of {read_size}: {e}"));
-                assert!(out == data, "reads of {read_size}");
-            }
-        }
+        check_reads_of_any_size(&data, 23, |window, read_size| {
+            ParallelBzip2::with_read_size(&bytes[..], &NoHelpers, window, read_size)
+        });
     }
 
     #[test]

@@ -369,7 +369,7 @@ impl<'h, R: Read + 'h> Pieces<'h> for ZstdPieces<'h, R> {
 mod tests {
     use super::*;
     use crate::helping::NoHelpers;
-    use crate::in_order::tests::text;
+    use crate::in_order::tests::{check_reads_of_any_size, text};
 
     fn decode(bytes: &[u8], window: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -482,15 +482,9 @@ mod tests {
             bytes.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 7, 7]);
             bytes.extend(encoder.finish().unwrap());
         }
-        for read_size in (1..40).chain([97, 1000, 4096]) {
-            for window in [1, 3] {
-                let mut out = Vec::new();
-                ParallelZstd::with_read_size(&bytes[..], &NoHelpers, window, read_size)
-                    .read_to_end(&mut out)
-                    .unwrap_or_else(|e| panic!("reads of {read_size}: {e}"));
-                assert!(out == data, "reads of {read_size}");
-            }
-        }
+        check_reads_of_any_size(&data, 39, |window, read_size| {
+            ParallelZstd::with_read_size(&bytes[..], &NoHelpers, window, read_size)
+        });
     }
 
     /// A header that gives more content than the blocks make (an empty
