@@ -130,10 +130,12 @@ pub fn spawn_xinetd_in_private_netns(
 
 /// How to stop xinetd once it has said it started working.
 pub enum StopXinetd {
-    /// xinetd, script and sh: the process group we started.
+    /// xinetd by the PID its log shows, then script and sh: the process
+    /// group we started.
     ProcessGroup,
-    /// xinetd alone, by the PID its log shows: it runs in the session
-    /// `script` made, and the chain above it then ends by itself.
+    /// xinetd alone, by the PID its log shows (it runs in the session
+    /// `script` made); the chain above it then ends by itself, and the
+    /// rest of its log is read.
     XinetdPid,
 }
 
@@ -185,18 +187,20 @@ pub fn xinetd_startup(
             break;
         }
     }
+    // xinetd itself first, by its PID, in both modes: it runs in the
+    // session `script` made, outside our process group, so ending the
+    // group alone left it running for good (script's hang-up is a SIGHUP,
+    // which xinetd takes as "reread the configuration").
+    if let Some(pid) = pid {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
     match stop {
         StopXinetd::ProcessGroup => {
             let _ = Command::new("kill")
                 .args(["-TERM", "--", &format!("-{pgid}")])
                 .status();
         }
-        StopXinetd::XinetdPid => {
-            if let Some(pid) = pid {
-                let _ = Command::new("kill").arg(pid.to_string()).status();
-            }
-            while rx.recv_timeout(Duration::from_secs(10)).is_ok() {}
-        }
+        StopXinetd::XinetdPid => while rx.recv_timeout(Duration::from_secs(10)).is_ok() {},
     }
     let _ = child.wait();
     XinetdStartup { started, log }
