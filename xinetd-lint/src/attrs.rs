@@ -390,7 +390,9 @@ pub fn access_times(values: &[String]) -> Parsed {
         let parse_time = |t: &str| -> Option<u32> {
             let (h, m) = t.split_once(':')?;
             let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-            (h <= 23 && m <= 59).then_some(h * 60 + m)
+            // `then`, not `then_some`: the minutes are counted only for an
+            // hour in range (200000003 * 60 overflows a u32).
+            (h <= 23 && m <= 59).then(|| h * 60 + m)
         };
         let Some((a, b)) = v.split_once('-') else {
             return Parsed::Error(format!("invalid time interval: {v}"));
@@ -591,6 +593,18 @@ mod tests {
         );
         assert!(is_err(check("access_times", &["12:00-24:00"])));
         assert!(is_err(check("access_times", &["08:00-07:00"])));
+    }
+
+    /// An hour far out of range is an error, not an overflow in the
+    /// minute count (xinetd_config's long fuzz run found it).
+    #[test]
+    fn access_times_hours_past_u32_minutes_are_refused() {
+        for value in ["2:00-200000003:59", "4294967295:00-4294967295:59"] {
+            assert_eq!(
+                check("access_times", &[value]),
+                Parsed::Error(format!("incorrect time interval: {value}"))
+            );
+        }
     }
 
     #[test]
