@@ -29,6 +29,8 @@ pub struct Found {
     pub stamp: Option<Stamp>,
     /// A hash of the message (after the syslog header): `--summary` takes
     /// the same message at the same time from two files as one event.
+    /// Like `host` and `program`, made only when names are kept (0
+    /// otherwise): hashing every message cost 10% of a `-c` run.
     pub message_key: u64,
 }
 
@@ -111,7 +113,11 @@ impl Classifier {
             pid,
             event,
             count,
-            message_key: message_key(record.message),
+            message_key: if self.keep_names {
+                message_key(record.message)
+            } else {
+                0
+            },
         })
     }
 }
