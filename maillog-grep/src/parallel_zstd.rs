@@ -46,6 +46,8 @@ enum Piece {
     Frame {
         start: u64,
         bytes: Arc<Vec<u8>>,
+        /// The content size the frame's header gives, if it gives one.
+        declared: Option<u64>,
         decoded: Arc<Task<Decoded>>,
     },
     /// From here on, the sequential decoder.
@@ -165,7 +167,7 @@ impl<'h, R: Read + 'h> ZstdPieces<'h, R> {
             Walked::Complete { len } => {
                 self.walk = None;
                 let bytes: Vec<u8> = self.buf.drain(..len).collect();
-                self.queue_frame(bytes);
+                self.queue_frame(bytes, walk.header.content_size);
                 self.buf_base += len as u64;
                 true
             }
@@ -184,14 +186,15 @@ impl<'h, R: Read + 'h> ZstdPieces<'h, R> {
         }
     }
 
-    fn queue_frame(&mut self, bytes: Vec<u8>) {
+    fn queue_frame(&mut self, bytes: Vec<u8>, declared: Option<u64>) {
         let bytes = Arc::new(bytes);
         let shared = Arc::clone(&bytes);
-        let decoded = Task::new(move || decode_frame(&shared, MAX_HELD_OUTPUT));
+        let decoded = Task::new(move || decode_frame(&shared, declared, MAX_HELD_OUTPUT));
         self.helpers.offer(decoded.clone());
         self.pieces.push_back(Piece::Frame {
             start: self.buf_base,
             bytes,
+            declared,
             decoded,
         });
     }
@@ -228,6 +231,7 @@ impl<'h, R: Read + 'h> ZstdPieces<'h, R> {
             Some(Piece::Frame {
                 start,
                 bytes,
+                declared,
                 decoded,
             }) => {
                 // A frame too big to hold, or a damaged one (its output up
@@ -237,10 +241,6 @@ impl<'h, R: Read + 'h> ZstdPieces<'h, R> {
                     Ok(data) => return Ok(Some(Output::Held(data, 0))),
                     Err(FrameError::TooBig) => None,
                     Err(FrameError::Damaged(why)) => Some(damaged(start, &why)),
-                };
-                let declared = match frame_start(&bytes) {
-                    Start::Frame(header) => header.content_size,
-                    _ => None,
                 };
                 let frame = io::Cursor::new(SharedBytes(bytes));
                 let decoder = zstd::stream::read::Decoder::with_buffer(frame)?.single_frame();
@@ -315,16 +315,14 @@ fn damaged(at: u64, what: &str) -> String {
     format!("zstd data damaged in the frame at byte {at}: {what}")
 }
 
-/// Decodes one whole frame, or says it decodes to more than `max_output`.
-fn decode_frame(frame: &[u8], max_output: usize) -> Decoded {
+/// Decodes one whole frame, whose header gives `expected` bytes of
+/// content (if it gives a size), or says it decodes to more than
+/// `max_output`.
+fn decode_frame(frame: &[u8], expected: Option<u64>, max_output: usize) -> Decoded {
     let damaged = |e: io::Error| FrameError::Damaged(e.to_string());
     let decoder = zstd::stream::read::Decoder::with_buffer(frame)
         .map_err(damaged)?
         .single_frame();
-    let expected = match crate::zstd_frames::frame_start(frame) {
-        Start::Frame(header) => header.content_size,
-        _ => None,
-    };
     if expected.is_some_and(|size| size > max_output as u64) {
         return Err(FrameError::TooBig);
     }
